@@ -1,0 +1,217 @@
+import { EventEmitter } from 'node:events';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import { describeError } from '../util/errors.js';
+import { SingleTimer } from '../util/backoff.js';
+import type { AmqpConnection } from './amqp-connection.js';
+import type { Delivery, DeliveryHandler, Outcome, Publisher } from './types.js';
+
+export interface QueueConsumerOptions {
+  queue: string;
+  prefetch: number;
+  handler: DeliveryHandler;
+  /** Where dead-lettered messages go (default exchange, this routing key). */
+  deadLetterQueue: string;
+  /**
+   * Exclusive consumer: the broker lets only one consumer hold the queue. A refused attempt
+   * is retried every `exclusiveRetryMs` (hot standby) until the holder goes away.
+   */
+  exclusive?: boolean;
+  exclusiveRetryMs?: number;
+}
+
+/**
+ * Consumes one queue on its own channel and carries out every handler's outcome: the only
+ * place in the worker that acks, requeues or dead-letters a message. Nothing is acked before
+ * its outcome is settled, so a crash mid-command means redelivery, not loss.
+ *
+ * Events: 'active' when it holds the queue (for an exclusive consumer: the lock is ours),
+ * 'inactive' when it lost it.
+ */
+export class QueueConsumer extends EventEmitter {
+  private channel: Channel | undefined;
+  private consumerTag: string | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly standbyTimer = new SingleTimer();
+  private stopped = false;
+  handled = 0;
+
+  constructor(
+    private readonly connection: AmqpConnection,
+    private readonly publisher: Publisher,
+    private readonly logger: Logger,
+    private readonly opts: QueueConsumerOptions,
+  ) {
+    super();
+    connection.onConnect((conn) => this.attach(conn));
+    connection.on('disconnected', () => this.detached());
+  }
+
+  get isActive(): boolean {
+    return this.consumerTag !== undefined;
+  }
+
+  private async attach(conn: ChannelModel): Promise<void> {
+    if (this.stopped) return;
+    if (this.opts.exclusive) {
+      // Never fail the connection's setup for a lock held elsewhere: try in the background.
+      void this.tryExclusive(conn);
+      return;
+    }
+    await this.consumeOn(conn);
+  }
+
+  private async tryExclusive(conn: ChannelModel): Promise<void> {
+    try {
+      await this.consumeOn(conn);
+    } catch (err) {
+      if (this.stopped || this.connection.current() !== conn) return;
+      this.logger.info({ queue: this.opts.queue, err: describeError(err) }, 'queue held by another consumer; standing by');
+      this.standbyTimer.schedule(this.opts.exclusiveRetryMs ?? 2000, () => {
+        const current = this.connection.current();
+        if (current) void this.tryExclusive(current);
+      });
+    }
+  }
+
+  private async consumeOn(conn: ChannelModel): Promise<void> {
+    const channel = await conn.createChannel();
+    let failure: Error | undefined;
+    channel.on('error', (err: Error) => (failure = err));
+    channel.on('close', () => {
+      if (this.channel !== channel) return;
+      this.detached();
+      // Only the channel died (the connection is up): consume again on a new one.
+      setTimeout(() => {
+        if (!this.stopped && !this.channel && this.connection.current() === conn) void this.attach(conn).catch((err) => this.connection.fail(err));
+      }, 200);
+    });
+    try {
+      await channel.prefetch(this.opts.prefetch);
+      const { consumerTag } = await channel.consume(this.opts.queue, (msg) => this.onMessage(channel, msg), {
+        exclusive: this.opts.exclusive ?? false,
+      });
+      this.channel = channel;
+      this.consumerTag = consumerTag;
+      this.logger.info({ queue: this.opts.queue, exclusive: !!this.opts.exclusive }, 'consuming');
+      this.emit('active');
+    } catch (err) {
+      await channel.close().catch(() => undefined);
+      throw failure ?? err;
+    }
+  }
+
+  private detached(): void {
+    const wasActive = this.consumerTag !== undefined;
+    this.channel = undefined;
+    this.consumerTag = undefined;
+    if (wasActive) this.emit('inactive');
+  }
+
+  private onMessage(channel: Channel, msg: ConsumeMessage | null): void {
+    if (!msg) {
+      // The broker cancelled us (queue deleted): treat as lost, the next connection retries.
+      this.detached();
+      return;
+    }
+    const task = this.process(channel, msg).finally(() => this.inFlight.delete(task));
+    this.inFlight.add(task);
+  }
+
+  private async process(channel: Channel, msg: ConsumeMessage): Promise<void> {
+    const delivery = toDelivery(this.opts.queue, msg);
+    let outcome: Outcome;
+    try {
+      outcome = await this.opts.handler(delivery);
+    } catch (err) {
+      // Handlers decide outcomes; one that throws has a bug, and the message must not be lost.
+      this.logger.error({ err: describeError(err), queue: this.opts.queue }, 'handler threw; requeueing');
+      outcome = { kind: 'retry', reason: describeError(err), delayMs: 1000 };
+    }
+    await this.settle(channel, msg, delivery, outcome);
+    this.handled++;
+  }
+
+  private async settle(channel: Channel, msg: ConsumeMessage, delivery: Delivery, outcome: Outcome): Promise<void> {
+    // A message delivered on a channel that has since closed is redelivered by the broker
+    // anyway; acking it on a dead channel would throw, so we just let it go.
+    const onLiveChannel = (fn: () => void) => {
+      if (this.channel !== channel) return;
+      try {
+        fn();
+      } catch (err) {
+        this.logger.debug({ err: describeError(err) }, 'settling on a closing channel; the broker will redeliver');
+      }
+    };
+    switch (outcome.kind) {
+      case 'ack':
+        onLiveChannel(() => channel.ack(msg));
+        return;
+      case 'retry':
+        this.logger.warn({ queue: this.opts.queue, reason: outcome.reason, delayMs: outcome.delayMs }, 'command will be retried');
+        await new Promise((r) => setTimeout(r, outcome.delayMs));
+        onLiveChannel(() => channel.nack(msg, false, true));
+        return;
+      case 'dead-letter':
+        try {
+          await this.publisher.publish('', this.opts.deadLetterQueue, delivery.body, {
+            messageId: delivery.messageId ?? `dlq-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+            type: delivery.type ?? 'dead-letter',
+            contentType: delivery.contentType ?? 'application/octet-stream',
+            correlationId: delivery.correlationId,
+            headers: {
+              ...delivery.headers,
+              'x-error-code': outcome.code,
+              'x-error-reason': outcome.reason,
+              'x-original-queue': this.opts.queue,
+              'x-dead-lettered-at': new Date().toISOString(),
+            },
+          });
+          this.logger.warn({ queue: this.opts.queue, code: outcome.code, reason: outcome.reason }, 'message dead-lettered');
+          onLiveChannel(() => channel.ack(msg));
+        } catch (err) {
+          this.logger.error({ err: describeError(err) }, 'could not dead-letter; requeueing');
+          onLiveChannel(() => channel.nack(msg, false, true));
+        }
+        return;
+    }
+  }
+
+  /** Stop taking messages (in-flight ones still finish and settle). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.standbyTimer.cancel();
+    const channel = this.channel;
+    const tag = this.consumerTag;
+    if (channel && tag) await channel.cancel(tag).catch(() => undefined);
+  }
+
+  /** Resolves when every in-flight message has settled. */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    const channel = this.channel;
+    this.detached();
+    if (channel) await channel.close().catch(() => undefined);
+  }
+}
+
+function toDelivery(queue: string, msg: ConsumeMessage): Delivery {
+  const p = msg.properties;
+  const headers = (p.headers ?? {}) as Record<string, unknown>;
+  const count = headers['x-delivery-count'];
+  return {
+    queue,
+    body: msg.content,
+    contentType: p.contentType as string | undefined,
+    correlationId: p.correlationId as string | undefined,
+    messageId: p.messageId as string | undefined,
+    type: p.type as string | undefined,
+    headers,
+    redelivered: msg.fields.redelivered,
+    deliveryCount: typeof count === 'number' ? count : undefined,
+  };
+}

@@ -1,0 +1,54 @@
+import type { Channel } from 'amqplib';
+import type { Config } from '../config/config.js';
+
+/**
+ * What the worker declares, all durable. Events go through one topic exchange, so a backend
+ * can bind more queues without the worker changing:
+ *   session.<action>  → session events queue     (binding `session.#`)
+ *   health.<status>   → number-health queue      (binding `health.#`)
+ * Command queues (the shared one and every `<shared>.<workerId>`) share one set of arguments,
+ * because re-declaring a queue with different arguments is an error.
+ */
+export type QueueConfig = Pick<Config, 'queues' | 'rabbitmq'>;
+
+export const ROUTING = {
+  sessionEvents: 'session.#',
+  numberHealth: 'health.#',
+  sessionEvent: (action: string) => `session.${action}`,
+  health: (status: string) => `health.${status}`,
+} as const;
+
+export function commandQueueArguments(config: QueueConfig): Record<string, unknown> {
+  if (config.rabbitmq.queueType === 'quorum') {
+    return {
+      'x-queue-type': 'quorum',
+      // The broker itself dead-letters a command that keeps crashing consumers.
+      'x-delivery-limit': config.rabbitmq.deliveryLimit,
+      'x-dead-letter-exchange': '',
+      'x-dead-letter-routing-key': config.queues.deadLetter,
+    };
+  }
+  return { 'x-queue-type': 'classic' };
+}
+
+export function workerQueueName(config: QueueConfig, workerId: string): string {
+  return `${config.queues.commands}.${workerId}`;
+}
+
+export async function assertCommandQueue(channel: Channel, config: QueueConfig, queue: string): Promise<void> {
+  await channel.assertQueue(queue, { durable: true, arguments: commandQueueArguments(config) });
+}
+
+export async function declareTopology(channel: Channel, config: QueueConfig): Promise<void> {
+  const q = config.queues;
+  const queueType = config.rabbitmq.queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {};
+  await channel.assertQueue(q.deadLetter, { durable: true, arguments: queueType });
+  await assertCommandQueue(channel, config, q.commands);
+  await assertCommandQueue(channel, config, q.workerCommands);
+  await channel.assertExchange(q.eventsExchange, 'topic', { durable: true });
+  // An operator may (wrongly) make the events queue the command queue: it is declared already.
+  if (q.sessionEvents !== q.commands) await channel.assertQueue(q.sessionEvents, { durable: true, arguments: queueType });
+  await channel.bindQueue(q.sessionEvents, q.eventsExchange, ROUTING.sessionEvents);
+  await channel.assertQueue(q.numberHealth, { durable: true, arguments: queueType });
+  await channel.bindQueue(q.numberHealth, q.eventsExchange, ROUTING.numberHealth);
+}

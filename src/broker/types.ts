@@ -1,0 +1,44 @@
+/** The broker boundary as the rest of the worker sees it. */
+
+export interface PublishOptions {
+  messageId: string;
+  /** The AMQP `type`: the event or command action. */
+  type: string;
+  contentType: string;
+  correlationId?: string | undefined;
+  headers?: Record<string, unknown>;
+  timestamp?: number;
+}
+
+export interface Publisher {
+  /**
+   * Resolves once the broker confirmed the message. While the broker is unreachable the message
+   * waits in an ordered outbox and goes out on reconnection; it is never dropped.
+   */
+  publish(exchange: string, routingKey: string, body: Buffer, options: PublishOptions): Promise<void>;
+}
+
+export interface Delivery {
+  queue: string;
+  body: Buffer;
+  contentType: string | undefined;
+  correlationId: string | undefined;
+  messageId: string | undefined;
+  type: string | undefined;
+  headers: Record<string, unknown>;
+  redelivered: boolean;
+  /** Set by quorum queues (`x-delivery-count`); undefined on classic queues. */
+  deliveryCount: number | undefined;
+}
+
+/** How a handled message ends. Decided by the handler, carried out by the consumer alone. */
+export type Outcome =
+  | { kind: 'ack' }
+  /** Put it back after a delay (infrastructure trouble): it will be tried again. */
+  | { kind: 'retry'; reason: string; delayMs: number }
+  /** Unusable as it is: move it to the dead-letter queue with the reason in its headers. */
+  | { kind: 'dead-letter'; code: string; reason: string };
+
+export type DeliveryHandler = (delivery: Delivery) => Promise<Outcome>;
+
+export const ack = (): Outcome => ({ kind: 'ack' });

@@ -1,0 +1,181 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { envSchema, WHATSAPP_WEBSOCKET_URL, type Env } from './schema.js';
+
+/** The typed configuration the rest of the worker receives. Only `main.ts` builds it. */
+export interface Config {
+  env: Env['NODE_ENV'];
+  logLevel: Env['LOG_LEVEL'];
+  workerId: string;
+  maxSessions: number;
+  rabbitmq: {
+    url: string;
+    prefetch: number;
+    queueType: 'classic' | 'quorum';
+    deliveryLimit: number;
+    reconnectMaxDelayMs: number;
+  };
+  queues: {
+    commands: string;
+    /** This worker's own command queue: `<commands>.<workerId>`. */
+    workerCommands: string;
+    sessionEvents: string;
+    numberHealth: string;
+    deadLetter: string;
+    eventsExchange: string;
+  };
+  eventsContentType: 'application/json' | 'text/plain';
+  commandMaxBytes: number;
+  commandMaxAttempts: number;
+  qrTerminal: boolean;
+  whatsapp: {
+    websocketUrl: string;
+    /** Set only when the URL is not WhatsApp's own (an emulator). */
+    trustRootPublicKey: Buffer | undefined;
+    version: [number, number, number] | undefined;
+    versionFetchTimeoutMs: number;
+    qrTimeoutMs: number | undefined;
+    logLevel: Env['BAILEYS_LOG_LEVEL'];
+    reconnectBaseDelayMs: number;
+    reconnectMaxDelayMs: number;
+    maxConflicts: number;
+  };
+  storage: {
+    dir: string;
+    minio:
+      | { endPoint: string; port: number | undefined; useSSL: boolean; accessKey: string; secretKey: string; bucket: string; region: string }
+      | undefined;
+    encryptionKey: string | undefined;
+    previousEncryptionKeys: string[];
+    flushIntervalMs: number;
+  };
+  restoreConcurrency: number;
+  shutdownTimeoutMs: number;
+  /** Non-fatal problems found while parsing, for `main.ts` to log once the logger exists. */
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Reads `NAME_FILE` for every `NAME` that supports it (Docker and Kubernetes secrets), so a
+ * secret never has to sit in the environment. An explicit `NAME` wins over `NAME_FILE`.
+ */
+const FILE_VARIABLES = ['RABBITMQ_URL', 'MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY', 'SESSION_ENCRYPTION_KEY', 'SESSION_ENCRYPTION_PREVIOUS_KEYS'] as const;
+
+function resolveFileSecrets(source: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...source };
+  for (const name of FILE_VARIABLES) {
+    const file = source[`${name}_FILE`];
+    if (env[name] === undefined && file) {
+      try {
+        env[name] = readFileSync(file, 'utf8').trim();
+      } catch (err) {
+        throw new ConfigError(`${name}_FILE: cannot read ${file} (${(err as Error).message})`);
+      }
+    }
+  }
+  // An empty variable means "not set", as in most shells' .env handling.
+  for (const [k, v] of Object.entries(env)) if (v === '') env[k] = undefined;
+  return env;
+}
+
+/** Accepts `host`, `host:port` (as the backend's documents write it) or a full `http(s)://host:port` URL. */
+function parseMinioEndpoint(raw: string, port: number | undefined, useSSL: boolean): { endPoint: string; port: number | undefined; useSSL: boolean } {
+  const url = new URL(/^https?:\/\//.test(raw) ? raw : `${useSSL ? 'https' : 'http'}://${raw}`);
+  return {
+    endPoint: url.hostname,
+    port: port ?? (url.port ? Number(url.port) : undefined),
+    useSSL: url.protocol === 'https:',
+  };
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(resolveFileSecrets(source));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(environment)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const warnings: string[] = [];
+  const workerId = e.WORKER_ID ?? `dev-${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}`;
+  if (!e.WORKER_ID) warnings.push(`WORKER_ID is not set; using "${workerId}" (development default)`);
+
+  const isWhatsApp = e.WA_WEBSOCKET_URL === WHATSAPP_WEBSOCKET_URL || /(^|\.)whatsapp\.(net|com)(:|\/|$)/.test(new URL(e.WA_WEBSOCKET_URL).host + '/');
+  let trustRootPublicKey: Buffer | undefined;
+  if (e.WA_TRUST_ROOT_PUBLIC_KEY) {
+    if (isWhatsApp) warnings.push('WA_TRUST_ROOT_PUBLIC_KEY is ignored: it is honoured only when WA_WEBSOCKET_URL is not WhatsApp\'s own');
+    else trustRootPublicKey = Buffer.from(e.WA_TRUST_ROOT_PUBLIC_KEY, 'hex');
+  }
+
+  const version = e.WA_VERSION ? (e.WA_VERSION.split(/[.,]/).map(Number) as [number, number, number]) : undefined;
+
+  if (e.QUEUE_SESSION_EVENTS === e.QUEUE_SESSION_COMMANDS) {
+    warnings.push(
+      `QUEUE_SESSION_EVENTS equals QUEUE_SESSION_COMMANDS ("${e.QUEUE_SESSION_COMMANDS}"): workers and the backend will consume each other's messages. ` +
+        'Use a separate events queue (see README, "Why events have their own queue").',
+    );
+  }
+  if (!e.SESSION_ENCRYPTION_KEY) {
+    if (e.NODE_ENV === 'production') throw new ConfigError('Invalid configuration:\n  SESSION_ENCRYPTION_KEY: required when NODE_ENV=production (64 hex characters or base64 of 32 bytes)');
+    warnings.push('SESSION_ENCRYPTION_KEY is not set: WhatsApp credentials are stored UNENCRYPTED');
+  }
+
+  return {
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    workerId,
+    maxSessions: e.WORKER_MAX_SESSIONS,
+    rabbitmq: {
+      url: e.RABBITMQ_URL,
+      prefetch: e.RABBITMQ_PREFETCH,
+      queueType: e.RABBITMQ_QUEUE_TYPE,
+      deliveryLimit: e.RABBITMQ_DELIVERY_LIMIT,
+      reconnectMaxDelayMs: e.RABBITMQ_RECONNECT_MAX_DELAY_MS,
+    },
+    queues: {
+      commands: e.QUEUE_SESSION_COMMANDS,
+      workerCommands: `${e.QUEUE_SESSION_COMMANDS}.${workerId}`,
+      sessionEvents: e.QUEUE_SESSION_EVENTS,
+      numberHealth: e.QUEUE_NUMBER_HEALTH,
+      deadLetter: e.QUEUE_DEAD_LETTER,
+      eventsExchange: e.EVENTS_EXCHANGE,
+    },
+    eventsContentType: e.EVENTS_CONTENT_TYPE,
+    commandMaxBytes: e.COMMAND_MAX_BYTES,
+    commandMaxAttempts: e.COMMAND_MAX_ATTEMPTS,
+    qrTerminal: e.QR_TERMINAL,
+    whatsapp: {
+      websocketUrl: e.WA_WEBSOCKET_URL,
+      trustRootPublicKey,
+      version,
+      versionFetchTimeoutMs: e.WA_VERSION_FETCH_TIMEOUT_MS,
+      qrTimeoutMs: e.WA_QR_TIMEOUT_MS,
+      logLevel: e.BAILEYS_LOG_LEVEL,
+      reconnectBaseDelayMs: e.WA_RECONNECT_BASE_DELAY_MS,
+      reconnectMaxDelayMs: e.WA_RECONNECT_MAX_DELAY_MS,
+      maxConflicts: e.WA_MAX_CONFLICTS,
+    },
+    storage: {
+      dir: e.STORAGE_DIR,
+      minio: e.MINIO_ENDPOINT
+        ? {
+            ...parseMinioEndpoint(e.MINIO_ENDPOINT, e.MINIO_PORT, e.MINIO_USE_SSL),
+            accessKey: e.MINIO_ACCESS_KEY!,
+            secretKey: e.MINIO_SECRET_KEY!,
+            bucket: e.MINIO_BUCKET_NAME,
+            region: e.MINIO_REGION,
+          }
+        : undefined,
+      encryptionKey: e.SESSION_ENCRYPTION_KEY,
+      previousEncryptionKeys: e.SESSION_ENCRYPTION_PREVIOUS_KEYS?.split(',').map((s) => s.trim()).filter(Boolean) ?? [],
+      flushIntervalMs: e.AUTH_FLUSH_INTERVAL_MS,
+    },
+    restoreConcurrency: e.RESTORE_CONCURRENCY,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    warnings,
+  };
+}
+

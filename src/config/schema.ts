@@ -1,0 +1,96 @@
+import { z } from 'zod';
+
+/**
+ * Every setting the worker reads, with its default. `.env.example` documents the same list
+ * (a unit test keeps the two in sync). Parsed once, at start, by `loadConfig`.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+const queueName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
+
+export const WHATSAPP_WEBSOCKET_URL = 'wss://web.whatsapp.com/ws/chat';
+
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+    WORKER_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits and . _ - only, at most 64 characters')
+      .optional(),
+    WORKER_MAX_SESSIONS: int(1, 100_000).default(50),
+
+    RABBITMQ_URL: z
+      .string()
+      .regex(/^amqps?:\/\//, 'an amqp:// or amqps:// URL')
+      .default('amqp://guest:guest@127.0.0.1:5672'),
+    RABBITMQ_PREFETCH: int(1, 10_000).default(32),
+    RABBITMQ_QUEUE_TYPE: z.enum(['classic', 'quorum']).default('classic'),
+    /** Quorum queues only: redeliveries before the broker dead-letters a command. */
+    RABBITMQ_DELIVERY_LIMIT: int(1, 1000).default(5),
+    RABBITMQ_RECONNECT_MAX_DELAY_MS: int(100).default(15_000),
+
+    QUEUE_SESSION_COMMANDS: queueName.default('whatsapp.session.update'),
+    QUEUE_SESSION_EVENTS: queueName.default('whatsapp.session.events'),
+    QUEUE_NUMBER_HEALTH: queueName.default('whatsapp.number.health'),
+    QUEUE_DEAD_LETTER: queueName.default('whatsapp.session.update.dlq'),
+    EVENTS_EXCHANGE: queueName.default('whatsapp.events'),
+    EVENTS_CONTENT_TYPE: z.enum(['application/json', 'text/plain']).default('application/json'),
+    COMMAND_MAX_BYTES: int(1024, 128 * 1024 * 1024).default(16 * 1024 * 1024),
+    /** Attempts at a command that fails for an infrastructure reason before it is dead-lettered. */
+    COMMAND_MAX_ATTEMPTS: int(1, 100).default(5),
+
+    QR_TERMINAL: bool.default(false),
+    WA_WEBSOCKET_URL: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL').default(WHATSAPP_WEBSOCKET_URL),
+    WA_TRUST_ROOT_PUBLIC_KEY: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, '64 hex characters (a 32-byte Curve25519 public key)')
+      .optional(),
+    WA_VERSION: z
+      .string()
+      .regex(/^\d+[.,]\d+[.,]\d+$/, 'three numbers, e.g. 2.3000.1027934701')
+      .optional(),
+    WA_VERSION_FETCH_TIMEOUT_MS: int(0, 60_000).default(3000),
+    /** How long each QR lives; unset = WhatsApp's own (60 s for the first, 20 s for the next). */
+    WA_QR_TIMEOUT_MS: int(1000, 300_000).optional(),
+    BAILEYS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+    WA_RECONNECT_BASE_DELAY_MS: int(10).default(1000),
+    WA_RECONNECT_MAX_DELAY_MS: int(100).default(60_000),
+    /** 440 conflicts tolerated in a row before a session gives up (another client holds it). */
+    WA_MAX_CONFLICTS: int(1, 100).default(3),
+
+    STORAGE_DIR: z.string().min(1).default('./storage'),
+    MINIO_ENDPOINT: z.string().optional(),
+    MINIO_PORT: int(1, 65535).optional(),
+    MINIO_USE_SSL: bool.default(false),
+    MINIO_ACCESS_KEY: z.string().optional(),
+    MINIO_SECRET_KEY: z.string().optional(),
+    MINIO_BUCKET_NAME: z.string().min(3).max(63).default('whatsapp-sessions'),
+    MINIO_REGION: z.string().default('us-east-1'),
+    SESSION_ENCRYPTION_KEY: z.string().optional(),
+    /** Comma-separated older keys, still accepted for reading while data is rotated. */
+    SESSION_ENCRYPTION_PREVIOUS_KEYS: z.string().optional(),
+    AUTH_FLUSH_INTERVAL_MS: int(10, 60_000).default(1000),
+
+    RESTORE_CONCURRENCY: int(1, 1000).default(8),
+    SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.WORKER_ID) {
+      ctx.addIssue({ code: 'custom', path: ['WORKER_ID'], message: 'required when NODE_ENV=production' });
+    }
+    if (env.MINIO_ENDPOINT && (!env.MINIO_ACCESS_KEY || !env.MINIO_SECRET_KEY)) {
+      ctx.addIssue({ code: 'custom', path: ['MINIO_ACCESS_KEY'], message: 'MINIO_ACCESS_KEY and MINIO_SECRET_KEY are required with MINIO_ENDPOINT' });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Publisher } from '../broker/types.js';
+import { ROUTING } from '../broker/topology.js';
+import {
+  numberHealthSchema,
+  sessionEventSchemas,
+  type HealthStatus,
+  type NumberHealthEvent,
+  type SessionEvent,
+  type SessionEventAction,
+} from './catalogue.js';
+
+/** Who an event is about. */
+export interface EventSubject {
+  numberId: number;
+  sessionId: string;
+  requestId?: string | undefined;
+}
+
+type Payload<A extends SessionEventAction> = Omit<SessionEvent<A>, 'action' | 'numberId' | 'sessionId' | 'workerId' | 'timestamp' | 'eventId' | 'requestId'>;
+
+/** The narrow interface the session logic publishes through (faked in unit tests). */
+export interface Events {
+  session<A extends SessionEventAction>(action: A, subject: EventSubject, payload: Payload<A>): Promise<SessionEvent<A>>;
+  health(subject: EventSubject, status: HealthStatus, reason?: string): Promise<NumberHealthEvent>;
+  /** `command_rejected` when not even a session id is known (only the numberId). */
+  rejected(subject: { numberId: number; sessionId?: string | undefined; requestId?: string | undefined }, code: string, reason: string, command?: string): Promise<void>;
+}
+
+/**
+ * The one publisher of events: adds the envelope (eventId, timestamp, workerId), checks the
+ * event against its catalogue schema, and publishes it persistent and confirmed on the events
+ * exchange with the action as the AMQP `type` and the eventId as the message id.
+ */
+export class EventPublisher implements Events {
+  constructor(
+    private readonly publisher: Publisher,
+    private readonly opts: { exchange: string; workerId: string; contentType: string },
+    private readonly logger: Logger,
+  ) {}
+
+  async session<A extends SessionEventAction>(action: A, subject: EventSubject, payload: Payload<A>): Promise<SessionEvent<A>> {
+    const event = {
+      action,
+      numberId: subject.numberId,
+      sessionId: subject.sessionId,
+      workerId: this.opts.workerId,
+      timestamp: Date.now(),
+      eventId: randomUUID(),
+      ...(subject.requestId ? { requestId: subject.requestId } : {}),
+      ...payload,
+    } as SessionEvent<A>;
+    this.check(sessionEventSchemas[action], event);
+    await this.send(ROUTING.sessionEvent(action), action, event, subject.requestId);
+    return event;
+  }
+
+  async rejected(subject: { numberId: number; sessionId?: string | undefined; requestId?: string | undefined }, code: string, reason: string, command?: string): Promise<void> {
+    const event: SessionEvent<'command_rejected'> = {
+      action: 'command_rejected',
+      numberId: subject.numberId,
+      ...(subject.sessionId ? { sessionId: subject.sessionId } : {}),
+      workerId: this.opts.workerId,
+      timestamp: Date.now(),
+      eventId: randomUUID(),
+      ...(subject.requestId ? { requestId: subject.requestId } : {}),
+      code,
+      reason,
+      ...(command ? { command } : {}),
+    };
+    this.check(sessionEventSchemas.command_rejected, event);
+    await this.send(ROUTING.sessionEvent('command_rejected'), 'command_rejected', event, subject.requestId);
+  }
+
+  async health(subject: EventSubject, status: HealthStatus, reason?: string): Promise<NumberHealthEvent> {
+    const event: NumberHealthEvent = {
+      numberId: subject.numberId,
+      sessionId: subject.sessionId,
+      workerId: this.opts.workerId,
+      status,
+      ...(reason ? { reason } : {}),
+      timestamp: Date.now(),
+      eventId: randomUUID(),
+      ...(subject.requestId ? { requestId: subject.requestId } : {}),
+    };
+    this.check(numberHealthSchema, event);
+    await this.send(ROUTING.health(status), 'number_health', event, subject.requestId);
+    return event;
+  }
+
+  private check(schema: { safeParse(v: unknown): { success: boolean; error?: unknown } }, event: object): void {
+    const result = schema.safeParse(event);
+    // A mismatch is our bug, not the backend's: say so loudly, but still deliver the event.
+    if (!result.success) this.logger.error({ action: (event as { action?: string }).action, issues: String(result.error) }, 'event does not match its catalogue schema');
+  }
+
+  private async send(routingKey: string, type: string, event: { eventId: string }, correlationId: string | undefined): Promise<void> {
+    await this.publisher.publish(this.opts.exchange, routingKey, Buffer.from(JSON.stringify(event)), {
+      messageId: event.eventId,
+      type,
+      contentType: this.opts.contentType,
+      correlationId,
+    });
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The composition root: the only place that reads the environment, builds the logger, wires the
+ * parts together and installs signal handlers.
+ */
+import { loadConfig, ConfigError, type Config } from './config/config.js';
+import { createStorageFromConfig } from './storage/index.js';
+import { createLogger } from './util/logger.js';
+import { describeError } from './util/errors.js';
+import { createBaileysConnector } from './whatsapp/baileys-connector.js';
+import { installStrictSignatureVerification, trustNoiseRoot } from './whatsapp/trust.js';
+import { resolveWaVersion } from './whatsapp/version.js';
+import { WHATSAPP_WEBSOCKET_URL } from './config/schema.js';
+import { Worker } from './worker.js';
+
+function readConfig(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\nSee .env.example for every setting and its default.\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger({ level: config.logLevel, workerId: config.workerId });
+
+  process.on('unhandledRejection', (reason) => logger.error({ err: describeError(reason) }, 'unhandled rejection'));
+  process.on('uncaughtException', (err) => logger.error({ err: describeError(err), stack: err.stack }, 'uncaught exception'));
+
+  installStrictSignatureVerification();
+  if (config.whatsapp.trustRootPublicKey) {
+    trustNoiseRoot(config.whatsapp.trustRootPublicKey);
+    logger.warn({ url: config.whatsapp.websocketUrl }, 'trusting a non-WhatsApp Noise root (WA_TRUST_ROOT_PUBLIC_KEY): for an emulator only');
+  }
+  const version = await resolveWaVersion({
+    configured: config.whatsapp.version,
+    fetchLatest: config.whatsapp.websocketUrl === WHATSAPP_WEBSOCKET_URL,
+    timeoutMs: config.whatsapp.versionFetchTimeoutMs,
+    logger,
+  });
+
+  const storage = await createStorageFromConfig({
+    dir: config.storage.dir,
+    minio: config.storage.minio,
+    encryptionKey: config.storage.encryptionKey,
+    previousEncryptionKeys: config.storage.previousEncryptionKeys,
+    flushIntervalMs: config.storage.flushIntervalMs,
+    logger: logger.child({ component: 'storage' }),
+  });
+
+  const connector = createBaileysConnector({
+    websocketUrl: config.whatsapp.websocketUrl,
+    version,
+    qrTimeoutMs: config.whatsapp.qrTimeoutMs,
+    logger: logger.child({ component: 'baileys' }, { level: config.whatsapp.logLevel }),
+  });
+
+  const worker = new Worker({ config, logger, store: storage.store, connector, beforeBrokerClose: () => storage.close() });
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    logger.info({ signal }, 'signal received: shutting down gracefully (send again to force)');
+    void worker.stop().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err: describeError(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  logger.info({ version: version.join('.'), websocket: config.whatsapp.websocketUrl, storage: config.storage.minio ? 's3' : 'local' }, 'starting');
+  await worker.start();
+}
+
+main().catch((err) => {
+  process.stderr.write(`wa-worker failed to start: ${describeError(err)}\n`);
+  process.exit(1);
+});

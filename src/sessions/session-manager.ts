@@ -1,0 +1,184 @@
+import type { Logger } from 'pino';
+import type { Command } from '../commands/command.js';
+import { phoneDigits } from '../commands/session-identity.js';
+import type { SessionMeta } from '../storage/types.js';
+import { describeError, WorkerError } from '../util/errors.js';
+import { KeyedSerialQueue } from '../util/keyed-serial-queue.js';
+import { isLinked, Session, type SessionDeps } from './session.js';
+
+export interface SessionManagerOptions {
+  maxSessions: number;
+  restoreConcurrency: number;
+  /** How long a restore waits for one session to connect before moving to the next. */
+  restoreSettleTimeoutMs: number;
+}
+
+/**
+ * The sessions this worker drives. Commands for one number apply in order (one queue per
+ * numberId); different numbers proceed in parallel. A command that cannot be done throws a
+ * WorkerError whose code becomes the `command_rejected` reason.
+ */
+export class SessionManager {
+  private readonly sessions = new Map<string, Session>();
+  private readonly queue = new KeyedSerialQueue<number>();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: SessionDeps,
+    private readonly opts: SessionManagerOptions,
+  ) {
+    this.log = deps.logger.child({ component: 'sessions' });
+  }
+
+  /** Sessions holding (or about to hold) a socket: what WORKER_MAX_SESSIONS limits. */
+  get liveCount(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.live) n++;
+    return n;
+  }
+
+  get connectedCount(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.status === 'connected') n++;
+    return n;
+  }
+
+  get(sessionId: string): Session | undefined {
+    return this.sessions.get(sessionId);
+  }
+
+  list(): Session[] {
+    return [...this.sessions.values()];
+  }
+
+  execute(command: Command): Promise<void> {
+    return this.queue.run(command.numberId, () => this.apply(command));
+  }
+
+  private async apply(cmd: Command): Promise<void> {
+    switch (cmd.action) {
+      case 'create': {
+        const session = this.obtain(cmd);
+        if (!session.live) this.ensureCapacity();
+        await session.claim();
+        await session.create(cmd.requestId);
+        return;
+      }
+      case 'request_pairing_code': {
+        const session = this.obtain(cmd);
+        if (!session.live) this.ensureCapacity();
+        await session.claim();
+        await session.requestPairingCode(cmd.requestId, phoneDigits(cmd.phoneNumber!));
+        return;
+      }
+      case 'reconnect': {
+        const session = await this.find(cmd);
+        if (!session.live) this.ensureCapacity();
+        await session.reconnect(cmd.requestId);
+        return;
+      }
+      case 'disconnect':
+        return (await this.find(cmd)).disconnect(cmd.requestId);
+      case 'logout':
+        return (await this.find(cmd)).logout(cmd.requestId);
+      case 'status':
+        return (await this.find(cmd)).publishStatus(cmd.requestId);
+      case 'delete': {
+        const session = await this.find(cmd);
+        await session.delete(cmd.requestId);
+        this.sessions.delete(session.id);
+        return;
+      }
+    }
+  }
+
+  /** The session a command names, creating the in-memory object for a new one. */
+  private obtain(cmd: Command): Session {
+    const sessionId = cmd.sessionId!;
+    let session = this.sessions.get(sessionId);
+    if (!session) {
+      session = new Session(sessionId, cmd.numberId, cmd.phoneNumber!, this.deps);
+      this.sessions.set(sessionId, session);
+    }
+    return session;
+  }
+
+  /** An existing session, from memory or from storage; UNKNOWN_SESSION otherwise. */
+  private async find(cmd: Command): Promise<Session> {
+    if (cmd.sessionId) {
+      const known = this.sessions.get(cmd.sessionId);
+      if (known) return known;
+    } else {
+      for (const s of this.sessions.values()) if (s.numberId === cmd.numberId) return s;
+    }
+    const meta = await this.findStored(cmd);
+    if (!meta) {
+      throw new WorkerError('UNKNOWN_SESSION', `no session for numberId ${cmd.numberId}${cmd.sessionId ? ` (${cmd.sessionId})` : ''} on worker ${this.deps.workerId}`);
+    }
+    const session = new Session(meta.sessionId, meta.numberId, meta.phoneNumber, this.deps);
+    this.sessions.set(meta.sessionId, session);
+    return session;
+  }
+
+  private async findStored(cmd: Command): Promise<SessionMeta | undefined> {
+    if (cmd.sessionId) return this.deps.store.loadMeta(cmd.sessionId);
+    const all = await this.deps.store.listMeta();
+    return all.find((m) => m.numberId === cmd.numberId && m.workerId === this.deps.workerId);
+  }
+
+  private ensureCapacity(): void {
+    if (this.liveCount >= this.opts.maxSessions) {
+      throw new WorkerError('CAPACITY', `worker ${this.deps.workerId} already drives ${this.liveCount} sessions (WORKER_MAX_SESSIONS=${this.opts.maxSessions})`);
+    }
+  }
+
+  /**
+   * Reconnects every linked session this worker owns, with its saved credentials (no QR), at
+   * most `restoreConcurrency` at a time so that hundreds of sessions do not stampede.
+   */
+  async restore(): Promise<{ restored: number; skipped: number }> {
+    const owned = (await this.deps.store.listMeta()).filter((m) => m.workerId === this.deps.workerId && !this.sessions.has(m.sessionId));
+    let restored = 0;
+    let skipped = 0;
+    let next = 0;
+    const runOne = async (meta: SessionMeta): Promise<void> => {
+      if (this.liveCount >= this.opts.maxSessions) {
+        this.log.warn({ sessionId: meta.sessionId }, 'not restored: capacity reached');
+        skipped++;
+        return;
+      }
+      await this.queue.run(meta.numberId, async () => {
+        const session = new Session(meta.sessionId, meta.numberId, meta.phoneNumber, this.deps);
+        const auth = await this.deps.store.openAuthState(meta.sessionId);
+        const linked = isLinked(auth);
+        await auth.close();
+        if (!linked) {
+          skipped++;
+          return;
+        }
+        this.sessions.set(meta.sessionId, session);
+        await session.create(undefined);
+        restored++;
+        await session.waitFor((s) => s.status !== 'starting', this.opts.restoreSettleTimeoutMs);
+      });
+    };
+    const workers = Array.from({ length: Math.min(this.opts.restoreConcurrency, owned.length) }, async () => {
+      while (next < owned.length) {
+        const meta = owned[next++]!;
+        await runOne(meta).catch((err) => {
+          skipped++;
+          this.log.error({ sessionId: meta.sessionId, err: describeError(err) }, 'restore failed');
+        });
+      }
+    });
+    await Promise.all(workers);
+    if (owned.length) this.log.info({ restored, skipped }, 'sessions restored');
+    return { restored, skipped };
+  }
+
+  /** Waits for commands in progress, then releases every session (no logout). */
+  async shutdown(): Promise<void> {
+    await this.queue.idle();
+    await Promise.allSettled([...this.sessions.values()].map((s) => s.release()));
+  }
+}

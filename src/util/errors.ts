@@ -1,0 +1,53 @@
+/**
+ * Typed errors: every failure the worker reports carries a stable code (it ends up in
+ * `x-error-code` headers and `command_rejected` events) and, where there is one, its cause.
+ */
+export const ERROR_CODES = [
+  // The message itself is unusable: dead-letter it.
+  'INVALID_JSON',
+  'JAVA_SERIALIZED',
+  'PAYLOAD_TOO_LARGE',
+  'FORBIDDEN_KEY',
+  'INVALID_COMMAND',
+  'UNKNOWN_ACTION',
+  'MISROUTED_EVENT',
+  'INVALID_SESSION_ID',
+  'INVALID_PHONE',
+  // The command is well formed but cannot be done here and now.
+  'UNKNOWN_SESSION',
+  'CAPACITY',
+  'SESSION_BUSY',
+  'NOT_CONNECTED',
+  'OWNED_ELSEWHERE',
+  'ALREADY_LINKED',
+  // Infrastructure.
+  'BROKER_UNAVAILABLE',
+  'STORAGE_UNAVAILABLE',
+  'DECRYPTION_FAILED',
+  'WHATSAPP_ERROR',
+  'TIMEOUT',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class WorkerError extends Error {
+  override readonly name = 'WorkerError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isWorkerError(err: unknown, code?: ErrorCode): err is WorkerError {
+  return err instanceof WorkerError && (code === undefined || err.code === code);
+}
+
+/** A short, log-safe description of anything thrown. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === 'string' ? err : JSON.stringify(err);
+}

@@ -1,0 +1,188 @@
+import type { Logger } from 'pino';
+import { AmqpConnection } from './broker/amqp-connection.js';
+import { ConfirmedPublisher } from './broker/confirmed-publisher.js';
+import { QueueConsumer } from './broker/queue-consumer.js';
+import { QueueDeclarer } from './broker/queue-declarer.js';
+import { declareTopology, workerQueueName } from './broker/topology.js';
+import type { Delivery } from './broker/types.js';
+import { createCommandHandler } from './commands/command-handler.js';
+import type { Config } from './config/config.js';
+import { EventPublisher } from './events/event-publisher.js';
+import { SessionManager } from './sessions/session-manager.js';
+import type { SessionDeps } from './sessions/session.js';
+import type { SessionStore } from './storage/types.js';
+import { describeError } from './util/errors.js';
+import type { WhatsAppConnector } from './whatsapp/types.js';
+import { printQrToTerminal, qrToPngDataUrl } from './sessions/qr-image.js';
+
+export interface WorkerParts {
+  config: Config;
+  logger: Logger;
+  store: SessionStore;
+  connector: WhatsAppConnector;
+  /** Called after sessions are released and before the broker closes (e.g. flush storage). */
+  beforeBrokerClose?: () => Promise<void>;
+}
+
+/**
+ * The running worker: broker, event publisher, command consumers and sessions, started and
+ * stopped in a fixed order. Built by `main.ts` (and by tests, with fakes at the boundaries).
+ */
+export class Worker {
+  readonly connection: AmqpConnection;
+  readonly publisher: ConfirmedPublisher;
+  readonly events: EventPublisher;
+  readonly sessions: SessionManager;
+  private readonly declarer: QueueDeclarer;
+  private readonly sharedConsumer: QueueConsumer;
+  private readonly ownConsumer: QueueConsumer;
+  private readonly log: Logger;
+  private restored: Promise<unknown> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly parts: WorkerParts) {
+    const { config, logger } = parts;
+    this.log = logger.child({ component: 'worker' });
+    this.connection = new AmqpConnection({
+      url: config.rabbitmq.url,
+      connectionName: `wa-worker ${config.workerId}`,
+      logger: logger.child({ component: 'broker' }),
+      reconnectMaxDelayMs: config.rabbitmq.reconnectMaxDelayMs,
+    });
+    // Setup steps run in this order on every (re)connection: topology first.
+    this.connection.onConnect(async (conn) => {
+      const channel = await conn.createChannel();
+      try {
+        await declareTopology(channel, config);
+      } finally {
+        await channel.close().catch(() => undefined);
+      }
+    });
+    this.publisher = new ConfirmedPublisher(this.connection, logger.child({ component: 'publisher' }));
+    this.declarer = new QueueDeclarer(this.connection, config);
+    this.events = new EventPublisher(
+      this.publisher,
+      { exchange: config.queues.eventsExchange, workerId: config.workerId, contentType: config.eventsContentType },
+      logger.child({ component: 'events' }),
+    );
+
+    const deps: SessionDeps = {
+      workerId: config.workerId,
+      connector: parts.connector,
+      store: parts.store,
+      events: this.events,
+      logger,
+      renderQr: qrToPngDataUrl,
+      printQr: config.qrTerminal ? printQrToTerminal : undefined,
+      policy: {
+        reconnectBaseDelayMs: config.whatsapp.reconnectBaseDelayMs,
+        reconnectMaxDelayMs: config.whatsapp.reconnectMaxDelayMs,
+        maxConflicts: config.whatsapp.maxConflicts,
+        conflictWindowMs: 10 * 60_000,
+        qrTimeoutMs: config.whatsapp.qrTimeoutMs,
+        pairingReadyTimeoutMs: 30_000,
+      },
+    };
+    this.sessions = new SessionManager(deps, {
+      maxSessions: config.maxSessions,
+      restoreConcurrency: config.restoreConcurrency,
+      restoreSettleTimeoutMs: 30_000,
+    });
+
+    const common = {
+      self: config.workerId,
+      maxBytes: config.commandMaxBytes,
+      maxAttempts: config.commandMaxAttempts,
+      execute: (command: Parameters<SessionManager['execute']>[0]) => this.sessions.execute(command),
+      forward: (workerId: string, delivery: Delivery, command: { action: string }) => this.forward(workerId, delivery, command.action),
+      events: this.events,
+      logger,
+    };
+    this.sharedConsumer = new QueueConsumer(this.connection, this.publisher, logger.child({ component: 'consumer' }), {
+      queue: config.queues.commands,
+      prefetch: config.rabbitmq.prefetch,
+      deadLetterQueue: config.queues.deadLetter,
+      handler: createCommandHandler({ ...common, source: 'shared' }),
+    });
+    // The worker's own queue has one exclusive consumer in the whole fleet: the process that
+    // holds it is the one that drives this WORKER_ID's sessions; a replica with the same id
+    // stands by until the holder's connection goes away.
+    this.ownConsumer = new QueueConsumer(this.connection, this.publisher, logger.child({ component: 'consumer' }), {
+      queue: config.queues.workerCommands,
+      prefetch: config.rabbitmq.prefetch,
+      deadLetterQueue: config.queues.deadLetter,
+      exclusive: true,
+      handler: createCommandHandler({ ...common, source: 'own' }),
+    });
+    this.ownConsumer.on('active', () => {
+      this.restored ??= this.sessions.restore().catch((err) => this.log.error({ err: describeError(err) }, 'restore failed'));
+    });
+  }
+
+  private async forward(workerId: string, delivery: Delivery, action: string): Promise<void> {
+    const queue = workerQueueName(this.parts.config, workerId);
+    await this.declarer.ensureCommandQueue(queue);
+    await this.publisher.publish('', queue, delivery.body, {
+      messageId: delivery.messageId ?? `fwd-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+      type: delivery.type ?? action,
+      contentType: delivery.contentType ?? 'application/json',
+      correlationId: delivery.correlationId,
+      headers: { ...delivery.headers, 'x-forwarded-by': this.parts.config.workerId },
+    });
+  }
+
+  /** True once this process holds its worker queue (and so drives its sessions). */
+  get isActive(): boolean {
+    return this.ownConsumer.isActive;
+  }
+
+  waitUntilActive(): Promise<void> {
+    if (this.ownConsumer.isActive) return Promise.resolve();
+    return new Promise((resolve) => this.ownConsumer.once('active', () => resolve()));
+  }
+
+  async start(): Promise<void> {
+    for (const warning of this.parts.config.warnings) this.log.warn(warning);
+    await this.connection.start();
+    this.log.info({ queues: this.parts.config.queues, maxSessions: this.parts.config.maxSessions }, 'worker started');
+  }
+
+  /**
+   * Graceful stop, in this order: stop taking commands, finish the ones in flight, release the
+   * sessions (sockets closed without logging out, credentials flushed), flush the storage,
+   * publish what is still in the outbox, close the broker. Idempotent; bounded by `timeoutMs`.
+   */
+  stop(timeoutMs = this.parts.config.shutdownTimeoutMs): Promise<void> {
+    this.stopping ??= this.runStop(timeoutMs);
+    return this.stopping;
+  }
+
+  private async runStop(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const left = () => Math.max(0, deadline - Date.now());
+    const step = async (name: string, fn: () => Promise<unknown>) => {
+      const started = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([fn(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), left())))]);
+        this.log.info({ step: name, ms: Date.now() - started }, 'shutdown step done');
+      } catch (err) {
+        this.log.error({ step: name, err: describeError(err) }, 'shutdown step failed');
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    this.log.info({ timeoutMs }, 'shutting down');
+    await step('stop consuming', () => Promise.all([this.sharedConsumer.stop(), this.ownConsumer.stop()]));
+    await step('finish commands in flight', () => Promise.all([this.sharedConsumer.drain(), this.ownConsumer.drain()]));
+    await step('release sessions', () => this.sessions.shutdown());
+    if (this.parts.beforeBrokerClose) await step('flush storage', this.parts.beforeBrokerClose);
+    await step('publish outbox', () => this.publisher.flush(left()));
+    await step('close broker', async () => {
+      await Promise.all([this.sharedConsumer.close(), this.ownConsumer.close()]);
+      this.publisher.close();
+      await this.connection.close();
+    });
+    this.log.info('worker stopped');
+  }
+}

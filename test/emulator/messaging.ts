@@ -1,0 +1,153 @@
+/**
+ * Phase 2: Signal-encrypted 1:1 messages between linked accounts and emulated
+ * contacts. The server routes `<participants><to jid>` copies by (user, device):
+ * a contact's copy is decrypted as that contact, the copy for the account's own
+ * phone is decrypted by the phone. Contacts answer with ack + delivery receipt.
+ * Messages from a contact are encrypted per companion device and written to its
+ * open connection, or queued and replayed with offline="1" on its next login.
+ */
+import { randomBytes } from 'node:crypto';
+import { proto, unpadRandomMax16, writeRandomPadMax16 } from '@whiskeysockets/baileys';
+import type { BinaryNode } from '@whiskeysockets/baileys';
+import type { Account, CompanionDevice } from './accounts.js';
+import { takeCompanionBundle } from './accounts.js';
+import type { ClientConnection } from './connection.js';
+import { child, children, node, unixNow } from './frames.js';
+import type { EmulatorServer } from './server.js';
+import type { Contact } from './signal-contacts.js';
+import type { EncType, PreKeyBundle } from './signal-device.js';
+import type { SendResult } from './types.js';
+
+/** `user[:device]@server` -> parts (device 0 when absent). */
+export function parseJid(jid: string): { user: string; device: number; server: string } | undefined {
+  const at = jid.indexOf('@');
+  if (at < 0) return undefined;
+  const [user = '', device] = jid.slice(0, at).split(':');
+  const userPart = user.split('_')[0] ?? user; // hosted/agent suffixes are not emulated
+  return { user: userPart, device: device ? Number(device) : 0, server: jid.slice(at + 1) };
+}
+
+const messageId = (): string => `3EB0${randomBytes(9).toString('hex').toUpperCase()}`;
+
+type Target =
+  | { kind: 'contact'; contact: Contact }
+  | { kind: 'phone'; account: Account }
+  | { kind: 'companion'; account: Account; device: CompanionDevice };
+
+export class Messaging {
+  constructor(private readonly server: EmulatorServer) {}
+
+  private resolve(jid: string): Target | undefined {
+    const p = parseJid(jid);
+    if (!p) return undefined;
+    const isLid = p.server === 'lid';
+    const contact = isLid ? this.server.contacts.byLid(p.user) : this.server.contacts.get(p.user);
+    if (contact) return p.device === 0 ? { kind: 'contact', contact } : undefined;
+    const account = isLid ? this.server.accounts.byLid(p.user) : this.server.accounts.get(p.user);
+    if (!account) return undefined;
+    if (p.device === 0) return { kind: 'phone', account };
+    const device = account.devices.get(p.device);
+    return device ? { kind: 'companion', account, device } : undefined;
+  }
+
+  /** `<key><user jid>` answer: each one-time prekey (emulated or uploaded by a client) is handed out once. */
+  fetchBundle(jid: string, _requester?: ClientConnection): PreKeyBundle | undefined {
+    const t = this.resolve(jid);
+    if (!t) return undefined;
+    if (t.kind === 'contact') return t.contact.device.takeBundle();
+    if (t.kind === 'phone') return t.account.phoneDevice.takeBundle();
+    return takeCompanionBundle(t.device);
+  }
+
+  /** A message stanza sent by a linked client. */
+  async onClientMessage(conn: ClientConnection, stanza: BinaryNode): Promise<void> {
+    const sender = conn.device;
+    const account = conn.account;
+    const id = stanza.attrs.id ?? messageId();
+    const to = stanza.attrs.to ?? '';
+    if (!sender || !account) {
+      conn.send(node('ack', { class: 'message', id, from: to, t: unixNow(), error: '401' }));
+      return;
+    }
+    // direct <enc> children (peer messages) are addressed to the stanza's `to`
+    const copies: Array<{ jid: string; enc: BinaryNode }> = [];
+    for (const c of children(stanza)) {
+      if (c.tag === 'enc') copies.push({ jid: to, enc: c });
+      if (c.tag === 'participants') {
+        for (const t of children(c)) {
+          const enc = child(t, 'enc');
+          if (t.tag === 'to' && t.attrs.jid && enc) copies.push({ jid: t.attrs.jid, enc });
+        }
+      }
+    }
+    const deliveredTo = new Set<Contact>();
+    for (const { jid, enc } of copies) {
+      const target = this.resolve(jid);
+      const type = enc.attrs.type as EncType;
+      if (!target || !(enc.content instanceof Uint8Array) || (type !== 'pkmsg' && type !== 'msg')) continue;
+      try {
+        if (target.kind === 'contact') {
+          const plain = await target.contact.device.decrypt(sender.identityKey, type, enc.content);
+          const message = proto.Message.decode(unpadRandomMax16(plain));
+          target.contact.record({
+            id,
+            to: target.contact.phone,
+            from: account.phone,
+            fromDevice: sender.deviceId,
+            t: Number(stanza.attrs.t ?? unixNow()),
+            message,
+          });
+          deliveredTo.add(target.contact);
+        } else if (target.kind === 'phone') {
+          // the phone keeps its session state in step; its copy (deviceSentMessage) is not exposed
+          await target.account.phoneDevice.decrypt(sender.identityKey, type, enc.content);
+        }
+        // copies for other companion devices are not relayed (no multi-device fan-out)
+      } catch (err) {
+        this.server.log(`message ${id}: copy for ${jid} failed to decrypt`, err);
+      }
+    }
+    conn.send(node('ack', { class: 'message', id, from: to, t: unixNow() }));
+    if (deliveredTo.size > 0) conn.send(node('receipt', { from: to, id, t: unixNow() }));
+  }
+
+  onClientReceipt(_conn: ClientConnection, _stanza: BinaryNode): void {
+    // delivery/read receipts for messages from contacts are not tracked
+  }
+
+  /** Encrypts `message` from the contact to every companion device of the account (online or queued). */
+  async sendFromContact(fromContactPhone: string, toAccountPhone: string, message: proto.IMessage): Promise<SendResult> {
+    const contact = this.server.contacts.get(fromContactPhone) ?? this.server.contacts.add(fromContactPhone);
+    const account = this.server.accounts.get(toAccountPhone);
+    if (!account || account.devices.size === 0) throw new Error(`no linked device for ${toAccountPhone}`);
+    const id = messageId();
+    const plain = writeRandomPadMax16(proto.Message.encode(message).finish());
+    let online = false;
+    for (const device of account.devices.values()) {
+      const bundle = (await contact.device.hasSession(device.identityKey))
+        ? { registrationId: device.registrationId, identityKey: device.identityKey, signedPreKey: device.signedPreKey }
+        : takeCompanionBundle(device);
+      const { type, ciphertext } = await contact.device.encrypt(bundle, plain);
+      const stanza = node(
+        'message',
+        {
+          from: contact.lidJid,
+          sender_pn: contact.pnJid,
+          notify: `Contact ${contact.phone}`,
+          type: 'text',
+          id,
+          t: unixNow(),
+        },
+        [node('enc', { v: '2', type }, ciphertext)],
+      );
+      const conn = this.server.connectionsOf(account.phone).find((c) => c.device === device);
+      if (conn) {
+        conn.send(stanza);
+        online = true;
+      } else {
+        device.offlineQueue.push(stanza);
+      }
+    }
+    return { id, delivery: online ? 'online' : 'queued' };
+  }
+}

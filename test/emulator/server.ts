@@ -1,0 +1,513 @@
+/**
+ * The emulated WhatsApp Web server: a WebSocket endpoint speaking Noise + binary
+ * nodes, the account/phone side of QR and pairing-code linking, login to
+ * 'open' with the first-login history bootstrap, faults, and (via messaging.ts)
+ * Signal-encrypted messages between linked accounts and emulated contacts.
+ */
+import { EventEmitter } from 'node:events';
+import { Curve } from '@whiskeysockets/baileys';
+import type { BinaryNode, proto } from '@whiskeysockets/baileys';
+import { WebSocketServer } from 'ws';
+import type { Account, CompanionDevice } from './accounts.js';
+import { AccountStore, normalizePhone } from './accounts.js';
+import type { ConnectionHost, PendingRegistration } from './connection.js';
+import { ClientConnection, failure, streamError } from './connection.js';
+import { bytes, child, iqResult, node, S_WHATSAPP_NET, serverId, unixNow } from './frames.js';
+import type { IqContext, UsyncUserInfo } from './iq-handlers.js';
+import { answerIq } from './iq-handlers.js';
+import { Messaging } from './messaging.js';
+import type { KeyPair } from './noise.js';
+import { makeCertChain, NoiseResponder } from './noise.js';
+import { bootstrapMessages, phonePeerStanza } from './phone.js';
+import {
+  buildPairSuccess,
+  makeRef,
+  openKeyBundle,
+  parseQr,
+  qrPrefix,
+  unwrapEphemeral,
+  verifyPairDeviceSign,
+  wrapEphemeral,
+} from './registration.js';
+import type { PreKeyBundle } from './signal-device.js';
+import { ContactStore } from './signal-contacts.js';
+import type { Emulator, EmulatorOptions, EmulatorState, FaultKind, ReceivedMessage, SendResult } from './types.js';
+
+/** Resolves when `find()` returns something, re-checking whenever `emitter` emits `event`. */
+function waitUntil<T>(emitter: EventEmitter, event: string, find: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      const v = find();
+      if (v === undefined) return;
+      clearTimeout(timer);
+      emitter.off(event, check);
+      resolve(v);
+    };
+    const timer = setTimeout(() => {
+      emitter.off(event, check);
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+    }, timeoutMs);
+    emitter.on(event, check);
+    check();
+  });
+}
+
+export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
+  readonly accounts = new AccountStore();
+  readonly contacts = new ContactStore();
+  readonly rootPublicKey: Uint8Array;
+  readonly rootPublicKeyHex: string;
+  readonly skipPrekeyUpload: boolean;
+  private readonly serverStatic: KeyPair = Curve.generateKeyPair();
+  private readonly certChain: Uint8Array;
+  private readonly conns = new Set<ClientConnection>();
+  private readonly events = new EventEmitter();
+  /** QR prefixes not yet handed to waitForQr, with the registering connection that shows them */
+  private readonly qrQueue: Array<{ qr: string; conn: ClientConnection }> = [];
+  private latestQr: string | undefined;
+  private unknownIqs = 0;
+  private delayMs: number;
+  private wss: WebSocketServer | undefined;
+  private port = 0;
+  private readonly messaging: Messaging;
+
+  constructor(private readonly opts: EmulatorOptions = {}) {
+    const root = opts.rootKeyPair ?? Curve.generateKeyPair();
+    this.rootPublicKey = Buffer.from(root.public);
+    this.rootPublicKeyHex = Buffer.from(root.public).toString('hex');
+    this.certChain = makeCertChain({ public: root.public, private: root.private }, this.serverStatic.public);
+    this.skipPrekeyUpload = opts.skipPrekeyUpload ?? false;
+    this.delayMs = opts.responseDelayMs ?? 0;
+    this.events.setMaxListeners(0);
+    this.messaging = new Messaging(this);
+  }
+
+  async listen(): Promise<void> {
+    const wss = new WebSocketServer({ host: this.opts.host ?? '127.0.0.1', port: this.opts.port ?? 0, path: '/ws/chat' });
+    this.wss = wss;
+    await new Promise<void>((resolve, reject) => {
+      wss.once('listening', resolve);
+      wss.once('error', reject);
+    });
+    const addr = wss.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : 0;
+    wss.on('connection', (ws) => {
+      const conn = new ClientConnection(ws, this);
+      this.conns.add(conn);
+      this.events.emit('change');
+    });
+  }
+
+  get url(): string {
+    return `ws://${this.opts.host ?? '127.0.0.1'}:${this.port}/ws/chat`;
+  }
+
+  get unknownIqCount(): number {
+    return this.unknownIqs;
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Open connections that are logged in as `phone` (or all logged-in/registering ones when omitted). */
+  connectionsOf(phone?: string): ClientConnection[] {
+    const digits = phone === undefined ? undefined : normalizePhone(phone);
+    return [...this.conns].filter((c) => c.isOpen && (digits === undefined || c.account?.phone === digits));
+  }
+
+  // ---- ConnectionHost ----
+
+  readonly responder = (): NoiseResponder => new NoiseResponder(this.serverStatic, this.certChain);
+
+  responseDelayMs(): number {
+    return this.delayMs;
+  }
+
+  log(msg: string, extra?: unknown): void {
+    if (this.opts.log) this.opts.log(msg, extra);
+    else if (process.env.EMULATOR_DEBUG) console.error(`[wa-emulator] ${msg}`, extra ?? '');
+  }
+
+  onClose(conn: ClientConnection): void {
+    this.conns.delete(conn);
+    this.events.emit('change');
+  }
+
+  onRegistration(conn: ClientConnection, reg: PendingRegistration): void {
+    const count = Math.max(1, this.opts.qrRefs ?? 6);
+    reg.refs = Array.from({ length: count }, makeRef);
+    reg.refsIssuedAt = Date.now();
+    const iq = node('iq', { from: S_WHATSAPP_NET, type: 'set', id: serverId('qr'), xmlns: 'md' }, [
+      node('pair-device', {}, reg.refs.map((r) => node('ref', {}, Buffer.from(r, 'utf8')))),
+    ]);
+    // the client emits its first QR right after answering this IQ
+    conn
+      .sendIq(iq)
+      .then(() => {
+        const first = reg.refs[0];
+        if (!first) return;
+        const qr = qrPrefix(first, reg.noiseKey, reg.identityKey);
+        this.latestQr = qr;
+        this.qrQueue.push({ qr, conn });
+        this.events.emit('qr');
+      })
+      .catch((err: unknown) => this.log(`conn ${conn.id}: pair-device not answered`, err));
+  }
+
+  onLogin(conn: ClientConnection, payload: proto.ClientPayload, clientStatic: Buffer): void {
+    const phone = payload.username ? String(payload.username) : '';
+    const deviceId = payload.device ?? 0;
+    const account = phone ? this.accounts.get(phone) : undefined;
+    const device = account?.devices.get(deviceId);
+    if (!account || !device || !device.noiseKey.equals(clientStatic)) {
+      this.log(`conn ${conn.id}: login for unknown ${phone}:${deviceId}, 401`);
+      void conn.sendFatal(failure('401'));
+      return;
+    }
+    if (account.banned) {
+      void conn.sendFatal(failure('403'));
+      return;
+    }
+    // a newer login of the same device replaces the older connection
+    for (const other of this.conns) {
+      if (other !== conn && other.isOpen && other.device === device) {
+        void other.sendFatal(streamError(undefined, node('conflict', { type: 'replaced' })));
+      }
+    }
+    conn.account = account;
+    conn.device = device;
+    conn.send(
+      node('success', {
+        t: unixNow(),
+        lid: `${account.lid}:${deviceId}@lid`,
+        props: '1',
+        location: 'emu',
+        creation: unixNow(),
+      }),
+    );
+    this.events.emit('change');
+  }
+
+  async onNode(conn: ClientConnection, stanza: BinaryNode): Promise<void> {
+    switch (stanza.tag) {
+      case 'iq': {
+        if (stanza.attrs.type !== 'get' && stanza.attrs.type !== 'set') return;
+        const answer = answerIq(this, conn, stanza);
+        conn.send(answer);
+        if (stanza.attrs.xmlns === 'passive' && child(stanza, 'active')) this.afterPassive(conn);
+        return;
+      }
+      case 'message':
+        await this.messaging.onClientMessage(conn, stanza);
+        return;
+      case 'receipt':
+        this.messaging.onClientReceipt(conn, stanza);
+        return;
+      default:
+        // ack, presence, ib (unified_session), chatstate...: nothing to answer
+        return;
+    }
+  }
+
+  /** After <passive><active/>: queued offline stanzas, then <ib><offline/>, then the phone's first-login bootstrap. */
+  private afterPassive(conn: ClientConnection): void {
+    const { account, device } = conn;
+    if (!account || !device) return;
+    const queued = device.offlineQueue.splice(0);
+    for (const q of queued) conn.send({ ...q, attrs: { ...q.attrs, offline: '1' } });
+    conn.send(node('ib', { from: S_WHATSAPP_NET }, [node('offline', { count: String(queued.length) })]));
+    if (!device.bootstrapped) {
+      device.bootstrapped = true;
+      void this.sendBootstrap(conn, account, device);
+    }
+  }
+
+  private async sendBootstrap(conn: ClientConnection, account: Account, device: CompanionDevice): Promise<void> {
+    try {
+      for (const msg of bootstrapMessages(account)) conn.send(await phonePeerStanza(account, device, msg));
+    } catch (err) {
+      device.bootstrapped = false;
+      this.log(`conn ${conn.id}: history bootstrap failed`, err);
+    }
+  }
+
+  // ---- IqContext ----
+
+  lookupUser(user: string, server: string): UsyncUserInfo | undefined {
+    const account = server === 'lid' ? this.accounts.byLid(user) : this.accounts.get(user);
+    if (account) {
+      return { exists: true, pn: account.phone, lid: account.lid, devices: [0, ...account.devices.keys()] };
+    }
+    const contact = server === 'lid' ? this.contacts.byLid(user) : this.contacts.get(user);
+    if (contact) return { exists: true, pn: contact.phone, lid: contact.lid, devices: [0] };
+    return undefined;
+  }
+
+  fetchBundle(jid: string, requester?: ClientConnection): PreKeyBundle | undefined {
+    return this.messaging.fetchBundle(jid, requester);
+  }
+
+  onLinkCodeCompanionReg(conn: ClientConnection, iq: BinaryNode): BinaryNode {
+    const reg = child(iq, 'link_code_companion_reg');
+    const stage = reg?.attrs.stage;
+    if (stage === 'companion_hello') {
+      const wrapped = bytes(child(reg, 'link_code_pairing_wrapped_companion_ephemeral_pub'));
+      const phone = (reg?.attrs.jid ?? '').split('@')[0]?.split(':')[0] ?? '';
+      if (!wrapped || !phone) return node('iq', { from: S_WHATSAPP_NET, type: 'error', id: iq.attrs.id }, [node('error', { code: '400', text: 'bad-request' })]);
+      const ref = makeRef();
+      conn.pairingHello = { phone: normalizePhone(phone), wrappedEphemeral: wrapped, ref };
+      this.events.emit('pairing-hello');
+      return iqResult(iq, [node('link_code_companion_reg', {}, [node('link_code_pairing_ref', {}, Buffer.from(ref))])]);
+    }
+    if (stage === 'companion_finish') {
+      conn.emit('companion-finish', iq);
+      return iqResult(iq);
+    }
+    this.countUnknown(iq);
+    return iqResult(iq);
+  }
+
+  onRemoveCompanion(conn: ClientConnection): void {
+    // client-initiated logout: the device is no longer linked
+    if (conn.account && conn.device) conn.account.devices.delete(conn.device.deviceId);
+  }
+
+  countUnknown(iq: BinaryNode): void {
+    this.unknownIqs += 1;
+    this.log(`unknown iq xmlns=${iq.attrs.xmlns} type=${iq.attrs.type} child=${Array.isArray(iq.content) ? iq.content[0]?.tag : ''}`);
+  }
+
+  // ---- linking ----
+
+  async waitForQr(opts: { timeoutMs?: number } = {}): Promise<string> {
+    const next = (): string | undefined => {
+      // skip QRs whose client went away or got linked meanwhile
+      for (let e = this.qrQueue.shift(); e; e = this.qrQueue.shift()) if (e.conn.isOpen && e.conn.registration) return e.qr;
+      return undefined;
+    };
+    return waitUntil(this.events, 'qr', next, opts.timeoutMs ?? 30_000, 'a QR');
+  }
+
+  async scanQr(qr: string, opts: { phoneNumber: string }): Promise<{ jid: string; lid: string }> {
+    const parsed = parseQr(qr);
+    const conn = [...this.conns].find((c) => c.isOpen && c.registration?.refs.includes(parsed.ref));
+    if (!conn?.registration) throw new Error('no connected client is showing this QR (unknown ref, or its client went away)');
+    const reg = conn.registration;
+    const ttl = this.opts.qrFirstTtlMs;
+    if (ttl !== undefined && Date.now() - reg.refsIssuedAt > ttl * reg.refs.length) throw new Error('QR ref expired');
+    if (!reg.noiseKey.equals(parsed.noiseKey) || !reg.identityKey.equals(parsed.identityKey)) {
+      throw new Error('QR keys do not match the registering client');
+    }
+    return this.completeLink(conn, normalizePhone(opts.phoneNumber), parsed.advSecret);
+  }
+
+  async confirmPairingCode(phoneNumber: string, code: string, opts: { timeoutMs?: number } = {}): Promise<{ jid: string; lid: string }> {
+    const phone = normalizePhone(phoneNumber);
+    const timeoutMs = opts.timeoutMs ?? 20_000;
+    const conn = await waitUntil(
+      this.events,
+      'pairing-hello',
+      () => [...this.conns].find((c) => c.isOpen && c.registration && c.pairingHello?.phone === phone),
+      timeoutMs,
+      `a pairing-code request for ${phone}`,
+    );
+    const hello = conn.pairingHello;
+    const reg = conn.registration;
+    if (!hello || !reg) throw new Error('pairing state vanished');
+    const account = this.accounts.getOrCreate(phone);
+    const companionEphemeral = await unwrapEphemeral(hello.wrappedEphemeral, code);
+    const primaryEphemeral = Curve.generateKeyPair();
+    const wrappedPrimary = await wrapEphemeral(primaryEphemeral.public, code);
+    const finished = new Promise<BinaryNode>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('client did not send companion_finish')), timeoutMs);
+      conn.once('companion-finish', (iq: BinaryNode) => {
+        clearTimeout(timer);
+        resolve(iq);
+      });
+      conn.once('closed', () => {
+        clearTimeout(timer);
+        reject(new Error('client disconnected during pairing'));
+      });
+    });
+    conn.send(
+      node('notification', { from: S_WHATSAPP_NET, id: serverId('lc'), type: 'link_code_companion_reg', t: unixNow() }, [
+        node('link_code_companion_reg', { stage: 'primary_hello' }, [
+          node('link_code_pairing_wrapped_primary_ephemeral_pub', {}, wrappedPrimary),
+          node('primary_identity_pub', {}, account.phoneDevice.identityPublic),
+          node('link_code_pairing_ref', {}, Buffer.from(hello.ref)),
+        ]),
+      ]),
+    );
+    const finishIq = await finished;
+    const bundle = bytes(child(child(finishIq, 'link_code_companion_reg'), 'link_code_pairing_wrapped_key_bundle'));
+    if (!bundle) throw new Error('companion_finish without a key bundle');
+    let opened: { companionIdentity: Buffer; advSecret: Buffer };
+    try {
+      opened = openKeyBundle({
+        wrappedBundle: bundle,
+        primaryEphemeral,
+        companionEphemeralPublic: companionEphemeral,
+        primaryIdentity: account.phoneDevice.identityRaw,
+      });
+    } catch {
+      throw new Error('pairing code does not match the one the client generated');
+    }
+    if (!opened.companionIdentity.equals(reg.identityKey)) throw new Error('key bundle identity differs from the registration');
+    return this.completeLink(conn, phone, opened.advSecret);
+  }
+
+  /** pair-success -> verify pair-device-sign -> remember the device -> stream:error 515. */
+  private async completeLink(conn: ClientConnection, phone: string, advSecret: Buffer): Promise<{ jid: string; lid: string }> {
+    const reg = conn.registration;
+    if (!reg) throw new Error('connection is not registering');
+    const account = this.accounts.getOrCreate(phone);
+    const deviceId = account.nextDeviceId++;
+    const accountKey = account.phoneDevice.identityRaw;
+    const { stanza, deviceDetails } = buildPairSuccess({
+      phone,
+      lid: account.lid,
+      deviceId,
+      advSecret,
+      accountKey,
+      companionIdentity: reg.identityKey,
+    });
+    const reply = await conn.sendIq(stanza);
+    if (reply.attrs.type !== 'result') throw new Error('client rejected pair-success');
+    const verdict = verifyPairDeviceSign(reply, { deviceDetails, companionIdentity: reg.identityKey, accountKey: accountKey.public });
+    if (!verdict.ok) {
+      void conn.sendFatal(failure('401'));
+      throw new Error(`pair-device-sign rejected: ${verdict.reason}`);
+    }
+    account.devices.set(deviceId, {
+      deviceId,
+      noiseKey: reg.noiseKey,
+      identityKey: reg.identityKey,
+      registrationId: reg.registrationId,
+      signedPreKey: reg.signedPreKey,
+      preKeys: new Map(),
+      bootstrapped: false,
+      offlineQueue: [],
+    });
+    conn.registration = undefined;
+    conn.pairingHello = undefined;
+    this.events.emit('change');
+    // the client restarts and comes back with a LOGIN payload
+    void conn.sendFatal(streamError('515'));
+    return { jid: `${phone}:${deviceId}@s.whatsapp.net`, lid: `${account.lid}:${deviceId}@lid` };
+  }
+
+  // ---- faults ----
+
+  async fault(kind: FaultKind, phoneNumber?: string): Promise<void> {
+    const targets = this.connectionsOf(phoneNumber);
+    const account = phoneNumber === undefined ? undefined : this.accounts.get(phoneNumber);
+    if (kind === 'forbidden403' && account) account.banned = true;
+    if (kind === 'logout401') {
+      const loggedIn = targets.filter((c) => c.device);
+      for (const c of loggedIn) c.account?.devices.delete(c.device?.deviceId ?? -1);
+      if (account && loggedIn.length === 0) account.devices.clear();
+    }
+    const stanza = ((): BinaryNode | undefined => {
+      switch (kind) {
+        case 'drop':
+          return undefined;
+        case 'restart515':
+          return streamError('515');
+        case 'logout401':
+          return streamError('401', node('conflict', { type: 'device_removed' }));
+        case 'conflict440':
+          return streamError(undefined, node('conflict', { type: 'replaced' }));
+        case 'forbidden403':
+          return failure('403');
+        case 'unavailable503':
+          return streamError('503');
+      }
+    })();
+    await Promise.all(
+      targets.map(async (c) => {
+        if (stanza) await c.sendFatal(stanza);
+        else c.terminate();
+      }),
+    );
+  }
+
+  setResponseDelay(ms: number): void {
+    this.delayMs = Math.max(0, ms);
+  }
+
+  unban(phoneNumber: string): void {
+    const acc = this.accounts.get(phoneNumber);
+    if (acc) acc.banned = false;
+  }
+
+  forgetAccounts(): void {
+    this.accounts.clear();
+    for (const c of [...this.conns]) if (c.account) c.terminate();
+  }
+
+  // ---- messaging (phase 2) ----
+
+  addContact(phoneNumber: string): { jid: string; lid: string } {
+    const c = this.contacts.add(phoneNumber);
+    return { jid: c.pnJid, lid: c.lidJid };
+  }
+
+  receivedBy(contactPhone: string): ReceivedMessage[] {
+    return [...(this.contacts.get(contactPhone)?.received ?? [])];
+  }
+
+  waitForMessage(contactPhone: string, opts: { timeoutMs?: number } = {}): Promise<ReceivedMessage> {
+    const c = this.contacts.get(contactPhone);
+    if (!c) return Promise.reject(new Error(`unknown contact ${contactPhone}`));
+    return c.next(opts.timeoutMs ?? 20_000);
+  }
+
+  sendMessage(fromContactPhone: string, toAccountPhone: string, message: proto.IMessage | string): Promise<SendResult> {
+    const msg: proto.IMessage = typeof message === 'string' ? { conversation: message } : message;
+    return this.messaging.sendFromContact(fromContactPhone, toAccountPhone, msg);
+  }
+
+  /** waits until no client socket is open (handy after faults) */
+  waitForConnectionCount(n: number, timeoutMs = 10_000): Promise<true> {
+    return waitUntil(this.events, 'change', () => (this.conns.size === n ? true : undefined), timeoutMs, `${n} open connections`);
+  }
+
+  state(): EmulatorState {
+    return {
+      url: this.url,
+      rootPublicKeyHex: this.rootPublicKeyHex,
+      connectionCount: this.connectionCount,
+      unknownIqCount: this.unknownIqs,
+      responseDelayMs: this.delayMs,
+      latestQr: this.latestQr,
+      accounts: this.accounts.all().map((a) => ({
+        phone: a.phone,
+        lid: a.lid,
+        banned: a.banned,
+        devices: [...a.devices.keys()],
+        queued: [...a.devices.values()].reduce((n, d) => n + d.offlineQueue.length, 0),
+      })),
+      contacts: this.contacts.all().map((c) => ({ phone: c.phone, lid: c.lid, received: c.received.length })),
+      connections: [...this.conns].map((c) => ({
+        id: c.id,
+        ...(c.account ? { phone: c.account.phone } : {}),
+        ...(c.device ? { device: c.device.deviceId } : {}),
+        registering: !!c.registration,
+      })),
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const c of [...this.conns]) c.terminate();
+    const wss = this.wss;
+    this.wss = undefined;
+    if (wss) await new Promise<void>((resolve) => wss.close(() => resolve()));
+  }
+}
+
+export async function startEmulator(opts: EmulatorOptions = {}): Promise<EmulatorServer> {
+  const server = new EmulatorServer(opts);
+  await server.listen();
+  return server;
+}

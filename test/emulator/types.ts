@@ -1,0 +1,104 @@
+/** Public types of the WhatsApp Web emulator. */
+import type { proto } from '@whiskeysockets/baileys';
+
+export interface EmulatorOptions {
+  /** default '127.0.0.1' */
+  host?: string;
+  /** default 0 = ephemeral */
+  port?: number;
+  /** refs sent in <pair-device>, default 6. The client shows one QR per ref and closes with 408 when they run out. */
+  qrRefs?: number;
+  /**
+   * Optional server-side expiry: `scanQr` rejects a registration's refs once more than
+   * qrFirstTtlMs × qrRefs have passed since they were issued (default: never). The CLIENT decides
+   * how long each QR is shown (Baileys: 60 s for the first, 20 s for the others, or its socket
+   * config `qrTimeout` for all) and closes with 408 when the refs run out; to make that fast in a
+   * test, pass `qrTimeout: <ms>` to makeWASocket and a small `qrRefs` here.
+   */
+  qrFirstTtlMs?: number;
+  /** answer <count> with a value above Baileys' minimum so the 812-prekey upload is skipped */
+  skipPrekeyUpload?: boolean;
+  /** 'slow responses' fault: every server frame is held back by this much, default 0 */
+  responseDelayMs?: number;
+  /** default: a fresh Curve25519 pair */
+  rootKeyPair?: { public: Uint8Array; private: Uint8Array };
+  /** diagnostics sink; default silent (EMULATOR_DEBUG=1 logs to stderr) */
+  log?: (msg: string, extra?: unknown) => void;
+}
+
+export type FaultKind = 'drop' | 'restart515' | 'logout401' | 'conflict440' | 'forbidden403' | 'unavailable503';
+
+/** A message an emulated contact received from a linked account and decrypted. */
+export interface ReceivedMessage {
+  id: string;
+  /** the contact's phone digits */
+  to: string;
+  /** the sending account's phone digits */
+  from: string;
+  /** the companion device that sent it */
+  fromDevice: number;
+  /** unix seconds from the stanza (or arrival time) */
+  t: number;
+  message: proto.IMessage;
+}
+
+export interface SendResult {
+  id: string;
+  /** 'online': written to at least one open connection; 'queued': held for offline delivery */
+  delivery: 'online' | 'queued';
+}
+
+export interface EmulatorState {
+  url: string;
+  rootPublicKeyHex: string;
+  connectionCount: number;
+  unknownIqCount: number;
+  responseDelayMs: number;
+  latestQr: string | undefined;
+  accounts: Array<{ phone: string; lid: string; banned: boolean; devices: number[]; queued: number }>;
+  contacts: Array<{ phone: string; lid: string; received: number }>;
+  connections: Array<{ id: number; phone?: string; device?: number; registering: boolean }>;
+}
+
+export interface Emulator {
+  /** 'ws://127.0.0.1:PORT/ws/chat' */
+  readonly url: string;
+  /** 32 bytes, the Noise cert chain root */
+  readonly rootPublicKey: Uint8Array;
+  readonly rootPublicKeyHex: string;
+  /**
+   * Resolves with the next QR a client displays for a pending registration (queued if it was shown
+   * before the call). The server never learns the adv secret, which only travels inside the QR image,
+   * so this is the server-known PREFIX `https://wa.me/settings/linked_devices#ref,noiseB64,identityB64`:
+   * the client's full QR (connection.update `qr`) starts with it. `scanQr` needs the full string.
+   */
+  waitForQr(opts?: { timeoutMs?: number }): Promise<string>;
+  /** Act as the phone of `phoneNumber`: scan the client's full QR string and complete the link. */
+  scanQr(qr: string, opts: { phoneNumber: string }): Promise<{ jid: string; lid: string }>;
+  /** Act as the phone typing `code` (from the client's requestPairingCode) and complete the link. */
+  confirmPairingCode(phoneNumber: string, code: string, opts?: { timeoutMs?: number }): Promise<{ jid: string; lid: string }>;
+  /** Faults, addressed by the account's phone digits (or all connections when omitted). */
+  fault(kind: FaultKind, phoneNumber?: string): Promise<void>;
+  /** 'slow responses' at run time */
+  setResponseDelay(ms: number): void;
+  /** lift a forbidden403 ban */
+  unban(phoneNumber: string): void;
+  /** Forget all linked accounts (as after a restart without persistence) and drop their connections. */
+  forgetAccounts(): void;
+  readonly unknownIqCount: number;
+  /** currently open client sockets */
+  readonly connectionCount: number;
+  state(): EmulatorState;
+
+  // ---- phase 2: messaging ----
+  /** Registers an emulated WhatsApp user (one phone device) that linked accounts can message. */
+  addContact(phoneNumber: string): { jid: string; lid: string };
+  /** Messages the contact received and decrypted so far. */
+  receivedBy(contactPhone: string): ReceivedMessage[];
+  /** Resolves with the next (not yet awaited) message the contact receives. */
+  waitForMessage(contactPhone: string, opts?: { timeoutMs?: number }): Promise<ReceivedMessage>;
+  /** Sends an encrypted message from a contact to an account: now if online, else queued for its next login. */
+  sendMessage(fromContactPhone: string, toAccountPhone: string, message: proto.IMessage | string): Promise<SendResult>;
+
+  close(): Promise<void>;
+}

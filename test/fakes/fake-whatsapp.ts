@@ -1,0 +1,82 @@
+import type { AuthStateHandle } from '../../src/storage/types.js';
+import type { WhatsAppConnection, WhatsAppConnector, WhatsAppEvent } from '../../src/whatsapp/types.js';
+
+/** One fake socket: the test drives it by emitting what WhatsApp would. */
+export class FakeSocket implements WhatsAppConnection {
+  ended = false;
+  loggedOut = false;
+  pairingRequests: string[] = [];
+  constructor(
+    readonly sessionId: string,
+    readonly auth: AuthStateHandle,
+    private readonly onEvent: (event: WhatsAppEvent) => void,
+  ) {}
+
+  emit(event: WhatsAppEvent): void {
+    this.onEvent(event);
+  }
+
+  qr(qr: string): void {
+    this.emit({ type: 'qr', qr });
+  }
+
+  /** Linking as Baileys does it: pairing sets `creds.me` and `creds.account`. */
+  open(phone = '221771234567'): void {
+    const creds = this.auth.state.creds as { me?: { id: string }; account?: unknown };
+    creds.me = { id: `${phone}:1@s.whatsapp.net` };
+    creds.account = creds.account ?? { details: Buffer.alloc(1) };
+    this.auth.saveCreds();
+    this.emit({ type: 'open', account: { jid: `${phone}:1@s.whatsapp.net`, phoneNumber: phone } });
+  }
+
+  close(statusCode: number | undefined, message = 'closed'): void {
+    this.emit({ type: 'close', statusCode, message });
+  }
+
+  async requestPairingCode(phoneDigits: string): Promise<string> {
+    this.pairingRequests.push(phoneDigits);
+    return 'ABCD1234';
+  }
+
+  async logout(): Promise<void> {
+    this.loggedOut = true;
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+}
+
+export class FakeConnector implements WhatsAppConnector {
+  readonly sockets: FakeSocket[] = [];
+  private waiters: Array<(s: FakeSocket) => void> = [];
+  /** Called for every new socket: lets a test script WhatsApp's side (e.g. emit a QR at once). */
+  onConnect: ((socket: FakeSocket) => void) | undefined;
+
+  connect(params: { sessionId: string; auth: AuthStateHandle; onEvent: (e: WhatsAppEvent) => void }): FakeSocket {
+    const socket = new FakeSocket(params.sessionId, params.auth, params.onEvent);
+    this.sockets.push(socket);
+    queueMicrotask(() => {
+      this.onConnect?.(socket);
+      for (const w of this.waiters.splice(0)) w(socket);
+    });
+    return socket;
+  }
+
+  /** The sockets of one session that are not ended. */
+  open(sessionId: string): FakeSocket[] {
+    return this.sockets.filter((s) => s.sessionId === sessionId && !s.ended);
+  }
+
+  latest(sessionId?: string): FakeSocket | undefined {
+    return [...this.sockets].reverse().find((s) => sessionId === undefined || s.sessionId === sessionId);
+  }
+
+  /** Resolves with the next socket opened (after `onConnect` ran). */
+  nextSocket(): Promise<FakeSocket> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+// Compile-time proof that the fake fits the boundary.
+export const _fits = new FakeConnector() satisfies WhatsAppConnector;

@@ -1,0 +1,27 @@
+import pino from 'pino';
+import { DEFAULT_CONNECTION_CONFIG } from '@whiskeysockets/baileys';
+import { createBaileysConnector } from '../../src/whatsapp/baileys-connector.js';
+import { installStrictSignatureVerification, trustNoiseRoot } from '../../src/whatsapp/trust.js';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/index.js';
+import type { WhatsAppConnector } from '../../src/whatsapp/types.js';
+
+/**
+ * An emulator, trusted the way the daemon trusts it (WA_TRUST_ROOT_PUBLIC_KEY), with rc14's
+ * lenient `Curve.verify` replaced by the strict one the daemon installs at start: so a test that
+ * connects proves the trust override works, not the library bug.
+ */
+export async function trustedEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
+  installStrictSignatureVerification();
+  const emulator = await startEmulator({ skipPrekeyUpload: true, ...opts });
+  trustNoiseRoot(emulator.rootPublicKey);
+  return emulator;
+}
+
+export function baileysConnector(emulator: Emulator, qrTimeoutMs?: number): WhatsAppConnector {
+  return createBaileysConnector({
+    websocketUrl: emulator.url,
+    version: DEFAULT_CONNECTION_CONFIG.version,
+    qrTimeoutMs,
+    logger: pino({ level: process.env.BAILEYS_TEST_LOG_LEVEL ?? 'silent' }),
+  });
+}

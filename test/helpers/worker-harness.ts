@@ -1,0 +1,61 @@
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { Worker } from '../../src/worker.js';
+import type { SessionStore } from '../../src/storage/types.js';
+import type { WhatsAppConnector } from '../../src/whatsapp/types.js';
+import { FakeConnector } from '../fakes/fake-whatsapp.js';
+import { MemorySessionStore } from '../fakes/memory-session-store.js';
+import { silentLogger } from './silent-logger.js';
+import { BrokerProbe, RABBITMQ_URL, uniqueQueueEnv, type Collector } from './broker-probe.js';
+
+export function testConfig(env: Record<string, string | undefined>): Config {
+  return loadConfig({ NODE_ENV: 'test', RABBITMQ_URL, WA_RECONNECT_BASE_DELAY_MS: '20', WA_RECONNECT_MAX_DELAY_MS: '200', RABBITMQ_RECONNECT_MAX_DELAY_MS: '500', ...env });
+}
+
+export interface TestWorker<C extends WhatsAppConnector = FakeConnector> {
+  worker: Worker;
+  config: Config;
+  connector: C;
+  store: SessionStore;
+}
+
+export async function startTestWorker<C extends WhatsAppConnector = FakeConnector>(opts: {
+  env: Record<string, string | undefined>;
+  workerId: string;
+  connector?: C;
+  store?: SessionStore;
+  waitActive?: boolean;
+}): Promise<TestWorker<C>> {
+  const config = testConfig({ ...opts.env, WORKER_ID: opts.workerId });
+  const connector = (opts.connector ?? new FakeConnector()) as C;
+  const store = opts.store ?? new MemorySessionStore();
+  const worker = new Worker({ config, logger: silentLogger, store, connector });
+  await worker.start();
+  if (opts.waitActive !== false) await worker.waitUntilActive();
+  return { worker, config, connector, store };
+}
+
+/** A test's private set of queues, a probe on them, and collectors for events and health. */
+export async function brokerScenario(label: string): Promise<{
+  env: Record<string, string>;
+  probe: BrokerProbe;
+  events: Collector;
+  health: Collector;
+  workerQueue: (id: string) => string;
+}> {
+  const env = uniqueQueueEnv(label);
+  const probe = await BrokerProbe.connect();
+  probe.track(env.QUEUE_SESSION_COMMANDS!, env.QUEUE_DEAD_LETTER!);
+  probe.trackExchange(env.EVENTS_EXCHANGE!);
+  // Declared like the worker does, so the collectors can start before the first worker.
+  await probe.channel.assertExchange(env.EVENTS_EXCHANGE!, 'topic', { durable: true });
+  const events = await probe.collect(env.QUEUE_SESSION_EVENTS!);
+  await probe.channel.bindQueue(env.QUEUE_SESSION_EVENTS!, env.EVENTS_EXCHANGE!, 'session.#');
+  const health = await probe.collect(env.QUEUE_NUMBER_HEALTH!);
+  await probe.channel.bindQueue(env.QUEUE_NUMBER_HEALTH!, env.EVENTS_EXCHANGE!, 'health.#');
+  const workerQueue = (id: string) => {
+    const q = `${env.QUEUE_SESSION_COMMANDS}.${id}`;
+    probe.track(q);
+    return q;
+  };
+  return { env, probe, events, health, workerQueue };
+}

@@ -1,0 +1,73 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadConfig, ConfigError } from '../../src/config/config.js';
+import { envSchema } from '../../src/config/schema.js';
+
+describe('configuration', () => {
+  it('has a sensible default for everything in development', () => {
+    const c = loadConfig({});
+    expect(c.rabbitmq.url).toBe('amqp://guest:guest@127.0.0.1:5672');
+    expect(c.maxSessions).toBe(50);
+    expect(c.workerId).toMatch(/^dev-/);
+    expect(c.queues).toEqual({
+      commands: 'whatsapp.session.update',
+      workerCommands: `whatsapp.session.update.${c.workerId}`,
+      sessionEvents: 'whatsapp.session.events',
+      numberHealth: 'whatsapp.number.health',
+      deadLetter: 'whatsapp.session.update.dlq',
+      eventsExchange: 'whatsapp.events',
+    });
+    expect(c.whatsapp.websocketUrl).toBe('wss://web.whatsapp.com/ws/chat');
+    expect(c.warnings.join('\n')).toMatch(/UNENCRYPTED/);
+  });
+
+  it('stops the start with a message naming the variable and what it expects', () => {
+    const attempt = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(attempt({ WORKER_MAX_SESSIONS: 'lots' })).toMatch(/WORKER_MAX_SESSIONS/);
+    expect(attempt({ RABBITMQ_URL: 'http://x' })).toMatch(/RABBITMQ_URL: an amqp:\/\/ or amqps:\/\/ URL/);
+    expect(attempt({ QR_TERMINAL: 'maybe' })).toMatch(/QR_TERMINAL/);
+    expect(attempt({ WA_TRUST_ROOT_PUBLIC_KEY: 'abc', WA_WEBSOCKET_URL: 'ws://127.0.0.1:1/ws' })).toMatch(/WA_TRUST_ROOT_PUBLIC_KEY: 64 hex/);
+    expect(attempt({ NODE_ENV: 'production', SESSION_ENCRYPTION_KEY: 'k' })).toMatch(/WORKER_ID: required when NODE_ENV=production/);
+    expect(attempt({ NODE_ENV: 'production', WORKER_ID: 'w1' })).toMatch(/SESSION_ENCRYPTION_KEY: required/);
+    expect(attempt({ MINIO_ENDPOINT: 'minio:9000' })).toMatch(/MINIO_ACCESS_KEY/);
+  });
+
+  it('honours the trust root only for a non-WhatsApp URL', () => {
+    const key = 'ab'.repeat(32);
+    expect(loadConfig({ WA_TRUST_ROOT_PUBLIC_KEY: key }).whatsapp.trustRootPublicKey).toBeUndefined();
+    expect(loadConfig({ WA_TRUST_ROOT_PUBLIC_KEY: key, WA_WEBSOCKET_URL: 'wss://g.whatsapp.net/ws/chat' }).whatsapp.trustRootPublicKey).toBeUndefined();
+    expect(loadConfig({ WA_TRUST_ROOT_PUBLIC_KEY: key, WA_WEBSOCKET_URL: 'ws://127.0.0.1:8765/ws/chat' }).whatsapp.trustRootPublicKey?.toString('hex')).toBe(key);
+  });
+
+  it('reads secrets from *_FILE, parses MinIO endpoints as the backend writes them, and splits WA_VERSION', () => {
+    const dir = process.env.TMPDIR ?? '/tmp';
+    const file = `${dir}/wa-worker-secret-${process.pid}`;
+    writeFileSync(file, 'amqps://u:p@broker:5671\n');
+    const c = loadConfig({ RABBITMQ_URL_FILE: file, MINIO_ENDPOINT: 'localhost:9000', MINIO_ACCESS_KEY: 'a', MINIO_SECRET_KEY: 'b', WA_VERSION: '2.3000.123' });
+    expect(c.rabbitmq.url).toBe('amqps://u:p@broker:5671');
+    expect(c.storage.minio).toMatchObject({ endPoint: 'localhost', port: 9000, useSSL: false, bucket: 'whatsapp-sessions' });
+    expect(c.whatsapp.version).toEqual([2, 3000, 123]);
+    expect(loadConfig({ MINIO_ENDPOINT: 'https://s3.example.org', MINIO_ACCESS_KEY: 'a', MINIO_SECRET_KEY: 'b' }).storage.minio).toMatchObject({ endPoint: 's3.example.org', useSSL: true });
+  });
+
+  it('warns loudly when the events queue is the command queue', () => {
+    const c = loadConfig({ QUEUE_SESSION_EVENTS: 'whatsapp.session.update' });
+    expect(c.warnings.join('\n')).toMatch(/QUEUE_SESSION_EVENTS equals QUEUE_SESSION_COMMANDS/);
+  });
+
+  it('.env.example documents exactly the variables the schema reads', () => {
+    const documented = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => l.split('=')[0])
+      .sort();
+    expect(documented).toEqual(Object.keys(envSchema.shape ?? (envSchema as any)._def.schema.shape).sort());
+  });
+});
