@@ -14,6 +14,8 @@ import type { SessionStore } from './storage/types.js';
 import { describeError } from './util/errors.js';
 import type { WhatsAppConnector } from './whatsapp/types.js';
 import { printQrToTerminal, qrToPngDataUrl } from './sessions/qr-image.js';
+import { Heartbeat } from './fleet/heartbeat.js';
+import { HealthFileWriter } from './fleet/health-file.js';
 
 export interface WorkerParts {
   config: Config;
@@ -22,6 +24,8 @@ export interface WorkerParts {
   connector: WhatsAppConnector;
   /** Called after sessions are released and before the broker closes (e.g. flush storage). */
   beforeBrokerClose?: () => Promise<void>;
+  /** Reported in heartbeats. */
+  version?: string;
 }
 
 /**
@@ -39,6 +43,9 @@ export class Worker {
   private readonly log: Logger;
   private restored: Promise<unknown> | undefined;
   private stopping: Promise<void> | undefined;
+  private readonly heartbeat: Heartbeat;
+  private readonly healthFile: HealthFileWriter;
+  private brokerDownSince: number | null = Date.now();
 
   constructor(private readonly parts: WorkerParts) {
     const { config, logger } = parts;
@@ -116,7 +123,37 @@ export class Worker {
     });
     this.ownConsumer.on('active', () => {
       this.restored ??= this.sessions.restore().catch((err) => this.log.error({ err: describeError(err) }, 'restore failed'));
+      this.heartbeat.start();
     });
+    // Back from a broker outage to find our queue held by another process with our WORKER_ID:
+    // it has taken over, so we let every session go (no logout) and stand by.
+    this.ownConsumer.on('refused', () => {
+      if (this.restored === undefined) return;
+      this.log.warn('another process now holds this worker\'s queue: releasing every session and standing by');
+      this.restored = undefined;
+      void this.heartbeat.stop();
+      void this.sessions.shutdown();
+    });
+
+    this.heartbeat = new Heartbeat(
+      this.events,
+      {
+        sessionCount: () => this.sessions.liveCount,
+        connectedCount: () => this.sessions.connectedCount,
+        messageCount: () => this.sharedConsumer.handled + this.ownConsumer.handled,
+      },
+      { intervalMs: config.heartbeat.intervalMs, maxSessions: config.maxSessions, version: parts.version ?? '0.0.0' },
+      logger.child({ component: 'heartbeat' }),
+    );
+    this.connection.on('connected', () => (this.brokerDownSince = null));
+    this.connection.on('disconnected', () => (this.brokerDownSince ??= Date.now()));
+    this.healthFile = new HealthFileWriter(config.health.file, () => ({
+      workerId: config.workerId,
+      brokerConnected: this.connection.isConnected,
+      brokerDownSince: this.brokerDownSince,
+      active: this.ownConsumer.isActive,
+      sessions: this.sessions.liveCount,
+    }));
   }
 
   private async forward(workerId: string, delivery: Delivery, action: string): Promise<void> {
@@ -143,6 +180,7 @@ export class Worker {
 
   async start(): Promise<void> {
     for (const warning of this.parts.config.warnings) this.log.warn(warning);
+    this.healthFile.start();
     await this.connection.start();
     this.log.info({ queues: this.parts.config.queues, maxSessions: this.parts.config.maxSessions }, 'worker started');
   }
@@ -177,12 +215,14 @@ export class Worker {
     await step('finish commands in flight', () => Promise.all([this.sharedConsumer.drain(), this.ownConsumer.drain()]));
     await step('release sessions', () => this.sessions.shutdown());
     if (this.parts.beforeBrokerClose) await step('flush storage', this.parts.beforeBrokerClose);
+    await step('publish worker_offline', () => this.heartbeat.stop());
     await step('publish outbox', () => this.publisher.flush(left()));
     await step('close broker', async () => {
       await Promise.all([this.sharedConsumer.close(), this.ownConsumer.close()]);
       this.publisher.close();
       await this.connection.close();
     });
+    this.healthFile.stop();
     this.log.info('worker stopped');
   }
 }

@@ -26,7 +26,7 @@ export interface QueueConsumerOptions {
  * its outcome is settled, so a crash mid-command means redelivery, not loss.
  *
  * Events: 'active' when it holds the queue (for an exclusive consumer: the lock is ours),
- * 'inactive' when it lost it.
+ * 'inactive' when it lost it, 'refused' when an exclusive attempt found it held elsewhere.
  */
 export class QueueConsumer extends EventEmitter {
   private channel: Channel | undefined;
@@ -67,6 +67,7 @@ export class QueueConsumer extends EventEmitter {
     } catch (err) {
       if (this.stopped || this.connection.current() !== conn) return;
       this.logger.info({ queue: this.opts.queue, err: describeError(err) }, 'queue held by another consumer; standing by');
+      this.emit('refused');
       this.standbyTimer.schedule(this.opts.exclusiveRetryMs ?? 2000, () => {
         const current = this.connection.current();
         if (current) void this.tryExclusive(current);

@@ -6,14 +6,17 @@ import type { Config } from '../config/config.js';
  * can bind more queues without the worker changing:
  *   session.<action>  → session events queue     (binding `session.#`)
  *   health.<status>   → number-health queue      (binding `health.#`)
+ *   worker.<action>   → worker heartbeat queue  (binding `worker.#`, bounded)
  * Command queues (the shared one and every `<shared>.<workerId>`) share one set of arguments,
  * because re-declaring a queue with different arguments is an error.
  */
-export type QueueConfig = Pick<Config, 'queues' | 'rabbitmq'>;
+export type QueueConfig = Pick<Config, 'queues' | 'rabbitmq'> & { heartbeat?: Config['heartbeat'] };
 
 export const ROUTING = {
   sessionEvents: 'session.#',
   numberHealth: 'health.#',
+  workerEvents: 'worker.#',
+  worker: (action: string) => `worker.${action}`,
   sessionEvent: (action: string) => `session.${action}`,
   health: (status: string) => `health.${status}`,
 } as const;
@@ -51,4 +54,15 @@ export async function declareTopology(channel: Channel, config: QueueConfig): Pr
   await channel.bindQueue(q.sessionEvents, q.eventsExchange, ROUTING.sessionEvents);
   await channel.assertQueue(q.numberHealth, { durable: true, arguments: queueType });
   await channel.bindQueue(q.numberHealth, q.eventsExchange, ROUTING.numberHealth);
+  // Heartbeats pile up when nobody reads them: bounded in length and in age.
+  await channel.assertQueue(q.workerHeartbeat, {
+    durable: true,
+    arguments: {
+      ...queueType,
+      'x-max-length': config.heartbeat?.queueMaxLength ?? 1000,
+      'x-overflow': 'drop-head',
+      'x-message-ttl': 10 * 60_000,
+    },
+  });
+  await channel.bindQueue(q.workerHeartbeat, q.eventsExchange, ROUTING.workerEvents);
 }

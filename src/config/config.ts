@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { envSchema, WHATSAPP_WEBSOCKET_URL, type Env } from './schema.js';
 
 /** The typed configuration the rest of the worker receives. Only `main.ts` builds it. */
@@ -23,7 +24,10 @@ export interface Config {
     numberHealth: string;
     deadLetter: string;
     eventsExchange: string;
+    workerHeartbeat: string;
   };
+  heartbeat: { intervalMs: number; queueMaxLength: number };
+  health: { file: string; maxStaleMs: number; maxBrokerDownMs: number };
   eventsContentType: 'application/json' | 'text/plain';
   commandMaxBytes: number;
   commandMaxAttempts: number;
@@ -142,6 +146,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       numberHealth: e.QUEUE_NUMBER_HEALTH,
       deadLetter: e.QUEUE_DEAD_LETTER,
       eventsExchange: e.EVENTS_EXCHANGE,
+      workerHeartbeat: e.QUEUE_WORKER_HEARTBEAT,
+    },
+    heartbeat: { intervalMs: e.HEARTBEAT_INTERVAL_MS, queueMaxLength: e.HEARTBEAT_QUEUE_MAX_LENGTH },
+    health: {
+      file: e.HEALTH_FILE ?? join(tmpdir(), `wa-worker-${workerId}.health.json`),
+      maxStaleMs: e.HEALTHCHECK_MAX_STALE_MS,
+      maxBrokerDownMs: e.HEALTHCHECK_MAX_BROKER_DOWN_MS,
     },
     eventsContentType: e.EVENTS_CONTENT_TYPE,
     commandMaxBytes: e.COMMAND_MAX_BYTES,

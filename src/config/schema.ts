@@ -44,6 +44,10 @@ export const envSchema = z
     QUEUE_NUMBER_HEALTH: queueName.default('whatsapp.number.health'),
     QUEUE_DEAD_LETTER: queueName.default('whatsapp.session.update.dlq'),
     EVENTS_EXCHANGE: queueName.default('whatsapp.events'),
+    QUEUE_WORKER_HEARTBEAT: queueName.default('whatsapp.worker.heartbeat'),
+    /** The heartbeat queue keeps at most this many messages (oldest dropped) and each for 10 minutes. */
+    HEARTBEAT_QUEUE_MAX_LENGTH: int(1, 1_000_000).default(1000),
+    HEARTBEAT_INTERVAL_MS: int(100).default(30_000),
     EVENTS_CONTENT_TYPE: z.enum(['application/json', 'text/plain']).default('application/json'),
     COMMAND_MAX_BYTES: int(1024, 128 * 1024 * 1024).default(16 * 1024 * 1024),
     /** Attempts at a command that fails for an infrastructure reason before it is dead-lettered. */
@@ -80,6 +84,13 @@ export const envSchema = z
     /** Comma-separated older keys, still accepted for reading while data is rotated. */
     SESSION_ENCRYPTION_PREVIOUS_KEYS: z.string().optional(),
     AUTH_FLUSH_INTERVAL_MS: int(10, 60_000).default(1000),
+
+    /** Written every few seconds for the `healthcheck` command (Docker HEALTHCHECK, Kubernetes exec probe). */
+    HEALTH_FILE: z.string().min(1).optional(),
+    /** The healthcheck fails when the health file is older than this (the event loop is stuck). */
+    HEALTHCHECK_MAX_STALE_MS: int(1000).default(30_000),
+    /** The healthcheck fails when the broker has been unreachable for longer than this. */
+    HEALTHCHECK_MAX_BROKER_DOWN_MS: int(1000).default(120_000),
 
     RESTORE_CONCURRENCY: int(1, 1000).default(8),
     SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),

@@ -80,3 +80,31 @@ export type SessionEvent<A extends SessionEventAction = SessionEventAction> = z.
 export type NumberHealthEvent = z.infer<typeof numberHealthSchema>;
 
 export const EVENT_ACTIONS = Object.keys(sessionEventSchemas) as SessionEventAction[];
+
+const workerEvent = <A extends string>(action: A, description: string) =>
+  z
+    .object({
+      action: z.literal(action),
+      workerId: envelope.workerId,
+      status: z.enum(['online', 'offline']),
+      sessionCount: z.number().int().nonnegative().describe('Sessions holding a socket.'),
+      connectedCount: z.number().int().nonnegative().describe('Sessions whose socket is open.'),
+      maxSessions: z.number().int().positive(),
+      cpuUsage: z.number().nonnegative().describe('Process CPU, percent of one core, since the previous report.'),
+      memoryUsage: z.number().nonnegative().describe('Process RSS, percent of the machine\'s memory.'),
+      rssBytes: z.number().int().nonnegative(),
+      uptime: z.number().nonnegative().describe('Seconds since the process started.'),
+      messageCount: z.number().int().nonnegative().describe('Commands handled since start.'),
+      version: z.string().describe('The worker\'s version.'),
+      timestamp: envelope.timestamp,
+      eventId: envelope.eventId,
+    })
+    .describe(description);
+
+export const workerEventSchemas = {
+  worker_online: workerEvent('worker_online', 'Emitted when a worker process has started and holds its command queue.'),
+  worker_heartbeat: workerEvent('worker_heartbeat', 'Emitted when a heartbeat is due (every HEARTBEAT_INTERVAL_MS, 30 s by default).'),
+  worker_offline: workerEvent('worker_offline', 'Emitted when a worker stops gracefully, after its sessions were released.'),
+};
+export type WorkerEventAction = keyof typeof workerEventSchemas;
+export type WorkerEvent = z.infer<(typeof workerEventSchemas)[WorkerEventAction]>;

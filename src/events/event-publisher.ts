@@ -3,6 +3,9 @@ import type { Logger } from 'pino';
 import type { Publisher } from '../broker/types.js';
 import { ROUTING } from '../broker/topology.js';
 import {
+  workerEventSchemas,
+  type WorkerEvent,
+  type WorkerEventAction,
   numberHealthSchema,
   sessionEventSchemas,
   type HealthStatus,
@@ -27,6 +30,9 @@ export interface Events {
   /** `command_rejected` when not even a session id is known (only the numberId). */
   rejected(subject: { numberId: number; sessionId?: string | undefined; requestId?: string | undefined }, code: string, reason: string, command?: string): Promise<void>;
 }
+
+/** What a worker reports about itself (heartbeats). */
+export type WorkerSnapshot = Omit<WorkerEvent, 'action' | 'workerId' | 'timestamp' | 'eventId'>;
 
 /**
  * The one publisher of events: adds the envelope (eventId, timestamp, workerId), checks the
@@ -86,6 +92,13 @@ export class EventPublisher implements Events {
     };
     this.check(numberHealthSchema, event);
     await this.send(ROUTING.health(status), 'number_health', event, subject.requestId);
+    return event;
+  }
+
+  async worker(action: WorkerEventAction, snapshot: WorkerSnapshot): Promise<WorkerEvent> {
+    const event = { action, workerId: this.opts.workerId, ...snapshot, timestamp: Date.now(), eventId: randomUUID() } as WorkerEvent;
+    this.check(workerEventSchemas[action], event);
+    await this.send(ROUTING.worker(action), action, event, undefined);
     return event;
   }
 

@@ -10,8 +10,10 @@ export interface BlobStore {
   put(key: string, body: Buffer): Promise<void>;
   /** Deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
-  /** Keys under a prefix, sorted ascending. */
+  /** Keys under a prefix (recursively), sorted ascending. */
   list(prefix: string): Promise<string[]>;
+  /** The names of the "folders" directly under a prefix ending in '/', sorted (S3: common prefixes). */
+  listChildren(prefix: string): Promise<string[]>;
   deletePrefix(prefix: string): Promise<void>;
 }
 
@@ -51,4 +53,11 @@ export interface SessionStore {
   saveMeta(meta: SessionMeta): Promise<void>;
   loadMeta(sessionId: string): Promise<SessionMeta | undefined>;
   listMeta(): Promise<SessionMeta[]>;
+}
+
+/** A store that can be flushed and closed as a whole (graceful shutdown). */
+export interface ClosableSessionStore extends SessionStore {
+  /** Persist what every open auth state has pending. */
+  flushAll(): Promise<void>;
+  close(): Promise<void>;
 }

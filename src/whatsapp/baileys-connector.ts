@@ -28,10 +28,10 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         logger: opts.logger.child({ sessionId }) as never,
         browser: Browsers.ubuntu('Chrome'),
         ...(opts.qrTimeoutMs ? { qrTimeout: opts.qrTimeoutMs } : {}),
-        // A headless worker keeps no chat store: no history sync, no presence, no link previews.
+        // A headless worker keeps no chat store: no full history, no presence, no link previews.
+        // (The initial history sync stays on: Baileys learns LID mappings from it.)
         markOnlineOnConnect: false,
         syncFullHistory: false,
-        shouldSyncHistoryMessage: () => false,
         generateHighQualityLinkPreview: false,
         fireInitQueries: true,
         getMessage: async () => undefined,

@@ -91,10 +91,11 @@ export class BrokerProbe {
     await (this.channel as any).waitForConfirms();
   }
 
-  async collect(queue: string): Promise<Collector> {
+  /** Consumes a queue into a Collector; `declare: false` for a queue the worker declares itself (with its own arguments). */
+  async collect(queue: string, opts: { declare?: boolean } = {}): Promise<Collector> {
     this.track(queue);
     const c = new Collector();
-    await this.channel.assertQueue(queue, { durable: true });
+    if (opts.declare !== false) await this.channel.assertQueue(queue, { durable: true });
     await this.channel.consume(queue, (msg) => msg && c.push(msg), { noAck: true });
     return c;
   }

@@ -1,0 +1,76 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
+
+/**
+ * Health without HTTP. The worker rewrites a small file every few seconds from its event loop;
+ * the `healthcheck` command (Docker HEALTHCHECK, Kubernetes exec probe) reads it. A stale file
+ * means the event loop is stuck; the broker fields tell how long the broker has been unreachable.
+ */
+export interface HealthReport {
+  pid: number;
+  workerId: string;
+  writtenAt: number;
+  brokerConnected: boolean;
+  /** When the broker became unreachable (epoch ms), or null while connected. */
+  brokerDownSince: number | null;
+  /** True while this process holds its worker queue (false: a standby replica). */
+  active: boolean;
+  sessions: number;
+}
+
+export interface HealthLimits {
+  maxStaleMs: number;
+  maxBrokerDownMs: number;
+}
+
+export type HealthVerdict = { ok: true; summary: string } | { ok: false; reason: string };
+
+/** Pure: is a worker that wrote `report` healthy at `now`? */
+export function judgeHealth(report: HealthReport | undefined, now: number, limits: HealthLimits): HealthVerdict {
+  if (!report) return { ok: false, reason: 'no health file: the worker is not running (or has not started yet)' };
+  const age = now - report.writtenAt;
+  if (age > limits.maxStaleMs) return { ok: false, reason: `health file is ${Math.round(age / 1000)} s old: the event loop is stuck or the worker is gone` };
+  if (!report.brokerConnected && report.brokerDownSince !== null && now - report.brokerDownSince > limits.maxBrokerDownMs) {
+    return { ok: false, reason: `broker unreachable for ${Math.round((now - report.brokerDownSince) / 1000)} s` };
+  }
+  return { ok: true, summary: `${report.active ? 'active' : 'standby'}, broker ${report.brokerConnected ? 'connected' : 'reconnecting'}, ${report.sessions} sessions` };
+}
+
+export async function readHealthFile(file: string): Promise<HealthReport | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as HealthReport;
+  } catch {
+    return undefined;
+  }
+}
+
+export class HealthFileWriter {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly file: string,
+    private readonly read: () => Omit<HealthReport, 'pid' | 'writtenAt'>,
+    private readonly intervalMs = 5000,
+  ) {}
+
+  start(): void {
+    void this.write();
+    this.timer = setInterval(() => void this.write(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async write(): Promise<void> {
+    const report: HealthReport = { pid: process.pid, writtenAt: Date.now(), ...this.read() };
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    try {
+      await writeFile(tmp, JSON.stringify(report));
+      await rename(tmp, this.file);
+    } catch {
+      // A health file that cannot be written makes the check fail, which is the right signal.
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
