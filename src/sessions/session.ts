@@ -237,7 +237,10 @@ export class Session {
     this.reconnectAttempt = 0;
     this.qrAttempt = 0;
     this.setState({ status: 'connected', account });
-    void this.saveMeta(account.jid);
+    // `connected` promises a durable link: persist the credentials first, so that even a kill
+    // right after the event restores without a new scan.
+    await this.auth?.flush().catch((err) => this.log.error({ err: describeError(err) }, 'could not persist credentials yet; retrying in the background'));
+    await this.saveMeta(account.jid);
     void this.publish('connected', { phoneNumber: account.phoneNumber, jid: account.jid });
     void this.health('HEALTHY');
   }

@@ -15,6 +15,7 @@ describe('configuration', () => {
       numberHealth: 'whatsapp.number.health',
       deadLetter: 'whatsapp.session.update.dlq',
       eventsExchange: 'whatsapp.events',
+      workerHeartbeat: 'whatsapp.worker.heartbeat',
     });
     expect(c.whatsapp.websocketUrl).toBe('wss://web.whatsapp.com/ws/chat');
     expect(c.warnings.join('\n')).toMatch(/UNENCRYPTED/);

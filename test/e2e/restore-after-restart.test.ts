@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { brokerScenario } from '../helpers/worker-harness.js';
+import { startEmulator, type Emulator } from '../emulator/index.js';
+import { startS3rver, type RunningS3 } from '../helpers/s3-servers.js';
+import { WorkerProcess } from '../helpers/worker-process.js';
+import { RABBITMQ_URL } from '../helpers/broker-probe.js';
+
+/**
+ * Sessions survive restarts without a new scan: the real daemon process links a number, is
+ * stopped (gracefully, or killed), and a new process with the same WORKER_ID reconnects it
+ * from storage (local disk or S3), encrypted at rest.
+ */
+describe.each([
+  ['local disk', 'SIGTERM'],
+  ['local disk', 'SIGKILL'],
+  ['S3 (s3rver)', 'SIGKILL'],
+] as const)('restore after a restart: %s, %s', (driver, signal) => {
+  let emulator: Emulator;
+  let s3: RunningS3 | undefined;
+  let dir: string;
+  let scenario: Awaited<ReturnType<typeof brokerScenario>>;
+  const processes: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    emulator = await startEmulator({ skipPrekeyUpload: true });
+    if (driver !== 'local disk') s3 = await startS3rver();
+    dir = mkdtempSync(join(tmpdir(), 'restore-'));
+    scenario = await brokerScenario('restore');
+    scenario.workerQueue('r1');
+  });
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+    await scenario.probe.close();
+    await emulator.close();
+    await s3?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('comes back connected with no QR', async () => {
+    const s3Options = s3?.options();
+    const env = {
+      ...scenario.env,
+      RABBITMQ_URL,
+      WORKER_ID: 'r1',
+      WA_WEBSOCKET_URL: emulator.url,
+      WA_TRUST_ROOT_PUBLIC_KEY: emulator.rootPublicKeyHex,
+      SESSION_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      STORAGE_DIR: dir,
+      HEALTH_FILE: join(dir, 'health.json'),
+      ...(s3Options
+        ? { MINIO_ENDPOINT: `127.0.0.1:${s3Options.port}`, MINIO_ACCESS_KEY: s3Options.accessKey, MINIO_SECRET_KEY: s3Options.secretKey, MINIO_BUCKET_NAME: s3Options.bucket }
+        : {}),
+    };
+    const first = new WorkerProcess(env);
+    processes.push(first);
+    await first.waitForLog(/"msg":"consuming".*exclusive":true|"exclusive":true.*"msg":"consuming"/);
+    await scenario.probe.publish(`${scenario.env.QUEUE_SESSION_COMMANDS}`, {
+      sessionId: 6,
+      action: 'create',
+      data: { numberId: 6, phoneNumber: '+221771234567', workerId: 'r1' },
+    });
+    const qr = await scenario.events.untilAction('qr_generated', undefined, 30_000);
+    await emulator.scanQr(qr.qrString, { phoneNumber: '+221771234567' });
+    await scenario.events.untilAction('connected', undefined, 30_000);
+    const exit = await first.stop(signal);
+    if (signal === 'SIGTERM') expect(exit).toBe(0);
+
+    const qrBefore = scenario.events.bodies().filter((b) => b.action === 'qr_generated').length;
+    const second = new WorkerProcess(env);
+    processes.push(second);
+    const connected = await scenario.events.until((bs) => bs.filter((b) => b.action === 'connected').length === 2 && bs.filter((b) => b.action === 'connected')[1], 45_000, 'a second connected');
+    expect(connected).toMatchObject({ numberId: 6, sessionId: 'session_6_+221771234567', workerId: 'r1', phoneNumber: '221771234567' });
+    expect(connected.requestId).toBeUndefined();
+    expect(scenario.events.bodies().filter((b) => b.action === 'qr_generated').length).toBe(qrBefore);
+    await scenario.health.until((bs) => bs.filter((b) => b.status === 'HEALTHY').length === 2);
+    expect(await second.stop('SIGTERM')).toBe(0);
+  });
+});
