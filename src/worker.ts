@@ -145,8 +145,16 @@ export class Worker {
       { intervalMs: config.heartbeat.intervalMs, maxSessions: config.maxSessions, version: parts.version ?? '0.0.0' },
       logger.child({ component: 'heartbeat' }),
     );
-    this.connection.on('connected', () => (this.brokerDownSince = null));
-    this.connection.on('disconnected', () => (this.brokerDownSince ??= Date.now()));
+    this.connection.on('connected', () => {
+      this.brokerDownSince = null;
+      void this.healthFile.write();
+    });
+    this.connection.on('disconnected', () => {
+      this.brokerDownSince ??= Date.now();
+      void this.healthFile.write();
+    });
+    // The health file follows every change of state at once, not only on its timer.
+    for (const event of ['active', 'inactive', 'refused']) this.ownConsumer.on(event, () => void this.healthFile.write());
     this.healthFile = new HealthFileWriter(config.health.file, () => ({
       workerId: config.workerId,
       brokerConnected: this.connection.isConnected,

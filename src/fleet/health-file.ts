@@ -58,7 +58,25 @@ export class HealthFileWriter {
     this.timer.unref();
   }
 
-  async write(): Promise<void> {
+  private writing: Promise<void> | undefined;
+  private again = false;
+
+  /** Writes the current report; writes never overlap, and the last state always lands last. */
+  write(): Promise<void> {
+    if (this.writing) {
+      this.again = true;
+      return this.writing;
+    }
+    this.writing = (async () => {
+      do {
+        this.again = false;
+        await this.writeNow();
+      } while (this.again);
+    })().finally(() => (this.writing = undefined));
+    return this.writing;
+  }
+
+  private async writeNow(): Promise<void> {
     const report: HealthReport = { pid: process.pid, writtenAt: Date.now(), ...this.read() };
     const tmp = `${this.file}.${process.pid}.tmp`;
     try {
