@@ -11,6 +11,7 @@ import { installStrictSignatureVerification, trustNoiseRoot } from './whatsapp/t
 import { resolveWaVersion } from './whatsapp/version.js';
 import { WHATSAPP_WEBSOCKET_URL } from './config/schema.js';
 import { Worker } from './worker.js';
+import { createMessagingStorage } from './messaging/messaging-storage.js';
 
 function readConfig(): Config {
   try {
@@ -59,7 +60,24 @@ async function main(): Promise<void> {
     logger: logger.child({ component: 'baileys' }, { level: config.whatsapp.logLevel }),
   });
 
-  const worker = new Worker({ config, logger, store: storage.store, connector, beforeBrokerClose: () => storage.close() });
+  const messaging = await createMessagingStorage({
+    config,
+    blobs: storage.blobStore,
+    codec: storage.codec,
+    logger: logger.child({ component: 'messaging-storage' }),
+  });
+
+  const worker = new Worker({
+    config,
+    logger,
+    store: storage.store,
+    connector,
+    messaging,
+    beforeBrokerClose: async () => {
+      await messaging.close().catch((err) => logger.error({ err: describeError(err) }, 'could not flush the message history'));
+      await storage.close();
+    },
+  });
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {

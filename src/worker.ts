@@ -12,10 +12,13 @@ import { SessionManager } from './sessions/session-manager.js';
 import type { SessionDeps } from './sessions/session.js';
 import type { SessionStore } from './storage/types.js';
 import { describeError } from './util/errors.js';
+import { SingleTimer } from './util/backoff.js';
 import type { WhatsAppConnector } from './whatsapp/types.js';
 import { printQrToTerminal, qrToPngDataUrl } from './sessions/qr-image.js';
 import { Heartbeat } from './fleet/heartbeat.js';
 import { HealthFileWriter } from './fleet/health-file.js';
+import type { MediaStore } from './messaging/media-store.js';
+import type { MessageHistory } from './messaging/message-history.js';
 
 export interface WorkerParts {
   config: Config;
@@ -26,6 +29,8 @@ export interface WorkerParts {
   beforeBrokerClose?: () => Promise<void>;
   /** Reported in heartbeats. */
   version?: string;
+  /** Media store and message history (flush the history in `beforeBrokerClose`). Omitted: neither. */
+  messaging?: { media?: MediaStore | undefined; history?: MessageHistory | undefined };
 }
 
 /**
@@ -46,6 +51,7 @@ export class Worker {
   private readonly heartbeat: Heartbeat;
   private readonly healthFile: HealthFileWriter;
   private brokerDownSince: number | null = Date.now();
+  private readonly lease = new SingleTimer();
 
   constructor(private readonly parts: WorkerParts) {
     const { config, logger } = parts;
@@ -81,6 +87,14 @@ export class Worker {
       logger,
       renderQr: qrToPngDataUrl,
       printQr: config.qrTerminal ? printQrToTerminal : undefined,
+      messaging: {
+        media: parts.messaging?.media,
+        history: parts.messaging?.history,
+        sendWaitForOpenMs: config.messaging.sendWaitForOpenMs,
+        mediaMaxBytes: config.messaging.mediaMaxBytes,
+        stats: { sent: 0, received: 0 },
+      },
+      ownershipCertain: () => this.ownConsumer.isActive,
       policy: {
         reconnectBaseDelayMs: config.whatsapp.reconnectBaseDelayMs,
         reconnectMaxDelayMs: config.whatsapp.reconnectMaxDelayMs,
@@ -99,6 +113,7 @@ export class Worker {
     const common = {
       self: config.workerId,
       maxBytes: config.commandMaxBytes,
+      maxMediaBytes: config.messaging.mediaMaxBytes,
       maxAttempts: config.commandMaxAttempts,
       execute: (command: Parameters<SessionManager['execute']>[0]) => this.sessions.execute(command),
       forward: (workerId: string, delivery: Delivery, command: { action: string }) => this.forward(workerId, delivery, command.action),
@@ -127,31 +142,28 @@ export class Worker {
     });
     // Back from a broker outage to find our queue held by another process with our WORKER_ID:
     // it has taken over, so we let every session go (no logout) and stand by.
-    this.ownConsumer.on('refused', () => {
-      if (this.restored === undefined) return;
-      this.log.warn('another process now holds this worker\'s queue: releasing every session and standing by');
-      this.restored = undefined;
-      void this.heartbeat.stop();
-      void this.sessions.shutdown();
-    });
+    this.ownConsumer.on('refused', () => this.letSessionsGo('another process now holds this worker\'s queue'));
 
     this.heartbeat = new Heartbeat(
       this.events,
       {
         sessionCount: () => this.sessions.liveCount,
         connectedCount: () => this.sessions.connectedCount,
-        messageCount: () => this.sharedConsumer.handled + this.ownConsumer.handled,
+        messageCount: () => this.sessions.messageCount,
       },
       { intervalMs: config.heartbeat.intervalMs, maxSessions: config.maxSessions, version: parts.version ?? '0.0.0' },
       logger.child({ component: 'heartbeat' }),
     );
     this.connection.on('connected', () => {
       this.brokerDownSince = null;
+      this.lease.cancel();
       void this.healthFile.write();
     });
     this.connection.on('disconnected', () => {
       this.brokerDownSince ??= Date.now();
       void this.healthFile.write();
+      // Sessions keep running through a short outage; past the lease, a replica may own them.
+      if (this.restored !== undefined && !this.stopping) this.lease.schedule(config.ownershipLeaseMs, () => this.letSessionsGo('broker unreachable past OWNERSHIP_LEASE_MS'));
     });
     // The health file follows every change of state at once, not only on its timer.
     for (const event of ['active', 'inactive', 'refused']) this.ownConsumer.on(event, () => void this.healthFile.write());
@@ -162,6 +174,15 @@ export class Worker {
       active: this.ownConsumer.isActive,
       sessions: this.sessions.liveCount,
     }));
+  }
+
+  /** This process may no longer own its sessions: release them all (no logout) and stand by. */
+  private letSessionsGo(why: string): void {
+    if (this.restored === undefined) return;
+    this.log.warn({ why }, 'releasing every session; they are restored when this process holds its queue again');
+    this.restored = undefined;
+    void this.heartbeat.stop();
+    void this.sessions.shutdown();
   }
 
   private async forward(workerId: string, delivery: Delivery, action: string): Promise<void> {
@@ -219,6 +240,7 @@ export class Worker {
       }
     };
     this.log.info({ timeoutMs }, 'shutting down');
+    this.lease.cancel();
     await step('stop consuming', () => Promise.all([this.sharedConsumer.stop(), this.ownConsumer.stop()]));
     await step('finish commands in flight', () => Promise.all([this.sharedConsumer.drain(), this.ownConsumer.drain()]));
     await step('release sessions', () => this.sessions.shutdown());

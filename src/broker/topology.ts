@@ -7,6 +7,7 @@ import type { Config } from '../config/config.js';
  *   session.<action>  → session events queue     (binding `session.#`)
  *   health.<status>   → number-health queue      (binding `health.#`)
  *   worker.<action>   → worker heartbeat queue  (binding `worker.#`, bounded)
+ *   message.<action>  → message events queue     (binding `message.#`)
  * Command queues (the shared one and every `<shared>.<workerId>`) share one set of arguments,
  * because re-declaring a queue with different arguments is an error.
  */
@@ -16,6 +17,8 @@ export const ROUTING = {
   sessionEvents: 'session.#',
   numberHealth: 'health.#',
   workerEvents: 'worker.#',
+  messageEvents: 'message.#',
+  messageEvent: (action: string) => `message.${action}`,
   worker: (action: string) => `worker.${action}`,
   sessionEvent: (action: string) => `session.${action}`,
   health: (status: string) => `health.${status}`,
@@ -65,4 +68,6 @@ export async function declareTopology(channel: Channel, config: QueueConfig): Pr
     },
   });
   await channel.bindQueue(q.workerHeartbeat, q.eventsExchange, ROUTING.workerEvents);
+  await channel.assertQueue(q.messageEvents, { durable: true, arguments: queueType });
+  await channel.bindQueue(q.messageEvents, q.eventsExchange, ROUTING.messageEvents);
 }

@@ -13,6 +13,8 @@ export interface CommandHandlerDeps {
   /** Which queue this handler consumes: the shared router queue, or the worker's own. */
   source: 'shared' | 'own';
   maxBytes: number;
+  /** Largest base64 media a send_message may carry (MEDIA_MAX_BYTES). */
+  maxMediaBytes?: number;
   maxAttempts: number;
   execute: (command: Command) => Promise<void>;
   /** Moves the message, confirmed, onto `workerId`'s own queue. */
@@ -32,7 +34,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
   };
 
   return async (delivery: Delivery): Promise<Outcome> => {
-    const parsed = parseCommand(delivery.body, delivery, { maxBytes: deps.maxBytes });
+    const parsed = parseCommand(delivery.body, delivery, { maxBytes: deps.maxBytes, ...(deps.maxMediaBytes ? { maxMediaBytes: deps.maxMediaBytes } : {}) });
     if (!parsed.ok) {
       if (parsed.code === 'MISROUTED_EVENT') {
         // Someone else's message on our queue (events queue = command queue): never ack-and-drop it.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SESSION_ACTIONS } from './command.js';
+import { COMMAND_ACTIONS, MESSAGE_TYPES } from './command.js';
 
 /**
  * The wire shape of a command as the backend publishes it. Any field may sit at the top level
@@ -22,14 +22,38 @@ export const commandFieldsSchema = z.object({
     .optional()
     .describe('Either this worker\'s session id (`session_<numberId>_<phone>`), the backend\'s own session reference, or (top level, as the backend sends it) the numberId.'),
   workerId: workerId.optional().describe('The worker that must execute the command. Omitted: whichever worker receives it.'),
-  requestId: z.string().min(1).max(200).optional().describe('Echoed on every event the command causes (the AMQP correlation_id is used when absent).'),
+  requestId: z.string().min(1).max(200).optional().describe('Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message`: a redelivered send with the same requestId is not sent twice.'),
   timestamp: z.union([z.number(), z.string().max(64)]).optional().describe('When the backend issued the command.'),
 });
 
+/**
+ * What `send_message` adds. Exactly one of `url`, `base64` or `mediaKey` for a media type.
+ * `parse-command.ts` checks the combinations and names the field that is wrong.
+ */
+export const sendMessageFieldsSchema = z.object({
+  to: z.string().min(1).max(100).describe('send_message: a phone number ("+221770000001") or a JID (`…@s.whatsapp.net`, `…@lid`, group `…@g.us`).'),
+  type: z.enum(MESSAGE_TYPES).describe('send_message: what to send.'),
+  text: z.string().min(1).max(65_536).optional().describe('send_message, type text: the text.'),
+  url: z
+    .string()
+    .max(4096)
+    .regex(/^https?:\/\//i, 'an http:// or https:// URL')
+    .optional()
+    .describe('send_message, media: fetch the file from this URL.'),
+  base64: z.string().optional().describe('send_message, media: the file itself, base64 (at most MEDIA_MAX_BYTES once decoded).'),
+  mediaKey: z.string().min(1).max(1024).optional().describe('send_message, media: a key in the media store, e.g. `media/<sessionId>/images/<messageId>.jpg`.'),
+  mimeType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'a MIME type such as image/jpeg').max(255).optional().describe('send_message, media: the MIME type (required for documents).'),
+  caption: z.string().max(4096).optional().describe('send_message, image/video/document: a caption.'),
+  fileName: z.string().min(1).max(255).optional().describe('send_message, document: the file name shown (required for documents).'),
+  ptt: z.boolean().optional().describe('send_message, audio: true to send a voice note.'),
+  replyTo: z.string().min(1).max(128).optional().describe('send_message: the WhatsApp id of a message to reply to.'),
+});
+
 export const commandMessageSchema = commandFieldsSchema
+  .extend(sendMessageFieldsSchema.partial().shape)
   .extend({
-    action: z.enum(SESSION_ACTIONS).describe('What to do with the session.'),
-    data: commandFieldsSchema.partial().loose().optional().describe('The same fields, nested (they win over top-level ones).'),
+    action: z.enum(COMMAND_ACTIONS).describe('What to do: a session action, or `send_message`.'),
+    data: commandFieldsSchema.extend(sendMessageFieldsSchema.shape).partial().loose().optional().describe('The same fields, nested (they win over top-level ones).'),
   })
   .loose()
   .describe('A command for a WhatsApp session, published by the backend.');

@@ -6,8 +6,14 @@
 export const SESSION_ACTIONS = ['create', 'disconnect', 'reconnect', 'logout', 'delete', 'status', 'request_pairing_code'] as const;
 export type SessionAction = (typeof SESSION_ACTIONS)[number];
 
-export interface SessionCommand {
-  action: SessionAction;
+export const MESSAGE_ACTIONS = ['send_message'] as const;
+export type MessageAction = (typeof MESSAGE_ACTIONS)[number];
+
+export const COMMAND_ACTIONS = [...SESSION_ACTIONS, ...MESSAGE_ACTIONS] as const;
+export type CommandAction = (typeof COMMAND_ACTIONS)[number];
+
+/** What every command carries: who it is for and how to answer. */
+interface CommandBase {
   numberId: number;
   /** As sent, when the command carried one; `create` and `request_pairing_code` always do. */
   phoneNumber: string | undefined;
@@ -23,4 +29,45 @@ export interface SessionCommand {
   issuedAt: number | undefined;
 }
 
-export type Command = SessionCommand;
+export interface SessionCommand extends CommandBase {
+  action: SessionAction;
+}
+
+export const MESSAGE_TYPES = ['text', 'image', 'video', 'audio', 'document'] as const;
+export type OutgoingMessageType = (typeof MESSAGE_TYPES)[number];
+export type MediaMessageType = Exclude<OutgoingMessageType, 'text'>;
+
+/** Where the bytes of an outgoing media message come from. */
+export type MediaSource =
+  | { kind: 'url'; url: string }
+  | { kind: 'base64'; data: Buffer }
+  /** A key in the media store (e.g. a received file, or one the backend uploaded). */
+  | { kind: 'mediaKey'; key: string };
+
+export type OutgoingMessage =
+  | { type: 'text'; text: string }
+  | {
+      type: MediaMessageType;
+      media: MediaSource;
+      mimeType: string | undefined;
+      caption: string | undefined;
+      /** Documents: the name shown to the recipient. */
+      fileName: string | undefined;
+      /** Audio: send as a voice note. */
+      ptt: boolean;
+    };
+
+export interface SendMessageCommand extends CommandBase {
+  action: 'send_message';
+  /** Always set: the id that makes a redelivered send idempotent. */
+  requestId: string;
+  /** The recipient as sent: a phone number or a JID. */
+  to: string;
+  /** The recipient as a JID (`…@s.whatsapp.net`, `…@lid`, `…@g.us`). */
+  toJid: string;
+  message: OutgoingMessage;
+  /** The id of a message to reply to (quote). */
+  replyTo: string | undefined;
+}
+
+export type Command = SessionCommand | SendMessageCommand;

@@ -1,9 +1,10 @@
 import type { ZodError } from 'zod';
 import { WorkerError, type ErrorCode } from '../util/errors.js';
-import { SESSION_ACTIONS, type Command } from './command.js';
+import { COMMAND_ACTIONS, type Command } from './command.js';
 import { commandMessageSchema } from './command-schema.js';
 import { normalisePhone, parseSessionId, sessionIdFor } from './session-identity.js';
-import { EVENT_ACTIONS } from '../events/catalogue.js';
+import { EVENT_ACTIONS, MESSAGE_EVENT_ACTIONS } from '../events/catalogue.js';
+import { parseOutgoingMessage } from './parse-send-message.js';
 
 /** What we know of an AMQP message besides its body. */
 export interface MessageMeta {
@@ -34,7 +35,7 @@ const fail = (code: ErrorCode, reason: string, hint: CommandHint = {}): ParseRes
  * JSON is read whatever the content type (Spring's default converter says text/plain or
  * nothing at all); a Java-serialized body gets a reason that tells the backend what to fix.
  */
-export function parseCommand(body: Buffer, meta: MessageMeta, limits: { maxBytes: number }): ParseResult {
+export function parseCommand(body: Buffer, meta: MessageMeta, limits: { maxBytes: number; maxMediaBytes?: number }): ParseResult {
   if (body.length > limits.maxBytes) {
     return fail('PAYLOAD_TOO_LARGE', `payload of ${body.length} bytes exceeds COMMAND_MAX_BYTES (${limits.maxBytes})`);
   }
@@ -70,11 +71,11 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: { maxBytes
   const hint = salvageHint(value as Record<string, unknown>, meta);
   const action = hint.action;
   if (typeof action !== 'string') return fail('INVALID_COMMAND', 'missing "action"', hint);
-  if (!(SESSION_ACTIONS as readonly string[]).includes(action)) {
-    if ((EVENT_ACTIONS as readonly string[]).includes(action)) {
+  if (!(COMMAND_ACTIONS as readonly string[]).includes(action)) {
+    if ((EVENT_ACTIONS as readonly string[]).includes(action) || (MESSAGE_EVENT_ACTIONS as readonly string[]).includes(action)) {
       return fail('MISROUTED_EVENT', `"${action}" is an event, not a command: the events queue must not be the command queue`, hint);
     }
-    return fail('UNKNOWN_ACTION', `unknown action "${action.slice(0, 64)}"; expected one of ${SESSION_ACTIONS.join(', ')}`, hint);
+    return fail('UNKNOWN_ACTION', `unknown action "${action.slice(0, 64)}"; expected one of ${COMMAND_ACTIONS.join(', ')}`, hint);
   }
 
   const parsed = commandMessageSchema.safeParse(value);
@@ -109,20 +110,28 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: { maxBytes
   }
 
   const timestamp = pick('timestamp');
-  return {
-    ok: true,
-    command: {
-      action: msg.action,
-      numberId,
-      phoneNumber,
-      sessionId: phoneNumber ? sessionIdFor(numberId, phoneNumber) : undefined,
-      workerId: pick('workerId'),
-      requestId: pick('requestId') ?? meta.correlationId,
-      backendSessionId,
-      issuedAt: typeof timestamp === 'number' ? timestamp : timestamp !== undefined && !Number.isNaN(Date.parse(timestamp)) ? Date.parse(timestamp) : undefined,
-    },
+  const base = {
+    numberId,
+    phoneNumber,
+    sessionId: phoneNumber ? sessionIdFor(numberId, phoneNumber) : undefined,
+    workerId: pick('workerId'),
+    requestId: pick('requestId') ?? meta.correlationId,
+    backendSessionId,
+    issuedAt: typeof timestamp === 'number' ? timestamp : timestamp !== undefined && !Number.isNaN(Date.parse(timestamp)) ? Date.parse(timestamp) : undefined,
   };
+  if (msg.action === 'send_message') {
+    const fullHint = { ...hint, numberId, ...(base.sessionId ? { sessionId: base.sessionId } : {}) };
+    if (!base.requestId) {
+      return fail('INVALID_COMMAND', '"send_message" needs "requestId" (or an AMQP correlation_id): it is what keeps a redelivered send from being sent twice', fullHint);
+    }
+    const out = parseOutgoingMessage({ ...msg, ...data }, { maxMediaBytes: limits.maxMediaBytes ?? DEFAULT_MAX_MEDIA_BYTES });
+    if (!out.ok) return fail(out.code, out.reason, fullHint);
+    return { ok: true, command: { ...base, action: 'send_message', requestId: base.requestId, ...out.value } };
+  }
+  return { ok: true, command: { ...base, action: msg.action } };
 }
+
+const DEFAULT_MAX_MEDIA_BYTES = 16 * 1024 * 1024;
 
 function rejectForbiddenKeys(key: string, value: unknown): unknown {
   if (FORBIDDEN_KEYS.has(key)) throw new WorkerError('FORBIDDEN_KEY', `payload contains the forbidden key "${key}"`);

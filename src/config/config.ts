@@ -25,6 +25,12 @@ export interface Config {
     deadLetter: string;
     eventsExchange: string;
     workerHeartbeat: string;
+    messageEvents: string;
+  };
+  messaging: {
+    sendWaitForOpenMs: number;
+    mediaMaxBytes: number;
+    historyFlushIntervalMs: number;
   };
   heartbeat: { intervalMs: number; queueMaxLength: number };
   health: { file: string; maxStaleMs: number; maxBrokerDownMs: number };
@@ -47,13 +53,14 @@ export interface Config {
   storage: {
     dir: string;
     minio:
-      | { endPoint: string; port: number | undefined; useSSL: boolean; accessKey: string; secretKey: string; bucket: string; region: string }
+      | { endPoint: string; port: number | undefined; useSSL: boolean; accessKey: string; secretKey: string; bucket: string; mediaBucket: string; region: string }
       | undefined;
     encryptionKey: string | undefined;
     previousEncryptionKeys: string[];
     flushIntervalMs: number;
   };
   restoreConcurrency: number;
+  ownershipLeaseMs: number;
   shutdownTimeoutMs: number;
   /** Non-fatal problems found while parsing, for `main.ts` to log once the logger exists. */
   warnings: string[];
@@ -147,6 +154,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       deadLetter: e.QUEUE_DEAD_LETTER,
       eventsExchange: e.EVENTS_EXCHANGE,
       workerHeartbeat: e.QUEUE_WORKER_HEARTBEAT,
+      messageEvents: e.QUEUE_MESSAGE_EVENTS,
+    },
+    messaging: {
+      sendWaitForOpenMs: e.SEND_WAIT_FOR_OPEN_MS,
+      mediaMaxBytes: e.MEDIA_MAX_BYTES,
+      historyFlushIntervalMs: e.MESSAGE_LOG_FLUSH_INTERVAL_MS,
     },
     heartbeat: { intervalMs: e.HEARTBEAT_INTERVAL_MS, queueMaxLength: e.HEARTBEAT_QUEUE_MAX_LENGTH },
     health: {
@@ -177,6 +190,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
             accessKey: e.MINIO_ACCESS_KEY!,
             secretKey: e.MINIO_SECRET_KEY!,
             bucket: e.MINIO_BUCKET_NAME,
+            mediaBucket: e.MINIO_MEDIA_BUCKET_NAME,
             region: e.MINIO_REGION,
           }
         : undefined,
@@ -185,6 +199,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       flushIntervalMs: e.AUTH_FLUSH_INTERVAL_MS,
     },
     restoreConcurrency: e.RESTORE_CONCURRENCY,
+    ownershipLeaseMs: e.OWNERSHIP_LEASE_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     warnings,
   };

@@ -45,6 +45,8 @@ export const envSchema = z
     QUEUE_DEAD_LETTER: queueName.default('whatsapp.session.update.dlq'),
     EVENTS_EXCHANGE: queueName.default('whatsapp.events'),
     QUEUE_WORKER_HEARTBEAT: queueName.default('whatsapp.worker.heartbeat'),
+    /** Message events (message_sent, message_status, message_failed, message_received), bound with message.#. */
+    QUEUE_MESSAGE_EVENTS: queueName.default('whatsapp.message.events'),
     /** The heartbeat queue keeps at most this many messages (oldest dropped) and each for 10 minutes. */
     HEARTBEAT_QUEUE_MAX_LENGTH: int(1, 1_000_000).default(1000),
     HEARTBEAT_INTERVAL_MS: int(100).default(30_000),
@@ -72,6 +74,13 @@ export const envSchema = z
     /** 440 conflicts tolerated in a row before a session gives up (another client holds it). */
     WA_MAX_CONFLICTS: int(1, 100).default(3),
 
+    /** How long a send_message waits for a session that is (re)connecting before message_failed. */
+    SEND_WAIT_FOR_OPEN_MS: int(0, 600_000).default(30_000),
+    /** Largest media file sent (base64, media store) or stored when received. */
+    MEDIA_MAX_BYTES: int(1024, 2 * 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+    /** Message history: one object per session per window, under sessions/<id>/messages/<day>/. */
+    MESSAGE_LOG_FLUSH_INTERVAL_MS: int(10, 600_000).default(5000),
+
     STORAGE_DIR: z.string().min(1).default('./storage'),
     MINIO_ENDPOINT: z.string().optional(),
     MINIO_PORT: int(1, 65535).optional(),
@@ -79,6 +88,8 @@ export const envSchema = z
     MINIO_ACCESS_KEY: z.string().optional(),
     MINIO_SECRET_KEY: z.string().optional(),
     MINIO_BUCKET_NAME: z.string().min(3).max(63).default('whatsapp-sessions'),
+    /** Received and sent media files (the session bucket keeps credentials and history). */
+    MINIO_MEDIA_BUCKET_NAME: z.string().min(3).max(63).default('whatsapp-media'),
     MINIO_REGION: z.string().default('us-east-1'),
     SESSION_ENCRYPTION_KEY: z.string().optional(),
     /** Comma-separated older keys, still accepted for reading while data is rotated. */
@@ -91,6 +102,13 @@ export const envSchema = z
     HEALTHCHECK_MAX_STALE_MS: int(1000).default(30_000),
     /** The healthcheck fails when the broker has been unreachable for longer than this. */
     HEALTHCHECK_MAX_BROKER_DOWN_MS: int(1000).default(120_000),
+
+    /**
+     * How long sessions keep running while the broker is unreachable. Past it, this worker can no
+     * longer be sure it still owns them (a replica with its WORKER_ID may have taken the queue), so
+     * it lets them go; they are restored when it holds its queue again.
+     */
+    OWNERSHIP_LEASE_MS: int(1000).default(30_000),
 
     RESTORE_CONCURRENCY: int(1, 1000).default(8),
     SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { commandMessageSchema } from '../commands/command-schema.js';
-import { numberHealthSchema, sessionEventSchemas } from '../events/catalogue.js';
+import { messageEventSchemas, numberHealthSchema, sessionEventSchemas } from '../events/catalogue.js';
 import { ROUTING } from '../broker/topology.js';
 
 /**
@@ -13,6 +13,19 @@ const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', 
 export function buildAsyncApi(version: string): Record<string, unknown> {
   const eventMessages = Object.fromEntries(
     Object.entries(sessionEventSchemas).map(([action, schema]) => [
+      action,
+      {
+        name: action,
+        title: action,
+        summary: schema.description,
+        contentType: 'application/json',
+        bindings: { amqp: { messageType: action, deliveryMode: 2, bindingVersion: '0.3.0' } },
+        payload: jsonSchema(schema),
+      },
+    ]),
+  );
+  const messageMessages = Object.fromEntries(
+    Object.entries(messageEventSchemas).map(([action, schema]) => [
       action,
       {
         name: action,
@@ -59,6 +72,11 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
         description: `Session events (QUEUE_SESSION_EVENTS), bound to the events exchange with \`${ROUTING.sessionEvents}\`; routing key \`session.<action>\`.`,
         messages: Object.fromEntries(Object.keys(eventMessages).map((a) => [a, { $ref: `#/components/messages/${a}` }])),
       },
+      messageEvents: {
+        address: 'whatsapp.message.events',
+        description: `Message events (QUEUE_MESSAGE_EVENTS), bound with \`${ROUTING.messageEvents}\`; routing key \`message.<action>\`.`,
+        messages: Object.fromEntries(Object.keys(messageMessages).map((a) => [a, { $ref: `#/components/messages/${a}` }])),
+      },
       numberHealth: {
         address: 'whatsapp.number.health',
         description: `Number health (QUEUE_NUMBER_HEALTH), bound with \`${ROUTING.numberHealth}\`; routing key \`health.<status>\`.`,
@@ -68,6 +86,7 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
     operations: {
       sendCommand: { action: 'send', channel: { $ref: '#/channels/sessionCommands' }, summary: 'The backend commands a session.' },
       receiveSessionEvents: { action: 'receive', channel: { $ref: '#/channels/sessionEvents' }, summary: 'The backend learns what happened to a session.' },
+      receiveMessageEvents: { action: 'receive', channel: { $ref: '#/channels/messageEvents' }, summary: 'The backend learns what was sent, delivered, read and received.' },
       receiveNumberHealth: { action: 'receive', channel: { $ref: '#/channels/numberHealth' }, summary: 'The backend tracks each number\'s health.' },
       receiveDeadLetters: { action: 'receive', channel: { $ref: '#/channels/deadLetters' }, summary: 'Operators inspect commands that were refused.' },
     },
@@ -81,6 +100,7 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
           payload: jsonSchema(commandMessageSchema),
         },
         ...eventMessages,
+        ...messageMessages,
         number_health: {
           name: 'number_health',
           summary: numberHealthSchema.description,

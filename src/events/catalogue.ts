@@ -58,6 +58,82 @@ export const sessionEventSchemas = {
     .describe('Emitted when a command that names a session cannot be done (unknown session, capacity reached, invalid phone, malformed).'),
 };
 
+const messageEvent = <A extends string, S extends z.ZodRawShape>(action: A, description: string, shape: S) =>
+  z.object({ action: z.literal(action), ...envelope, ...shape }).describe(description);
+
+export const MESSAGE_STATUSES = ['server_ack', 'delivered', 'read', 'played', 'failed'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+export const RECEIVED_MESSAGE_TYPES = ['text', 'image', 'video', 'audio', 'document', 'sticker', 'location', 'contact', 'reaction', 'poll', 'other'] as const;
+export type ReceivedMessageType = (typeof RECEIVED_MESSAGE_TYPES)[number];
+
+const messageId = z.string().describe('The WhatsApp message id (`key.id`).');
+
+/**
+ * Message events, on the `whatsapp.message.events` queue (routing key `message.<action>`).
+ * Every one carries the session envelope; `requestId` is the `send_message` command's.
+ */
+export const messageEventSchemas = {
+  message_sent: messageEvent('message_sent', 'Emitted when a `send_message` command was handed to WhatsApp (once per requestId: a redelivered command re-publishes it without sending again).', {
+    messageId: messageId.describe('The WhatsApp message id, derived from (sessionId, requestId): the same for every attempt of one command.'),
+    requestId: z.string().describe('The command\'s requestId.'),
+    to: z.string().describe('The recipient as the command gave it.'),
+    toJid: z.string().describe('The recipient JID the message was sent to.'),
+    type: z.enum(['text', 'image', 'video', 'audio', 'document']),
+    sentAt: z.number().int().describe('When WhatsApp took the message, epoch ms.'),
+  }),
+  message_status: messageEvent('message_status', 'Emitted when WhatsApp reports progress of a message this session sent: server_ack, delivered, read, played, or failed.', {
+    messageId,
+    status: z.enum(MESSAGE_STATUSES),
+    chat: z.string().describe('The chat JID the message is in.'),
+    participant: z.string().optional().describe('Groups: the member whose receipt this is.'),
+    statusAt: z.number().int().optional().describe('When the status was reached, epoch ms, if WhatsApp said.'),
+  }),
+  message_failed: messageEvent('message_failed', 'Emitted when a `send_message` could not be sent: the session is unknown, ended or did not open within SEND_WAIT_FOR_OPEN_MS, the recipient is not on WhatsApp, the media is missing or too large, or WhatsApp refused it.', {
+    sessionId: envelope.sessionId.optional(),
+    requestId: z.string().describe('The command\'s requestId.'),
+    messageId: messageId.optional().describe('The id the message would have had.'),
+    to: z.string().optional(),
+    code: z.string().describe('A stable code: UNKNOWN_SESSION, NOT_CONNECTED, NOT_ON_WHATSAPP, MEDIA_NOT_FOUND, MEDIA_TOO_LARGE, SEND_FAILED…'),
+    reason: z.string().describe('What went wrong, for a person.'),
+  }),
+  message_received: messageEvent('message_received', 'Emitted when a message from someone else reaches the session, live or replayed after an offline period (each WhatsApp message id once).', {
+    messageId,
+    chat: z.string().describe('The chat JID (the sender for 1:1 chats, the group for groups).'),
+    isGroup: z.boolean(),
+    from: z
+      .object({
+        pn: z.string().optional().describe('The sender\'s phone-number JID, when known.'),
+        lid: z.string().optional().describe('The sender\'s LID, when known.'),
+      })
+      .describe('Who sent it.'),
+    participant: z.string().optional().describe('Groups: the member who sent it (as WhatsApp addressed it).'),
+    pushName: z.string().optional().describe('The sender\'s display name.'),
+    sentAt: z.number().int().describe('When the sender sent it, epoch ms.'),
+    offline: z.boolean().describe('True when it was held by WhatsApp while the session was offline and replayed on reconnect.'),
+    type: z.enum(RECEIVED_MESSAGE_TYPES),
+    text: z.string().optional().describe('The text (text messages) or caption (media).'),
+    caption: z.string().optional().describe('The caption of a media message.'),
+    replyTo: z.string().optional().describe('The id of the message this one quotes.'),
+    media: z
+      .object({
+        key: z.string().optional().describe('Where the file is in the media store (bucket whatsapp-media, or STORAGE_DIR/media): `media/<sessionId>/<images|videos|audio|documents|stickers>/<messageId>.<ext>`. Absent when it could not be stored.'),
+        mimeType: z.string().optional(),
+        size: z.number().int().nonnegative().optional().describe('Bytes.'),
+        fileName: z.string().optional(),
+        ptt: z.boolean().optional().describe('Audio: a voice note.'),
+        error: z.string().optional().describe('Why the file could not be stored.'),
+      })
+      .optional()
+      .describe('For media messages.'),
+  }),
+};
+
+export type MessageEventSchemas = typeof messageEventSchemas;
+export type MessageEventAction = keyof MessageEventSchemas;
+export type MessageEvent<A extends MessageEventAction = MessageEventAction> = z.infer<MessageEventSchemas[A]>;
+export const MESSAGE_EVENT_ACTIONS = Object.keys(messageEventSchemas) as MessageEventAction[];
+
 export const HEALTH_STATUSES = ['HEALTHY', 'RECONNECTING', 'DISCONNECTED', 'LOGGED_OUT', 'BANNED'] as const;
 export type HealthStatus = (typeof HEALTH_STATUSES)[number];
 
@@ -94,7 +170,7 @@ const workerEvent = <A extends string>(action: A, description: string) =>
       memoryUsage: z.number().nonnegative().describe('Process RSS, percent of the machine\'s memory.'),
       rssBytes: z.number().int().nonnegative(),
       uptime: z.number().nonnegative().describe('Seconds since the process started.'),
-      messageCount: z.number().int().nonnegative().describe('Commands handled since start.'),
+      messageCount: z.number().int().nonnegative().describe('WhatsApp messages sent and received since start.'),
       version: z.string().describe('The worker\'s version.'),
       timestamp: envelope.timestamp,
       eventId: envelope.eventId,

@@ -7,6 +7,9 @@ import {
   type WorkerEvent,
   type WorkerEventAction,
   numberHealthSchema,
+  messageEventSchemas,
+  type MessageEvent,
+  type MessageEventAction,
   sessionEventSchemas,
   type HealthStatus,
   type NumberHealthEvent,
@@ -21,6 +24,15 @@ export interface EventSubject {
   requestId?: string | undefined;
 }
 
+/** Who a message event is about: `sessionId` may be unknown for a send naming no known session. */
+export interface MessageSubject {
+  numberId: number;
+  sessionId?: string | undefined;
+  requestId?: string | undefined;
+}
+
+export type MessagePayload<A extends MessageEventAction> = Omit<MessageEvent<A>, 'action' | 'numberId' | 'sessionId' | 'workerId' | 'timestamp' | 'eventId' | 'requestId'>;
+
 type Payload<A extends SessionEventAction> = Omit<SessionEvent<A>, 'action' | 'numberId' | 'sessionId' | 'workerId' | 'timestamp' | 'eventId' | 'requestId'>;
 
 /** The narrow interface the session logic publishes through (faked in unit tests). */
@@ -29,6 +41,8 @@ export interface Events {
   health(subject: EventSubject, status: HealthStatus, reason?: string): Promise<NumberHealthEvent>;
   /** `command_rejected` when not even a session id is known (only the numberId). */
   rejected(subject: { numberId: number; sessionId?: string | undefined; requestId?: string | undefined }, code: string, reason: string, command?: string): Promise<void>;
+  /** Message events (`message.<action>`), resolved once the broker confirmed them. */
+  message<A extends MessageEventAction>(action: A, subject: MessageSubject, payload: MessagePayload<A>): Promise<MessageEvent<A>>;
 }
 
 /** What a worker reports about itself (heartbeats). */
@@ -59,6 +73,22 @@ export class EventPublisher implements Events {
     } as SessionEvent<A>;
     this.check(sessionEventSchemas[action], event);
     await this.send(ROUTING.sessionEvent(action), action, event, subject.requestId);
+    return event;
+  }
+
+  async message<A extends MessageEventAction>(action: A, subject: MessageSubject, payload: MessagePayload<A>): Promise<MessageEvent<A>> {
+    const event = {
+      action,
+      numberId: subject.numberId,
+      ...(subject.sessionId ? { sessionId: subject.sessionId } : {}),
+      workerId: this.opts.workerId,
+      timestamp: Date.now(),
+      eventId: randomUUID(),
+      ...(subject.requestId ? { requestId: subject.requestId } : {}),
+      ...payload,
+    } as MessageEvent<A>;
+    this.check(messageEventSchemas[action], event);
+    await this.send(ROUTING.messageEvent(action), action, event, subject.requestId);
     return event;
   }
 

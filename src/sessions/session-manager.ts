@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Command } from '../commands/command.js';
 import { phoneDigits } from '../commands/session-identity.js';
 import type { SessionMeta } from '../storage/types.js';
-import { describeError, WorkerError } from '../util/errors.js';
+import { describeError, isWorkerError, WorkerError } from '../util/errors.js';
 import { KeyedSerialQueue } from '../util/keyed-serial-queue.js';
 import { isLinked, Session, type SessionDeps } from './session.js';
 
@@ -51,12 +51,32 @@ export class SessionManager {
     return [...this.sessions.values()];
   }
 
+  /** WhatsApp messages sent and received since start (heartbeats). */
+  get messageCount(): number {
+    const stats = this.deps.messaging?.stats;
+    return stats ? stats.sent + stats.received : 0;
+  }
+
   execute(command: Command): Promise<void> {
     return this.queue.run(command.numberId, () => this.apply(command));
   }
 
   private async apply(cmd: Command): Promise<void> {
     switch (cmd.action) {
+      case 'send_message': {
+        const session = await this.find(cmd).catch(async (err) => {
+          if (!isWorkerError(err, 'UNKNOWN_SESSION')) throw err;
+          // Will not change by retrying: answered as the send's outcome.
+          await this.deps.events.message(
+            'message_failed',
+            { numberId: cmd.numberId, sessionId: cmd.sessionId, requestId: cmd.requestId },
+            { to: cmd.to, code: err.code, reason: err.message },
+          );
+          return undefined;
+        });
+        await session?.send(cmd);
+        return;
+      }
       case 'create': {
         const session = this.obtain(cmd);
         if (!session.live) this.ensureCapacity();
@@ -137,7 +157,7 @@ export class SessionManager {
    * most `restoreConcurrency` at a time so that hundreds of sessions do not stampede.
    */
   async restore(): Promise<{ restored: number; skipped: number }> {
-    const owned = (await this.deps.store.listMeta()).filter((m) => m.workerId === this.deps.workerId && !this.sessions.has(m.sessionId));
+    const owned = (await this.deps.store.listMeta()).filter((m) => m.workerId === this.deps.workerId && !this.sessions.get(m.sessionId)?.live);
     let restored = 0;
     let skipped = 0;
     let next = 0;
@@ -148,6 +168,8 @@ export class SessionManager {
         return;
       }
       await this.queue.run(meta.numberId, async () => {
+        // A command may have started this session since the list was taken.
+        if (this.sessions.get(meta.sessionId)?.live) return;
         const session = new Session(meta.sessionId, meta.numberId, meta.phoneNumber, this.deps);
         const auth = await this.deps.store.openAuthState(meta.sessionId);
         const linked = isLinked(auth);

@@ -6,6 +6,8 @@ import { backoffDelay, SingleTimer } from '../util/backoff.js';
 import { describeError, WorkerError } from '../util/errors.js';
 import { classifyDisconnect } from '../whatsapp/disconnect-reasons.js';
 import type { WhatsAppConnection, WhatsAppConnector, WhatsAppEvent } from '../whatsapp/types.js';
+import type { SendMessageCommand } from '../commands/command.js';
+import { SessionMessaging, type MessagingDeps } from '../messaging/session-messaging.js';
 import { isLive, type SessionState } from './session-state.js';
 
 export interface SessionPolicy {
@@ -29,6 +31,10 @@ export interface SessionDeps {
   policy: SessionPolicy;
   renderQr: (qr: string) => Promise<string>;
   printQr?: ((qr: string, label: string) => void) | undefined;
+  /** Sending and receiving messages; defaults: no media store, no history, 30 s wait. */
+  messaging?: MessagingDeps | undefined;
+  /** False while the broker is unreachable: another process may be taking this worker's sessions over. */
+  ownershipCertain?: () => boolean;
 }
 
 /** Linked = the phone accepted this device (`creds.account` is set by a successful pairing). */
@@ -57,6 +63,8 @@ export class Session {
   private readonly qrWaiters = new Set<() => void>();
   private readonly stateWaiters = new Set<(state: SessionState) => void>();
   private readonly log: Logger;
+  /** Messages in and out: a collaborator with its own ordering (see session-messaging.ts). */
+  private readonly messaging: SessionMessaging;
 
   constructor(
     readonly id: string,
@@ -65,6 +73,7 @@ export class Session {
     private readonly deps: SessionDeps,
   ) {
     this.log = deps.logger.child({ sessionId: id, numberId });
+    this.messaging = new SessionMessaging(this, deps.events, deps.messaging ?? { sendWaitForOpenMs: 30_000, mediaMaxBytes: 16 * 1024 * 1024 }, this.log);
   }
 
   get status(): SessionState['status'] {
@@ -162,10 +171,35 @@ export class Session {
     return pairingCode;
   }
 
+  /** `send_message`: sends once per requestId; the outcome is message_sent or message_failed. */
+  send(cmd: SendMessageCommand): Promise<void> {
+    return this.messaging.send(cmd);
+  }
+
+  /**
+   * The open socket for a send. A session on its way to open (starting, reconnecting, waiting
+   * for a scan) gets `timeoutMs` to get there; one that will not open by itself fails at once.
+   */
+  async connectionForSend(timeoutMs: number): Promise<WhatsAppConnection> {
+    const open = () => (this.state.status === 'connected' ? this.conn : undefined);
+    if (!open() && this.live) {
+      await this.waitFor((s) => s.status === 'connected' || !isLive(s), timeoutMs);
+      const conn = open();
+      if (conn) return conn;
+      if (this.live) throw new WorkerError('NOT_CONNECTED', `the session did not open within ${timeoutMs} ms (SEND_WAIT_FOR_OPEN_MS); it is ${this.state.status}`);
+    }
+    const conn = open();
+    if (conn) return conn;
+    const s = this.state;
+    const why = 'reason' in s ? `${s.status}: ${s.reason}` : s.status === 'idle' ? 'not started' : s.status;
+    throw new WorkerError('NOT_CONNECTED', `the session is not connected (${why}); a create or reconnect must open it first`);
+  }
+
   /** Shutdown: close the socket without logging out, flush the credentials. */
   async release(): Promise<void> {
     this.closeSocket();
     await this.chain;
+    await this.messaging.idle();
     await this.releaseAuth();
     if (this.live) this.setState({ status: 'idle' });
   }
@@ -216,6 +250,10 @@ export class Session {
         return this.onOpen(event.account);
       case 'close':
         return this.onClose(event.statusCode, event.message);
+      case 'messages':
+        return this.messaging.onMessages(event.messages, event.offline);
+      case 'receipts':
+        return this.messaging.onReceipts(event.receipts);
     }
   }
 
@@ -257,6 +295,14 @@ export class Session {
       case 'retry':
         return this.scheduleReconnect(statusCode, message);
       case 'replaced': {
+        if (this.deps.ownershipCertain && !this.deps.ownershipCertain()) {
+          // Cut off from the broker and replaced: most likely a replica took over. Yield at once
+          // (no reconnect, no events: the new owner reports this number now).
+          this.log.warn('replaced while this worker cannot confirm it owns the session: yielding it');
+          this.setState({ status: 'idle' });
+          await this.releaseAuth();
+          return;
+        }
         const now = Date.now();
         this.conflictTimes = [...this.conflictTimes.filter((t) => now - t < this.deps.policy.conflictWindowMs), now];
         if (this.conflictTimes.length >= this.deps.policy.maxConflicts) {

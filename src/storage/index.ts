@@ -1,44 +1,68 @@
-import type { Logger } from 'pino';
-import { createCodec, parseEncryptionKey } from './encryption.js';
+import { WorkerError } from '../util/errors.js';
+import { createCodec, parseKeyring, type Codec } from './encryption.js';
 import { LocalDiskStore } from './local-disk-store.js';
-import { S3Store, type S3Options } from './s3-store.js';
-import { BlobSessionStore } from './session-store.js';
+import { S3Store, type S3StoreOptions } from './s3-store.js';
+import { createSessionStore, type BlobSessionStore } from './session-store.js';
+import { silentStorageLogger, type StorageLogger } from './storage-logger.js';
 import type { BlobStore } from './types.js';
 
-export interface StorageOptions {
-  /** Local-disk root, used when `minio` is undefined. */
-  dir: string;
-  minio: S3Options | undefined;
-  encryptionKey: string | undefined;
-  previousEncryptionKeys: string[];
-  flushIntervalMs: number;
-  logger: Logger;
+/**
+ * Storage settings as plain values. This module never reads the environment: the composition
+ * root (main.ts, from config.ts) does, and hands the values over.
+ */
+export interface StorageConfig {
+  /** 'local' (files under `dir`) or 's3' (MinIO / any S3, with `minio`). Default: 's3' when `minio` is given. */
+  driver?: 'local' | 's3';
+  /** Root folder of the local driver. */
+  dir?: string;
+  minio?: S3StoreOptions | undefined;
+  /** SESSION_ENCRYPTION_KEY: 64 hex characters or base64 of 32 bytes, optionally "<id>:" first. Unset = plaintext. */
+  encryptionKey?: string | undefined;
+  /** SESSION_ENCRYPTION_PREVIOUS_KEYS: older keys, still read (and rewritten under the current one). */
+  previousEncryptionKeys?: readonly string[];
+  /** Read plaintext objects although a key is set (migrating an unencrypted store). Default false. */
+  acceptPlaintext?: boolean;
+  /** Coalescing window of auth writes. Default 1000 ms. */
+  flushIntervalMs?: number;
+  logger?: StorageLogger;
 }
 
 export interface Storage {
-  blobs: BlobStore;
-  store: BlobSessionStore;
   driver: 'local' | 's3';
-  /** Flush every open auth state (graceful shutdown). */
+  blobStore: BlobStore;
+  codec: Codec;
+  store: BlobSessionStore;
+  /** Flush every open auth state and release them (graceful shutdown). */
   close(): Promise<void>;
 }
 
-export async function createStorageFromConfig(opts: StorageOptions): Promise<Storage> {
-  const current = opts.encryptionKey ? parseEncryptionKey(opts.encryptionKey) : undefined;
-  const previous = opts.previousEncryptionKeys.map((k, i) => parseEncryptionKey(k, `SESSION_ENCRYPTION_PREVIOUS_KEYS[${i}]`));
-  const codec = createCodec(current, previous);
-  let blobs: BlobStore;
-  if (opts.minio) {
-    const s3 = new S3Store(opts.minio);
+/** Builds the blob store, the codec and the session store; for S3, checks (or creates) the bucket now. */
+export async function createStorageFromConfig(config: StorageConfig): Promise<Storage> {
+  const logger = config.logger ?? silentStorageLogger;
+  const keyring = parseKeyring(config.encryptionKey, config.previousEncryptionKeys);
+  const codec = createCodec(keyring, { acceptPlaintext: config.acceptPlaintext ?? false });
+  const driver = config.driver ?? (config.minio ? 's3' : 'local');
+  let blobStore: BlobStore;
+  if (driver === 's3') {
+    if (!config.minio) throw new WorkerError('INVALID_CONFIG', 'the s3 storage driver needs MinIO settings (MINIO_ENDPOINT, keys, bucket)');
+    const s3 = new S3Store(config.minio);
     // Fail fast at start on a wrong endpoint or credentials, rather than at the first session.
     await s3.ensureBucket();
-    blobs = s3;
+    blobStore = s3;
   } else {
-    blobs = new LocalDiskStore(opts.dir);
+    if (!config.dir) throw new WorkerError('INVALID_CONFIG', 'the local storage driver needs a directory (STORAGE_DIR)');
+    blobStore = new LocalDiskStore(config.dir);
   }
-  const store = new BlobSessionStore({ blobs, codec, flushIntervalMs: opts.flushIntervalMs, logger: opts.logger });
-  opts.logger.info({ driver: opts.minio ? 's3' : 'local', encrypted: codec.encrypted, keyId: current?.id }, 'storage ready');
-  return { blobs, store, driver: opts.minio ? 's3' : 'local', close: () => store.close() };
+  const store = createSessionStore({ blobStore, codec, flushIntervalMs: config.flushIntervalMs ?? 1000, logger });
+  if (!codec.encrypted) logger.warn({ driver }, 'no SESSION_ENCRYPTION_KEY: WhatsApp credentials are stored UNENCRYPTED');
+  logger.info({ driver, encrypted: codec.encrypted, keyId: codec.keyId, previousKeys: keyring?.previous?.length ?? 0 }, 'storage ready');
+  return { driver, blobStore, codec, store, close: () => store.close() };
 }
 
-export type { BlobStore, SessionStore, SessionMeta, AuthStateHandle } from './types.js';
+export { LocalDiskStore } from './local-disk-store.js';
+export { S3Store, type S3StoreOptions } from './s3-store.js';
+export { createSessionStore, BlobSessionStore, type SessionStoreOptions, type PersistentAuthStateHandle } from './session-store.js';
+export { createCodec, plaintextCodec, parseEncryptionKey, parseKeyring, deriveKeyId, type Codec, type Keyring, type EncryptionKey } from './encryption.js';
+export { objectKeys, encodeSessionId, decodeSessionId } from './object-keys.js';
+export type { StorageLogger } from './storage-logger.js';
+export type { BlobStore, SessionStore, ClosableSessionStore, SessionMeta, AuthStateHandle } from './types.js';

@@ -1,41 +1,44 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { WorkerError } from '../util/errors.js';
 import type { BlobStore } from './types.js';
 
+const TEMP_SUFFIX = '.tmp';
+
 /**
- * Objects as files under a root directory. Writes are atomic (temporary file in the same
- * directory, fsync, rename), so a crash leaves the old object or the new one, never half of one.
+ * Objects as files under a root directory (key `a/b/c` → `<root>/a/b/c`).
+ * - put is atomic and durable: write a temporary file in the same directory, fsync it, rename
+ *   it over the target, fsync the directory. A crash leaves the old object or the new one.
+ * - files are created 0600 and folders 0700: they hold credentials.
+ * - listings skip temporary files (a crash may leave some; they are never read), and
+ *   `listChildren` reports only folders that hold at least one object, like S3's common
+ *   prefixes, which exist only while objects do.
  */
 export class LocalDiskStore implements BlobStore {
-  private readonly root: string;
+  readonly root: string;
 
   constructor(root: string) {
     this.root = resolve(root);
   }
 
-  private path(key: string): string {
-    const full = resolve(this.root, ...key.split('/'));
-    if (full !== this.root && !full.startsWith(this.root + sep)) throw new WorkerError('INVALID_SESSION_ID', `key escapes the storage root: ${key}`);
-    return full;
-  }
-
   async get(key: string): Promise<Buffer | undefined> {
+    const path = this.path(key);
     try {
-      return await readFile(this.path(key));
+      return await readFile(path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new WorkerError('STORAGE_UNAVAILABLE', `cannot read ${key}`, { cause: err });
+      if (isMissing(err)) return undefined;
+      throw unavailable(`cannot read ${key}`, err);
     }
   }
 
   async put(key: string, body: Buffer): Promise<void> {
     const target = this.path(key);
-    const tmp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
+    const dir = dirname(target);
+    const tmp = `${target}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
     try {
-      await mkdir(dirname(target), { recursive: true });
-      const handle = await open(tmp, 'w', 0o600);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const handle = await open(tmp, 'wx', 0o600);
       try {
         await handle.writeFile(body);
         await handle.sync();
@@ -43,61 +46,112 @@ export class LocalDiskStore implements BlobStore {
         await handle.close();
       }
       await rename(tmp, target);
+      await syncDir(dir);
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined);
-      throw new WorkerError('STORAGE_UNAVAILABLE', `cannot write ${key}`, { cause: err });
+      throw unavailable(`cannot write ${key}`, err);
     }
   }
 
   async delete(key: string): Promise<void> {
-    await rm(this.path(key), { force: true });
+    const path = this.path(key);
+    try {
+      await rm(path, { force: true });
+    } catch (err) {
+      throw unavailable(`cannot delete ${key}`, err);
+    }
   }
 
   async list(prefix: string): Promise<string[]> {
-    const dirKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    // Walk the deepest folder the prefix names entirely, then filter on the rest of it.
+    const folderKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
     const out: string[] = [];
     const walk = async (dir: string, keyPrefix: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw new WorkerError('STORAGE_UNAVAILABLE', `cannot list ${keyPrefix}`, { cause: err });
-      }
-      for (const e of entries) {
-        const key = keyPrefix + e.name;
-        if (e.isDirectory()) await walk(join(dir, e.name), `${key}/`);
-        else if (!e.name.endsWith('.tmp') && key.startsWith(prefix)) out.push(key);
+      for (const entry of await this.readDir(dir, keyPrefix)) {
+        const key = keyPrefix + entry.name;
+        if (entry.isDirectory()) await walk(join(dir, entry.name), `${key}/`);
+        else if (entry.isFile() && !entry.name.endsWith(TEMP_SUFFIX) && key.startsWith(prefix)) out.push(key);
       }
     };
-    await walk(dirKey ? this.path(dirKey) : this.root, dirKey);
+    await walk(this.path(folderKey), folderKey);
     return out.sort();
   }
 
   async listChildren(prefix: string): Promise<string[]> {
-    try {
-      const entries = await readdir(this.path(prefix), { withFileTypes: true });
-      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new WorkerError('STORAGE_UNAVAILABLE', `cannot list ${prefix}`, { cause: err });
+    const folderKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    const partial = prefix.slice(folderKey.length);
+    const dir = this.path(folderKey);
+    const names: string[] = [];
+    for (const entry of await this.readDir(dir, folderKey)) {
+      if (entry.isDirectory() && entry.name.startsWith(partial) && (await this.holdsObject(join(dir, entry.name)))) names.push(entry.name);
     }
+    return names.sort();
   }
 
   async deletePrefix(prefix: string): Promise<void> {
-    const target = this.path(prefix);
-    if (prefix.endsWith('/')) {
-      await rm(target, { recursive: true, force: true });
-      return;
+    try {
+      if (prefix.endsWith('/') && prefix.length > 1) {
+        // A whole folder: one recursive removal (also sweeps temporary files).
+        await rm(this.path(prefix), { recursive: true, force: true });
+        return;
+      }
+    } catch (err) {
+      throw unavailable(`cannot delete ${prefix}`, err);
     }
     for (const key of await this.list(prefix)) await this.delete(key);
   }
 
-  /** For tests and diagnostics: does the root exist? */
-  async exists(): Promise<boolean> {
-    return stat(this.root).then(
-      () => true,
-      () => false,
-    );
+  /** Maps a key to a path under the root, refusing anything that could leave it. */
+  private path(key: string): string {
+    // Keys come from object-keys.ts only; this is defence in depth against a bug there.
+    if (key.includes('\0') || key.includes('\\') || key.startsWith('/') || key.split('/').some((s) => s === '..' || s === '.')) {
+      throw new WorkerError('INTERNAL', `refusing unsafe storage key ${JSON.stringify(key.slice(0, 120))}`);
+    }
+    const full = resolve(this.root, ...key.split('/').filter(Boolean));
+    if (full !== this.root && !full.startsWith(this.root + sep)) {
+      throw new WorkerError('INTERNAL', `storage key ${JSON.stringify(key.slice(0, 120))} escapes the storage root`);
+    }
+    return full;
   }
+
+  private async readDir(dir: string, keyPrefix: string) {
+    try {
+      return await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return [];
+      throw unavailable(`cannot list ${keyPrefix || '/'}`, err);
+    }
+  }
+
+  private async holdsObject(dir: string): Promise<boolean> {
+    for (const entry of await this.readDir(dir, dir)) {
+      if (entry.isFile() && !entry.name.endsWith(TEMP_SUFFIX)) return true;
+      if (entry.isDirectory() && (await this.holdsObject(join(dir, entry.name)))) return true;
+    }
+    return false;
+  }
+}
+
+/** Makes a rename durable. Some platforms cannot open or fsync a directory: best effort there. */
+async function syncDir(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw err;
+  } finally {
+    await handle?.close();
+  }
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function unavailable(what: string, err: unknown): WorkerError {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return new WorkerError('STORAGE_UNAVAILABLE', `local storage: ${what}${code ? ` (${code})` : ''}`, { cause: err });
 }

@@ -13,6 +13,9 @@ export const ERROR_CODES = [
   'MISROUTED_EVENT',
   'INVALID_SESSION_ID',
   'INVALID_PHONE',
+  'INVALID_RECIPIENT',
+  'INVALID_MEDIA',
+  'MEDIA_TOO_LARGE',
   // The command is well formed but cannot be done here and now.
   'UNKNOWN_SESSION',
   'CAPACITY',
@@ -20,7 +23,11 @@ export const ERROR_CODES = [
   'NOT_CONNECTED',
   'OWNED_ELSEWHERE',
   'ALREADY_LINKED',
+  'NOT_ON_WHATSAPP',
+  'MEDIA_NOT_FOUND',
+  'SEND_FAILED',
   // Infrastructure.
+  'INVALID_CONFIG',
   'BROKER_UNAVAILABLE',
   'STORAGE_UNAVAILABLE',
   'DECRYPTION_FAILED',

@@ -1,6 +1,8 @@
-import makeWASocket, { Browsers, type WAVersion } from '@whiskeysockets/baileys';
+import makeWASocket, { areJidsSameUser, Browsers, downloadMediaMessage, type AnyMessageContent, type WAMessage, type WAVersion } from '@whiskeysockets/baileys';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { WhatsAppConnection, WhatsAppConnector, WhatsAppConnectParams } from './types.js';
+import { receiptStatus, toIncomingMessage } from './incoming-message.js';
+import type { IncomingMessage, MessageReceipt, OutgoingContent, SendOptions, WhatsAppConnection, WhatsAppConnector, WhatsAppConnectParams } from './types.js';
 
 export interface BaileysConnectorOptions {
   websocketUrl: string;
@@ -55,7 +57,72 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         }
       });
 
+      // Messages from others, live ('notify') or replayed after an offline period ('append').
+      sock.ev.on('messages.upsert', ({ messages, type }) => {
+        if (type !== 'notify' && type !== 'append') return;
+        const incoming = messages
+          .map((m) =>
+            toIncomingMessage(m, () =>
+              downloadMediaMessage(m, 'stream', {}, { logger: opts.logger.child({ sessionId }) as never, reuploadRequest: sock.updateMediaMessage }) as Promise<Readable>,
+            ),
+          )
+          .filter((m): m is IncomingMessage => m !== undefined);
+        if (incoming.length) emit({ type: 'messages', messages: incoming, offline: type === 'append' });
+        // While Baileys buffers events (e.g. during the first sync), a receipt for a message we
+        // just sent is merged into the buffered upsert of that message instead of being emitted
+        // as 'messages.update': read it from there.
+        const merged: MessageReceipt[] = [];
+        // Only delivery and later (an upsert's own SERVER_ACK says nothing new), and never for
+        // Baileys' own protocol traffic (app-state and peer messages to our own devices).
+        const me = sock.user ?? auth.state.creds.me;
+        for (const m of messages) {
+          const status = receiptStatus(m.status);
+          if (!status || status === 'server_ack' || !m.key.fromMe || !m.key.id || !m.key.remoteJid) continue;
+          if (m.message?.protocolMessage || areJidsSameUser(m.key.remoteJid, me?.id) || areJidsSameUser(m.key.remoteJid, me?.lid)) continue;
+          merged.push({ messageId: m.key.id, chat: m.key.remoteJid, status });
+        }
+        if (merged.length) emit({ type: 'receipts', receipts: merged });
+      });
+      // 1:1 receipts (and server errors) arrive as status updates of our own messages…
+      sock.ev.on('messages.update', (updates) => {
+        const receipts: MessageReceipt[] = [];
+        for (const { key, update } of updates) {
+          const status = receiptStatus(update.status);
+          if (!status || !key.fromMe || !key.id || !key.remoteJid) continue;
+          const at = update.messageTimestamp ? Number(update.messageTimestamp) * 1000 : undefined;
+          receipts.push({ messageId: key.id, chat: key.remoteJid, status, ...(at ? { at } : {}) });
+        }
+        if (receipts.length) emit({ type: 'receipts', receipts });
+      });
+      // …group receipts per member.
+      sock.ev.on('message-receipt.update', (updates) => {
+        const receipts: MessageReceipt[] = [];
+        for (const { key, receipt } of updates) {
+          if (!key.id || !key.remoteJid || !key.fromMe) continue;
+          const status = receipt.playedTimestamp ? 'played' : receipt.readTimestamp ? 'read' : receipt.receiptTimestamp ? 'delivered' : undefined;
+          if (!status) continue;
+          const t = receipt.playedTimestamp ?? receipt.readTimestamp ?? receipt.receiptTimestamp;
+          receipts.push({ messageId: key.id, chat: key.remoteJid, status, ...(receipt.userJid ? { participant: receipt.userJid } : {}), ...(t ? { at: Number(t) * 1000 } : {}) });
+        }
+        if (receipts.length) emit({ type: 'receipts', receipts });
+      });
+
       return {
+        sendMessage: async (jid: string, content: OutgoingContent, options: SendOptions) => {
+          const quoted: WAMessage | undefined = options.quoted
+            ? {
+                key: { remoteJid: jid, id: options.quoted.id, fromMe: options.quoted.fromMe, ...(options.quoted.participant ? { participant: options.quoted.participant } : {}) },
+                message: { conversation: options.quoted.text ?? '' },
+              }
+            : undefined;
+          const sent = await sock.sendMessage(jid, toBaileysContent(content), { messageId: options.messageId, ...(quoted ? { quoted } : {}) });
+          const ts = sent?.messageTimestamp ? Number(sent.messageTimestamp) * 1000 : Date.now();
+          return { messageId: sent?.key.id ?? options.messageId, sentAt: ts };
+        },
+        isOnWhatsApp: async (jid: string) => {
+          const [result] = (await sock.onWhatsApp(jid)) ?? [];
+          return !!result?.exists;
+        },
         requestPairingCode: (phoneDigits) => sock.requestPairingCode(phoneDigits),
         logout: () => sock.logout(),
         end: () => {
@@ -66,4 +133,21 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       };
     },
   };
+}
+
+/** Our outgoing content → Baileys' message content. */
+function toBaileysContent(content: OutgoingContent): AnyMessageContent {
+  if (content.type === 'text') return { text: content.text };
+  const media = 'buffer' in content.media ? content.media.buffer : content.media;
+  const caption = content.caption ? { caption: content.caption } : {};
+  switch (content.type) {
+    case 'image':
+      return { image: media, ...caption, ...(content.mimeType ? { mimetype: content.mimeType } : {}) };
+    case 'video':
+      return { video: media, ...caption, ...(content.mimeType ? { mimetype: content.mimeType } : {}) };
+    case 'audio':
+      return { audio: media, ptt: content.ptt, mimetype: content.mimeType ?? (content.ptt ? 'audio/ogg; codecs=opus' : 'audio/mpeg') };
+    case 'document':
+      return { document: media, mimetype: content.mimeType ?? 'application/octet-stream', fileName: content.fileName ?? 'file', ...caption };
+  }
 }

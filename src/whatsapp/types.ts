@@ -1,4 +1,7 @@
+import type { Readable } from 'node:stream';
 import type { AuthStateHandle } from '../storage/types.js';
+import type { MessageStatus, ReceivedMessageType } from '../events/catalogue.js';
+import type { OutgoingMessage } from '../commands/command.js';
 
 /**
  * The WhatsApp boundary as the session logic sees it. The Baileys adapter is one
@@ -12,16 +15,79 @@ export interface LinkedAccount {
   lid?: string;
 }
 
+/** The file of a received media message; `open` streams it, decrypted. */
+export interface IncomingMedia {
+  kind: 'image' | 'video' | 'audio' | 'document' | 'sticker';
+  mimeType: string | undefined;
+  size: number | undefined;
+  fileName: string | undefined;
+  ptt: boolean;
+  open(): Promise<Readable>;
+}
+
+/** A message someone else sent, as the adapter translated it (never one of our own). */
+export interface IncomingMessage {
+  id: string;
+  /** The chat: the sender for 1:1 chats, the group for groups. */
+  chat: string;
+  isGroup: boolean;
+  /** The sender, by phone-number JID and/or LID, as far as WhatsApp told. */
+  from: { pn?: string; lid?: string };
+  /** Groups: the member who sent it. */
+  participant?: string;
+  pushName?: string;
+  /** When the sender sent it, epoch ms. */
+  sentAt: number;
+  type: ReceivedMessageType;
+  text?: string;
+  caption?: string;
+  replyTo?: string;
+  media?: IncomingMedia;
+}
+
+/** Progress of a message this session sent. */
+export interface MessageReceipt {
+  messageId: string;
+  chat: string;
+  status: MessageStatus;
+  participant?: string;
+  at?: number;
+}
+
 export type WhatsAppEvent =
   | { type: 'qr'; qr: string }
   | { type: 'open'; account: LinkedAccount }
   /** The socket closed; Baileys' status code (see `disconnect-reasons.ts`). */
-  | { type: 'close'; statusCode: number | undefined; message: string };
+  | { type: 'close'; statusCode: number | undefined; message: string }
+  /** Messages from others; `offline` when WhatsApp replays what arrived while the session was away. */
+  | { type: 'messages'; messages: IncomingMessage[]; offline: boolean }
+  | { type: 'receipts'; receipts: MessageReceipt[] };
 
 export interface WhatsAppConnectParams {
   sessionId: string;
   auth: AuthStateHandle;
   onEvent: (event: WhatsAppEvent) => void;
+}
+
+/** What to send: the command's message, with media resolved to bytes, a stream or a URL. */
+export type OutgoingContent =
+  | { type: 'text'; text: string }
+  | {
+      type: 'image' | 'video' | 'audio' | 'document';
+      media: { url: string } | { buffer: Buffer } | { stream: Readable };
+      mimeType: string | undefined;
+      caption: string | undefined;
+      fileName: string | undefined;
+      ptt: boolean;
+    };
+
+export type { OutgoingMessage };
+
+export interface SendOptions {
+  /** The message id to use (deterministic, so a resend is recognised as the same message). */
+  messageId: string;
+  /** Reply to this message. */
+  quoted?: { id: string; fromMe: boolean; participant?: string; text?: string };
 }
 
 export interface WhatsAppConnection {
@@ -31,6 +97,10 @@ export interface WhatsAppConnection {
   logout(): Promise<void>;
   /** Close the socket, keep the credentials. Emits no further events. */
   end(): void;
+  /** Sends; resolves once WhatsApp's server took it (the id is `opts.messageId`). */
+  sendMessage(jid: string, content: OutgoingContent, opts: SendOptions): Promise<{ messageId: string; sentAt: number }>;
+  /** Whether a phone-number JID is registered on WhatsApp. */
+  isOnWhatsApp(jid: string): Promise<boolean>;
 }
 
 export interface WhatsAppConnector {

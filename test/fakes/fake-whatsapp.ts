@@ -1,11 +1,23 @@
 import type { AuthStateHandle } from '../../src/storage/types.js';
-import type { WhatsAppConnection, WhatsAppConnector, WhatsAppEvent } from '../../src/whatsapp/types.js';
+import type { IncomingMessage, MessageReceipt, OutgoingContent, SendOptions, WhatsAppConnection, WhatsAppConnector, WhatsAppEvent } from '../../src/whatsapp/types.js';
+
+export interface FakeSend {
+  jid: string;
+  content: OutgoingContent;
+  opts: SendOptions;
+}
 
 /** One fake socket: the test drives it by emitting what WhatsApp would. */
 export class FakeSocket implements WhatsAppConnection {
   ended = false;
   loggedOut = false;
   pairingRequests: string[] = [];
+  /** Every message handed to WhatsApp, in order. */
+  readonly sends: FakeSend[] = [];
+  /** Phone JIDs the fake WhatsApp says are not registered. */
+  readonly unregistered = new Set<string>();
+  /** Make the next sendMessage reject with this error. */
+  failNextSend: Error | undefined;
   constructor(
     readonly sessionId: string,
     readonly auth: AuthStateHandle,
@@ -31,6 +43,29 @@ export class FakeSocket implements WhatsAppConnection {
 
   close(statusCode: number | undefined, message = 'closed'): void {
     this.emit({ type: 'close', statusCode, message });
+  }
+
+  /** Someone else's messages arrive (`offline`: replayed after a reconnect, Baileys' 'append'). */
+  receive(messages: IncomingMessage[], offline = false): void {
+    this.emit({ type: 'messages', messages, offline });
+  }
+
+  receipts(receipts: MessageReceipt[]): void {
+    this.emit({ type: 'receipts', receipts });
+  }
+
+  async sendMessage(jid: string, content: OutgoingContent, opts: SendOptions): Promise<{ messageId: string; sentAt: number }> {
+    if (this.failNextSend) {
+      const err = this.failNextSend;
+      this.failNextSend = undefined;
+      throw err;
+    }
+    this.sends.push({ jid, content, opts });
+    return { messageId: opts.messageId, sentAt: Date.now() };
+  }
+
+  async isOnWhatsApp(jid: string): Promise<boolean> {
+    return !this.unregistered.has(jid);
   }
 
   async requestPairingCode(phoneDigits: string): Promise<string> {

@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Events, EventSubject } from '../../src/events/event-publisher.js';
-import type { HealthStatus, NumberHealthEvent, SessionEvent, SessionEventAction } from '../../src/events/catalogue.js';
-import { numberHealthSchema, sessionEventSchemas } from '../../src/events/catalogue.js';
+import type { HealthStatus, MessageEvent, MessageEventAction, NumberHealthEvent, SessionEvent, SessionEventAction } from '../../src/events/catalogue.js';
+import { messageEventSchemas, numberHealthSchema, sessionEventSchemas } from '../../src/events/catalogue.js';
+import type { MessageSubject } from '../../src/events/event-publisher.js';
 
 /** Records every event, validated against the catalogue, and lets a test await one. */
 export class RecordingEvents implements Events {
   readonly sessionEvents: SessionEvent[] = [];
   readonly healthEvents: NumberHealthEvent[] = [];
+  readonly messageEvents: MessageEvent[] = [];
+  /** While set, message events wait for it (a slow or unreachable broker). */
+  messageGate: Promise<void> | undefined;
   private waiters: Array<() => void> = [];
 
   constructor(private readonly workerId = 'w-test') {}
@@ -31,6 +35,19 @@ export class RecordingEvents implements Events {
     this.healthEvents.push(event);
     this.wake();
     return event;
+  }
+
+  async message<A extends MessageEventAction>(action: A, subject: MessageSubject, payload: object): Promise<MessageEvent<A>> {
+    if (this.messageGate) await this.messageGate;
+    const event = { action, numberId: subject.numberId, ...(subject.sessionId ? { sessionId: subject.sessionId } : {}), workerId: this.workerId, timestamp: Date.now(), eventId: randomUUID(), ...(subject.requestId ? { requestId: subject.requestId } : {}), ...payload } as MessageEvent<A>;
+    messageEventSchemas[action].parse(event);
+    this.messageEvents.push(event);
+    this.wake();
+    return event;
+  }
+
+  messages<A extends MessageEventAction>(action: A): Array<MessageEvent<A>> {
+    return this.messageEvents.filter((e): e is MessageEvent<A> => e.action === action);
   }
 
   actions(): string[] {

@@ -12,6 +12,7 @@ export function uniqueQueueEnv(label: string): Record<string, string> {
     QUEUE_NUMBER_HEALTH: `${p}.health`,
     QUEUE_DEAD_LETTER: `${p}.update.dlq`,
     EVENTS_EXCHANGE: `${p}.x`,
+    QUEUE_MESSAGE_EVENTS: `${p}.messages`,
   };
 }
 

@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from '../../src/config/config.js';
-import { Worker } from '../../src/worker.js';
+import { Worker, type WorkerParts } from '../../src/worker.js';
 import type { SessionStore } from '../../src/storage/types.js';
 import type { WhatsAppConnector } from '../../src/whatsapp/types.js';
 import { FakeConnector } from '../fakes/fake-whatsapp.js';
@@ -24,11 +24,12 @@ export async function startTestWorker<C extends WhatsAppConnector = FakeConnecto
   connector?: C;
   store?: SessionStore;
   waitActive?: boolean;
+  messaging?: WorkerParts['messaging'];
 }): Promise<TestWorker<C>> {
   const config = testConfig({ ...opts.env, WORKER_ID: opts.workerId });
   const connector = (opts.connector ?? new FakeConnector()) as C;
   const store = opts.store ?? new MemorySessionStore();
-  const worker = new Worker({ config, logger: silentLogger, store, connector });
+  const worker = new Worker({ config, logger: silentLogger, store, connector, ...(opts.messaging ? { messaging: opts.messaging } : {}) });
   await worker.start();
   if (opts.waitActive !== false) await worker.waitUntilActive();
   return { worker, config, connector, store };
@@ -40,6 +41,8 @@ export async function brokerScenario(label: string): Promise<{
   probe: BrokerProbe;
   events: Collector;
   health: Collector;
+  /** Message events (message_sent, message_status, message_failed, message_received). */
+  messages: Collector;
   workerQueue: (id: string) => string;
 }> {
   const env = uniqueQueueEnv(label);
@@ -52,10 +55,12 @@ export async function brokerScenario(label: string): Promise<{
   await probe.channel.bindQueue(env.QUEUE_SESSION_EVENTS!, env.EVENTS_EXCHANGE!, 'session.#');
   const health = await probe.collect(env.QUEUE_NUMBER_HEALTH!);
   await probe.channel.bindQueue(env.QUEUE_NUMBER_HEALTH!, env.EVENTS_EXCHANGE!, 'health.#');
+  const messages = await probe.collect(env.QUEUE_MESSAGE_EVENTS!);
+  await probe.channel.bindQueue(env.QUEUE_MESSAGE_EVENTS!, env.EVENTS_EXCHANGE!, 'message.#');
   const workerQueue = (id: string) => {
     const q = `${env.QUEUE_SESSION_COMMANDS}.${id}`;
     probe.track(q);
     return q;
   };
-  return { env, probe, events, health, workerQueue };
+  return { env, probe, events, health, messages, workerQueue };
 }

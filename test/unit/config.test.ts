@@ -16,7 +16,9 @@ describe('configuration', () => {
       deadLetter: 'whatsapp.session.update.dlq',
       eventsExchange: 'whatsapp.events',
       workerHeartbeat: 'whatsapp.worker.heartbeat',
+      messageEvents: 'whatsapp.message.events',
     });
+    expect(c.messaging).toEqual({ sendWaitForOpenMs: 30_000, mediaMaxBytes: 16 * 1024 * 1024, historyFlushIntervalMs: 5000 });
     expect(c.whatsapp.websocketUrl).toBe('wss://web.whatsapp.com/ws/chat');
     expect(c.warnings.join('\n')).toMatch(/UNENCRYPTED/);
   });

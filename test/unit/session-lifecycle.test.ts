@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import type { Command } from '../../src/commands/command.js';
+import type { SessionCommand } from '../../src/commands/command.js';
 import { SessionManager } from '../../src/sessions/session-manager.js';
 import type { SessionDeps } from '../../src/sessions/session.js';
 import { FakeConnector } from '../fakes/fake-whatsapp.js';
@@ -8,7 +8,7 @@ import { RecordingEvents } from '../fakes/recording-events.js';
 import { silentLogger } from '../helpers/silent-logger.js';
 
 const SID = 'session_6_+221771234567';
-const cmd = (action: Command['action'], extra: Partial<Command> = {}): Command => ({
+const cmd = (action: SessionCommand['action'], extra: Partial<SessionCommand> = {}): SessionCommand => ({
   action,
   numberId: 6,
   phoneNumber: '+221771234567',

@@ -1,0 +1,73 @@
+/**
+ * One side of the memory scenario, alone in its own process (started with --expose-gc):
+ * BENCH_SIDE=worker: the worker restores the N sessions seeded in its storage (env as main.ts);
+ * BENCH_SIDE=baseline: N bare Baileys sockets log in from the seeds in BENCH_SEED_FILE.
+ * Measures RSS and heap after GC before any session and once all N are open and settled, and
+ * prints one line `BENCH_RESULT {...}`.
+ */
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
+import { authFromSeed, inLanes, openClient, parseSeeds, type BareClient } from './baseline.js';
+import { buildWorker, trustFromHex } from './worker-side.js';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+async function settledUsage(): Promise<{ rss: number; heapUsed: number }> {
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await sleep(100);
+  }
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed };
+}
+
+async function main(): Promise<void> {
+  if (!gc) throw new Error('run with --expose-gc');
+  const side = process.env.BENCH_SIDE;
+  const n = Number(process.env.BENCH_N);
+  const settleMs = Number(process.env.BENCH_SETTLE_MS ?? 3000);
+  trustFromHex(process.env.BENCH_ROOT_HEX!);
+  const timeoutMs = 60_000 + n * 200;
+  let stop: () => Promise<void>;
+  let before: { rss: number; heapUsed: number };
+  const t0 = performance.now();
+  if (side === 'worker') {
+    const { worker } = await buildWorker(process.env);
+    before = await settledUsage();
+    await worker.start();
+    const deadline = Date.now() + timeoutMs;
+    while (worker.sessions.connectedCount < n) {
+      if (Date.now() > deadline) throw new Error(`worker: ${worker.sessions.connectedCount}/${n} connected after ${timeoutMs} ms`);
+      await sleep(50);
+    }
+    stop = () => worker.stop();
+  } else if (side === 'baseline') {
+    before = await settledUsage();
+    const seeds = parseSeeds(readFileSync(process.env.BENCH_SEED_FILE!, 'utf8')).slice(0, n);
+    const clients: BareClient[] = [];
+    await inLanes(seeds, Number(process.env.BENCH_CONCURRENCY ?? 16), async (seed) => {
+      const { client, opened } = openClient(process.env.BENCH_EMULATOR_URL!, authFromSeed(seed), timeoutMs);
+      clients.push(client);
+      await opened;
+    });
+    stop = async () => {
+      for (const c of clients) c.end();
+    };
+  } else {
+    throw new Error(`BENCH_SIDE must be worker or baseline, got ${side}`);
+  }
+  const openMs = performance.now() - t0;
+  await sleep(settleMs);
+  const after = await settledUsage();
+  process.stdout.write(`BENCH_RESULT ${JSON.stringify({ side, n, before, after, openMs })}\n`);
+  await Promise.race([stop(), sleep(5000)]);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`memory child failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

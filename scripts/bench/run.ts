@@ -1,0 +1,103 @@
+/**
+ * `npm run bench` — wa-worker against bare Baileys. `--quick` (CI size, ~1–2 min) or `--full`
+ * (default). `--only=qr-latency,restore` runs a subset (development). Writes
+ * docs/bench/results[-quick].json, one SVG per scenario and docs/bench/README.md.
+ * Exit code: 0 when every scenario ran (targets missed or not), 1 when something could not run.
+ */
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { trustedEmulator } from '../../test/helpers/e2e.js';
+import { newTmpRoot, removeDir, type BenchContext } from './context.js';
+import { machineInfo } from './machine.js';
+import { machineLine, tableLines, writeOutputs } from './report.js';
+import { qrLinkScenarios } from './scenarios/qr-link.js';
+import { memoryScenario } from './scenarios/memory.js';
+import { restoreScenario } from './scenarios/restore.js';
+import { sendScenario } from './scenarios/send.js';
+import { storageWritesScenario } from './scenarios/storage-writes.js';
+import type { BenchResults, ScenarioResult } from './types.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Entry {
+  ids: string[];
+  run: (ctx: BenchContext) => Promise<ScenarioResult[]>;
+  title: string;
+}
+
+const SCENARIOS: Entry[] = [
+  { ids: ['qr-latency', 'link-latency'], title: 'QR and link latency', run: qrLinkScenarios },
+  { ids: ['memory'], title: 'Memory per open session', run: async (ctx) => [await memoryScenario(ctx)] },
+  { ids: ['restore'], title: 'Restore', run: async (ctx) => [await restoreScenario(ctx)] },
+  { ids: ['send'], title: 'Send throughput', run: async (ctx) => [await sendScenario(ctx)] },
+  { ids: ['storage-writes'], title: 'Storage writes', run: async (ctx) => [await storageWritesScenario(ctx)] },
+];
+
+/** libsignal (inside Baileys) prints session internals with console.info/warn/error: not bench output. */
+function silenceLibraryConsole(): void {
+  const noop = () => undefined;
+  console.info = noop;
+  console.warn = noop;
+  console.error = noop;
+  console.debug = noop;
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const unknown = args.filter((a) => !['--quick', '--full'].includes(a) && !a.startsWith('--only='));
+  if (unknown.length) {
+    process.stderr.write(`unknown argument(s): ${unknown.join(' ')}\nusage: npm run bench [-- --quick | --full] [--only=qr-latency,link-latency,memory,restore,send,storage-writes]\n`);
+    return 2;
+  }
+  silenceLibraryConsole();
+  const quick = args.includes('--quick');
+  const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+  const mode = quick ? 'quick' : 'full';
+  const started = Date.now();
+  const machine = machineInfo();
+  console.log(`wa-worker benchmarks (${mode}) on ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load ${machine.loadAverage1m}`);
+  if (machine.loadAverage1m > machine.cores * 0.75) console.log(`note: the machine is busy (load ${machine.loadAverage1m} on ${machine.cores} cores): figures will be noisy`);
+
+  const tmpRoot = newTmpRoot();
+  const runId = randomUUID().slice(0, 8);
+  const emulator = await trustedEmulator({ skipPrekeyUpload: true });
+  const ctx: BenchContext = { quick, runId, emulator, tmpRoot, log: (m) => console.log(m) };
+  const scenarios: ScenarioResult[] = [];
+  let failed = 0;
+  try {
+    for (const entry of SCENARIOS) {
+      if (only && !entry.ids.some((id) => only.includes(id))) continue;
+      console.log(`\n▶ ${entry.title}`);
+      const t0 = Date.now();
+      try {
+        scenarios.push(...(await entry.run(ctx)));
+      } catch (err) {
+        failed++;
+        const message = err instanceof Error ? err.message : String(err);
+        process.stderr.write(`✖ ${entry.title} could not run: ${message}\n`);
+        for (const id of entry.ids) scenarios.push({ id, title: entry.title, measures: '', status: 'error', settings: {}, figures: [], notes: [], error: message, durationMs: Date.now() - t0 });
+      }
+    }
+  } finally {
+    await emulator.close().catch(() => undefined);
+    removeDir(tmpRoot);
+  }
+
+  const results: BenchResults = { mode, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, machine, command: `npm run bench${quick ? ' -- --quick' : ''}`, scenarios };
+  const written = only ? undefined : writeOutputs(ROOT, results);
+  console.log(`\nMachine: ${machineLine(results)}\n`);
+  for (const line of tableLines(scenarios)) console.log(line);
+  for (const s of scenarios) for (const n of s.notes) console.log(`  [${s.id}] ${n}`);
+  if (written) console.log(`\nwrote ${written.json}, ${written.charts.length} chart(s) and docs/bench/README.md`);
+  else console.log('\n(--only: nothing written)');
+  console.log(`done in ${Math.round((Date.now() - started) / 1000)} s`);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`bench could not run: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,69 @@
+/**
+ * The worker as `src/main.ts` composes it (config from an environment, storage from
+ * `createStorageFromConfig`, the Baileys connector, `Worker`), built in-process so a scenario
+ * can time it against bare Baileys in the same process and event loop.
+ */
+import pino from 'pino';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { createStorageFromConfig, type Storage } from '../../src/storage/index.js';
+import { createBaileysConnector } from '../../src/whatsapp/baileys-connector.js';
+import { installStrictSignatureVerification, trustNoiseRoot } from '../../src/whatsapp/trust.js';
+import { Worker } from '../../src/worker.js';
+import { RABBITMQ_URL } from './broker.js';
+import { WA_VERSION } from './baseline.js';
+
+export interface BuiltWorker {
+  worker: Worker;
+  storage: Storage;
+  config: Config;
+}
+
+/** As main.ts does at start when WA_TRUST_ROOT_PUBLIC_KEY is set (for a child process). */
+export function trustFromHex(hex: string): void {
+  installStrictSignatureVerification();
+  trustNoiseRoot(Buffer.from(hex, 'hex'));
+}
+
+/** The environment every bench worker gets, on top of the scenario's queues and storage. */
+export function workerEnv(opts: { workerId: string; emulatorUrl: string; rootPublicKeyHex: string; storageDir: string; extra?: Record<string, string | undefined> }): Record<string, string | undefined> {
+  return {
+    NODE_ENV: 'development',
+    LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL ?? 'silent',
+    BAILEYS_LOG_LEVEL: process.env.BENCH_BAILEYS_LOG_LEVEL ?? 'silent',
+    RABBITMQ_URL,
+    WORKER_ID: opts.workerId,
+    WORKER_MAX_SESSIONS: '100000',
+    WA_WEBSOCKET_URL: opts.emulatorUrl,
+    WA_TRUST_ROOT_PUBLIC_KEY: opts.rootPublicKeyHex,
+    WA_VERSION: WA_VERSION.join('.'),
+    STORAGE_DIR: opts.storageDir,
+    HEALTH_FILE: `${opts.storageDir}/health.json`,
+    ...opts.extra,
+  };
+}
+
+export async function buildWorker(env: Record<string, string | undefined>): Promise<BuiltWorker> {
+  const config = loadConfig(env);
+  const logger = pino({ level: config.logLevel });
+  const storage = await createStorageFromConfig({
+    dir: config.storage.dir,
+    minio: config.storage.minio,
+    encryptionKey: config.storage.encryptionKey,
+    previousEncryptionKeys: config.storage.previousEncryptionKeys,
+    flushIntervalMs: config.storage.flushIntervalMs,
+    logger: logger.child({ component: 'storage' }),
+  });
+  const connector = createBaileysConnector({
+    websocketUrl: config.whatsapp.websocketUrl,
+    version: config.whatsapp.version ?? WA_VERSION,
+    qrTimeoutMs: config.whatsapp.qrTimeoutMs,
+    logger: logger.child({ component: 'baileys' }, { level: config.whatsapp.logLevel }),
+  });
+  const worker = new Worker({ config, logger, store: storage.store, connector, beforeBrokerClose: () => storage.close() });
+  return { worker, storage, config };
+}
+
+/** Storage settings for an s3rver bucket, as MINIO_* variables. */
+export function s3Env(o: { endPoint: string; port?: number | undefined; accessKey: string; secretKey: string; bucket: string }): Record<string, string> {
+  return { MINIO_ENDPOINT: `${o.endPoint}:${o.port}`, MINIO_ACCESS_KEY: o.accessKey, MINIO_SECRET_KEY: o.secretKey, MINIO_BUCKET_NAME: o.bucket };
+}

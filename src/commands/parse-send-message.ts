@@ -1,0 +1,75 @@
+import type { ErrorCode } from '../util/errors.js';
+import { isWorkerError } from '../util/errors.js';
+import { recipientJid } from '../messaging/recipient.js';
+import type { MediaSource, OutgoingMessage, SendMessageCommand } from './command.js';
+import type { CommandMessage } from './command-schema.js';
+
+type Fields = Partial<Pick<CommandMessage, 'to' | 'type' | 'text' | 'url' | 'base64' | 'mediaKey' | 'mimeType' | 'caption' | 'fileName' | 'ptt' | 'replyTo'>>;
+
+export type SendMessageParse =
+  | { ok: true; value: Pick<SendMessageCommand, 'to' | 'toJid' | 'message' | 'replyTo'> }
+  | { ok: false; code: ErrorCode; reason: string };
+
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+const DATA_URL = /^data:([\w.+-]+\/[\w.+-]+)(;[^,]*)?;base64,/;
+const MEDIA_KEY = /^media\/[A-Za-z0-9._~-]+\/(images|videos|audio|documents|stickers)\/[A-Za-z0-9._~-]+$/;
+
+/**
+ * The `send_message` fields (already shape-checked by the zod schema) → what to send, or the
+ * precise reason the combination is wrong. Runs at parse time so that a payload that can never
+ * be sent is dead-lettered at once, with the field named.
+ */
+export function parseOutgoingMessage(f: Fields, limits: { maxMediaBytes: number }): SendMessageParse {
+  const fail = (code: ErrorCode, reason: string): SendMessageParse => ({ ok: false, code, reason });
+  if (!f.to) return fail('INVALID_COMMAND', '"send_message" needs "to" (a phone number or a JID)');
+  let toJid: string;
+  try {
+    toJid = recipientJid(f.to);
+  } catch (err) {
+    return fail(isWorkerError(err) ? err.code : 'INVALID_RECIPIENT', (err as Error).message);
+  }
+  if (!f.type) return fail('INVALID_COMMAND', '"send_message" needs "type" (text, image, video, audio or document)');
+  const sources = (['url', 'base64', 'mediaKey'] as const).filter((k) => f[k] !== undefined);
+  const common = { to: f.to, toJid, replyTo: f.replyTo };
+
+  if (f.type === 'text') {
+    if (!f.text) return fail('INVALID_COMMAND', 'type "text" needs a non-empty "text"');
+    if (sources.length) return fail('INVALID_COMMAND', `type "text" takes no media ("${sources[0]}"); use type image, video, audio or document`);
+    return { ok: true, value: { ...common, message: { type: 'text', text: f.text } } };
+  }
+
+  if (sources.length === 0) return fail('INVALID_MEDIA', `type "${f.type}" needs one of "url", "base64" or "mediaKey"`);
+  if (sources.length > 1) return fail('INVALID_MEDIA', `type "${f.type}" takes only one of "url", "base64", "mediaKey" (got ${sources.join(', ')})`);
+  if (f.text !== undefined) return fail('INVALID_COMMAND', `type "${f.type}" takes "caption", not "text"`);
+  if (f.type === 'audio' && f.caption !== undefined) return fail('INVALID_COMMAND', 'type "audio" takes no "caption"');
+  if (f.ptt !== undefined && f.type !== 'audio') return fail('INVALID_COMMAND', '"ptt" (voice note) applies only to type "audio"');
+  if (f.type === 'document' && !f.fileName) return fail('INVALID_COMMAND', 'type "document" needs "fileName"');
+
+  let mimeType = f.mimeType;
+  let media: MediaSource;
+  if (f.url !== undefined) {
+    media = { kind: 'url', url: f.url };
+  } else if (f.mediaKey !== undefined) {
+    if (!MEDIA_KEY.test(f.mediaKey) || f.mediaKey.includes('..')) {
+      return fail('INVALID_MEDIA', `"mediaKey" "${f.mediaKey.slice(0, 80)}" is not a media store key (media/<sessionId>/<images|videos|audio|documents|stickers>/<file>)`);
+    }
+    media = { kind: 'mediaKey', key: f.mediaKey };
+  } else {
+    let text = f.base64!;
+    const dataUrl = DATA_URL.exec(text);
+    if (dataUrl) {
+      mimeType ??= dataUrl[1];
+      text = text.slice(dataUrl[0].length);
+    }
+    text = text.replace(/\s/g, '');
+    // Checked before decoding: a huge payload is refused without allocating it twice.
+    const decodedSize = Math.floor((text.length * 3) / 4) - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
+    if (decodedSize > limits.maxMediaBytes) return fail('MEDIA_TOO_LARGE', `"base64" decodes to ${decodedSize} bytes, more than MEDIA_MAX_BYTES (${limits.maxMediaBytes})`);
+    if (!text || !BASE64.test(text)) return fail('INVALID_MEDIA', '"base64" is not base64 data');
+    media = { kind: 'base64', data: Buffer.from(text, 'base64') };
+  }
+  if (f.type === 'document' && !mimeType) return fail('INVALID_COMMAND', 'type "document" needs "mimeType"');
+
+  const message: OutgoingMessage = { type: f.type, media, mimeType, caption: f.caption, fileName: f.fileName, ptt: f.ptt ?? false };
+  return { ok: true, value: { ...common, message } };
+}

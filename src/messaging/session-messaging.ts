@@ -1,0 +1,280 @@
+import type { Logger } from 'pino';
+import type { SendMessageCommand } from '../commands/command.js';
+import type { Events, MessagePayload } from '../events/event-publisher.js';
+import { describeError, isWorkerError, type ErrorCode } from '../util/errors.js';
+import type { IncomingMessage, MessageReceipt, OutgoingContent, WhatsAppConnection } from '../whatsapp/types.js';
+import { Lru } from './lru.js';
+import { mediaExtension, mediaKey, type MediaStore } from './media-store.js';
+import type { HistoryRecord, MessageHistory } from './message-history.js';
+import { deriveMessageId } from './message-id.js';
+import { isPhoneJid } from './recipient.js';
+
+export interface MessagingDeps {
+  /** Where received media go and `mediaKey` sends come from; without one, media are not stored. */
+  media?: MediaStore | undefined;
+  history?: MessageHistory | undefined;
+  /** How long a send waits for a (re)connecting session to open. */
+  sendWaitForOpenMs: number;
+  mediaMaxBytes: number;
+  /** Messages sent and received since start, across sessions (heartbeats). */
+  stats?: { sent: number; received: number } | undefined;
+  /** Per-session memory: recently sent requestIds, received ids (each bounded). */
+  recentCapacity?: number;
+}
+
+/** What messaging needs from its session. */
+export interface MessagingHost {
+  readonly id: string;
+  readonly numberId: number;
+  /** The open connection, waiting up to `timeoutMs` for a (re)connecting session; throws NOT_CONNECTED otherwise. */
+  connectionForSend(timeoutMs: number): Promise<WhatsAppConnection>;
+}
+
+interface SentRecord {
+  messageId: string;
+  to: string;
+  toJid: string;
+  type: SendMessageCommand['message']['type'];
+  sentAt: number;
+}
+
+/** A send that cannot succeed by trying again: answered with message_failed, and the command acked. */
+class SendFailure extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A session's messages: sends (idempotent per requestId), incoming messages and receipts
+ * turned into events, media into the media store, everything into the history. Incoming
+ * messages and receipts are handled one at a time on their own chain, each event confirmed by
+ * the broker before the next: so a broker outage holds them back (in order) without stalling
+ * the session's lifecycle.
+ */
+export class SessionMessaging {
+  /** requestId → what was sent: a redelivered command re-publishes message_sent instead of sending. */
+  private readonly sent: Lru<string, SentRecord>;
+  /** Message ids already published as message_received (WhatsApp may deliver one twice). */
+  private readonly seen: Lru<string, true>;
+  /** Status events already published (`id|status|participant`). */
+  private readonly statuses: Lru<string, true>;
+  /** Recent messages (sent and received) by id, to quote them in replies. */
+  private readonly known: Lru<string, { fromMe: boolean; participant?: string; text?: string }>;
+  /** Phone JIDs known to be on WhatsApp. */
+  private readonly registered: Lru<string, true>;
+  /** Sends between WhatsApp taking them and message_sent being queued: their receipts wait. */
+  private readonly sending = new Map<string, Promise<void>>();
+  private inbound: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly host: MessagingHost,
+    private readonly events: Events,
+    private readonly deps: MessagingDeps,
+    private readonly log: Logger,
+  ) {
+    const n = deps.recentCapacity ?? 5000;
+    this.sent = new Lru(n);
+    this.seen = new Lru(n);
+    this.statuses = new Lru(n);
+    this.known = new Lru(n);
+    this.registered = new Lru(1000);
+  }
+
+  // ---- sending ----------------------------------------------------------------------------
+
+  /**
+   * Sends once per requestId. Resolves when the outcome is published: message_sent, or
+   * message_failed for a send that cannot succeed. Rejects only for infrastructure failures
+   * (broker, storage), so the command is retried.
+   */
+  async send(cmd: SendMessageCommand): Promise<void> {
+    const subject = { numberId: this.host.numberId, sessionId: this.host.id, requestId: cmd.requestId };
+    const already = this.sent.get(cmd.requestId);
+    if (already) {
+      this.log.info({ requestId: cmd.requestId, messageId: already.messageId }, 'send_message already done: re-publishing message_sent');
+      await this.events.message('message_sent', subject, already);
+      return;
+    }
+    const messageId = deriveMessageId(this.host.id, cmd.requestId);
+    let sent: SentRecord;
+    let release: () => void = () => undefined;
+    try {
+      const conn = await this.host.connectionForSend(this.deps.sendWaitForOpenMs).catch((err) => {
+        throw isWorkerError(err) ? new SendFailure(err.code, err.message) : err;
+      });
+      await this.checkRecipient(conn, cmd.toJid);
+      const content = await this.content(cmd);
+      this.sending.set(messageId, new Promise<void>((resolve) => (release = resolve)));
+      const quoted = cmd.replyTo ? { id: cmd.replyTo, fromMe: false, ...this.known.get(cmd.replyTo) } : undefined;
+      const result = await conn.sendMessage(cmd.toJid, content, { messageId, ...(quoted ? { quoted } : {}) }).catch((err) => {
+        if (isWorkerError(err) && err.code === 'MEDIA_TOO_LARGE') throw new SendFailure(err.code, err.message);
+        throw new SendFailure('SEND_FAILED', `WhatsApp did not take the message: ${describeError(err)}`);
+      });
+      sent = { messageId: result.messageId, to: cmd.to, toJid: cmd.toJid, type: cmd.message.type, sentAt: result.sentAt };
+    } catch (err) {
+      release();
+      this.sending.delete(messageId);
+      if (!(err instanceof SendFailure)) throw err;
+      this.log.warn({ requestId: cmd.requestId, code: err.code, reason: err.message }, 'message not sent');
+      await this.events.message('message_failed', subject, { messageId, to: cmd.to, code: err.code, reason: err.message });
+      return;
+    }
+    this.sent.set(cmd.requestId, sent);
+    const text = cmd.message.type === 'text' ? cmd.message.text : cmd.message.caption;
+    this.known.set(sent.messageId, { fromMe: true, ...(text ? { text } : {}) });
+    if (this.deps.stats) this.deps.stats.sent++;
+    const published = this.events.message('message_sent', subject, sent);
+    release();
+    this.sending.delete(messageId);
+    this.deps.history?.append(this.host.id, {
+      direction: 'out',
+      messageId: sent.messageId,
+      at: sent.sentAt,
+      chat: sent.toJid,
+      type: sent.type,
+      requestId: cmd.requestId,
+      ...(text ? { text } : {}),
+      ...(cmd.message.type !== 'text' && cmd.message.media.kind === 'mediaKey' ? { mediaKey: cmd.message.media.key } : {}),
+      ...(cmd.replyTo ? { replyTo: cmd.replyTo } : {}),
+    });
+    await published;
+  }
+
+  private async checkRecipient(conn: WhatsAppConnection, jid: string): Promise<void> {
+    if (!isPhoneJid(jid) || this.registered.has(jid)) return;
+    let exists: boolean;
+    try {
+      exists = await conn.isOnWhatsApp(jid);
+    } catch (err) {
+      throw new SendFailure('SEND_FAILED', `could not check ${jid} on WhatsApp: ${describeError(err)}`);
+    }
+    if (!exists) throw new SendFailure('NOT_ON_WHATSAPP', `${jid.split('@')[0]} is not a WhatsApp number`);
+    this.registered.set(jid, true);
+  }
+
+  private async content(cmd: SendMessageCommand): Promise<OutgoingContent> {
+    const m = cmd.message;
+    if (m.type === 'text') return { type: 'text', text: m.text };
+    const common = { type: m.type, mimeType: m.mimeType, caption: m.caption, fileName: m.fileName, ptt: m.ptt };
+    switch (m.media.kind) {
+      case 'url':
+        return { ...common, media: { url: m.media.url } };
+      case 'base64':
+        return { ...common, media: { buffer: m.media.data } };
+      case 'mediaKey': {
+        if (!this.deps.media) throw new SendFailure('MEDIA_NOT_FOUND', 'this worker has no media store');
+        const stream = await this.deps.media.getStream(m.media.key).catch((err) => {
+          if (isWorkerError(err) && err.code === 'INVALID_MEDIA') throw new SendFailure('INVALID_MEDIA', err.message);
+          throw err;
+        });
+        if (!stream) throw new SendFailure('MEDIA_NOT_FOUND', `no file at mediaKey "${m.media.key}"`);
+        return { ...common, media: { stream } };
+      }
+    }
+  }
+
+  // ---- receiving ----------------------------------------------------------------------------
+
+  onMessages(messages: IncomingMessage[], offline: boolean): void {
+    this.chain(async () => {
+      for (const m of messages) await this.receive(m, offline);
+    });
+  }
+
+  onReceipts(receipts: MessageReceipt[]): void {
+    this.chain(async () => {
+      for (const r of receipts) await this.status(r);
+    });
+  }
+
+  /** Resolves once every incoming message and receipt handed over so far is published. */
+  idle(): Promise<void> {
+    return this.inbound;
+  }
+
+  private chain(task: () => Promise<void>): void {
+    this.inbound = this.inbound.then(task).catch((err) => this.log.error({ err: describeError(err) }, 'incoming message handling failed'));
+  }
+
+  private async receive(m: IncomingMessage, offline: boolean): Promise<void> {
+    if (this.seen.has(m.id)) {
+      this.log.debug({ messageId: m.id }, 'duplicate delivery ignored');
+      return;
+    }
+    const media = m.media ? await this.storeMedia(m) : undefined;
+    const payload: MessagePayload<'message_received'> = {
+      messageId: m.id,
+      chat: m.chat,
+      isGroup: m.isGroup,
+      from: m.from,
+      ...(m.participant ? { participant: m.participant } : {}),
+      ...(m.pushName ? { pushName: m.pushName } : {}),
+      sentAt: m.sentAt,
+      offline,
+      type: m.type,
+      ...(m.text !== undefined ? { text: m.text } : {}),
+      ...(m.caption !== undefined ? { caption: m.caption } : {}),
+      ...(m.replyTo ? { replyTo: m.replyTo } : {}),
+      ...(media ? { media } : {}),
+    };
+    // Confirmed by the broker before the message counts as handled.
+    await this.events.message('message_received', { numberId: this.host.numberId, sessionId: this.host.id }, payload);
+    this.seen.set(m.id, true);
+    this.known.set(m.id, { fromMe: false, ...(m.participant ? { participant: m.participant } : {}), ...(m.text ? { text: m.text } : {}) });
+    if (this.deps.stats) this.deps.stats.received++;
+    const record: HistoryRecord = {
+      direction: 'in',
+      messageId: m.id,
+      at: m.sentAt,
+      chat: m.chat,
+      type: m.type,
+      from: m.from,
+      ...(m.participant ? { participant: m.participant } : {}),
+      ...(m.text !== undefined ? { text: m.text } : {}),
+      ...(media?.key ? { mediaKey: media.key } : {}),
+      ...(m.replyTo ? { replyTo: m.replyTo } : {}),
+    };
+    this.deps.history?.append(this.host.id, record);
+  }
+
+  private async storeMedia(m: IncomingMessage): Promise<NonNullable<MessagePayload<'message_received'>['media']>> {
+    const info = m.media!;
+    const meta = {
+      ...(info.mimeType ? { mimeType: info.mimeType } : {}),
+      ...(info.fileName ? { fileName: info.fileName } : {}),
+      ...(info.kind === 'audio' ? { ptt: info.ptt } : {}),
+    };
+    const store = this.deps.media;
+    if (!store) return { ...meta, ...(info.size !== undefined ? { size: info.size } : {}), error: 'no media store configured' };
+    if (info.size !== undefined && info.size > this.deps.mediaMaxBytes) {
+      return { ...meta, size: info.size, error: `larger than MEDIA_MAX_BYTES (${this.deps.mediaMaxBytes})` };
+    }
+    const key = mediaKey(this.host.id, info.kind, m.id, mediaExtension(info.mimeType, info.fileName));
+    try {
+      const stream = await info.open();
+      const { size } = await store.putStream(key, stream, { contentType: info.mimeType, maxBytes: this.deps.mediaMaxBytes });
+      return { ...meta, key, size };
+    } catch (err) {
+      this.log.warn({ messageId: m.id, err: describeError(err) }, 'could not store received media');
+      return { ...meta, ...(info.size !== undefined ? { size: info.size } : {}), error: describeError(err) };
+    }
+  }
+
+  private async status(r: MessageReceipt): Promise<void> {
+    const dedupe = `${r.messageId}|${r.status}|${r.participant ?? ''}`;
+    if (this.statuses.has(dedupe)) return;
+    // A receipt can overtake its own message_sent: keep them in order.
+    await this.sending.get(r.messageId);
+    await this.events.message(
+      'message_status',
+      { numberId: this.host.numberId, sessionId: this.host.id },
+      { messageId: r.messageId, status: r.status, chat: r.chat, ...(r.participant ? { participant: r.participant } : {}), ...(r.at ? { statusAt: r.at } : {}) },
+    );
+    this.statuses.set(dedupe, true);
+  }
+}
+

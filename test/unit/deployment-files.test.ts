@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { parse, parseAllDocuments } from 'yaml';
+import { envSchema } from '../../src/config/schema.js';
+
+/**
+ * docker-compose.yml, the Dockerfile and the Kubernetes manifests run the same worker the tests
+ * run: every variable they set must be one the config schema reads (or its *_FILE form), and the
+ * health checks must run the healthcheck command that exists.
+ */
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+const known = new Set(Object.keys((envSchema as any).shape ?? (envSchema as any)._def.schema.shape));
+const isKnown = (name: string) => known.has(name) || (name.endsWith('_FILE') && known.has(name.slice(0, -5)));
+
+describe('deployment files', () => {
+  it('docker-compose: RabbitMQ with the UI, MinIO with its console, two workers with different ids, only known variables', () => {
+    const compose = parse(read('docker-compose.yml'), { merge: true });
+    expect(compose.services.rabbitmq.image).toMatch(/management/);
+    expect(compose.services.minio.command).toMatch(/--console-address/);
+    const workers = Object.entries<any>(compose.services).filter(([name]) => name.startsWith('worker'));
+    expect(workers.map(([, w]) => w.environment.WORKER_ID)).toEqual(['worker-1', 'worker-2']);
+    for (const [, w] of workers) {
+      for (const name of Object.keys(w.environment)) expect([name, isKnown(name)]).toEqual([name, true]);
+      expect(w.environment.NODE_ENV).toBe('production');
+      expect(w.environment.SESSION_ENCRYPTION_KEY_FILE).toBeDefined();
+    }
+  });
+
+  it('Kubernetes: a StatefulSet whose pod name is WORKER_ID, exec probes on the healthcheck, secrets from files, a PodDisruptionBudget', () => {
+    const docs = parseAllDocuments(read('config/kubernetes/statefulset.yaml')).map((d) => d.toJSON());
+    const sts = docs.find((d) => d.kind === 'StatefulSet');
+    expect(docs.map((d) => d.kind)).toEqual(expect.arrayContaining(['StatefulSet', 'PodDisruptionBudget', 'Service']));
+    const container = sts.spec.template.spec.containers[0];
+    const env = Object.fromEntries(container.env.map((e: any) => [e.name, e]));
+    expect(env.WORKER_ID.valueFrom.fieldRef.fieldPath).toBe('metadata.name');
+    for (const name of Object.keys(env)) expect([name, isKnown(name)]).toEqual([name, true]);
+    expect(container.livenessProbe.exec.command).toEqual(['node', 'dist/cli/healthcheck.js']);
+    expect(Object.keys(env).filter((n) => n.endsWith('_FILE'))).toEqual(expect.arrayContaining(['RABBITMQ_URL_FILE', 'SESSION_ENCRYPTION_KEY_FILE']));
+  });
+
+  it('Dockerfile: multi-stage, production dependencies only, non-root, HEALTHCHECK on the built healthcheck', () => {
+    const dockerfile = read('Dockerfile');
+    expect(dockerfile.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(2);
+    expect(dockerfile).toMatch(/npm install --omit=dev/);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/HEALTHCHECK .*dist\/cli\/healthcheck\.js/);
+    // The build emits src/cli/healthcheck.ts as dist/cli/healthcheck.js (tsconfig.build.json rootDir: src).
+    expect(JSON.parse(read('tsconfig.build.json')).compilerOptions.rootDir).toBe('src');
+    expect(read('src/cli/healthcheck.ts').length).toBeGreaterThan(0);
+  });
+});
