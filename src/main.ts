@@ -8,6 +8,7 @@ import { createLogger } from './util/logger.js';
 import { describeError } from './util/errors.js';
 import { createBaileysConnector } from './whatsapp/baileys-connector.js';
 import { installStrictSignatureVerification, trustNoiseRoot } from './whatsapp/trust.js';
+import { routeLibsignalConsole } from './whatsapp/libsignal-console.js';
 import { resolveWaVersion } from './whatsapp/version.js';
 import { WHATSAPP_WEBSOCKET_URL } from './config/schema.js';
 import { Worker } from './worker.js';
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => logger.error({ err: describeError(reason) }, 'unhandled rejection'));
   process.on('uncaughtException', (err) => logger.error({ err: describeError(err), stack: err.stack }, 'uncaught exception'));
 
+  routeLibsignalConsole(logger.child({ component: 'libsignal' }));
   installStrictSignatureVerification();
   if (config.whatsapp.trustRootPublicKey) {
     trustNoiseRoot(config.whatsapp.trustRootPublicKey);
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
     minio: config.storage.minio,
     encryptionKey: config.storage.encryptionKey,
     previousEncryptionKeys: config.storage.previousEncryptionKeys,
+    acceptPlaintext: config.storage.acceptPlaintext,
     flushIntervalMs: config.storage.flushIntervalMs,
     logger: logger.child({ component: 'storage' }),
   });

@@ -11,7 +11,8 @@ import { EventPublisher } from './events/event-publisher.js';
 import { SessionManager } from './sessions/session-manager.js';
 import type { SessionDeps } from './sessions/session.js';
 import type { SessionStore } from './storage/types.js';
-import { describeError } from './util/errors.js';
+import { describeError, WorkerError } from './util/errors.js';
+import { randomUUID } from 'node:crypto';
 import { SingleTimer } from './util/backoff.js';
 import type { WhatsAppConnector } from './whatsapp/types.js';
 import { printQrToTerminal, qrToPngDataUrl } from './sessions/qr-image.js';
@@ -95,6 +96,10 @@ export class Worker {
         stats: { sent: 0, received: 0 },
       },
       ownershipCertain: () => this.ownConsumer.isActive,
+      ownership: {
+        isWorkerRunning: (workerId) => this.isWorkerRunning(workerId),
+        requestHandover: (owner, request) => this.sendCommand(owner, { action: 'release', ...request }, request.requestId),
+      },
       policy: {
         reconnectBaseDelayMs: config.whatsapp.reconnectBaseDelayMs,
         reconnectMaxDelayMs: config.whatsapp.reconnectMaxDelayMs,
@@ -183,6 +188,35 @@ export class Worker {
     this.restored = undefined;
     void this.heartbeat.stop();
     void this.sessions.shutdown();
+  }
+
+  /** A worker is running when its command queue has a consumer (only the active process holds one). */
+  private async isWorkerRunning(workerId: string): Promise<boolean> {
+    const conn = this.connection.current();
+    if (!conn) throw new WorkerError('BROKER_UNAVAILABLE', 'cannot tell whether worker ' + workerId + ' is running');
+    const channel = await conn.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      return (await channel.checkQueue(workerQueueName(this.parts.config, workerId))).consumerCount > 0;
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return false; // its queue does not even exist
+      throw new WorkerError('BROKER_UNAVAILABLE', `cannot tell whether worker ${workerId} is running`, { cause: err });
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+  }
+
+  /** Publishes a command (confirmed) onto another worker's own queue. */
+  private async sendCommand(workerId: string, command: Record<string, unknown>, correlationId: string | undefined): Promise<void> {
+    const queue = workerQueueName(this.parts.config, workerId);
+    await this.declarer.ensureCommandQueue(queue);
+    await this.publisher.publish('', queue, Buffer.from(JSON.stringify({ ...command, workerId })), {
+      messageId: randomUUID(),
+      type: String(command.action),
+      contentType: 'application/json',
+      correlationId,
+      headers: { 'x-sent-by': this.parts.config.workerId },
+    });
   }
 
   private async forward(workerId: string, delivery: Delivery, action: string): Promise<void> {

@@ -4,8 +4,9 @@ import { describeError, isWorkerError, type ErrorCode } from '../util/errors.js'
 
 /**
  * What a failed command becomes. Well-formed commands that cannot be done are answered with
- * `command_rejected` and acked (retrying cannot help); infrastructure failures are retried with
- * backoff, and dead-lettered once their attempts run out, so nothing loops forever.
+ * `command_rejected` and acked (retrying cannot help); infrastructure failures, and a session
+ * still held by the worker that is handing it over (OWNED_ELSEWHERE), are retried with backoff,
+ * and dead-lettered once their attempts run out, so nothing loops forever.
  */
 const REJECTION_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'UNKNOWN_SESSION',
@@ -14,7 +15,6 @@ const REJECTION_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'INVALID_COMMAND',
   'ALREADY_LINKED',
   'NOT_CONNECTED',
-  'OWNED_ELSEWHERE',
   'INVALID_SESSION_ID',
 ]);
 

@@ -22,6 +22,7 @@ export const commandFieldsSchema = z.object({
     .optional()
     .describe('Either this worker\'s session id (`session_<numberId>_<phone>`), the backend\'s own session reference, or (top level, as the backend sends it) the numberId.'),
   workerId: workerId.optional().describe('The worker that must execute the command. Omitted: whichever worker receives it.'),
+  handoverTo: workerId.optional().describe('`release` only: the worker that takes the session over (workers send this to each other when the backend reassigns a number).'),
   requestId: z.string().min(1).max(200).optional().describe('Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message`: a redelivered send with the same requestId is not sent twice.'),
   timestamp: z.union([z.number(), z.string().max(64)]).optional().describe('When the backend issued the command.'),
 });

@@ -3,7 +3,7 @@
  * backend sent (fields at the top level or inside `data`, ids as strings or numbers) into one
  * of these.
  */
-export const SESSION_ACTIONS = ['create', 'disconnect', 'reconnect', 'logout', 'delete', 'status', 'request_pairing_code'] as const;
+export const SESSION_ACTIONS = ['create', 'disconnect', 'reconnect', 'logout', 'delete', 'status', 'request_pairing_code', 'release'] as const;
 export type SessionAction = (typeof SESSION_ACTIONS)[number];
 
 export const MESSAGE_ACTIONS = ['send_message'] as const;
@@ -31,6 +31,8 @@ interface CommandBase {
 
 export interface SessionCommand extends CommandBase {
   action: SessionAction;
+  /** `release`: the worker that takes the session over (it becomes the recorded owner). */
+  handoverTo?: string | undefined;
 }
 
 export const MESSAGE_TYPES = ['text', 'image', 'video', 'audio', 'document'] as const;

@@ -128,7 +128,8 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: { maxBytes
     if (!out.ok) return fail(out.code, out.reason, fullHint);
     return { ok: true, command: { ...base, action: 'send_message', requestId: base.requestId, ...out.value } };
   }
-  return { ok: true, command: { ...base, action: msg.action } };
+  const handoverTo = data.handoverTo ?? msg.handoverTo;
+  return { ok: true, command: { ...base, action: msg.action, ...(handoverTo !== undefined ? { handoverTo } : {}) } };
 }
 
 const DEFAULT_MAX_MEDIA_BYTES = 16 * 1024 * 1024;

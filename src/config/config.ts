@@ -57,6 +57,7 @@ export interface Config {
       | undefined;
     encryptionKey: string | undefined;
     previousEncryptionKeys: string[];
+    acceptPlaintext: boolean;
     flushIntervalMs: number;
   };
   restoreConcurrency: number;
@@ -197,6 +198,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       encryptionKey: e.SESSION_ENCRYPTION_KEY,
       previousEncryptionKeys: e.SESSION_ENCRYPTION_PREVIOUS_KEYS?.split(',').map((s) => s.trim()).filter(Boolean) ?? [],
       flushIntervalMs: e.AUTH_FLUSH_INTERVAL_MS,
+      acceptPlaintext: e.SESSION_ENCRYPTION_ACCEPT_PLAINTEXT,
     },
     restoreConcurrency: e.RESTORE_CONCURRENCY,
     ownershipLeaseMs: e.OWNERSHIP_LEASE_MS,

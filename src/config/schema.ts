@@ -92,6 +92,8 @@ export const envSchema = z
     MINIO_MEDIA_BUCKET_NAME: z.string().min(3).max(63).default('whatsapp-media'),
     MINIO_REGION: z.string().default('us-east-1'),
     SESSION_ENCRYPTION_KEY: z.string().optional(),
+    /** With a key set, still read objects stored unencrypted (turning encryption on for an existing store); they are re-encrypted as they are written. */
+    SESSION_ENCRYPTION_ACCEPT_PLAINTEXT: bool.default(false),
     /** Comma-separated older keys, still accepted for reading while data is rotated. */
     SESSION_ENCRYPTION_PREVIOUS_KEYS: z.string().optional(),
     AUTH_FLUSH_INTERVAL_MS: int(10, 60_000).default(1000),

@@ -91,7 +91,13 @@ export class SessionMessaging {
    * message_failed for a send that cannot succeed. Rejects only for infrastructure failures
    * (broker, storage), so the command is retried.
    */
-  async send(cmd: SendMessageCommand): Promise<void> {
+  /**
+   * `defer`, when given, receives the broker confirm of `message_sent` instead of this call
+   * awaiting it: the caller holds the session's command lane only for the WhatsApp send itself
+   * (so sends stay ordered without each one waiting for the previous event's confirm), and
+   * still acks the command only once the event is confirmed.
+   */
+  async send(cmd: SendMessageCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
     const subject = { numberId: this.host.numberId, sessionId: this.host.id, requestId: cmd.requestId };
     const already = this.sent.get(cmd.requestId);
     if (already) {
@@ -141,7 +147,8 @@ export class SessionMessaging {
       ...(cmd.message.type !== 'text' && cmd.message.media.kind === 'mediaKey' ? { mediaKey: cmd.message.media.key } : {}),
       ...(cmd.replyTo ? { replyTo: cmd.replyTo } : {}),
     });
-    await published;
+    if (defer) defer(published);
+    else await published;
   }
 
   private async checkRecipient(conn: WhatsAppConnection, jid: string): Promise<void> {

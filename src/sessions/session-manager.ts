@@ -57,11 +57,20 @@ export class SessionManager {
     return stats ? stats.sent + stats.received : 0;
   }
 
+  /**
+   * Applies a command in its number's lane. Work that only waits for the broker (an event's
+   * confirm) is deferred out of the lane: the returned promise still covers it, so the command
+   * is acked only once everything it caused is confirmed.
+   */
   execute(command: Command): Promise<void> {
-    return this.queue.run(command.numberId, () => this.apply(command));
+    const deferred: Array<Promise<unknown>> = [];
+    return this.queue
+      .run(command.numberId, () => this.apply(command, (p) => deferred.push(p)))
+      .then(() => Promise.all(deferred))
+      .then(() => undefined);
   }
 
-  private async apply(cmd: Command): Promise<void> {
+  private async apply(cmd: Command, defer: (confirmed: Promise<unknown>) => void): Promise<void> {
     switch (cmd.action) {
       case 'send_message': {
         const session = await this.find(cmd).catch(async (err) => {
@@ -74,18 +83,22 @@ export class SessionManager {
           );
           return undefined;
         });
-        await session?.send(cmd);
+        await session?.send(cmd, defer);
         return;
       }
+      case 'release':
+        return this.release(cmd);
       case 'create': {
         const session = this.obtain(cmd);
+        if (!session.live) await this.ensureOwnership(cmd);
         if (!session.live) this.ensureCapacity();
-        await session.claim();
-        await session.create(cmd.requestId);
+        // Recording the owner and opening the socket need not wait for each other.
+        await Promise.all([session.claim(), session.create(cmd.requestId)]);
         return;
       }
       case 'request_pairing_code': {
         const session = this.obtain(cmd);
+        if (!session.live) await this.ensureOwnership(cmd);
         if (!session.live) this.ensureCapacity();
         await session.claim();
         await session.requestPairingCode(cmd.requestId, phoneDigits(cmd.phoneNumber!));
@@ -93,6 +106,7 @@ export class SessionManager {
       }
       case 'reconnect': {
         const session = await this.find(cmd);
+        if (!session.live) await this.ensureOwnership({ ...cmd, sessionId: session.id, phoneNumber: session.phoneNumber });
         if (!session.live) this.ensureCapacity();
         await session.reconnect(cmd.requestId);
         return;
@@ -146,6 +160,46 @@ export class SessionManager {
     return all.find((m) => m.numberId === cmd.numberId && m.workerId === this.deps.workerId);
   }
 
+  /**
+   * The backend reassigned this number to us, but its metadata names another worker. If that
+   * worker is running, ask it to hand the session over and try again later (the command is
+   * retried with backoff): the session opens here only once the old owner has let go. If it is
+   * not running, nobody drives the number: take it over now.
+   */
+  private async ensureOwnership(cmd: Command): Promise<void> {
+    const ownership = this.deps.ownership;
+    if (!ownership || !cmd.sessionId || !cmd.phoneNumber) return;
+    const meta = await this.deps.store.loadMeta(cmd.sessionId);
+    if (!meta || meta.workerId === this.deps.workerId) return;
+    if (!(await ownership.isWorkerRunning(meta.workerId))) {
+      this.log.warn({ sessionId: cmd.sessionId, previousOwner: meta.workerId }, 'taking over a session whose worker is not running');
+      return;
+    }
+    await ownership.requestHandover(meta.workerId, {
+      numberId: cmd.numberId,
+      sessionId: cmd.sessionId,
+      phoneNumber: cmd.phoneNumber,
+      handoverTo: this.deps.workerId,
+      requestId: cmd.requestId,
+    });
+    throw new WorkerError('OWNED_ELSEWHERE', `session ${cmd.sessionId} is driven by worker ${meta.workerId}; it was asked to hand it over and the command will be retried`);
+  }
+
+  /** `release`: let the session go (no logout); with `handoverTo`, record the new owner. */
+  private async release(cmd: Command): Promise<void> {
+    const handoverTo = cmd.action === 'release' ? cmd.handoverTo : undefined;
+    const session = cmd.sessionId ? this.sessions.get(cmd.sessionId) : [...this.sessions.values()].find((s) => s.numberId === cmd.numberId);
+    if (session) {
+      await session.handOver(cmd.requestId, handoverTo);
+      return;
+    }
+    // Not running here: only the ownership record may need to move.
+    const meta = await this.findStored(cmd);
+    if (meta && handoverTo && meta.workerId === this.deps.workerId) {
+      await this.deps.store.saveMeta({ ...meta, workerId: handoverTo, updatedAt: Date.now() });
+    }
+  }
+
   private ensureCapacity(): void {
     if (this.liveCount >= this.opts.maxSessions) {
       throw new WorkerError('CAPACITY', `worker ${this.deps.workerId} already drives ${this.liveCount} sessions (WORKER_MAX_SESSIONS=${this.opts.maxSessions})`);
@@ -172,12 +226,12 @@ export class SessionManager {
         if (this.sessions.get(meta.sessionId)?.live) return;
         const session = new Session(meta.sessionId, meta.numberId, meta.phoneNumber, this.deps);
         const auth = await this.deps.store.openAuthState(meta.sessionId);
-        const linked = isLinked(auth);
-        await auth.close();
-        if (!linked) {
+        if (!isLinked(auth)) {
+          await auth.close();
           skipped++;
           return;
         }
+        session.adopt(meta, auth);
         this.sessions.set(meta.sessionId, session);
         await session.create(undefined);
         restored++;

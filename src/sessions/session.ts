@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Events, EventSubject } from '../events/event-publisher.js';
 import type { HealthStatus } from '../events/catalogue.js';
-import type { AuthStateHandle, SessionStore } from '../storage/types.js';
+import type { AuthStateHandle, SessionMeta, SessionStore } from '../storage/types.js';
 import { backoffDelay, SingleTimer } from '../util/backoff.js';
 import { describeError, WorkerError } from '../util/errors.js';
 import { classifyDisconnect } from '../whatsapp/disconnect-reasons.js';
@@ -9,6 +9,7 @@ import type { WhatsAppConnection, WhatsAppConnector, WhatsAppEvent } from '../wh
 import type { SendMessageCommand } from '../commands/command.js';
 import { SessionMessaging, type MessagingDeps } from '../messaging/session-messaging.js';
 import { isLive, type SessionState } from './session-state.js';
+import type { OwnershipPort } from './ownership.js';
 
 export interface SessionPolicy {
   reconnectBaseDelayMs: number;
@@ -35,6 +36,8 @@ export interface SessionDeps {
   messaging?: MessagingDeps | undefined;
   /** False while the broker is unreachable: another process may be taking this worker's sessions over. */
   ownershipCertain?: () => boolean;
+  /** Reassignment between workers (absent: a worker on its own never asks anyone). */
+  ownership?: OwnershipPort;
 }
 
 /** Linked = the phone accepted this device (`creds.account` is set by a successful pairing). */
@@ -172,8 +175,8 @@ export class Session {
   }
 
   /** `send_message`: sends once per requestId; the outcome is message_sent or message_failed. */
-  send(cmd: SendMessageCommand): Promise<void> {
-    return this.messaging.send(cmd);
+  send(cmd: SendMessageCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    return this.messaging.send(cmd, defer);
   }
 
   /**
@@ -193,6 +196,29 @@ export class Session {
     const s = this.state;
     const why = 'reason' in s ? `${s.status}: ${s.reason}` : s.status === 'idle' ? 'not started' : s.status;
     throw new WorkerError('NOT_CONNECTED', `the session is not connected (${why}); a create or reconnect must open it first`);
+  }
+
+  /**
+   * `release`: let the session go without logging out, and (with `handoverTo`) record the worker
+   * that takes it over, after the socket is closed and the credentials are flushed: the new owner
+   * waits for exactly that record, so two workers never drive the number at once.
+   */
+  async handOver(requestId: string | undefined, handoverTo: string | undefined): Promise<void> {
+    this.requestId = requestId ?? this.requestId;
+    const wasLive = this.live;
+    this.closeSocket();
+    await this.chain;
+    await this.releaseAuth();
+    const reason = handoverTo ? `handed over to worker ${handoverTo}` : 'released';
+    this.setState({ status: 'stopped', reason });
+    if (handoverTo) {
+      const existing = this.meta ?? (await this.deps.store.loadMeta(this.id));
+      const now = Date.now();
+      const meta: SessionMeta = { ...(existing ?? { sessionId: this.id, numberId: this.numberId, phoneNumber: this.phoneNumber, createdAt: now }), workerId: handoverTo, updatedAt: now };
+      await this.deps.store.saveMeta(meta);
+      this.meta = meta;
+    }
+    if (wasLive) await this.publish('disconnected', { reason, willReconnect: false });
   }
 
   /** Shutdown: close the socket without logging out, flush the credentials. */
@@ -383,11 +409,16 @@ export class Session {
     }
   }
 
+  /** The metadata as last read or written, so an unchanged owner costs no storage round trip. */
+  private meta: SessionMeta | undefined;
+
   private async saveMeta(jid?: string): Promise<void> {
+    const known = this.meta;
+    if (known && known.workerId === this.deps.workerId && (jid === undefined || jid === known.jid)) return;
     try {
-      const existing = await this.deps.store.loadMeta(this.id);
+      const existing = known ?? (await this.deps.store.loadMeta(this.id));
       const now = Date.now();
-      await this.deps.store.saveMeta({
+      const meta: SessionMeta = {
         sessionId: this.id,
         numberId: this.numberId,
         phoneNumber: this.phoneNumber,
@@ -395,15 +426,26 @@ export class Session {
         ...(jid ?? existing?.jid ? { jid: jid ?? existing?.jid } : {}),
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
-      });
+      };
+      await this.deps.store.saveMeta(meta);
+      this.meta = meta;
     } catch (err) {
       this.log.warn({ err: describeError(err) }, 'could not save session metadata');
     }
   }
 
-  /** Record this worker as the owner before the first socket opens (restores look for it). */
+  /** Record this worker as the owner (restores look for it). */
   async claim(): Promise<void> {
     await this.saveMeta();
+  }
+
+  /**
+   * Restore: take over what the manager already loaded (the metadata and an open auth state),
+   * instead of reading them from storage a second time.
+   */
+  adopt(meta: SessionMeta, auth: AuthStateHandle): void {
+    this.meta = meta;
+    if (!this.auth) this.auth = auth;
   }
 
   // ---- state and events --------------------------------------------------------------------

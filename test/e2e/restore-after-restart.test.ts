@@ -40,7 +40,7 @@ describe.each([
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('comes back connected with no QR', async () => {
+  it('comes back connected with no QR, and sends and receives through its restored Signal sessions', async () => {
     const s3Options = s3?.options();
     const env = {
       ...scenario.env,
@@ -70,13 +70,32 @@ describe.each([
     if (signal === 'SIGTERM') expect(exit).toBe(0);
 
     const qrBefore = scenario.events.bodies().filter((b) => b.action === 'qr_generated').length;
+    // A kill can take events still in the first process's outbox with it (the HEALTHY that follows
+    // `connected`, say); what matters is what the restarted process publishes.
+    const restartedAt = Date.now();
     const second = new WorkerProcess(env);
     processes.push(second);
     const connected = await scenario.events.until((bs) => bs.filter((b) => b.action === 'connected').length === 2 && bs.filter((b) => b.action === 'connected')[1], 45_000, 'a second connected');
     expect(connected).toMatchObject({ numberId: 6, sessionId: 'session_6_+221771234567', workerId: 'r1', phoneNumber: '221771234567' });
     expect(connected.requestId).toBeUndefined();
     expect(scenario.events.bodies().filter((b) => b.action === 'qr_generated').length).toBe(qrBefore);
-    await scenario.health.until((bs) => bs.filter((b) => b.status === 'HEALTHY').length === 2);
+    await scenario.health.until((bs) => bs.find((b) => b.status === 'HEALTHY' && b.timestamp >= restartedAt), 30_000);
+
+    // The Signal sessions survived too: send and receive through the restored session.
+    emulator.addContact('+221770000099');
+    await scenario.probe.publish(`${scenario.env.QUEUE_SESSION_COMMANDS}`, {
+      action: 'send_message',
+      numberId: 6,
+      workerId: 'r1',
+      requestId: `after-restore-${signal}`,
+      data: { to: '+221770000099', type: 'text', text: 'still here after the restart' },
+    });
+    const received = await emulator.waitForMessage('221770000099', { timeoutMs: 30_000 });
+    expect(received.message.conversation ?? received.message.extendedTextMessage?.text).toBe('still here after the restart');
+    await scenario.messages.untilAction('message_sent', (e) => e.requestId === `after-restore-${signal}`);
+    await emulator.sendMessage('221770000099', '221771234567', 'and the contact answers');
+    const incoming = await scenario.messages.untilAction('message_received', undefined, 30_000);
+    expect(incoming).toMatchObject({ text: 'and the contact answers', sessionId: 'session_6_+221771234567' });
     expect(await second.stop('SIGTERM')).toBe(0);
   });
 });

@@ -56,6 +56,70 @@ describe('one owner per number', () => {
   });
 });
 
+describe('reassignment between workers', () => {
+  let scenario: Awaited<ReturnType<typeof brokerScenario>>;
+  const workers: TestWorker[] = [];
+  beforeEach(async () => {
+    scenario = await brokerScenario('handover');
+    scenario.workerQueue('A');
+    scenario.workerQueue('B');
+  });
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.worker.stop(5000)));
+    await scenario.probe.close();
+  });
+  const create = (workerId: string) => ({ action: 'create', numberId: 5, phoneNumber: '+221770000005', workerId });
+
+  it('the new owner opens the session only after the old one has let go (it asks it to)', async () => {
+    const store = new MemorySessionStore();
+    const aConnector = new FakeConnector();
+    aConnector.onConnect = (s) => s.open();
+    const bConnector = new FakeConnector();
+    let aStillOpenWhenBOpened: boolean | undefined;
+    bConnector.onConnect = (s) => {
+      aStillOpenWhenBOpened = aConnector.sockets.some((x) => !x.ended);
+      s.open();
+    };
+    const a = await startTestWorker({ env: scenario.env, workerId: 'A', connector: aConnector, store });
+    const b = await startTestWorker({ env: scenario.env, workerId: 'B', connector: bConnector, store });
+    workers.push(a, b);
+    await scenario.probe.publish(scenario.env.QUEUE_SESSION_COMMANDS!, create('A'));
+    await scenario.events.untilAction('connected', (e) => e.workerId === 'A');
+
+    await scenario.probe.publish(scenario.env.QUEUE_SESSION_COMMANDS!, create('B'));
+    await scenario.events.untilAction('connected', (e) => e.workerId === 'B', 20_000);
+    expect(aStillOpenWhenBOpened).toBe(false);
+    expect(bConnector.sockets).toHaveLength(1);
+    expect(scenario.events.bodies().map((e) => [e.action, e.workerId])).toEqual([
+      ['connected', 'A'],
+      ['disconnected', 'A'],
+      ['connected', 'B'],
+    ]);
+    expect(scenario.events.bodies()[1]).toMatchObject({ reason: 'handed over to worker B', willReconnect: false });
+    expect((await store.loadMeta('session_5_+221770000005'))!.workerId).toBe('B');
+    expect(a.worker.sessions.get('session_5_+221770000005')!.status).toBe('stopped');
+  });
+
+  it('takes the session over at once when its recorded owner is not running', async () => {
+    const store = new MemorySessionStore();
+    const aConnector = new FakeConnector();
+    aConnector.onConnect = (s) => s.open();
+    const a = await startTestWorker({ env: scenario.env, workerId: 'A', connector: aConnector, store });
+    await scenario.probe.publish(scenario.env.QUEUE_SESSION_COMMANDS!, create('A'));
+    await scenario.events.untilAction('connected', (e) => e.workerId === 'A');
+    await a.worker.stop(5000);
+
+    const bConnector = new FakeConnector();
+    bConnector.onConnect = (s) => s.open();
+    const b = await startTestWorker({ env: scenario.env, workerId: 'B', connector: bConnector, store });
+    workers.push(b);
+    await scenario.probe.publish(scenario.env.QUEUE_SESSION_COMMANDS!, create('B'));
+    await scenario.events.untilAction('connected', (e) => e.workerId === 'B', 10_000);
+    expect((await store.loadMeta('session_5_+221770000005'))!.workerId).toBe('B');
+    expect(await scenario.probe.messageCount(`${scenario.env.QUEUE_SESSION_COMMANDS}.A`)).toBe(0);
+  });
+});
+
 describe('graceful shutdown', () => {
   it('runs its steps in a fixed order, within its limit, idempotently', async () => {
     const scenario = await brokerScenario('shutdown');
