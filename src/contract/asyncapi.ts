@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { commandMessageSchema } from '../commands/command-schema.js';
-import { messageEventSchemas, numberHealthSchema, sessionEventSchemas } from '../events/catalogue.js';
+import { messageEventSchemas, numberHealthSchema, sessionEventSchemas, workerEventSchemas } from '../events/catalogue.js';
 import { ROUTING } from '../broker/topology.js';
 
 /**
@@ -10,33 +10,28 @@ import { ROUTING } from '../broker/topology.js';
  */
 const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 
+/** One AsyncAPI message per catalogue schema, with the action as the AMQP type. */
+function catalogueMessages(schemas: Record<string, z.ZodType>): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    Object.entries(schemas).map(([action, schema]) => [
+      action,
+      {
+        name: action,
+        title: action,
+        summary: schema.description,
+        contentType: 'application/json',
+        bindings: { amqp: { messageType: action, deliveryMode: 2, bindingVersion: '0.3.0' } },
+        payload: jsonSchema(schema),
+      },
+    ]),
+  );
+}
+
 export function buildAsyncApi(version: string): Record<string, unknown> {
-  const eventMessages = Object.fromEntries(
-    Object.entries(sessionEventSchemas).map(([action, schema]) => [
-      action,
-      {
-        name: action,
-        title: action,
-        summary: schema.description,
-        contentType: 'application/json',
-        bindings: { amqp: { messageType: action, deliveryMode: 2, bindingVersion: '0.3.0' } },
-        payload: jsonSchema(schema),
-      },
-    ]),
-  );
-  const messageMessages = Object.fromEntries(
-    Object.entries(messageEventSchemas).map(([action, schema]) => [
-      action,
-      {
-        name: action,
-        title: action,
-        summary: schema.description,
-        contentType: 'application/json',
-        bindings: { amqp: { messageType: action, deliveryMode: 2, bindingVersion: '0.3.0' } },
-        payload: jsonSchema(schema),
-      },
-    ]),
-  );
+  const eventMessages = catalogueMessages(sessionEventSchemas);
+  const messageMessages = catalogueMessages(messageEventSchemas);
+  const workerMessages = catalogueMessages(workerEventSchemas);
+  const refs = (messages: Record<string, unknown>) => Object.fromEntries(Object.keys(messages).map((a) => [a, { $ref: `#/components/messages/${a}` }]));
   return {
     asyncapi: '3.0.0',
     info: {
@@ -70,17 +65,22 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
       sessionEvents: {
         address: 'whatsapp.session.events',
         description: `Session events (QUEUE_SESSION_EVENTS), bound to the events exchange with \`${ROUTING.sessionEvents}\`; routing key \`session.<action>\`.`,
-        messages: Object.fromEntries(Object.keys(eventMessages).map((a) => [a, { $ref: `#/components/messages/${a}` }])),
+        messages: refs(eventMessages),
       },
       messageEvents: {
         address: 'whatsapp.message.events',
         description: `Message events (QUEUE_MESSAGE_EVENTS), bound with \`${ROUTING.messageEvents}\`; routing key \`message.<action>\`.`,
-        messages: Object.fromEntries(Object.keys(messageMessages).map((a) => [a, { $ref: `#/components/messages/${a}` }])),
+        messages: refs(messageMessages),
       },
       numberHealth: {
         address: 'whatsapp.number.health',
         description: `Number health (QUEUE_NUMBER_HEALTH), bound with \`${ROUTING.numberHealth}\`; routing key \`health.<status>\`.`,
         messages: { number_health: { $ref: '#/components/messages/number_health' } },
+      },
+      workerHeartbeat: {
+        address: 'whatsapp.worker.heartbeat',
+        description: `Worker heartbeats (QUEUE_WORKER_HEARTBEAT), bound with \`${ROUTING.workerEvents}\`; routing key \`worker.<action>\`. Bounded: at most HEARTBEAT_QUEUE_MAX_LENGTH messages, each kept 10 minutes.`,
+        messages: refs(workerMessages),
       },
     },
     operations: {
@@ -88,6 +88,7 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
       receiveSessionEvents: { action: 'receive', channel: { $ref: '#/channels/sessionEvents' }, summary: 'The backend learns what happened to a session.' },
       receiveMessageEvents: { action: 'receive', channel: { $ref: '#/channels/messageEvents' }, summary: 'The backend learns what was sent, delivered, read and received.' },
       receiveNumberHealth: { action: 'receive', channel: { $ref: '#/channels/numberHealth' }, summary: 'The backend tracks each number\'s health.' },
+      receiveHeartbeats: { action: 'receive', channel: { $ref: '#/channels/workerHeartbeat' }, summary: 'The backend tracks which workers are up, their load and capacity.' },
       receiveDeadLetters: { action: 'receive', channel: { $ref: '#/channels/deadLetters' }, summary: 'Operators inspect commands that were refused.' },
     },
     components: {
@@ -101,6 +102,7 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
         },
         ...eventMessages,
         ...messageMessages,
+        ...workerMessages,
         number_health: {
           name: 'number_health',
           summary: numberHealthSchema.description,

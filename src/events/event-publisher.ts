@@ -61,23 +61,25 @@ export class EventPublisher implements Events {
   ) {}
 
   async session<A extends SessionEventAction>(action: A, subject: EventSubject, payload: Payload<A>): Promise<SessionEvent<A>> {
-    const event = {
-      action,
-      numberId: subject.numberId,
-      sessionId: subject.sessionId,
-      workerId: this.opts.workerId,
-      timestamp: Date.now(),
-      eventId: randomUUID(),
-      ...(subject.requestId ? { requestId: subject.requestId } : {}),
-      ...payload,
-    } as SessionEvent<A>;
-    this.check(sessionEventSchemas[action], event);
-    await this.send(ROUTING.sessionEvent(action), action, event, subject.requestId);
+    const event = { ...this.envelope(action, subject), ...payload } as SessionEvent<A>;
+    await this.emit(sessionEventSchemas[action], ROUTING.sessionEvent(action), event, subject.requestId);
     return event;
   }
 
   async message<A extends MessageEventAction>(action: A, subject: MessageSubject, payload: MessagePayload<A>): Promise<MessageEvent<A>> {
-    const event = {
+    const event = { ...this.envelope(action, subject), ...payload } as MessageEvent<A>;
+    await this.emit(messageEventSchemas[action], ROUTING.messageEvent(action), event, subject.requestId);
+    return event;
+  }
+
+  async rejected(subject: { numberId: number; sessionId?: string | undefined; requestId?: string | undefined }, code: string, reason: string, command?: string): Promise<void> {
+    const event = { ...this.envelope('command_rejected', subject), code, reason, ...(command ? { command } : {}) } as SessionEvent<'command_rejected'>;
+    await this.emit(sessionEventSchemas.command_rejected, ROUTING.sessionEvent('command_rejected'), event, subject.requestId);
+  }
+
+  /** What every session and message event starts with. */
+  private envelope(action: string, subject: { numberId: number; sessionId?: string | undefined; requestId?: string | undefined }) {
+    return {
       action,
       numberId: subject.numberId,
       ...(subject.sessionId ? { sessionId: subject.sessionId } : {}),
@@ -85,28 +87,12 @@ export class EventPublisher implements Events {
       timestamp: Date.now(),
       eventId: randomUUID(),
       ...(subject.requestId ? { requestId: subject.requestId } : {}),
-      ...payload,
-    } as MessageEvent<A>;
-    this.check(messageEventSchemas[action], event);
-    await this.send(ROUTING.messageEvent(action), action, event, subject.requestId);
-    return event;
+    };
   }
 
-  async rejected(subject: { numberId: number; sessionId?: string | undefined; requestId?: string | undefined }, code: string, reason: string, command?: string): Promise<void> {
-    const event: SessionEvent<'command_rejected'> = {
-      action: 'command_rejected',
-      numberId: subject.numberId,
-      ...(subject.sessionId ? { sessionId: subject.sessionId } : {}),
-      workerId: this.opts.workerId,
-      timestamp: Date.now(),
-      eventId: randomUUID(),
-      ...(subject.requestId ? { requestId: subject.requestId } : {}),
-      code,
-      reason,
-      ...(command ? { command } : {}),
-    };
-    this.check(sessionEventSchemas.command_rejected, event);
-    await this.send(ROUTING.sessionEvent('command_rejected'), 'command_rejected', event, subject.requestId);
+  private async emit(schema: Parameters<EventPublisher['check']>[0], routingKey: string, event: { action: string; eventId: string }, requestId: string | undefined): Promise<void> {
+    this.check(schema, event);
+    await this.send(routingKey, event.action, event, requestId);
   }
 
   async health(subject: EventSubject, status: HealthStatus, reason?: string): Promise<NumberHealthEvent> {

@@ -4,7 +4,8 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Client } from 'minio';
+import type { Client } from 'minio';
+import { createMinioClient } from '../storage/minio-client.js';
 import { encodeSessionId } from '../storage/object-keys.js';
 import { WorkerError } from '../util/errors.js';
 
@@ -138,15 +139,7 @@ export class S3MediaStore implements MediaStore {
   private ready: Promise<void> | undefined;
 
   constructor(private readonly opts: S3MediaOptions) {
-    this.client = new Client({
-      endPoint: opts.endPoint,
-      ...(opts.port ? { port: opts.port } : {}),
-      useSSL: opts.useSSL,
-      accessKey: opts.accessKey,
-      secretKey: opts.secretKey,
-      region: opts.region,
-      pathStyle: true,
-    });
+    this.client = createMinioClient(opts);
   }
 
   ensureBucket(): Promise<void> {

@@ -1,4 +1,5 @@
-import { Client } from 'minio';
+import type { Client } from 'minio';
+import { createMinioClient } from './minio-client.js';
 import { describeError, WorkerError } from '../util/errors.js';
 import type { BlobStore } from './types.js';
 
@@ -40,19 +41,7 @@ export class S3Store implements BlobStore {
     this.bucket = opts.bucket;
     this.region = opts.region || 'us-east-1';
     this.timeoutMs = opts.requestTimeoutMs ?? 20_000;
-    try {
-      this.client = new Client({
-        endPoint: opts.endPoint,
-        ...(opts.port ? { port: opts.port } : {}),
-        useSSL: opts.useSSL,
-        accessKey: opts.accessKey,
-        secretKey: opts.secretKey,
-        region: this.region,
-        pathStyle: opts.pathStyle ?? true,
-      });
-    } catch (err) {
-      throw new WorkerError('INVALID_CONFIG', `invalid MinIO settings: ${describeError(err)}`, { cause: err });
-    }
+    this.client = createMinioClient({ ...opts, region: this.region });
   }
 
   /** Creates the bucket if missing. Call at start to fail fast on a wrong endpoint or credentials. */

@@ -94,6 +94,7 @@ export class FakeConnector implements WhatsAppConnector {
     queueMicrotask(() => {
       this.onConnect?.(socket);
       for (const w of this.waiters.splice(0)) w(socket);
+      for (const w of this.countWaiters.splice(0)) w();
     });
     return socket;
   }
@@ -105,6 +106,17 @@ export class FakeConnector implements WhatsAppConnector {
 
   latest(sessionId?: string): FakeSocket | undefined {
     return [...this.sockets].reverse().find((s) => sessionId === undefined || s.sessionId === sessionId);
+  }
+
+  private countWaiters: Array<() => void> = [];
+
+  /**
+   * Resolves with the n-th socket ever opened (1-based), whether it opened before or after the
+   * call: a command can be consumed and applied before its publisher has even seen the confirm.
+   */
+  async socket(n: number): Promise<FakeSocket> {
+    while (this.sockets.length < n) await new Promise<void>((resolve) => this.countWaiters.push(resolve));
+    return this.sockets[n - 1]!;
   }
 
   /** Resolves with the next socket opened (after `onConnect` ran). */

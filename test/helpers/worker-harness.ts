@@ -31,7 +31,13 @@ export async function startTestWorker<C extends WhatsAppConnector = FakeConnecto
   const store = opts.store ?? new MemorySessionStore();
   const worker = new Worker({ config, logger: silentLogger, store, connector, ...(opts.messaging ? { messaging: opts.messaging } : {}) });
   await worker.start();
-  if (opts.waitActive !== false) await worker.waitUntilActive();
+  if (opts.waitActive !== false) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      worker.waitUntilActive(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`worker ${opts.workerId} did not become active within 20 s`)), 20_000))),
+    ]).finally(() => clearTimeout(timer));
+  }
   return { worker, config, connector, store };
 }
 

@@ -42,19 +42,19 @@ describe('broker outage', () => {
     // Straight to the worker's queue: its ack is long settled when the cut comes (a create whose
     // ack is lost is redelivered and re-publishes the session's state: harmless, but not exact).
     await scenario.probe.publish(`${scenario.env.QUEUE_SESSION_COMMANDS}.o1`, create(1));
-    const socket = await connector.nextSocket();
+    const socket = await within(connector.socket(1), 10_000, 'the first socket');
     socket.qr('2@before-outage');
     await scenario.events.untilAction('qr_generated');
     await waitFor(() => (w!.worker as any).ownConsumer.handled === 1);
 
     const disconnected = new Promise((r) => w!.worker.connection.once('disconnected', r));
     proxy.cut();
-    await disconnected;
+    await within(disconnected, 10_000, 'the worker to notice the cut');
     // WhatsApp keeps going while the broker is away.
     socket.qr('2@during-outage');
     socket.open();
     socket.close(428, 'connection lost');
-    const again = await connector.nextSocket();
+    const again = await within(connector.socket(2), 10_000, 'the reconnect socket');
     again.open();
     await w.worker.sessions.get('session_1_+221770000001')!.waitFor((s) => s.status === 'connected', 5000);
     // Commands published meanwhile wait in the broker.
@@ -102,7 +102,7 @@ describe('broker outage', () => {
     const reconnected = new Promise((r) => w!.worker.connection.once('connected', r));
     proxy.cut();
     proxy.restore();
-    await reconnected;
+    await within(reconnected, 15_000, 'the reconnection');
     release();
     // Delivered twice (the first ack was lost with the connection), applied once: one socket.
     await waitFor(() => executed.length === 2, 15_000);
@@ -125,7 +125,7 @@ describe('broker outage', () => {
 
     const disconnected = new Promise((r) => w!.worker.connection.once('disconnected', r));
     proxy.cut();
-    await disconnected;
+    await within(disconnected, 10_000, 'the worker to notice the cut');
     const downSince = Date.now();
     // Wait for the report that shows the outage past the limit (written every 5 s at most).
     await waitFor(() => {
@@ -133,10 +133,16 @@ describe('broker outage', () => {
       return r.status === 1 && /broker unreachable/.test(r.stderr) && Date.now() - downSince > 1000;
     }, 20_000);
     proxy.restore();
-    await new Promise((r) => w!.worker.connection.once('connected', r));
+    await within(new Promise((r) => w!.worker.connection.once('connected', r)), 15_000, 'the reconnection');
     await waitFor(() => check().status === 0, 20_000);
   });
 });
+
+/** Every wait in these tests is bounded and named, so a failure says where it stopped. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out (${ms} ms) waiting for ${what}`)), ms)))]).finally(() => clearTimeout(timer));
+}
 
 async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

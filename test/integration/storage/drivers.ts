@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { LocalDiskStore } from '../../../src/storage/local-disk-store.js';
 import { S3Store } from '../../../src/storage/s3-store.js';
 import type { BlobStore } from '../../../src/storage/types.js';
-import { dockerAvailable, startMinio, startS3rver, type RunningS3 } from './s3-servers.js';
+import { dockerAvailable, startMinio, startS3rver, type RunningS3 } from '../../helpers/s3-servers.js';
 
 /**
  * The drivers every storage contract runs against. Each `make()` gives a store on a fresh,

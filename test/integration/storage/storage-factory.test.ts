@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createStorageFromConfig, type StorageConfig } from '../../../src/storage/index.js';
 import type { StorageLogger } from '../../../src/storage/storage-logger.js';
-import { startS3rver, type RunningS3 } from './s3-servers.js';
+import { startS3rver, type RunningS3 } from '../../helpers/s3-servers.js';
 
 function recordingLogger(): StorageLogger & { lines: Array<[string, string | undefined]> } {
   const lines: Array<[string, string | undefined]> = [];
