@@ -1,9 +1,9 @@
-import QRCode from 'qrcode';
 import qrTerminal from 'qrcode-terminal';
+import { qrToPng } from './qr-png.js';
 
 /** The QR as a PNG data URL, as the backend stores and shows it. */
-export function qrToPngDataUrl(qr: string): Promise<string> {
-  return QRCode.toDataURL(qr, { type: 'image/png', errorCorrectionLevel: 'L', margin: 2, scale: 4 });
+export async function qrToPngDataUrl(qr: string): Promise<string> {
+  return `data:image/png;base64,${qrToPng(qr).toString('base64')}`;
 }
 
 /** Only with QR_TERMINAL: a QR is a credential for a minute and never goes to the logs. */

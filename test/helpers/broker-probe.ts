@@ -13,6 +13,7 @@ export function uniqueQueueEnv(label: string): Record<string, string> {
     QUEUE_DEAD_LETTER: `${p}.update.dlq`,
     EVENTS_EXCHANGE: `${p}.x`,
     QUEUE_MESSAGE_EVENTS: `${p}.messages`,
+    QUEUE_WORKER_HEARTBEAT: `${p}.heartbeat`,
   };
 }
 
@@ -93,10 +94,12 @@ export class BrokerProbe {
   }
 
   /** Consumes a queue into a Collector; `declare: false` for a queue the worker declares itself (with its own arguments). */
-  async collect(queue: string, opts: { declare?: boolean } = {}): Promise<Collector> {
+  async collect(queue: string, opts: { declare?: boolean; queueType?: 'classic' | 'quorum' } = {}): Promise<Collector> {
     this.track(queue);
     const c = new Collector();
-    if (opts.declare !== false) await this.channel.assertQueue(queue, { durable: true });
+    // Declared as the worker declares it: a queue of another type would make the worker's own declaration fail.
+    const args = opts.queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {};
+    if (opts.declare !== false) await this.channel.assertQueue(queue, { durable: true, arguments: args });
     await this.channel.consume(queue, (msg) => msg && c.push(msg), { noAck: true });
     return c;
   }

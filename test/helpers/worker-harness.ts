@@ -11,6 +11,11 @@ export function testConfig(env: Record<string, string | undefined>): Config {
   return loadConfig({ NODE_ENV: 'test', RABBITMQ_URL, WA_RECONNECT_BASE_DELAY_MS: '20', WA_RECONNECT_MAX_DELAY_MS: '200', RABBITMQ_RECONNECT_MAX_DELAY_MS: '500', ...env });
 }
 
+function bounded<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
+}
+
 export interface TestWorker<C extends WhatsAppConnector = FakeConnector> {
   worker: Worker;
   config: Config;
@@ -31,18 +36,12 @@ export async function startTestWorker<C extends WhatsAppConnector = FakeConnecto
   const store = opts.store ?? new MemorySessionStore();
   const worker = new Worker({ config, logger: silentLogger, store, connector, ...(opts.messaging ? { messaging: opts.messaging } : {}) });
   await worker.start();
-  if (opts.waitActive !== false) {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      worker.waitUntilActive(),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`worker ${opts.workerId} did not become active within 20 s`)), 20_000))),
-    ]).finally(() => clearTimeout(timer));
-  }
+  if (opts.waitActive !== false) await bounded(worker.waitUntilActive(), 20_000, `worker ${opts.workerId} did not become active within 20 s`);
   return { worker, config, connector, store };
 }
 
 /** A test's private set of queues, a probe on them, and collectors for events and health. */
-export async function brokerScenario(label: string): Promise<{
+export async function brokerScenario(label: string, opts: { queueType?: 'classic' | 'quorum' } = {}): Promise<{
   env: Record<string, string>;
   probe: BrokerProbe;
   events: Collector;
@@ -53,15 +52,15 @@ export async function brokerScenario(label: string): Promise<{
 }> {
   const env = uniqueQueueEnv(label);
   const probe = await BrokerProbe.connect();
-  probe.track(env.QUEUE_SESSION_COMMANDS!, env.QUEUE_DEAD_LETTER!);
+  probe.track(env.QUEUE_SESSION_COMMANDS!, env.QUEUE_DEAD_LETTER!, env.QUEUE_WORKER_HEARTBEAT!);
   probe.trackExchange(env.EVENTS_EXCHANGE!);
   // Declared like the worker does, so the collectors can start before the first worker.
   await probe.channel.assertExchange(env.EVENTS_EXCHANGE!, 'topic', { durable: true });
-  const events = await probe.collect(env.QUEUE_SESSION_EVENTS!);
+  const events = await probe.collect(env.QUEUE_SESSION_EVENTS!, opts);
   await probe.channel.bindQueue(env.QUEUE_SESSION_EVENTS!, env.EVENTS_EXCHANGE!, 'session.#');
-  const health = await probe.collect(env.QUEUE_NUMBER_HEALTH!);
+  const health = await probe.collect(env.QUEUE_NUMBER_HEALTH!, opts);
   await probe.channel.bindQueue(env.QUEUE_NUMBER_HEALTH!, env.EVENTS_EXCHANGE!, 'health.#');
-  const messages = await probe.collect(env.QUEUE_MESSAGE_EVENTS!);
+  const messages = await probe.collect(env.QUEUE_MESSAGE_EVENTS!, opts);
   await probe.channel.bindQueue(env.QUEUE_MESSAGE_EVENTS!, env.EVENTS_EXCHANGE!, 'message.#');
   const workerQueue = (id: string) => {
     const q = `${env.QUEUE_SESSION_COMMANDS}.${id}`;
