@@ -33,7 +33,7 @@ export class SessionManager {
   /** Sessions holding (or about to hold) a socket: what WORKER_MAX_SESSIONS limits. */
   get liveCount(): number {
     let n = 0;
-    for (const s of this.sessions.values()) if (s.live) n++;
+    for (const s of this.sessions.values()) if (s.live || this.opening.has(s.id)) n++;
     return n;
   }
 
@@ -91,24 +91,23 @@ export class SessionManager {
       case 'create': {
         const session = this.obtain(cmd);
         if (!session.live) await this.ensureOwnership(cmd);
-        if (!session.live) this.ensureCapacity();
         // Recording the owner and opening the socket need not wait for each other.
-        await Promise.all([session.claim(), session.create(cmd.requestId)]);
+        await this.withCapacity(session, () => Promise.all([session.claim(), session.create(cmd.requestId)]));
         return;
       }
       case 'request_pairing_code': {
         const session = this.obtain(cmd);
         if (!session.live) await this.ensureOwnership(cmd);
-        if (!session.live) this.ensureCapacity();
-        await session.claim();
-        await session.requestPairingCode(cmd.requestId, phoneDigits(cmd.phoneNumber!));
+        await this.withCapacity(session, async () => {
+          await session.claim();
+          await session.requestPairingCode(cmd.requestId, phoneDigits(cmd.phoneNumber!));
+        });
         return;
       }
       case 'reconnect': {
         const session = await this.find(cmd);
         if (!session.live) await this.ensureOwnership({ ...cmd, sessionId: session.id, phoneNumber: session.phoneNumber });
-        if (!session.live) this.ensureCapacity();
-        await session.reconnect(cmd.requestId);
+        await this.withCapacity(session, () => session.reconnect(cmd.requestId));
         return;
       }
       case 'disconnect':
@@ -197,6 +196,25 @@ export class SessionManager {
     const meta = await this.findStored(cmd);
     if (meta && handoverTo && meta.workerId === this.deps.workerId) {
       await this.deps.store.saveMeta({ ...meta, workerId: handoverTo, updatedAt: Date.now() });
+    }
+  }
+
+  /** Sessions between the capacity check and being live: they count against WORKER_MAX_SESSIONS. */
+  private readonly opening = new Set<string>();
+
+  /**
+   * Opening a session takes storage round trips, and commands for different numbers run in
+   * parallel: the slot is reserved synchronously at the check, so two creates can never both
+   * pass it for the last free slot.
+   */
+  private async withCapacity<T>(session: Session, open: () => Promise<T>): Promise<T> {
+    if (session.live || this.opening.has(session.id)) return open();
+    this.ensureCapacity();
+    this.opening.add(session.id);
+    try {
+      return await open();
+    } finally {
+      this.opening.delete(session.id);
     }
   }
 

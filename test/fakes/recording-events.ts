@@ -11,6 +11,8 @@ export class RecordingEvents implements Events {
   readonly messageEvents: MessageEvent[] = [];
   /** While set, message events wait for it (a slow or unreachable broker). */
   messageGate: Promise<void> | undefined;
+  /** Message events currently held at the gate. */
+  heldAtGate = 0;
   private waiters: Array<() => void> = [];
 
   constructor(private readonly workerId = 'w-test') {}
@@ -38,7 +40,12 @@ export class RecordingEvents implements Events {
   }
 
   async message<A extends MessageEventAction>(action: A, subject: MessageSubject, payload: object): Promise<MessageEvent<A>> {
-    if (this.messageGate) await this.messageGate;
+    if (this.messageGate) {
+      this.heldAtGate++;
+      this.wake();
+      await this.messageGate;
+      this.heldAtGate--;
+    }
     const event = { action, numberId: subject.numberId, ...(subject.sessionId ? { sessionId: subject.sessionId } : {}), workerId: this.workerId, timestamp: Date.now(), eventId: randomUUID(), ...(subject.requestId ? { requestId: subject.requestId } : {}), ...payload } as MessageEvent<A>;
     messageEventSchemas[action].parse(event);
     this.messageEvents.push(event);

@@ -115,6 +115,20 @@ describe('the command contract against the real broker', () => {
     expect(unknown).toMatchObject({ numberId: 77, code: 'UNKNOWN_SESSION', command: 'logout', requestId: 'x' });
   });
 
+  it('enforces WORKER_MAX_SESSIONS: a create beyond it is rejected with CAPACITY and opens nothing', async () => {
+    scenario.workerQueue('cap');
+    const connector = new FakeConnector();
+    const w = await startTestWorker({ env: { ...scenario.env, WORKER_MAX_SESSIONS: '1' }, workerId: 'cap', connector });
+    workers.push(w);
+    await scenario.probe.publish(w.config.queues.commands, backendCreate('cap', 1, '+221770000001'));
+    await scenario.probe.publish(w.config.queues.commands, backendCreate('cap', 2, '+221770000002'));
+    const rejected = await scenario.events.untilAction('command_rejected');
+    expect(rejected).toMatchObject({ numberId: 2, sessionId: 'session_2_+221770000002', code: 'CAPACITY', command: 'create' });
+    expect(rejected.reason).toMatch(/WORKER_MAX_SESSIONS=1/);
+    expect(connector.sockets.map((s) => s.sessionId)).toEqual(['session_1_+221770000001']);
+    expect(w.worker.sessions.get('session_2_+221770000002')?.live ?? false).toBe(false);
+  });
+
   it('create is idempotent across redeliveries: one socket, current state re-published', async () => {
     const connector = new FakeConnector();
     connector.onConnect = (s) => s.qr(QR);

@@ -244,7 +244,8 @@ describe('receiving', () => {
     let open!: () => void;
     events.messageGate = new Promise<void>((resolve) => (open = resolve));
     socket.receive([incoming('S-1'), incoming('S-2')]);
-    await new Promise((r) => setTimeout(r, 20));
+    // The first message's event is being published (held by the slow broker): nothing counts as handled yet.
+    await events.until(() => events.heldAtGate === 1);
     expect(stats.received).toBe(0);
     events.messageGate = undefined;
     open();

@@ -198,6 +198,23 @@ describe('session lifecycle', () => {
     expect(connector.sockets).toHaveLength(1);
   });
 
+  it('concurrent creates for different numbers never exceed WORKER_MAX_SESSIONS, even while storage is slow', async () => {
+    const { connector, store, manager } = setup({ maxSessions: 1 });
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    const open = store.openAuthState.bind(store);
+    store.openAuthState = async (id: string) => {
+      await slow;
+      return open(id);
+    };
+    const first = manager.execute(cmd('create'));
+    const second = manager.execute(cmd('create', { numberId: 7, sessionId: 'session_7_+221770000007', phoneNumber: '+221770000007' }));
+    await expect(second).rejects.toMatchObject({ code: 'CAPACITY' });
+    release();
+    await first;
+    expect(connector.sockets.map((s) => s.sessionId)).toEqual([SID]);
+  });
+
   it('request_pairing_code waits for registration, then publishes the code and stops publishing QRs', async () => {
     const { connector, events, manager } = setup();
     connector.onConnect = (s) => s.qr('2@first');
