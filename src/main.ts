@@ -3,7 +3,7 @@
  * parts together and installs signal handlers.
  */
 import { loadConfig, ConfigError, type Config } from './config/config.js';
-import { createStorageFromConfig } from './storage/index.js';
+import { createStorageFromConfig, storageOptions } from './storage/index.js';
 import { createLogger } from './util/logger.js';
 import { describeError } from './util/errors.js';
 import { createBaileysConnector } from './whatsapp/baileys-connector.js';
@@ -46,15 +46,7 @@ async function main(): Promise<void> {
     logger,
   });
 
-  const storage = await createStorageFromConfig({
-    dir: config.storage.dir,
-    minio: config.storage.minio,
-    encryptionKey: config.storage.encryptionKey,
-    previousEncryptionKeys: config.storage.previousEncryptionKeys,
-    acceptPlaintext: config.storage.acceptPlaintext,
-    flushIntervalMs: config.storage.flushIntervalMs,
-    logger: logger.child({ component: 'storage' }),
-  });
+  const storage = await createStorageFromConfig(storageOptions(config.storage, logger.child({ component: 'storage' })));
 
   const connector = createBaileysConnector({
     websocketUrl: config.whatsapp.websocketUrl,

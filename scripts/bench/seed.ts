@@ -6,7 +6,7 @@
  * login from in-memory creds). Both sides therefore start from the same credentials.
  */
 import { loadConfig } from '../../src/config/config.js';
-import { createStorageFromConfig } from '../../src/storage/index.js';
+import { createStorageFromConfig, storageOptions } from '../../src/storage/index.js';
 import type { Emulator } from '../../test/emulator/index.js';
 import { authFromSeed, inLanes, keyData, memoryAuth, openClient, type Seed } from './baseline.js';
 
@@ -50,13 +50,7 @@ export async function linkSeeds(emulator: Emulator, count: number, opts: { concu
 /** Writes seeds into a worker's storage exactly as a linked session leaves it: metadata + auth state. */
 export async function seedWorkerStorage(env: Record<string, string | undefined>, seeds: readonly Seed[]): Promise<void> {
   const config = loadConfig(env);
-  const storage = await createStorageFromConfig({
-    dir: config.storage.dir,
-    minio: config.storage.minio,
-    encryptionKey: config.storage.encryptionKey,
-    previousEncryptionKeys: config.storage.previousEncryptionKeys,
-    flushIntervalMs: config.storage.flushIntervalMs,
-  });
+  const storage = await createStorageFromConfig(storageOptions(config.storage));
   const now = Date.now();
   await inLanes(seeds, 16, async (seed) => {
     const sessionId = sessionIdOf(seed.numberId, seed.phone);

@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config/config.js';
-import { createStorageFromConfig, type Storage } from '../../src/storage/index.js';
+import { createStorageFromConfig, storageOptions, type Storage } from '../../src/storage/index.js';
 import { createBaileysConnector } from '../../src/whatsapp/baileys-connector.js';
 import { installStrictSignatureVerification, trustNoiseRoot } from '../../src/whatsapp/trust.js';
 import { Worker } from '../../src/worker.js';
@@ -45,14 +45,7 @@ export function workerEnv(opts: { workerId: string; emulatorUrl: string; rootPub
 export async function buildWorker(env: Record<string, string | undefined>): Promise<BuiltWorker> {
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
-  const storage = await createStorageFromConfig({
-    dir: config.storage.dir,
-    minio: config.storage.minio,
-    encryptionKey: config.storage.encryptionKey,
-    previousEncryptionKeys: config.storage.previousEncryptionKeys,
-    flushIntervalMs: config.storage.flushIntervalMs,
-    logger: logger.child({ component: 'storage' }),
-  });
+  const storage = await createStorageFromConfig(storageOptions(config.storage, logger.child({ component: 'storage' })));
   const connector = createBaileysConnector({
     websocketUrl: config.whatsapp.websocketUrl,
     version: config.whatsapp.version ?? WA_VERSION,

@@ -10,6 +10,14 @@ import type { BlobStore } from './types.js';
  * Storage settings as plain values. This module never reads the environment: the composition
  * root (main.ts, from config.ts) does, and hands the values over.
  */
+/** The worker's storage settings (as `config.ts` parses them) as the options of `createStorageFromConfig`. */
+export function storageOptions(
+  settings: { dir: string; minio: S3StoreOptions | undefined; encryptionKey: string | undefined; previousEncryptionKeys: string[]; acceptPlaintext: boolean; flushIntervalMs: number },
+  logger?: StorageLogger,
+): StorageConfig {
+  return { ...settings, ...(logger ? { logger } : {}) };
+}
+
 export interface StorageConfig {
   /** 'local' (files under `dir`) or 's3' (MinIO / any S3, with `minio`). Default: 's3' when `minio` is given. */
   driver?: 'local' | 's3';
