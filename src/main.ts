@@ -53,6 +53,8 @@ async function main(): Promise<void> {
     version,
     qrTimeoutMs: config.whatsapp.qrTimeoutMs,
     logger: logger.child({ component: 'baileys' }, { level: config.whatsapp.logLevel }),
+    // TLS for media hosts is Node's: NODE_EXTRA_CA_CERTS adds a CA (an emulator's self-signed one).
+    media: { extraHosts: config.whatsapp.extraMediaHosts },
   });
 
   const messaging = await createMessagingStorage({

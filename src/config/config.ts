@@ -42,6 +42,12 @@ export interface Config {
     websocketUrl: string;
     /** Set only when the URL is not WhatsApp's own (an emulator). */
     trustRootPublicKey: Buffer | undefined;
+    /**
+     * Media hosts trusted besides WhatsApp's (`*.whatsapp.net`): the WebSocket URL's host when it
+     * is not WhatsApp's own (an emulator serves media next to it). Received media are fetched
+     * only from these: a message's URL is chosen by its sender.
+     */
+    extraMediaHosts: string[];
     version: [number, number, number] | undefined;
     versionFetchTimeoutMs: number;
     qrTimeoutMs: number | undefined;
@@ -175,6 +181,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     whatsapp: {
       websocketUrl: e.WA_WEBSOCKET_URL,
       trustRootPublicKey,
+      extraMediaHosts: isWhatsApp ? [] : [new URL(e.WA_WEBSOCKET_URL).hostname],
       version,
       versionFetchTimeoutMs: e.WA_VERSION_FETCH_TIMEOUT_MS,
       qrTimeoutMs: e.WA_QR_TIMEOUT_MS,

@@ -22,6 +22,8 @@ export interface MediaStore {
   putStream(key: string, body: Readable, opts: { contentType?: string | undefined; maxBytes: number }): Promise<{ size: number }>;
   /** The file, or undefined when there is none. */
   getStream(key: string): Promise<Readable | undefined>;
+  /** Removes every file of a session (`delete`). */
+  deleteSession(sessionId: string): Promise<void>;
 }
 
 export type MediaKind = 'image' | 'video' | 'audio' | 'document' | 'sticker';
@@ -58,7 +60,12 @@ export function mediaExtension(mimeType: string | undefined, fileName?: string):
 
 export function mediaKey(sessionId: string, kind: MediaKind, messageId: string, ext: string): string {
   const id = messageId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 128);
-  return `media/${encodeSessionId(sessionId)}/${FOLDER[kind]}/${id}.${ext}`;
+  return `${mediaPrefix(sessionId)}${FOLDER[kind]}/${id}.${ext}`;
+}
+
+/** Every media file of a session is under this prefix. */
+export function mediaPrefix(sessionId: string): string {
+  return `media/${encodeSessionId(sessionId)}/`;
 }
 
 /** Passes bytes through, counting them; errors with MEDIA_TOO_LARGE past `max`. */
@@ -121,6 +128,14 @@ export class LocalMediaStore implements MediaStore {
     await handle.close();
     return createReadStream(path);
   }
+
+  async deleteSession(sessionId: string): Promise<void> {
+    const dir = resolve(this.root, ...mediaPrefix(sessionId).split('/').filter(Boolean));
+    if (!dir.startsWith(this.root + sep)) throw new WorkerError('INVALID_MEDIA', `session media escapes the storage root: ${sessionId}`);
+    await rm(dir, { recursive: true, force: true }).catch((err: unknown) => {
+      throw new WorkerError('STORAGE_UNAVAILABLE', `cannot delete the media of ${sessionId}: ${(err as Error).message}`, { cause: err });
+    });
+  }
 }
 
 export interface S3MediaOptions {
@@ -179,6 +194,19 @@ export class S3MediaStore implements MediaStore {
       const code = (err as { code?: string }).code;
       if (code === 'NoSuchKey' || code === 'NotFound') return undefined;
       throw new WorkerError('STORAGE_UNAVAILABLE', `cannot read ${key}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async deleteSession(sessionId: string): Promise<void> {
+    await this.ensureBucket();
+    try {
+      const keys: string[] = [];
+      for await (const item of this.client.listObjectsV2(this.opts.bucket, mediaPrefix(sessionId), true) as AsyncIterable<{ name?: string }>) {
+        if (item.name) keys.push(item.name);
+      }
+      for (let i = 0; i < keys.length; i += 1000) await this.client.removeObjects(this.opts.bucket, keys.slice(i, i + 1000));
+    } catch (err) {
+      throw new WorkerError('STORAGE_UNAVAILABLE', `cannot delete the media of ${sessionId}: ${(err as Error).message}`, { cause: err });
     }
   }
 }

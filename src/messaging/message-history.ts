@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { encodeSessionId } from '../storage/object-keys.js';
+import { objectKeys } from '../storage/object-keys.js';
 import type { BlobStore } from '../storage/types.js';
 import { backoffDelay, SingleTimer } from '../util/backoff.js';
 import { describeError } from '../util/errors.js';
@@ -25,6 +25,8 @@ export interface MessageHistory {
   append(sessionId: string, record: HistoryRecord): void;
   /** Writes what is queued now (rejects, keeping it, if storage refuses). */
   flush(): Promise<void>;
+  /** Drops what is queued for a session and waits for a write in flight (before its folder is deleted). */
+  forget(sessionId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,10 +41,9 @@ interface StoredBatch {
   records: HistoryRecord[];
 }
 
-const SEQ_DIGITS = 12;
 export const historyKeys = {
-  day: (sessionId: string, day: string) => `sessions/${encodeSessionId(sessionId)}/messages/${day}/`,
-  batch: (sessionId: string, day: string, seq: number) => `sessions/${encodeSessionId(sessionId)}/messages/${day}/${String(seq).padStart(SEQ_DIGITS, '0')}`,
+  day: objectKeys.messagesDay,
+  batch: objectKeys.messagesBatch,
 };
 
 export const dayOf = (epochMs: number): string => new Date(epochMs).toISOString().slice(0, 10);
@@ -89,6 +90,13 @@ export class BlobMessageHistory implements MessageHistory {
     this.timer.cancel();
     while (this.writing) await this.writing.catch(() => undefined);
     if (this.pending.size > 0) await this.writeOnce();
+  }
+
+  async forget(sessionId: string): Promise<void> {
+    this.pending.delete(sessionId);
+    while (this.writing) await this.writing.catch(() => undefined);
+    this.pending.delete(sessionId); // a failed write puts its records back
+    for (const k of [...this.nextSeq.keys()]) if (k.startsWith(`${sessionId}\0`)) this.nextSeq.delete(k);
   }
 
   async close(): Promise<void> {

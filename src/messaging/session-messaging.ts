@@ -198,6 +198,13 @@ export class SessionMessaging {
     });
   }
 
+  /** `delete`: nothing more is written for this session; its media files and queued history are dropped. */
+  async forget(): Promise<void> {
+    await this.inbound;
+    await this.deps.history?.forget(this.host.id);
+    await this.deps.media?.deleteSession(this.host.id);
+  }
+
   /** Resolves once every incoming message and receipt handed over so far is published. */
   idle(): Promise<void> {
     return this.inbound;

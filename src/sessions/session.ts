@@ -144,6 +144,7 @@ export class Session {
     }
     this.closeSocket();
     await this.releaseAuth();
+    await this.messaging.forget();
     await this.deps.store.removeSession(this.id);
     this.setState({ status: 'logged_out', reason: 'deleted' });
     await this.publish('session_deleted', {});

@@ -8,6 +8,7 @@ import { WorkerError } from '../util/errors.js';
  *   sessions/<id>/session-data.json            metadata (owner worker, number, jid)
  *   sessions/<id>/auth/snapshot/<seq>          creds + every key, as of flush <seq>
  *   sessions/<id>/auth/journal/<seq>           creds + the keys changed in one flush window
+ *   sessions/<id>/messages/<YYYY-MM-DD>/<seq>  message history: the records of one flush window
  * `<seq>` is a zero-padded decimal (lexical order = numeric order). Restore = the highest
  * snapshot, then the journal segments above it, in order (see auth-state.ts).
  *
@@ -87,7 +88,16 @@ export const objectKeys = {
   auth: (id: string) => `${SESSIONS_PREFIX}${encodeSessionId(id)}/auth/`,
   snapshot: (id: string, seq: number) => `${SESSIONS_PREFIX}${encodeSessionId(id)}/auth/snapshot/${formatSeq(seq)}`,
   segment: (id: string, seq: number) => `${SESSIONS_PREFIX}${encodeSessionId(id)}/auth/journal/${formatSeq(seq)}`,
+  /** The message history (every day). */
+  messages: (id: string) => `${SESSIONS_PREFIX}${encodeSessionId(id)}/messages/`,
+  messagesDay: (id: string, day: string) => `${SESSIONS_PREFIX}${encodeSessionId(id)}/messages/${checkDay(day)}/`,
+  messagesBatch: (id: string, day: string, seq: number) => `${SESSIONS_PREFIX}${encodeSessionId(id)}/messages/${checkDay(day)}/${formatSeq(seq)}`,
 };
+
+function checkDay(day: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new WorkerError('INTERNAL', `invalid history day ${JSON.stringify(day.slice(0, 20))}`);
+  return day;
+}
 
 export type AuthObjectKind = 'snapshot' | 'segment';
 

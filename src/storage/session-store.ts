@@ -159,7 +159,7 @@ export class BlobSessionStore implements ClosableSessionStore {
 
   /**
    * Key rotation: rewrites a session's objects under the current key (one snapshot replacing
-   * the journal, and the metadata). Reading needs the old key in the keyring's `previous`.
+   * the journal, the metadata and the message history). Reading needs the old key in the keyring's `previous`.
    * Opening a session whose objects use an old key schedules the same rewrite by itself; this
    * makes it happen now, e.g. for sessions that are not running.
    */
@@ -175,6 +175,13 @@ export class BlobSessionStore implements ClosableSessionStore {
     }
     const meta = await this.loadMeta(sessionId);
     if (meta) await this.saveMeta(meta);
+    // The message history is append-only: each batch is rewritten in place, same key.
+    for (const key of await this.blobs.list(objectKeys.messages(sessionId))) {
+      const stored = await this.blobs.get(key);
+      if (!stored) continue;
+      const { data } = this.codec.decode(stored, key);
+      await this.blobs.put(key, this.codec.encode(data, key));
+    }
   }
 
   /** `reencryptSession` for every stored session, one after another; returns how many. */

@@ -26,6 +26,9 @@ export const ERROR_CODES = [
   'NOT_ON_WHATSAPP',
   'MEDIA_NOT_FOUND',
   'SEND_FAILED',
+  // A received file could not be fetched (gone, refused host) or did not verify (MAC, hash).
+  'MEDIA_UNAVAILABLE',
+  'MEDIA_CORRUPT',
   // Infrastructure.
   'INVALID_CONFIG',
   'BROKER_UNAVAILABLE',

@@ -1,7 +1,9 @@
-import makeWASocket, { areJidsSameUser, Browsers, downloadMediaMessage, type AnyMessageContent, type WAMessage, type WAVersion } from '@whiskeysockets/baileys';
+import makeWASocket, { areJidsSameUser, Browsers, type AnyMessageContent, type WAMessage, type WASocket, type WAVersion } from '@whiskeysockets/baileys';
+import type { Agent } from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { receiptStatus, toIncomingMessage } from './incoming-message.js';
+import { mediaRefOf, receiptStatus, toIncomingMessage } from './incoming-message.js';
+import { downloadMedia, MediaGoneError, type MediaDownloadOptions } from './media-download.js';
 import type { IncomingMessage, MessageReceipt, OutgoingContent, SendOptions, WhatsAppConnection, WhatsAppConnector, WhatsAppConnectParams } from './types.js';
 
 export interface BaileysConnectorOptions {
@@ -10,6 +12,25 @@ export interface BaileysConnectorOptions {
   qrTimeoutMs: number | undefined;
   /** Baileys' own logs (a child of the worker's logger, at its own level). */
   logger: Logger;
+  /**
+   * Media hosts: downloads go only to `*.whatsapp.net` and `extraHosts` (an emulator's);
+   * `agent` carries TLS settings for uploads and downloads (e.g. an extra CA).
+   */
+  media?: { extraHosts: readonly string[]; agent?: Agent | undefined; timeoutMs?: number | undefined };
+}
+
+/** The decrypted file of a received media message; asks the phone to upload it again once when the host says it is gone. */
+async function openMedia(sock: WASocket, msg: WAMessage, opts: MediaDownloadOptions): Promise<Readable> {
+  const ref = mediaRefOf(msg.message);
+  if (!ref) throw new Error('not a media message');
+  try {
+    return await downloadMedia(ref, opts);
+  } catch (err) {
+    if (!(err instanceof MediaGoneError)) throw err;
+    const refreshed = mediaRefOf((await sock.updateMediaMessage(msg)).message);
+    if (!refreshed) throw err;
+    return downloadMedia(refreshed, opts);
+  }
 }
 
 /**
@@ -37,7 +58,9 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         generateHighQualityLinkPreview: false,
         fireInitQueries: true,
         getMessage: async () => undefined,
+        ...(opts.media?.agent ? { fetchAgent: opts.media.agent } : {}),
       });
+      const download: MediaDownloadOptions = { extraHosts: opts.media?.extraHosts ?? [], agent: opts.media?.agent, timeoutMs: opts.media?.timeoutMs ?? 60_000 };
 
       sock.ev.on('creds.update', () => auth.saveCreds());
       sock.ev.on('connection.update', (update) => {
@@ -61,11 +84,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       sock.ev.on('messages.upsert', ({ messages, type }) => {
         if (type !== 'notify' && type !== 'append') return;
         const incoming = messages
-          .map((m) =>
-            toIncomingMessage(m, () =>
-              downloadMediaMessage(m, 'stream', {}, { logger: opts.logger.child({ sessionId }) as never, reuploadRequest: sock.updateMediaMessage }) as Promise<Readable>,
-            ),
-          )
+          .map((m) => toIncomingMessage(m, () => openMedia(sock, m, download)))
           .filter((m): m is IncomingMessage => m !== undefined);
         if (incoming.length) emit({ type: 'messages', messages: incoming, offline: type === 'append' });
         // While Baileys buffers events (e.g. during the first sync), a receipt for a message we

@@ -1,5 +1,6 @@
 import { normalizeMessageContent, toNumber, type proto, type WAMessage } from '@whiskeysockets/baileys';
 import type { Readable } from 'node:stream';
+import type { MediaRef } from './media-download.js';
 import type { IncomingMedia, IncomingMessage } from './types.js';
 
 type MediaKind = IncomingMedia['kind'];
@@ -13,6 +14,17 @@ const MEDIA_FIELDS: Array<[keyof proto.IMessage, MediaKind]> = [
 
 /** Fields that carry no content of their own (they ride along with real messages). */
 const PROTOCOL_ONLY = new Set(['senderKeyDistributionMessage', 'messageContextInfo', 'protocolMessage', 'keepInChatMessage', 'pinInChatMessage', 'encReactionMessage']);
+
+/** Where the file of a media message is and how it is keyed, or undefined for other messages. */
+export function mediaRefOf(message: proto.IMessage | null | undefined): MediaRef | undefined {
+  const content = normalizeMessageContent(message);
+  if (!content) return undefined;
+  for (const [field, kind] of MEDIA_FIELDS) {
+    const m = content[field] as proto.Message.IImageMessage | null | undefined;
+    if (m) return { kind, url: m.url, directPath: m.directPath, mediaKey: m.mediaKey, fileSha256: m.fileSha256, fileEncSha256: m.fileEncSha256 };
+  }
+  return undefined;
+}
 
 /** proto's number-or-Long fields → a number. */
 const num = (v: unknown): number | undefined => (v === null || v === undefined ? undefined : toNumber(v as number));

@@ -7,6 +7,7 @@ export type {
   EmulatorOptions,
   EmulatorState,
   FaultKind,
+  OutgoingMedia,
   ReceivedMessage,
   SendResult,
 } from './types.js';

@@ -34,6 +34,8 @@ export interface UsyncUserInfo {
 /** What the IQ handlers need from the emulator. */
 export interface IqContext {
   skipPrekeyUpload: boolean;
+  /** `<media_conn>`: where and with which token clients upload media */
+  mediaConn(): BinaryNode;
   /** look up a user by PN or LID user part + server */
   lookupUser(user: string, server: string): UsyncUserInfo | undefined;
   /** bundle for `<key><user jid>`: a device of an emulated peer or of a linked companion */
@@ -190,6 +192,10 @@ export function answerIq(ctx: IqContext, conn: ClientConnection, iq: BinaryNode)
         node('sync', {}, cols.map((c) => node('collection', { name: c.attrs.name, version: c.attrs.version ?? '0' }))),
       ]);
     }
+    case 'w:m':
+      if (first?.tag === 'media_conn') return iqResult(iq, [ctx.mediaConn()]);
+      ctx.countUnknown(iq);
+      return iqResult(iq);
     case 'md':
       if (first?.tag === 'link_code_companion_reg') return ctx.onLinkCodeCompanionReg(conn, iq);
       if (first?.tag === 'remove-companion-device') {

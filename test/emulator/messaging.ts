@@ -17,6 +17,19 @@ import type { EmulatorServer } from './server.js';
 import type { Contact } from './signal-contacts.js';
 import type { EncType, PreKeyBundle } from './signal-device.js';
 import type { SendResult } from './types.js';
+import { encryptMedia, type MediaKind } from './media-crypto.js';
+
+/** A media message a contact sends: the file is encrypted and put on the media host first. */
+export interface OutgoingMedia {
+  kind: MediaKind;
+  bytes: Buffer;
+  mimeType: string;
+  caption?: string;
+  fileName?: string;
+  ptt?: boolean;
+  /** flip a byte of the stored file after encrypting (its MAC no longer matches) */
+  corrupt?: boolean;
+}
 
 /** `user[:device]@server` -> parts (device 0 when absent). */
 export function parseJid(jid: string): { user: string; device: number; server: string } | undefined {
@@ -115,8 +128,38 @@ export class Messaging {
     // delivery/read receipts for messages from contacts are not tracked
   }
 
+  /** Uploads the encrypted file to the media host, then sends the media message that points at it. */
+  async sendMediaFromContact(fromContactPhone: string, toAccountPhone: string, media: OutgoingMedia): Promise<SendResult> {
+    const enc = await encryptMedia(media.bytes, media.kind);
+    const file = Buffer.from(enc.file);
+    if (media.corrupt) file[0] = (file[0] ?? 0) ^ 0xff;
+    const { directPath, url } = this.server.media.put(file, media.kind);
+    const common = {
+      url,
+      directPath,
+      mediaKey: enc.mediaKey,
+      mimetype: media.mimeType,
+      fileSha256: enc.fileSha256,
+      fileEncSha256: enc.fileEncSha256,
+      fileLength: media.bytes.length,
+      mediaKeyTimestamp: Math.floor(Date.now() / 1000),
+    };
+    const caption = media.caption ? { caption: media.caption } : {};
+    const message: proto.IMessage =
+      media.kind === 'image'
+        ? { imageMessage: { ...common, ...caption } }
+        : media.kind === 'video'
+          ? { videoMessage: { ...common, ...caption } }
+          : media.kind === 'audio'
+            ? { audioMessage: { ...common, ptt: !!media.ptt } }
+            : media.kind === 'sticker'
+              ? { stickerMessage: common }
+              : { documentMessage: { ...common, ...caption, fileName: media.fileName ?? 'file' } };
+    return this.sendFromContact(fromContactPhone, toAccountPhone, message, 'media');
+  }
+
   /** Encrypts `message` from the contact to every companion device of the account (online or queued). */
-  async sendFromContact(fromContactPhone: string, toAccountPhone: string, message: proto.IMessage): Promise<SendResult> {
+  async sendFromContact(fromContactPhone: string, toAccountPhone: string, message: proto.IMessage, stanzaType: 'text' | 'media' = 'text'): Promise<SendResult> {
     const contact = this.server.contacts.get(fromContactPhone) ?? this.server.contacts.add(fromContactPhone);
     const account = this.server.accounts.get(toAccountPhone);
     if (!account || account.devices.size === 0) throw new Error(`no linked device for ${toAccountPhone}`);
@@ -134,7 +177,7 @@ export class Messaging {
           from: contact.lidJid,
           sender_pn: contact.pnJid,
           notify: `Contact ${contact.phone}`,
-          type: 'text',
+          type: stanzaType,
           id,
           t: unixNow(),
         },

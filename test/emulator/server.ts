@@ -5,7 +5,7 @@
  * Signal-encrypted messages between linked accounts and emulated contacts.
  */
 import { EventEmitter } from 'node:events';
-import { Curve } from '@whiskeysockets/baileys';
+import { Curve, normalizeMessageContent } from '@whiskeysockets/baileys';
 import type { BinaryNode, proto } from '@whiskeysockets/baileys';
 import { WebSocketServer } from 'ws';
 import type { Account, CompanionDevice } from './accounts.js';
@@ -15,7 +15,9 @@ import { ClientConnection, failure, streamError } from './connection.js';
 import { bytes, child, iqResult, node, S_WHATSAPP_NET, serverId, unixNow } from './frames.js';
 import type { IqContext, UsyncUserInfo } from './iq-handlers.js';
 import { answerIq } from './iq-handlers.js';
-import { Messaging } from './messaging.js';
+import { MediaHost } from './media-host.js';
+import { decryptMedia, type MediaKind } from './media-crypto.js';
+import { Messaging, type OutgoingMedia } from './messaging.js';
 import type { KeyPair } from './noise.js';
 import { makeCertChain, NoiseResponder } from './noise.js';
 import { bootstrapMessages, phonePeerStanza } from './phone.js';
@@ -70,6 +72,8 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   private wss: WebSocketServer | undefined;
   private port = 0;
   private readonly messaging: Messaging;
+  /** WhatsApp's media servers: uploads from clients, files of media messages from contacts. */
+  readonly media: MediaHost;
 
   constructor(private readonly opts: EmulatorOptions = {}) {
     const root = opts.rootKeyPair ?? Curve.generateKeyPair();
@@ -80,9 +84,11 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
     this.delayMs = opts.responseDelayMs ?? 0;
     this.events.setMaxListeners(0);
     this.messaging = new Messaging(this);
+    this.media = new MediaHost(opts.host ?? '127.0.0.1', (msg, extra) => this.log(msg, extra));
   }
 
   async listen(): Promise<void> {
+    await this.media.start();
     const wss = new WebSocketServer({ host: this.opts.host ?? '127.0.0.1', port: this.opts.port ?? 0, path: '/ws/chat' });
     this.wss = wss;
     await new Promise<void>((resolve, reject) => {
@@ -233,6 +239,12 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   }
 
   // ---- IqContext ----
+
+  mediaConn(): BinaryNode {
+    return node('media_conn', { auth: this.media.auth, ttl: '3600', auth_ttl: '3600', max_buckets: '12' }, [
+      node('host', { hostname: this.media.hostname, maxContentLengthBytes: String(100 * 1024 * 1024) }),
+    ]);
+  }
 
   lookupUser(user: string, server: string): UsyncUserInfo | undefined {
     const account = server === 'lid' ? this.accounts.byLid(user) : this.accounts.get(user);
@@ -468,6 +480,32 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
     return this.messaging.sendFromContact(fromContactPhone, toAccountPhone, msg);
   }
 
+  get mediaCa(): string {
+    return this.media.ca;
+  }
+
+  get mediaStats(): { uploads: number; downloads: number } {
+    return { uploads: this.media.uploads, downloads: this.media.downloads };
+  }
+
+  sendMedia(fromContactPhone: string, toAccountPhone: string, media: OutgoingMedia): Promise<SendResult> {
+    return this.messaging.sendMediaFromContact(fromContactPhone, toAccountPhone, media);
+  }
+
+  async mediaOf(message: proto.IMessage): Promise<Buffer> {
+    const content = normalizeMessageContent(message);
+    for (const kind of ['image', 'video', 'audio', 'document', 'sticker'] as MediaKind[]) {
+      const m = content?.[`${kind}Message`];
+      if (!m) continue;
+      if (!m.mediaKey) throw new Error(`${kind} message without a media key`);
+      const path = m.directPath ?? (m.url ? new URL(m.url).pathname : undefined);
+      const file = path ? this.media.get(path) : undefined;
+      if (!file) throw new Error(`the media host has no file at ${path ?? '(no path)'}`);
+      return decryptMedia(file, m.mediaKey, kind);
+    }
+    throw new Error('not a media message');
+  }
+
   /** waits until no client socket is open (handy after faults) */
   waitForConnectionCount(n: number, timeoutMs = 10_000): Promise<true> {
     return waitUntil(this.events, 'change', () => (this.conns.size === n ? true : undefined), timeoutMs, `${n} open connections`);
@@ -499,6 +537,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   }
 
   async close(): Promise<void> {
+    await this.media.close();
     for (const c of [...this.conns]) c.terminate();
     const wss = this.wss;
     this.wss = undefined;

@@ -1,5 +1,8 @@
 /** Public types of the WhatsApp Web emulator. */
 import type { proto } from '@whiskeysockets/baileys';
+import type { OutgoingMedia } from './messaging.js';
+
+export type { OutgoingMedia };
 
 export interface EmulatorOptions {
   /** default '127.0.0.1' */
@@ -99,6 +102,15 @@ export interface Emulator {
   waitForMessage(contactPhone: string, opts?: { timeoutMs?: number }): Promise<ReceivedMessage>;
   /** Sends an encrypted message from a contact to an account: now if online, else queued for its next login. */
   sendMessage(fromContactPhone: string, toAccountPhone: string, message: proto.IMessage | string): Promise<SendResult>;
+
+  // ---- media ----
+  /** PEM of the media host's self-signed certificate: HTTPS clients (uploads, downloads) must trust it. */
+  readonly mediaCa: string;
+  readonly mediaStats: { uploads: number; downloads: number };
+  /** The decrypted file of a media message a contact received (fetched from the media host, MAC checked). */
+  mediaOf(message: proto.IMessage): Promise<Buffer>;
+  /** A contact sends a media message: the file is encrypted and stored on the media host, the message points at it. */
+  sendMedia(fromContactPhone: string, toAccountPhone: string, media: OutgoingMedia): Promise<SendResult>;
 
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
-import { ByteLimit, type MediaStore } from '../../src/messaging/media-store.js';
+import { ByteLimit, mediaPrefix, type MediaStore } from '../../src/messaging/media-store.js';
 
 /** Media in memory, streamed in and out like the real stores (with the same size limit). */
 export class MemoryMediaStore implements MediaStore {
@@ -18,6 +18,11 @@ export class MemoryMediaStore implements MediaStore {
   async getStream(key: string): Promise<Readable | undefined> {
     const file = this.files.get(key);
     return file ? Readable.from([file.body]) : undefined;
+  }
+
+  async deleteSession(sessionId: string): Promise<void> {
+    const prefix = mediaPrefix(sessionId);
+    for (const key of [...this.files.keys()]) if (key.startsWith(prefix)) this.files.delete(key);
   }
 }
 

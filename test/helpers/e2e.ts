@@ -1,3 +1,4 @@
+import { Agent } from 'node:https';
 import pino from 'pino';
 import { DEFAULT_CONNECTION_CONFIG } from '@whiskeysockets/baileys';
 import { createBaileysConnector } from '../../src/whatsapp/baileys-connector.js';
@@ -23,5 +24,7 @@ export function baileysConnector(emulator: Emulator, qrTimeoutMs?: number): What
     version: DEFAULT_CONNECTION_CONFIG.version,
     qrTimeoutMs,
     logger: pino({ level: process.env.BAILEYS_TEST_LOG_LEVEL ?? 'silent' }),
+    // the emulator's media host: its host is allowed (as WA_WEBSOCKET_URL's is) and its self-signed CA trusted
+    media: { extraHosts: [new URL(emulator.url).hostname], agent: new Agent({ ca: emulator.mediaCa }) },
   });
 }

@@ -30,6 +30,9 @@ class MemoryHistory implements MessageHistory {
     this.records.push([sessionId, record]);
   }
   async flush(): Promise<void> {}
+  async forget(sessionId: string): Promise<void> {
+    for (let i = this.records.length - 1; i >= 0; i--) if (this.records[i]![0] === sessionId) this.records.splice(i, 1);
+  }
   async close(): Promise<void> {}
 }
 
@@ -237,6 +240,22 @@ describe('receiving', () => {
     expect(b!.media!.key).toBeUndefined();
     expect(c!.media).toMatchObject({ size: 5000, error: expect.stringMatching(/MEDIA_MAX_BYTES/) });
     expect(media.files.size).toBe(1);
+  });
+
+  it('delete removes the session\'s media files and its queued history, and nothing of another session', async () => {
+    const { socket, events, media, history, manager } = await connected({ maxMediaBytes: 100 });
+    const other = 'media/session_7_~2B221770000007/images/X.jpg';
+    media.files.set(other, { body: Buffer.from('not mine'), contentType: 'image/jpeg' });
+    history.append('session_7_+221770000007', { direction: 'in', messageId: 'X', at: 1, chat: 'c', type: 'text' });
+    socket.receive([incoming('IMG-9', { type: 'image', media: { kind: 'image', mimeType: 'image/jpeg', size: 3, fileName: undefined, ptt: false, open: async () => Readable.from([Buffer.from('abc')]) } })]);
+    await events.until(() => events.messages('message_received').length === 1);
+    expect([...media.files.keys()].sort()).toEqual(['media/session_6_~2B221771234567/images/IMG-9.jpg', other]);
+    expect(history.records.map(([sid]) => sid)).toContain(SID);
+
+    await manager.execute({ ...create, action: 'delete', requestId: 'req-delete' });
+    await events.until(() => events.actions().includes('session_deleted'));
+    expect([...media.files.keys()]).toEqual([other]);
+    expect(history.records.map(([sid]) => sid)).toEqual(['session_7_+221770000007']);
   });
 
   it('a message is only handled once its event is confirmed: they stay in order behind a slow broker', async () => {

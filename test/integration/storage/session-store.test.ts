@@ -3,6 +3,8 @@ import type { SignalDataTypeMap } from '@whiskeysockets/baileys';
 import { createCodec, parseEncryptionKey, type Keyring } from '../../../src/storage/encryption.js';
 import { objectKeys } from '../../../src/storage/object-keys.js';
 import { createSessionStore } from '../../../src/storage/session-store.js';
+import { BlobMessageHistory } from '../../../src/messaging/message-history.js';
+import { silentLogger } from '../../helpers/silent-logger.js';
 import type { BlobStore, SessionMeta } from '../../../src/storage/types.js';
 import { canonical, credsSecrets, encodingsOf, keysOfEveryType, linkCreds, SID } from '../../unit/storage/fixtures.js';
 import { availableDrivers } from './drivers.js';
@@ -107,6 +109,10 @@ describe.each(drivers)('session store on $name', (driver) => {
   it('rotates keys: written under A, read with {current B, previous [A]} and rewritten, then readable with B alone', async () => {
     const blobs = driver.make();
     await persistLinkedSession(blobs, { current: keyA });
+    const historyA = new BlobMessageHistory(blobs, createCodec({ current: keyA }), { flushIntervalMs: 50, logger: silentLogger });
+    historyA.append(SID, { direction: 'in', messageId: 'M1', at: Date.UTC(2026, 0, 2), chat: 'x@s.whatsapp.net', type: 'text', text: 'kept across rotation' });
+    await historyA.close();
+    expect((await blobs.list(objectKeys.messages(SID))).length).toBe(1);
     const reference = await storeOf(blobs, { current: keyA }).openAuthState(SID);
     const expectedCreds = canonical(reference.state.creds);
     const expectedSession = canonical(await reference.state.keys.get('session', ['221771234567.0']));
@@ -123,6 +129,9 @@ describe.each(drivers)('session store on $name', (driver) => {
     expect(canonical(await auth.state.keys.get('session', ['221771234567.0']))).toEqual(expectedSession);
     expect(await onlyB.loadMeta(SID)).toMatchObject({ phoneNumber: '+221771234567' });
     await onlyB.close();
+    const historyB = new BlobMessageHistory(blobs, createCodec({ current: keyB }), { flushIntervalMs: 50, logger: silentLogger });
+    expect((await historyB.readDay(SID, '2026-01-02')).map((r) => r.text)).toEqual(['kept across rotation']);
+    await historyB.close();
     await expect(storeOf(blobs, { current: keyA }).openAuthState(SID)).rejects.toMatchObject({ code: 'DECRYPTION_FAILED' });
   });
 
