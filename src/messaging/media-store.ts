@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname, resolve, sep } from 'node:path';
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve, sep } from 'node:path';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Client } from 'minio';
 import { createMinioClient } from '../storage/minio-client.js';
@@ -146,6 +147,8 @@ export interface S3MediaOptions {
   secretKey: string;
   region: string;
   bucket: string;
+  /** Where files wait before upload (default: the OS temp dir). */
+  spoolDir?: string | undefined;
 }
 
 /** Files in an S3 bucket (MinIO), uploaded as a stream (multipart for large files). */
@@ -169,19 +172,26 @@ export class S3MediaStore implements MediaStore {
     return this.ready;
   }
 
+  /**
+   * Spooled through a temporary file, then uploaded with its length: memory stays bounded, the
+   * whole file is verified (size limit, and the media MAC for downloads) before anything is
+   * uploaded, so a rejected file never leaves a partial object; and a sized PUT needs no
+   * multipart upload (which not every S3 server implements).
+   */
   async putStream(key: string, body: Readable, opts: { contentType?: string | undefined; maxBytes: number }): Promise<{ size: number }> {
     checkKey(key);
-    await this.ensureBucket();
     const limit = new ByteLimit(opts.maxBytes);
-    const through = new PassThrough();
-    const feeding = pipeline(body, limit, through);
+    const tmp = join(this.opts.spoolDir ?? tmpdir(), `wa-media-${randomBytes(8).toString('hex')}.tmp`);
     try {
-      await Promise.all([this.client.putObject(this.opts.bucket, key, through, undefined, { 'Content-Type': opts.contentType ?? 'application/octet-stream' }), feeding]);
+      await pipeline(body, limit, createWriteStream(tmp, { mode: 0o600 }));
+      await this.ensureBucket();
+      await this.client.putObject(this.opts.bucket, key, createReadStream(tmp), limit.bytes, { 'Content-Type': opts.contentType ?? 'application/octet-stream' });
       return { size: limit.bytes };
     } catch (err) {
-      through.destroy();
       if (err instanceof WorkerError) throw err;
       throw new WorkerError('STORAGE_UNAVAILABLE', `cannot write ${key}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      await rm(tmp, { force: true }).catch(() => undefined);
     }
   }
 

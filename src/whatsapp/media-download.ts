@@ -134,6 +134,10 @@ export async function downloadMedia(ref: MediaRef, opts: MediaDownloadOptions): 
   const body = await get(url, opts);
   const decryptor = new MediaDecryptor(keys, { fileSha256: ref.fileSha256 ?? undefined, fileEncSha256: ref.fileEncSha256 ?? undefined });
   body.on('error', (err) => decryptor.destroy(new WorkerError('MEDIA_UNAVAILABLE', `media download broke off: ${err.message}`, { cause: err })));
+  // A small file can be fully received (and fail its MAC) before the caller attaches its
+  // pipeline: the error must not be "unhandled" then. It is not lost: the stream stays errored,
+  // and pipeline()/async iteration report it when they attach.
+  decryptor.on('error', () => undefined);
   return body.pipe(decryptor);
 }
 

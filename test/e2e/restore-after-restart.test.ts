@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -7,6 +7,7 @@ import { startEmulator, type Emulator } from '../emulator/index.js';
 import { startS3rver, type RunningS3 } from '../helpers/s3-servers.js';
 import { WorkerProcess } from '../helpers/worker-process.js';
 import { RABBITMQ_URL } from '../helpers/broker-probe.js';
+import { S3MediaStore } from '../../src/messaging/media-store.js';
 
 /**
  * Sessions survive restarts without a new scan: the real daemon process links a number, is
@@ -42,7 +43,12 @@ describe.each([
 
   it('comes back connected with no QR, and sends and receives through its restored Signal sessions', async () => {
     const s3Options = s3?.options();
+    // The emulator's media host has a self-signed certificate: the daemon trusts it as ops would
+    // trust a private CA, with NODE_EXTRA_CA_CERTS.
+    const caFile = join(dir, 'media-ca.pem');
+    writeFileSync(caFile, emulator.mediaCa);
     const env = {
+      NODE_EXTRA_CA_CERTS: caFile,
       ...scenario.env,
       RABBITMQ_URL,
       WORKER_ID: 'r1',
@@ -96,6 +102,31 @@ describe.each([
     await emulator.sendMessage('221770000099', '221771234567', 'and the contact answers');
     const incoming = await scenario.messages.untilAction('message_received', undefined, 30_000);
     expect(incoming).toMatchObject({ text: 'and the contact answers', sessionId: 'session_6_+221771234567' });
+
+    // Media both ways through the real daemon: upload to the media host, download into the media store.
+    const photo = randomBytes(30_000);
+    const gotPhoto = emulator.waitForMessage('221770000099', { timeoutMs: 30_000 });
+    await scenario.probe.publish(`${scenario.env.QUEUE_SESSION_COMMANDS}`, {
+      action: 'send_message',
+      numberId: 6,
+      workerId: 'r1',
+      requestId: `photo-${signal}`,
+      data: { to: '+221770000099', type: 'image', base64: photo.toString('base64'), mimeType: 'image/jpeg' },
+    });
+    expect((await emulator.mediaOf((await gotPhoto).message)).equals(photo)).toBe(true);
+    const scan = randomBytes(20_000);
+    const sentScan = await emulator.sendMedia('221770000099', '221771234567', { kind: 'document', bytes: scan, mimeType: 'application/pdf', fileName: 'scan.pdf' });
+    const withMedia = await scenario.messages.untilAction('message_received', (e) => e.messageId === sentScan.id, 30_000);
+    expect(withMedia.media).toMatchObject({ key: `media/session_6_~2B221771234567/documents/${sentScan.id}.pdf`, size: scan.length });
+    const stored = s3Options
+      ? await (async () => {
+          const store = new S3MediaStore({ endPoint: '127.0.0.1', port: s3Options.port, useSSL: false, accessKey: s3Options.accessKey, secretKey: s3Options.secretKey, region: 'us-east-1', bucket: 'whatsapp-media' });
+          const chunks: Buffer[] = [];
+          for await (const c of (await store.getStream(withMedia.media.key))!) chunks.push(c as Buffer);
+          return Buffer.concat(chunks);
+        })()
+      : readFileSync(join(dir, ...withMedia.media.key.split('/')));
+    expect(stored.equals(scan)).toBe(true);
     expect(await second.stop('SIGTERM')).toBe(0);
   });
 });
