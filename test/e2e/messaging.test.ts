@@ -123,6 +123,16 @@ describe('messaging over the queues, on the emulator', () => {
     expect(scenario.messages.bodies().filter((b) => b.action === 'message_received').map((b) => b.text)).toEqual(['hi worker', 'while you were away', 'after']);
   });
 
+  it('a group message → message_received with the group as chat and the member who wrote it (LID and PN)', async () => {
+    const w = await start();
+    await link(w);
+    const group = emulator.createGroup('Customers', [ACCOUNT, ALICE]);
+    const sent = await emulator.sendGroupMessage(ALICE, group.jid, 'hello group');
+    const got = await scenario.messages.untilAction('message_received', (e) => e.messageId === sent.id, 20_000);
+    const alice = emulator.addContact(ALICE);
+    expect(got).toMatchObject({ sessionId: SID, isGroup: true, chat: group.jid, participant: alice.lid, from: { lid: alice.lid, pn: `${ALICE}@s.whatsapp.net` }, type: 'text', text: 'hello group', offline: false });
+  });
+
   it('a send to a session that stays closed fails after SEND_WAIT_FOR_OPEN_MS with the reason', async () => {
     // Reconnects are far away: after the drop the session stays "reconnecting" for the test.
     const w = await start({ WA_RECONNECT_BASE_DELAY_MS: '60000', WA_RECONNECT_MAX_DELAY_MS: '60000' });

@@ -116,6 +116,19 @@ describe('emulator messaging', () => {
     expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
   });
 
+  it('a contact writes to a group: sender-key encrypted (skmsg + distribution), received with the group and the participant', async () => {
+    const group = emu.createGroup('Team', [ACCOUNT, ALICE, BOB]);
+    const first = await emu.sendGroupMessage(ALICE, group.jid, 'hello team');
+    expect(first.delivery).toBe('online');
+    const m1 = await client.waitFor(() => client.messages.flatMap((u) => u.messages).find((m) => m.key.id === first.id), 10_000, 'the group message');
+    expect(m1.message?.conversation).toBe('hello team');
+    expect(m1.key).toMatchObject({ remoteJid: group.jid, participant: emu.addContact(ALICE).lid, participantAlt: `${ALICE}@s.whatsapp.net`, fromMe: false });
+    // the second message rides the same sender key (its chain advances)
+    const second = await emu.sendGroupMessage(ALICE, group.jid, 'second to the team');
+    const m2 = await client.waitFor(() => client.messages.flatMap((u) => u.messages).find((m) => m.key.id === second.id), 10_000, 'the second group message');
+    expect(m2.message?.conversation).toBe('second to the team');
+  });
+
   it('hands each uploaded one-time prekey out once', async () => {
     const device = emu.accounts.get(ACCOUNT)?.devices.get(1);
     const before = device?.preKeys.size ?? 0;

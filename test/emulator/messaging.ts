@@ -18,6 +18,7 @@ import type { Contact } from './signal-contacts.js';
 import type { EncType, PreKeyBundle } from './signal-device.js';
 import type { SendResult } from './types.js';
 import { encryptMedia, type MediaKind } from './media-crypto.js';
+import { SenderKeySession } from './groups.js';
 
 /** A media message a contact sends: the file is encrypted and put on the media host first. */
 export interface OutgoingMedia {
@@ -126,6 +127,53 @@ export class Messaging {
 
   onClientReceipt(_conn: ClientConnection, _stanza: BinaryNode): void {
     // delivery/read receipts for messages from contacts are not tracked
+  }
+
+  private readonly senderKeys = new Map<string, SenderKeySession>();
+
+  /**
+   * A contact's message to a group: one `skmsg` for everyone, plus per account device a 1:1
+   * copy of the sender key distribution message (written now, or queued for offline delivery).
+   */
+  async sendGroupFromContact(fromContactPhone: string, groupJid: string, message: proto.IMessage): Promise<SendResult & { delivered: number }> {
+    const group = this.server.groups.get(groupJid);
+    if (!group) throw new Error(`unknown group ${groupJid}`);
+    const contact = this.server.contacts.get(fromContactPhone) ?? this.server.contacts.add(fromContactPhone);
+    if (!group.members.has(contact.phone)) throw new Error(`${contact.phone} is not a member of ${groupJid}`);
+    const sessionKey = `${groupJid}|${contact.phone}`;
+    let senderKey = this.senderKeys.get(sessionKey);
+    if (!senderKey) this.senderKeys.set(sessionKey, (senderKey = new SenderKeySession(groupJid, contact.lidJid)));
+    const skdm = writeRandomPadMax16(
+      proto.Message.encode({ senderKeyDistributionMessage: { groupId: groupJid, axolotlSenderKeyDistributionMessage: await senderKey.distribution() } }).finish(),
+    );
+    const skmsg = await senderKey.encrypt(writeRandomPadMax16(proto.Message.encode(message).finish()));
+    const id = messageId();
+    let online = false;
+    let delivered = 0;
+    for (const phone of group.members) {
+      const account = this.server.accounts.get(phone);
+      if (!account) continue;
+      for (const device of account.devices.values()) {
+        const bundle = (await contact.device.hasSession(device.identityKey))
+          ? { registrationId: device.registrationId, identityKey: device.identityKey, signedPreKey: device.signedPreKey }
+          : takeCompanionBundle(device);
+        const { type, ciphertext } = await contact.device.encrypt(bundle, skdm);
+        const stanza = node(
+          'message',
+          { from: groupJid, participant: contact.lidJid, participant_pn: contact.pnJid, addressing_mode: 'lid', notify: `Contact ${contact.phone}`, type: 'text', id, t: unixNow() },
+          [node('enc', { v: '2', type }, ciphertext), node('enc', { v: '2', type: 'skmsg' }, skmsg)],
+        );
+        delivered++;
+        const conn = this.server.connectionsOf(account.phone).find((c) => c.device === device);
+        if (conn) {
+          conn.send(stanza);
+          online = true;
+        } else {
+          device.offlineQueue.push(stanza);
+        }
+      }
+    }
+    return { id, delivery: online ? 'online' : 'queued', delivered };
   }
 
   /** Uploads the encrypted file to the media host, then sends the media message that points at it. */

@@ -16,6 +16,7 @@ import { bytes, child, iqResult, node, S_WHATSAPP_NET, serverId, unixNow } from 
 import type { IqContext, UsyncUserInfo } from './iq-handlers.js';
 import { answerIq } from './iq-handlers.js';
 import { MediaHost } from './media-host.js';
+import { GroupStore } from './groups.js';
 import { decryptMedia, type MediaKind } from './media-crypto.js';
 import { Messaging, type OutgoingMedia } from './messaging.js';
 import type { KeyPair } from './noise.js';
@@ -56,6 +57,7 @@ function waitUntil<T>(emitter: EventEmitter, event: string, find: () => T | unde
 
 export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   readonly accounts = new AccountStore();
+  readonly groups = new GroupStore();
   readonly contacts = new ContactStore();
   readonly rootPublicKey: Uint8Array;
   readonly rootPublicKeyHex: string;
@@ -478,6 +480,17 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   sendMessage(fromContactPhone: string, toAccountPhone: string, message: proto.IMessage | string): Promise<SendResult> {
     const msg: proto.IMessage = typeof message === 'string' ? { conversation: message } : message;
     return this.messaging.sendFromContact(fromContactPhone, toAccountPhone, msg);
+  }
+
+  createGroup(subject: string, memberPhones: string[]): { jid: string } {
+    const members = memberPhones.map((p) => normalizePhone(p));
+    for (const p of members) if (!this.accounts.get(p) && !this.contacts.get(p)) this.contacts.add(p);
+    return { jid: this.groups.create(subject, members).jid };
+  }
+
+  sendGroupMessage(fromContactPhone: string, groupJid: string, message: proto.IMessage | string): Promise<SendResult> {
+    const msg: proto.IMessage = typeof message === 'string' ? { conversation: message } : message;
+    return this.messaging.sendGroupFromContact(normalizePhone(fromContactPhone), groupJid, msg);
   }
 
   get mediaCa(): string {

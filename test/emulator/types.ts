@@ -103,6 +103,12 @@ export interface Emulator {
   /** Sends an encrypted message from a contact to an account: now if online, else queued for its next login. */
   sendMessage(fromContactPhone: string, toAccountPhone: string, message: proto.IMessage | string): Promise<SendResult>;
 
+  // ---- groups ----
+  /** A group of emulated contacts and linked accounts (phones; unknown phones become contacts). */
+  createGroup(subject: string, memberPhones: string[]): { jid: string };
+  /** A member contact writes to the group: sender-key encrypted, delivered to every account member's devices. */
+  sendGroupMessage(fromContactPhone: string, groupJid: string, message: proto.IMessage | string): Promise<SendResult>;
+
   // ---- media ----
   /** PEM of the media host's self-signed certificate: HTTPS clients (uploads, downloads) must trust it. */
   readonly mediaCa: string;
