@@ -3,6 +3,7 @@ import type { SendMessageCommand } from '../commands/command.js';
 import type { Events, MessagePayload } from '../events/event-publisher.js';
 import { describeError, isWorkerError, type ErrorCode } from '../util/errors.js';
 import type { IncomingMessage, MessageReceipt, OutgoingContent, WhatsAppConnection } from '../whatsapp/types.js';
+import { backoffDelay } from '../util/backoff.js';
 import { Lru } from './lru.js';
 import { mediaExtension, mediaKey, type MediaStore } from './media-store.js';
 import type { HistoryRecord, MessageHistory } from './message-history.js';
@@ -18,6 +19,8 @@ export interface MessagingDeps {
   mediaMaxBytes: number;
   /** Messages sent and received since start, across sessions (heartbeats). */
   stats?: { sent: number; received: number } | undefined;
+  /** First pause before downloading a received file again after a storage/network failure (default 500 ms). */
+  mediaRetryBaseMs?: number;
   /** Per-session memory: recently sent requestIds, received ids (each bounded). */
   recentCapacity?: number;
 }
@@ -37,6 +40,9 @@ interface SentRecord {
   type: SendMessageCommand['message']['type'];
   sentAt: number;
 }
+
+/** Downloads of one received file, at most (the message's event waits for them, in order). */
+const MEDIA_ATTEMPTS = 3;
 
 /** A send that cannot succeed by trying again: answered with message_failed, and the command acked. */
 class SendFailure extends Error {
@@ -268,13 +274,23 @@ export class SessionMessaging {
       return { ...meta, size: info.size, error: `larger than MEDIA_MAX_BYTES (${this.deps.mediaMaxBytes})` };
     }
     const key = mediaKey(this.host.id, info.kind, m.id, mediaExtension(info.mimeType, info.fileName));
-    try {
-      const stream = await info.open();
-      const { size } = await store.putStream(key, stream, { contentType: info.mimeType, maxBytes: this.deps.mediaMaxBytes });
-      return { ...meta, key, size };
-    } catch (err) {
-      this.log.warn({ messageId: m.id, err: describeError(err) }, 'could not store received media');
-      return { ...meta, ...(info.size !== undefined ? { size: info.size } : {}), error: describeError(err) };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const stream = await info.open();
+        const { size } = await store.putStream(key, stream, { contentType: info.mimeType, maxBytes: this.deps.mediaMaxBytes });
+        return { ...meta, key, size };
+      } catch (err) {
+        // A storage or network blip is worth another download (the message waits, in order);
+        // a file that is too large or fails its MAC will not get better.
+        const transient = isWorkerError(err, 'STORAGE_UNAVAILABLE') || isWorkerError(err, 'MEDIA_UNAVAILABLE');
+        if (transient && attempt < MEDIA_ATTEMPTS) {
+          this.log.warn({ messageId: m.id, attempt, err: describeError(err) }, 'could not store received media; trying again');
+          await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt - 1, { baseMs: this.deps.mediaRetryBaseMs ?? 500, maxMs: 5000 })));
+          continue;
+        }
+        this.log.warn({ messageId: m.id, attempt, err: describeError(err) }, 'could not store received media');
+        return { ...meta, ...(info.size !== undefined ? { size: info.size } : {}), error: describeError(err) };
+      }
     }
   }
 

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { SendMessageCommand, SessionCommand } from '../../src/commands/command.js';
 import { deriveMessageId } from '../../src/messaging/message-id.js';
+import { WorkerError } from '../../src/util/errors.js';
 import type { HistoryRecord, MessageHistory } from '../../src/messaging/message-history.js';
 import { SessionManager } from '../../src/sessions/session-manager.js';
 import type { SessionDeps } from '../../src/sessions/session.js';
@@ -50,7 +51,7 @@ async function setup(opts: { waitMs?: number; maxMediaBytes?: number } = {}) {
     logger: silentLogger,
     renderQr: async (qr) => `data:image/png;base64,${Buffer.from(qr).toString('base64')}`,
     policy: { reconnectBaseDelayMs: 5, reconnectMaxDelayMs: 20, maxConflicts: 3, conflictWindowMs: 60_000, qrTimeoutMs: undefined, pairingReadyTimeoutMs: 1000 },
-    messaging: { media, history, stats, sendWaitForOpenMs: opts.waitMs ?? 2000, mediaMaxBytes: opts.maxMediaBytes ?? 1024 },
+    messaging: { media, history, stats, sendWaitForOpenMs: opts.waitMs ?? 2000, mediaMaxBytes: opts.maxMediaBytes ?? 1024, mediaRetryBaseMs: 1 },
   };
   const manager = new SessionManager(deps, { maxSessions: 10, restoreConcurrency: 2, restoreSettleTimeoutMs: 1000 });
   return { connector, events, media, history, stats, manager };
@@ -240,6 +241,31 @@ describe('receiving', () => {
     expect(b!.media!.key).toBeUndefined();
     expect(c!.media).toMatchObject({ size: 5000, error: expect.stringMatching(/MEDIA_MAX_BYTES/) });
     expect(media.files.size).toBe(1);
+  });
+
+  it('a storage blip while storing received media: downloaded again and stored; a corrupt file is not retried', async () => {
+    const { socket, events, media } = await connected({ maxMediaBytes: 100 });
+    const realPut = media.putStream.bind(media);
+    let failures = 1;
+    media.putStream = async (key, body, opts) => {
+      if (failures-- > 0) {
+        body.destroy();
+        throw new WorkerError('STORAGE_UNAVAILABLE', 'bucket unreachable');
+      }
+      return realPut(key, body, opts);
+    };
+    let opened = 0;
+    const file = (open: () => Promise<Readable>) => ({ kind: 'image' as const, mimeType: 'image/jpeg', size: undefined, fileName: undefined, ptt: false, open: () => (opened++, open()) });
+    socket.receive([incoming('IMG-R', { type: 'image', media: file(async () => Readable.from([Buffer.from('abc')])) })]);
+    await events.until(() => events.messages('message_received').length === 1);
+    expect(events.messages('message_received')[0]!.media).toMatchObject({ key: 'media/session_6_~2B221771234567/images/IMG-R.jpg', size: 3 });
+    expect(opened).toBe(2);
+
+    opened = 0;
+    socket.receive([incoming('IMG-C', { type: 'image', media: file(async () => { throw new WorkerError('MEDIA_CORRUPT', 'received media rejected: MAC mismatch'); }) })]);
+    await events.until(() => events.messages('message_received').length === 2);
+    expect(events.messages('message_received')[1]!.media).toMatchObject({ error: 'received media rejected: MAC mismatch' });
+    expect(opened).toBe(1);
   });
 
   it('delete removes the session\'s media files and its queued history, and nothing of another session', async () => {
