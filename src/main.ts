@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     qrTimeoutMs: config.whatsapp.qrTimeoutMs,
     logger: logger.child({ component: 'baileys' }, { level: config.whatsapp.logLevel }),
     // TLS for media hosts is Node's: NODE_EXTRA_CA_CERTS adds a CA (an emulator's self-signed one).
-    media: { extraHosts: config.whatsapp.extraMediaHosts },
+    media: { extraHosts: config.whatsapp.extraMediaHosts, timeoutMs: config.messaging.mediaFetchTimeoutMs },
   });
 
   const messaging = await createMessagingStorage({

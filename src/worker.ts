@@ -93,6 +93,7 @@ export class Worker {
         history: parts.messaging?.history,
         sendWaitForOpenMs: config.messaging.sendWaitForOpenMs,
         mediaMaxBytes: config.messaging.mediaMaxBytes,
+        mediaFetchTimeoutMs: config.messaging.mediaFetchTimeoutMs,
         stats: { sent: 0, received: 0 },
       },
       ownershipCertain: () => this.ownConsumer.isActive,

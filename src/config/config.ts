@@ -30,6 +30,7 @@ export interface Config {
   messaging: {
     sendWaitForOpenMs: number;
     mediaMaxBytes: number;
+    mediaFetchTimeoutMs: number;
     historyFlushIntervalMs: number;
   };
   heartbeat: { intervalMs: number; queueMaxLength: number };
@@ -166,6 +167,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     messaging: {
       sendWaitForOpenMs: e.SEND_WAIT_FOR_OPEN_MS,
       mediaMaxBytes: e.MEDIA_MAX_BYTES,
+      mediaFetchTimeoutMs: e.MEDIA_FETCH_TIMEOUT_MS,
       historyFlushIntervalMs: e.MESSAGE_LOG_FLUSH_INTERVAL_MS,
     },
     heartbeat: { intervalMs: e.HEARTBEAT_INTERVAL_MS, queueMaxLength: e.HEARTBEAT_QUEUE_MAX_LENGTH },

@@ -78,6 +78,8 @@ export const envSchema = z
     SEND_WAIT_FOR_OPEN_MS: int(0, 600_000).default(30_000),
     /** Largest media file sent (base64, media store) or stored when received. */
     MEDIA_MAX_BYTES: int(1024, 2 * 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+    /** Media fetched over HTTP (a send's `url`, received files): idle limit. */
+    MEDIA_FETCH_TIMEOUT_MS: int(100, 600_000).default(30_000),
     /** Message history: one object per session per window, under sessions/<id>/messages/<day>/. */
     MESSAGE_LOG_FLUSH_INTERVAL_MS: int(10, 600_000).default(5000),
 

@@ -3,9 +3,12 @@ import type { SendMessageCommand } from '../commands/command.js';
 import type { Events, MessagePayload } from '../events/event-publisher.js';
 import { describeError, isWorkerError, type ErrorCode } from '../util/errors.js';
 import type { IncomingMessage, MessageReceipt, OutgoingContent, WhatsAppConnection } from '../whatsapp/types.js';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { backoffDelay } from '../util/backoff.js';
+import { httpGet, HttpGetError } from '../util/http-get.js';
 import { Lru } from './lru.js';
-import { mediaExtension, mediaKey, type MediaStore } from './media-store.js';
+import { ByteLimit, mediaExtension, mediaKey, type MediaStore } from './media-store.js';
 import type { HistoryRecord, MessageHistory } from './message-history.js';
 import { deriveMessageId } from './message-id.js';
 import { isPhoneJid } from './recipient.js';
@@ -19,6 +22,8 @@ export interface MessagingDeps {
   mediaMaxBytes: number;
   /** Messages sent and received since start, across sessions (heartbeats). */
   stats?: { sent: number; received: number } | undefined;
+  /** How long a send waits for a `url` media file to answer / to send more bytes (default 30 s). */
+  mediaFetchTimeoutMs?: number;
   /** First pause before downloading a received file again after a storage/network failure (default 500 ms). */
   mediaRetryBaseMs?: number;
   /** Per-session memory: recently sent requestIds, received ids (each bounded). */
@@ -175,7 +180,7 @@ export class SessionMessaging {
     const common = { type: m.type, mimeType: m.mimeType, caption: m.caption, fileName: m.fileName, ptt: m.ptt };
     switch (m.media.kind) {
       case 'url':
-        return { ...common, media: { url: m.media.url } };
+        return { ...common, ...(await this.fetchMedia(m.media.url, m.mimeType)) };
       case 'base64':
         return { ...common, media: { buffer: m.media.data } };
       case 'mediaKey': {
@@ -188,6 +193,28 @@ export class SessionMessaging {
         return { ...common, media: { stream } };
       }
     }
+  }
+
+  /**
+   * The file behind a command's `url`, fetched here rather than by Baileys: bounded in time and
+   * size, redirects limited to http(s) (Baileys would read a local file for anything that does
+   * not start with a lower-case "http"), and a clear reason when it fails.
+   */
+  private async fetchMedia(url: string, mimeType: string | undefined): Promise<{ media: { stream: Readable }; mimeType: string | undefined }> {
+    const max = this.deps.mediaMaxBytes;
+    const res = await httpGet(url, { timeoutMs: this.deps.mediaFetchTimeoutMs ?? 30_000, maxRedirects: 5, protocols: ['http:', 'https:'] }).catch((err: unknown) => {
+      const status = err instanceof HttpGetError ? err.status : 0;
+      throw new SendFailure(status === 404 || status === 410 ? 'MEDIA_NOT_FOUND' : 'MEDIA_UNAVAILABLE', `cannot fetch the media URL: ${describeError(err)}`);
+    });
+    const length = Number(res.headers['content-length']);
+    if (length > max) {
+      res.destroy();
+      throw new SendFailure('MEDIA_TOO_LARGE', `the media URL serves ${length} bytes, more than MEDIA_MAX_BYTES (${max})`);
+    }
+    const limited = new ByteLimit(max);
+    pipeline(res, limited).catch(() => undefined); // an error reaches the send through `limited`
+    const served = res.headers['content-type']?.split(';')[0]?.trim();
+    return { media: { stream: limited }, mimeType: mimeType ?? (served && served !== 'application/octet-stream' ? served : undefined) };
   }
 
   // ---- receiving ----------------------------------------------------------------------------

@@ -8,10 +8,11 @@
  * allow (an emulator's): the URL inside a message is chosen by its sender.
  */
 import { createDecipheriv, createHash, createHmac, timingSafeEqual, type Decipher, type Hash, type Hmac } from 'node:crypto';
-import { request, type Agent } from 'node:https';
+import type { Agent } from 'node:https';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { getMediaKeys } from '@whiskeysockets/baileys';
 import { WorkerError } from '../util/errors.js';
+import { httpGet, HttpGetError } from '../util/http-get.js';
 
 export type MediaKeyKind = 'image' | 'video' | 'audio' | 'document' | 'sticker';
 
@@ -141,22 +142,12 @@ export async function downloadMedia(ref: MediaRef, opts: MediaDownloadOptions): 
   return body.pipe(decryptor);
 }
 
-function get(url: string, opts: MediaDownloadOptions): Promise<Readable> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', agent: opts.agent, timeout: opts.timeoutMs, headers: { Origin: 'https://web.whatsapp.com' } }, (res) => {
-      const status = res.statusCode ?? 0;
-      if (status === 404 || status === 410) {
-        res.resume();
-        return reject(new MediaGoneError(status));
-      }
-      if (status !== 200 && status !== 206) {
-        res.resume();
-        return reject(new WorkerError('MEDIA_UNAVAILABLE', `the media host answered ${status}`));
-      }
-      resolve(res);
-    });
-    req.on('timeout', () => req.destroy(new Error(`no data for ${opts.timeoutMs} ms`)));
-    req.on('error', (err) => reject(new WorkerError('MEDIA_UNAVAILABLE', `cannot fetch the media file: ${err.message}`, { cause: err })));
-    req.end();
-  });
+async function get(url: string, opts: MediaDownloadOptions): Promise<Readable> {
+  try {
+    return await httpGet(url, { timeoutMs: opts.timeoutMs, agent: opts.agent, headers: { Origin: 'https://web.whatsapp.com' } });
+  } catch (err) {
+    const status = err instanceof HttpGetError ? err.status : 0;
+    if (status === 404 || status === 410) throw new MediaGoneError(status);
+    throw new WorkerError('MEDIA_UNAVAILABLE', `cannot fetch the media file: ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -18,7 +18,7 @@ describe('configuration', () => {
       workerHeartbeat: 'whatsapp.worker.heartbeat',
       messageEvents: 'whatsapp.message.events',
     });
-    expect(c.messaging).toEqual({ sendWaitForOpenMs: 30_000, mediaMaxBytes: 16 * 1024 * 1024, historyFlushIntervalMs: 5000 });
+    expect(c.messaging).toEqual({ sendWaitForOpenMs: 30_000, mediaMaxBytes: 16 * 1024 * 1024, mediaFetchTimeoutMs: 30_000, historyFlushIntervalMs: 5000 });
     expect(c.whatsapp.websocketUrl).toBe('wss://web.whatsapp.com/ws/chat');
     expect(c.warnings.join('\n')).toMatch(/UNENCRYPTED/);
   });

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import type { SendMessageCommand, SessionCommand } from '../../src/commands/command.js';
 import { deriveMessageId } from '../../src/messaging/message-id.js';
@@ -37,7 +39,7 @@ class MemoryHistory implements MessageHistory {
   async close(): Promise<void> {}
 }
 
-async function setup(opts: { waitMs?: number; maxMediaBytes?: number } = {}) {
+async function setup(opts: { waitMs?: number; maxMediaBytes?: number; fetchTimeoutMs?: number } = {}) {
   const connector = new FakeConnector();
   const events = new RecordingEvents('w1');
   const media = new MemoryMediaStore();
@@ -51,7 +53,7 @@ async function setup(opts: { waitMs?: number; maxMediaBytes?: number } = {}) {
     logger: silentLogger,
     renderQr: async (qr) => `data:image/png;base64,${Buffer.from(qr).toString('base64')}`,
     policy: { reconnectBaseDelayMs: 5, reconnectMaxDelayMs: 20, maxConflicts: 3, conflictWindowMs: 60_000, qrTimeoutMs: undefined, pairingReadyTimeoutMs: 1000 },
-    messaging: { media, history, stats, sendWaitForOpenMs: opts.waitMs ?? 2000, mediaMaxBytes: opts.maxMediaBytes ?? 1024, mediaRetryBaseMs: 1 },
+    messaging: { media, history, stats, sendWaitForOpenMs: opts.waitMs ?? 2000, mediaMaxBytes: opts.maxMediaBytes ?? 1024, mediaRetryBaseMs: 1, mediaFetchTimeoutMs: opts.fetchTimeoutMs ?? 5000 },
   };
   const manager = new SessionManager(deps, { maxSessions: 10, restoreConcurrency: 2, restoreSettleTimeoutMs: 1000 });
   return { connector, events, media, history, stats, manager };
@@ -169,6 +171,41 @@ describe('sending', () => {
     expect(Buffer.concat(chunks).toString()).toBe('jpeg');
     await manager.execute({ ...image, requestId: 'req-9', message: { ...image.message, media: { kind: 'mediaKey', key: 'media/s/images/none.jpg' } } as SendMessageCommand['message'] });
     expect(events.messages('message_failed')[0]).toMatchObject({ requestId: 'req-9', code: 'MEDIA_NOT_FOUND' });
+  });
+
+  it('media by url: fetched by the worker (any case of http), bounded; 404, oversize, a redirect to file: and silence fail with a reason', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/ok.png') return void res.writeHead(200, { 'content-type': 'image/png' }).end('png-bytes');
+      if (req.url === '/big') return void res.writeHead(200, { 'content-length': '5000' }).end(Buffer.alloc(5000));
+      if (req.url === '/to-file') return void res.writeHead(302, { location: 'file:///etc/passwd' }).end();
+      if (req.url === '/silent') return; // never answers
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const { manager, socket, events } = await connected({ maxMediaBytes: 1000, fetchTimeoutMs: 300 });
+      const image = (requestId: string, url: string): SendMessageCommand => ({ ...sendText(requestId), message: { type: 'image', media: { kind: 'url', url }, mimeType: undefined, caption: undefined, fileName: undefined, ptt: false } });
+      await manager.execute(image('u-1', `HTTP://${base}/ok.png`));
+      const sent = socket.sends[0]!.content as { mimeType: string; media: { stream: Readable } };
+      expect(sent.mimeType).toBe('image/png');
+      const chunks: Buffer[] = [];
+      for await (const c of sent.media.stream) chunks.push(c as Buffer);
+      expect(Buffer.concat(chunks).toString()).toBe('png-bytes');
+
+      for (const [id, path] of [['u-2', '/missing'], ['u-3', '/big'], ['u-4', '/to-file'], ['u-5', '/silent']]) await manager.execute(image(id!, `http://${base}${path}`));
+      const failed = Object.fromEntries(events.messages('message_failed').map((e) => [e.requestId, `${e.code}: ${e.reason}`]));
+      expect(failed).toEqual({
+        'u-2': expect.stringMatching(/^MEDIA_NOT_FOUND: .*answered 404/),
+        'u-3': expect.stringMatching(/^MEDIA_TOO_LARGE: .*5000 bytes/),
+        'u-4': expect.stringMatching(/^MEDIA_UNAVAILABLE: .*scheme file: refused/),
+        'u-5': expect.stringMatching(/^MEDIA_UNAVAILABLE: .*no answer within 300 ms/),
+      });
+      expect(socket.sends).toHaveLength(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('a reply quotes what the session knows of the original', async () => {
