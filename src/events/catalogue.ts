@@ -89,7 +89,7 @@ export const messageEventSchemas = {
     participant: z.string().optional().describe('Groups: the member whose receipt this is.'),
     statusAt: z.number().int().optional().describe('When the status was reached, epoch ms, if WhatsApp said.'),
   }),
-  message_failed: messageEvent('message_failed', 'Emitted when a `send_message` could not be sent: the session is unknown, ended or did not open within SEND_WAIT_FOR_OPEN_MS, the recipient is not on WhatsApp, the media is missing or too large, or WhatsApp refused it.', {
+  message_failed: messageEvent('message_failed', 'Emitted when a `send_message` could not be sent: the session is unknown, ended or did not open within SEND_WAIT_FOR_OPEN_MS, the recipient is not on WhatsApp, the media is missing, unreachable (url) or too large, or WhatsApp refused it.', {
     sessionId: envelope.sessionId.optional(),
     requestId: z.string().describe('The command\'s requestId.'),
     messageId: messageId.optional().describe('The id the message would have had.'),
@@ -122,7 +122,7 @@ export const messageEventSchemas = {
         size: z.number().int().nonnegative().optional().describe('Bytes.'),
         fileName: z.string().optional(),
         ptt: z.boolean().optional().describe('Audio: a voice note.'),
-        error: z.string().optional().describe('Why the file could not be stored.'),
+        error: z.string().optional().describe('Why the file could not be stored: larger than MEDIA_MAX_BYTES, a MAC or hash mismatch (the file is not what the sender sent), a host that is not WhatsApp\'s, or the download or the store failing after 3 attempts.'),
       })
       .optional()
       .describe('For media messages.'),
