@@ -1,14 +1,12 @@
 import type { Logger } from 'pino';
 import type { SendMessageCommand } from '../commands/command.js';
 import type { Events, MessagePayload } from '../events/event-publisher.js';
-import { describeError, isWorkerError, type ErrorCode } from '../util/errors.js';
-import type { IncomingMessage, MessageReceipt, OutgoingContent, WhatsAppConnection } from '../whatsapp/types.js';
-import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
-import { backoffDelay } from '../util/backoff.js';
-import { httpGet, HttpGetError } from '../util/http-get.js';
+import { describeError, isWorkerError } from '../util/errors.js';
+import type { IncomingMessage, MessageReceipt, WhatsAppConnection } from '../whatsapp/types.js';
 import { Lru } from './lru.js';
-import { ByteLimit, mediaExtension, mediaKey, type MediaStore } from './media-store.js';
+import type { MediaStore } from './media-store.js';
+import { storeReceivedMedia } from './incoming-media.js';
+import { outgoingContent, SendFailure } from './outgoing-content.js';
 import type { HistoryRecord, MessageHistory } from './message-history.js';
 import { deriveMessageId } from './message-id.js';
 import { isPhoneJid } from './recipient.js';
@@ -46,18 +44,6 @@ interface SentRecord {
   sentAt: number;
 }
 
-/** Downloads of one received file, at most (the message's event waits for them, in order). */
-const MEDIA_ATTEMPTS = 3;
-
-/** A send that cannot succeed by trying again: answered with message_failed, and the command acked. */
-class SendFailure extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * A session's messages: sends (idempotent per requestId), incoming messages and receipts
@@ -124,7 +110,7 @@ export class SessionMessaging {
         throw isWorkerError(err) ? new SendFailure(err.code, err.message) : err;
       });
       await this.checkRecipient(conn, cmd.toJid);
-      const content = await this.content(cmd);
+      const content = await outgoingContent(cmd.message, this.deps);
       this.sending.set(messageId, new Promise<void>((resolve) => (release = resolve)));
       const quoted = cmd.replyTo ? { id: cmd.replyTo, fromMe: false, ...this.known.get(cmd.replyTo) } : undefined;
       const result = await conn.sendMessage(cmd.toJid, content, { messageId, ...(quoted ? { quoted } : {}) }).catch((err) => {
@@ -174,49 +160,6 @@ export class SessionMessaging {
     this.registered.set(jid, true);
   }
 
-  private async content(cmd: SendMessageCommand): Promise<OutgoingContent> {
-    const m = cmd.message;
-    if (m.type === 'text') return { type: 'text', text: m.text };
-    const common = { type: m.type, mimeType: m.mimeType, caption: m.caption, fileName: m.fileName, ptt: m.ptt };
-    switch (m.media.kind) {
-      case 'url':
-        return { ...common, ...(await this.fetchMedia(m.media.url, m.mimeType)) };
-      case 'base64':
-        return { ...common, media: { buffer: m.media.data } };
-      case 'mediaKey': {
-        if (!this.deps.media) throw new SendFailure('MEDIA_NOT_FOUND', 'this worker has no media store');
-        const stream = await this.deps.media.getStream(m.media.key).catch((err) => {
-          if (isWorkerError(err) && err.code === 'INVALID_MEDIA') throw new SendFailure('INVALID_MEDIA', err.message);
-          throw err;
-        });
-        if (!stream) throw new SendFailure('MEDIA_NOT_FOUND', `no file at mediaKey "${m.media.key}"`);
-        return { ...common, media: { stream } };
-      }
-    }
-  }
-
-  /**
-   * The file behind a command's `url`, fetched here rather than by Baileys: bounded in time and
-   * size, redirects limited to http(s) (Baileys would read a local file for anything that does
-   * not start with a lower-case "http"), and a clear reason when it fails.
-   */
-  private async fetchMedia(url: string, mimeType: string | undefined): Promise<{ media: { stream: Readable }; mimeType: string | undefined }> {
-    const max = this.deps.mediaMaxBytes;
-    const res = await httpGet(url, { timeoutMs: this.deps.mediaFetchTimeoutMs ?? 30_000, maxRedirects: 5, protocols: ['http:', 'https:'] }).catch((err: unknown) => {
-      const status = err instanceof HttpGetError ? err.status : 0;
-      throw new SendFailure(status === 404 || status === 410 ? 'MEDIA_NOT_FOUND' : 'MEDIA_UNAVAILABLE', `cannot fetch the media URL: ${describeError(err)}`);
-    });
-    const length = Number(res.headers['content-length']);
-    if (length > max) {
-      res.destroy();
-      throw new SendFailure('MEDIA_TOO_LARGE', `the media URL serves ${length} bytes, more than MEDIA_MAX_BYTES (${max})`);
-    }
-    const limited = new ByteLimit(max);
-    pipeline(res, limited).catch(() => undefined); // an error reaches the send through `limited`
-    const served = res.headers['content-type']?.split(';')[0]?.trim();
-    return { media: { stream: limited }, mimeType: mimeType ?? (served && served !== 'application/octet-stream' ? served : undefined) };
-  }
-
   // ---- receiving ----------------------------------------------------------------------------
 
   onMessages(messages: IncomingMessage[], offline: boolean): void {
@@ -252,7 +195,7 @@ export class SessionMessaging {
       this.log.debug({ messageId: m.id }, 'duplicate delivery ignored');
       return;
     }
-    const media = m.media ? await this.storeMedia(m) : undefined;
+    const media = m.media ? await storeReceivedMedia(this.host.id, m, this.deps, this.log) : undefined;
     const payload: MessagePayload<'message_received'> = {
       messageId: m.id,
       chat: m.chat,
@@ -286,39 +229,6 @@ export class SessionMessaging {
       ...(m.replyTo ? { replyTo: m.replyTo } : {}),
     };
     this.deps.history?.append(this.host.id, record);
-  }
-
-  private async storeMedia(m: IncomingMessage): Promise<NonNullable<MessagePayload<'message_received'>['media']>> {
-    const info = m.media!;
-    const meta = {
-      ...(info.mimeType ? { mimeType: info.mimeType } : {}),
-      ...(info.fileName ? { fileName: info.fileName } : {}),
-      ...(info.kind === 'audio' ? { ptt: info.ptt } : {}),
-    };
-    const store = this.deps.media;
-    if (!store) return { ...meta, ...(info.size !== undefined ? { size: info.size } : {}), error: 'no media store configured' };
-    if (info.size !== undefined && info.size > this.deps.mediaMaxBytes) {
-      return { ...meta, size: info.size, error: `larger than MEDIA_MAX_BYTES (${this.deps.mediaMaxBytes})` };
-    }
-    const key = mediaKey(this.host.id, info.kind, m.id, mediaExtension(info.mimeType, info.fileName));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const stream = await info.open();
-        const { size } = await store.putStream(key, stream, { contentType: info.mimeType, maxBytes: this.deps.mediaMaxBytes });
-        return { ...meta, key, size };
-      } catch (err) {
-        // A storage or network blip is worth another download (the message waits, in order);
-        // a file that is too large or fails its MAC will not get better.
-        const transient = isWorkerError(err, 'STORAGE_UNAVAILABLE') || isWorkerError(err, 'MEDIA_UNAVAILABLE');
-        if (transient && attempt < MEDIA_ATTEMPTS) {
-          this.log.warn({ messageId: m.id, attempt, err: describeError(err) }, 'could not store received media; trying again');
-          await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt - 1, { baseMs: this.deps.mediaRetryBaseMs ?? 500, maxMs: 5000 })));
-          continue;
-        }
-        this.log.warn({ messageId: m.id, attempt, err: describeError(err) }, 'could not store received media');
-        return { ...meta, ...(info.size !== undefined ? { size: info.size } : {}), error: describeError(err) };
-      }
-    }
   }
 
   private async status(r: MessageReceipt): Promise<void> {
