@@ -1,14 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Emulator } from '../../test/emulator/index.js';
+import type { RemoteEmulator } from './emulator-remote.js';
 import { summarize, round } from './stats.js';
 import type { Figure, Target } from './types.js';
 
 export interface BenchContext {
   quick: boolean;
   runId: string;
-  emulator: Emulator;
+  /** The emulator, in its own process (emulator-child.ts). */
+  emulator: RemoteEmulator;
   /** Removed at the end of the run. */
   tmpRoot: string;
   log: (msg: string) => void;

@@ -6,9 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { trustedEmulator } from '../../test/helpers/e2e.js';
 import { newTmpRoot, removeDir, type BenchContext } from './context.js';
 import { machineInfo } from './machine.js';
+import { RemoteEmulator } from './emulator-remote.js';
+import { trustFromHex } from './worker-side.js';
 import { machineLine, tableLines, writeOutputs } from './report.js';
 import { qrLinkScenarios } from './scenarios/qr-link.js';
 import { memoryScenario } from './scenarios/memory.js';
@@ -60,7 +61,10 @@ async function main(): Promise<number> {
 
   const tmpRoot = newTmpRoot();
   const runId = randomUUID().slice(0, 8);
-  const emulator = await trustedEmulator({ skipPrekeyUpload: true });
+  // The emulator runs in its own process, so it never competes with the harness, the worker and the
+  // bare clients for this event loop; this process trusts its Noise root as main.ts does.
+  const emulator = await RemoteEmulator.start({ skipPrekeyUpload: true });
+  trustFromHex(emulator.rootPublicKeyHex);
   const ctx: BenchContext = { quick, runId, emulator, tmpRoot, log: (m) => console.log(m) };
   const scenarios: ScenarioResult[] = [];
   let failed = 0;

@@ -4,7 +4,7 @@
  * heap: the worker restores N linked sessions from its local-disk storage; the baseline logs N
  * bare sockets in from the same credentials. Per session = (after − before) / N, RSS and heap,
  * both after forced GC; "after" is taken once all N are open and a settle delay has passed.
- * Accounts are linked once per run (QR + scan, bare client) and reused: see seed.ts.
+ * Accounts are made once per run and reused: see seed.ts.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { BenchBroker } from '../broker.js';
 import { serializeSeeds, type Seed } from '../baseline.js';
 import { figure, removeDir, tempDir, type BenchContext } from '../context.js';
-import { seedWorkerStorage } from '../seed.js';
+import { SEED_METHOD, seedWorkerStorage } from '../seed.js';
 import type { ScenarioResult } from '../types.js';
 import { workerEnv } from '../worker-side.js';
 import { seedsFor } from './seeds-pool.js';
@@ -100,7 +100,8 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
     await broker.close();
   }
   notes.push(
-    'Accounts linked once per run through QR + emulator scan (bare client), then reused: the worker restores them from its local-disk storage, the baseline logs in from the same creds in memory. Logins run 16 at a time on both sides (RESTORE_CONCURRENCY=16).',
+    SEED_METHOD,
+    'The worker restores the accounts from its local-disk storage, the baseline logs in from the same creds in memory. Logins run 16 at a time on both sides (RESTORE_CONCURRENCY=16).',
     'Emulator started with skipPrekeyUpload: true (no 812-prekey upload at first login).',
     `RSS/heap measured after 3 forced GCs, before any session and ${settleMs} ms after the last one opened; per session = (after − before) / N; the worker's fixed cost (broker connection, channels) is inside "after − before".`,
   );

@@ -5,7 +5,7 @@
  *    queue; per session: publish → event received. Baseline: N × `makeWASocket()` → first `qr`.
  * 2. Link latency. Then the emulated phone scans every QR at once. Worker: scanQr called →
  *    `connected` consumed. Baseline: scanQr called → `connection: 'open'` (after the 515 restart).
- * Worker and baseline alternate (W,B then B,W …), in the same process, on the same emulator.
+ * Worker and baseline alternate (W,B then B,W …), in the bench process, on the same emulator (its own process).
  */
 import { performance } from 'node:perf_hooks';
 import { BenchBroker } from '../broker.js';
@@ -115,7 +115,7 @@ export async function qrLinkScenarios(ctx: BenchContext): Promise<ScenarioResult
         const order = r % 2 === 0 ? (['worker', 'baseline'] as const) : (['baseline', 'worker'] as const);
         for (const side of order) {
           const s = side === 'worker' ? await workerRound(ctx, broker, n, r) : await baselineRound(ctx, n);
-          ctx.emulator.forgetAccounts();
+          await ctx.emulator.forgetAccounts();
           (side === 'worker' ? w : b).qr.push(...s.qr);
           (side === 'worker' ? w : b).link.push(...s.link);
           if (side === 'worker') {
@@ -148,7 +148,7 @@ export async function qrLinkScenarios(ctx: BenchContext): Promise<ScenarioResult
   } finally {
     await broker.close();
   }
-  const settings = { ns, rounds, emulator: { skipPrekeyUpload: true }, order: 'alternating W,B / B,W', inProcess: true };
+  const settings = { ns, rounds, emulator: { skipPrekeyUpload: true }, order: 'alternating W,B / B,W', workerAndBaseline: 'in the bench process', emulatorProcess: 'separate (scripts/bench/emulator-child.ts)' };
   const durationMs = Date.now() - started;
   return [
     {

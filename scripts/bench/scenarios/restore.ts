@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { BenchBroker } from '../broker.js';
 import { authFromSeed, openClient, type BareClient, type Seed } from '../baseline.js';
 import { figure, removeDir, tempDir, withTimeout, type BenchContext } from '../context.js';
-import { seedWorkerStorage } from '../seed.js';
+import { SEED_METHOD, seedWorkerStorage } from '../seed.js';
 import type { ScenarioResult } from '../types.js';
 import { buildWorker, s3Env, workerEnv } from '../worker-side.js';
 import { startS3rverChild, type S3Child } from '../s3.js';
@@ -81,7 +81,7 @@ export async function restoreScenario(ctx: BenchContext): Promise<ScenarioResult
           for (const side of r % 2 === 0 ? (['worker', 'baseline'] as const) : (['baseline', 'worker'] as const)) {
             const ms = side === 'worker' ? await workerRestore(env, broker, subset, timeoutMs) : await bareRelogin(ctx.emulator.url, subset, timeoutMs);
             (side === 'worker' ? w : b).push(ms);
-            ctx.log(`  restore N=${n} ${driver} round ${r + 1}/${rounds} ${side}: all connected in ${ms.toFixed(0)} ms (emulator connections open after teardown: ${ctx.emulator.connectionCount})`);
+            ctx.log(`  restore N=${n} ${driver} round ${r + 1}/${rounds} ${side}: all connected in ${ms.toFixed(0)} ms (emulator connections open after teardown: ${await ctx.emulator.connectionCount()})`);
           }
         }
         removeDir(dir);
@@ -108,7 +108,7 @@ export async function restoreScenario(ctx: BenchContext): Promise<ScenarioResult
     status: 'ok',
     settings: { ns, rounds, drivers: ['local', 's3 (s3rver in its own process)'], restoreConcurrency: 8, encrypted: true },
     figures,
-    notes: ['Accounts linked once per run (QR + scan) and seeded into each storage as a linked session leaves it; emulator skipPrekeyUpload: true.'],
+    notes: [SEED_METHOD, 'Seeded into each storage as a linked session leaves it; emulator skipPrekeyUpload: true, in its own process.'],
     durationMs: Date.now() - started,
   };
 }

@@ -36,7 +36,7 @@ export async function sendScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const dir = tempDir(ctx, 'send');
   try {
     const seed = (await seedsFor(ctx, 1))[0]!;
-    if (!ctx.emulator.state().contacts.some((c) => c.phone === CONTACT.slice(1))) ctx.emulator.addContact(CONTACT);
+    if (!(await ctx.emulator.hasContact(CONTACT))) await ctx.emulator.addContact(CONTACT);
     const workerId = 'bench-send';
     broker.trackWorker(workerId);
     const env = { ...workerEnv({ workerId, emulatorUrl: ctx.emulator.url, rootPublicKeyHex: ctx.emulator.rootPublicKeyHex, storageDir: dir }), ...broker.env };
