@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import { createStorageFromConfig, storageOptions, type Storage } from '../../src/storage/index.js';
 import { createBaileysConnector } from '../../src/whatsapp/baileys-connector.js';
 import { installStrictSignatureVerification, trustNoiseRoot } from '../../src/whatsapp/trust.js';
+import { installSharedAsyncLocalStorage } from '../../src/whatsapp/shared-async-local-storage.js';
 import { Worker } from '../../src/worker.js';
 import { RABBITMQ_URL } from './broker.js';
 import { WA_VERSION } from './baseline.js';
@@ -43,6 +44,7 @@ export function workerEnv(opts: { workerId: string; emulatorUrl: string; rootPub
 }
 
 export async function buildWorker(env: Record<string, string | undefined>): Promise<BuiltWorker> {
+  installSharedAsyncLocalStorage(); // as main.ts does before any socket exists
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
   const storage = await createStorageFromConfig(storageOptions(config.storage, logger.child({ component: 'storage' })));
