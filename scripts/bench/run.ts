@@ -10,6 +10,7 @@ import { newTmpRoot, removeDir, type BenchContext } from './context.js';
 import { machineInfo } from './machine.js';
 import { RemoteEmulator } from './emulator-remote.js';
 import { trustFromHex } from './worker-side.js';
+import { installSharedAsyncLocalStorage } from '../../src/whatsapp/shared-async-local-storage.js';
 import { machineLine, tableLines, writeOutputs } from './report.js';
 import { qrLinkScenarios } from './scenarios/qr-link.js';
 import { memoryScenario } from './scenarios/memory.js';
@@ -65,6 +66,9 @@ async function main(): Promise<number> {
   // bare clients for this event loop; this process trusts its Noise root as main.ts does.
   const emulator = await RemoteEmulator.start({ skipPrekeyUpload: true });
   trustFromHex(emulator.rootPublicKeyHex);
+  // Worker and baseline share this process in most scenarios: it gets the worker's process-wide
+  // fix (main.ts installs it) from the start, so both sides always run with the same one.
+  installSharedAsyncLocalStorage();
   const ctx: BenchContext = { quick, runId, emulator, tmpRoot, log: (m) => console.log(m) };
   const scenarios: ScenarioResult[] = [];
   let failed = 0;

@@ -53,7 +53,8 @@ function runChild(env: Record<string, string | undefined>, timeoutMs: number): P
 export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const started = Date.now();
   const ns = ctx.quick ? [20, 50] : [100, 500, 1000];
-  const rounds = ctx.quick ? 1 : 2;
+  // N=1000 gets one round per side (run time on a small machine): said in the notes.
+  const roundsFor = (n: number): number => (ctx.quick || n >= 1000 ? 1 : 2);
   const settleMs = ctx.quick ? 2000 : 5000;
   const concurrency = 16;
   const broker = await BenchBroker.open(`bench.${ctx.runId}.mem`);
@@ -78,6 +79,7 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
       const rss = { worker: [] as number[], baseline: [] as number[] };
       const heap = { worker: [] as number[], baseline: [] as number[] };
       const total = { worker: [] as number[], baseline: [] as number[] };
+      const rounds = roundsFor(n);
       for (let r = 0; r < rounds; r++) {
         for (const side of r % 2 === 0 ? (['worker', 'baseline'] as const) : (['baseline', 'worker'] as const)) {
           const res = await runChild({ ...(side === 'worker' ? env : {}), ...common, BENCH_SIDE: side }, 120_000 + n * 500);
@@ -101,6 +103,7 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
   }
   notes.push(
     SEED_METHOD,
+    `Rounds per N (one child process per side per round, sides alternating): ${ns.map((n) => `N=${n}: ${roundsFor(n)}`).join(', ')}.`,
     'The worker restores the accounts from its local-disk storage, the baseline logs in from the same creds in memory. Logins run 16 at a time on both sides (RESTORE_CONCURRENCY=16).',
     'Emulator started with skipPrekeyUpload: true (no 812-prekey upload at first login).',
     `RSS/heap measured after 3 forced GCs, before any session and ${settleMs} ms after the last one opened; per session = (after − before) / N; the worker's fixed cost (broker connection, channels) is inside "after − before".`,
@@ -110,7 +113,7 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
     title: 'Memory per open session',
     measures: 'RSS and V8 heap per open (linked, connected) session, each side alone in a child process started with --expose-gc; mean over rounds. Also the whole process RSS with N sessions open.',
     status: 'ok',
-    settings: { ns, rounds, settleMs, loginConcurrency: concurrency, storage: 'local disk', childProcess: true },
+    settings: { ns, rounds: Object.fromEntries(ns.map((n) => [`N=${n}`, roundsFor(n)])), settleMs, loginConcurrency: concurrency, storage: 'local disk', childProcess: true },
     figures,
     notes,
     durationMs: Date.now() - started,
