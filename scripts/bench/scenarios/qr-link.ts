@@ -32,6 +32,13 @@ async function workerRound(ctx: BenchContext, broker: BenchBroker, n: number, ro
   try {
     await worker.start();
     await withTimeout(worker.waitUntilActive(), 30_000, 'worker active');
+    // A long-running worker is what the backend talks to: one command round trip first (a
+    // `status` for an unknown number, answered with command_rejected) so the start-up work
+    // (restore of its empty storage, heartbeat, first use of each code path) is over.
+    const ping = nextNumber();
+    const pong = broker.events.collect((b) => b?.action === 'command_rejected' && b.numberId === ping.numberId, 1, 30_000, 'warm-up command_rejected');
+    broker.publishCommand({ sessionId: ping.numberId, action: 'status', requestId: `warmup-${ping.numberId}`, data: { numberId: ping.numberId, phoneNumber: ping.phone, workerId } });
+    await pong;
     const numbers = Array.from({ length: n }, () => nextNumber());
     const ids = new Set(numbers.map((x) => x.numberId));
     const qrs = broker.events.collect((b) => b?.action === 'qr_generated' && ids.has(b.numberId) && b.attempt === 1, n, timeoutFor(n), `${n} qr_generated`);
@@ -162,7 +169,7 @@ export async function qrLinkScenarios(ctx: BenchContext): Promise<ScenarioResult
     {
       id: 'qr-latency',
       title: 'QR latency: create → first QR',
-      measures: 'Per session: worker = `create` published to the shared command queue → `qr_generated` consumed from the session-events queue (routing to the worker queue, session start, PNG rendering, publish with confirm included); baseline = makeWASocket() → first connection.update {qr}. N sessions started at once; samples pooled over rounds.',
+      measures: 'Per session: worker = `create` published to the shared command queue → `qr_generated` consumed from the session-events queue (routing to the worker queue, session start, PNG rendering, publish with confirm included); baseline = makeWASocket() → first connection.update {qr}. N sessions started at once; samples pooled over rounds. Each worker round uses a fresh worker, warmed by one command round trip (a `status` for an unknown number) before the timed creates.',
       status: 'ok',
       settings,
       figures: qrFigures,
