@@ -15,6 +15,20 @@ import { median } from './stats.js';
 import { buildWorker, trustFromHex, workerEnv } from './worker-side.js';
 import type { WhatsAppConnector } from '../../src/whatsapp/types.js';
 import { authFromSeed, openClient } from './baseline.js';
+import { processCpuSeconds } from './s3.js';
+import { execSync } from 'node:child_process';
+
+const beamPid = Number(execSync('pgrep -f beam.smp || true').toString().trim().split('\n')[0]) || undefined;
+/** CPU ms per message of: this process, the emulator process, RabbitMQ. */
+function cpuMeter(emuPid: number | undefined): () => string {
+  const p0 = process.cpuUsage();
+  const e0 = processCpuSeconds(emuPid);
+  const b0 = processCpuSeconds(beamPid);
+  return () => {
+    const p = process.cpuUsage(p0);
+    return `CPU per message: bench process ${((p.user + p.system) / 1000 / m).toFixed(2)} ms, emulator ${(((processCpuSeconds(emuPid) - e0) * 1000) / m).toFixed(2)} ms, RabbitMQ ${(((processCpuSeconds(beamPid) - b0) * 1000) / m).toFixed(2)} ms`;
+  };
+}
 
 if (process.env.PROFILE_SOURCE_MAPS !== '1') process.setSourceMapsEnabled(false);
 const m = Number(process.argv[2] ?? 300);
@@ -30,7 +44,7 @@ const tmp = newTmpRoot();
 try {
   const [seed] = await registerSeeds(emulator, 1);
   broker.trackWorker('bench-profile-send');
-  const env = { ...workerEnv({ workerId: 'bench-profile-send', emulatorUrl: emulator.url, rootPublicKeyHex: emulator.rootPublicKeyHex, storageDir: tmp }), ...broker.env };
+  const env = { ...workerEnv({ workerId: 'bench-profile-send', emulatorUrl: emulator.url, rootPublicKeyHex: emulator.rootPublicKeyHex, storageDir: tmp, extra: { RABBITMQ_PREFETCH: process.env.PROFILE_PREFETCH } }), ...broker.env };
   await seedWorkerStorage(env, [seed!]);
   for (let r = 0; r < rounds; r++) {
     if (!process.env.PROFILE_SEND_NO_WORKER) {
@@ -59,6 +73,7 @@ try {
     const reqs = Array.from({ length: m }, (_, i) => `p-${randomUUID().slice(0, 8)}-${i}`);
     const ids = new Set(reqs);
     const all = broker.messages.collect((b) => b?.action === 'message_sent' && ids.has(b.requestId), m, 120_000, 'message_sent');
+    const meter = cpuMeter(emulator.pid);
     const elu0 = performance.eventLoopUtilization();
     const t0 = performance.now();
     for (const [i, requestId] of reqs.entries()) {
@@ -70,6 +85,7 @@ try {
     const inSend = spans.reduce((n, [a, b]) => n + (b - a), 0);
     const gaps = spans.slice(1).map(([a], i) => a - spans[i]![1]);
     const elu = performance.eventLoopUtilization(elu0);
+    console.log(`  worker ${meter()}`);
     const big = gaps.filter((g) => g > 2);
     console.log(`  event loop utilisation ${(elu.utilization * 100).toFixed(0)}%; gaps > 2 ms: ${big.length}, sum ${big.reduce((a, b) => a + b, 0).toFixed(0)} ms, max ${Math.max(...gaps).toFixed(1)} ms`);
     console.log(
@@ -81,6 +97,7 @@ try {
     if (process.env.PROFILE_SEND_NO_BARE) continue;
     const { client, opened } = openClient(emulator.url, authFromSeed(seed!), 60_000);
     await opened;
+    const bareMeter = cpuMeter(emulator.pid);
     const b0 = performance.now();
     const lat: number[] = [];
     for (let i = 0; i < m; i++) {
@@ -89,6 +106,7 @@ try {
       lat.push(performance.now() - s);
     }
     const bw = performance.now() - b0;
+    console.log(`  bare ${bareMeter()}`);
     console.log(`bare:   ${m} in ${bw.toFixed(0)} ms = ${((m * 1000) / bw).toFixed(0)} msg/s; sendMessage p50 ${median(lat).toFixed(2)} ms`);
     client.end();
   }

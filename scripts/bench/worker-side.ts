@@ -10,6 +10,7 @@ import { createBaileysConnector } from '../../src/whatsapp/baileys-connector.js'
 import { installStrictSignatureVerification, trustNoiseRoot } from '../../src/whatsapp/trust.js';
 import { installSharedAsyncLocalStorage } from '../../src/whatsapp/shared-async-local-storage.js';
 import { Worker } from '../../src/worker.js';
+import { createMessagingStorage } from '../../src/messaging/messaging-storage.js';
 import { RABBITMQ_URL } from './broker.js';
 import { WA_VERSION } from './baseline.js';
 
@@ -54,7 +55,19 @@ export async function buildWorker(env: Record<string, string | undefined>): Prom
     qrTimeoutMs: config.whatsapp.qrTimeoutMs,
     logger: logger.child({ component: 'baileys' }, { level: config.whatsapp.logLevel }),
   });
-  const worker = new Worker({ config, logger, store: storage.store, connector, beforeBrokerClose: () => storage.close() });
+  // Media store and message history, as main.ts wires them.
+  const messaging = await createMessagingStorage({ config, blobs: storage.blobStore, codec: storage.codec, logger: logger.child({ component: 'messaging-storage' }) });
+  const worker = new Worker({
+    config,
+    logger,
+    store: storage.store,
+    connector,
+    messaging,
+    beforeBrokerClose: async () => {
+      await messaging.close().catch(() => undefined);
+      await storage.close();
+    },
+  });
   return { worker, storage, config };
 }
 
