@@ -3,7 +3,7 @@
  * on s3rver), encrypted at rest (SESSION_ENCRYPTION_KEY set, as production requires). Worker:
  * `worker.start()` called → the N-th `connected` consumed from the session-events queue (broker
  * connection, ownership of its queue, listing and decrypting the sessions, RESTORE_CONCURRENCY at
- * a time, default 8). Baseline: N bare sockets started at once from in-memory creds → all 'open'.
+ * a time, default 32). Baseline: N bare sockets started at once from in-memory creds → all 'open'.
  */
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
@@ -68,7 +68,7 @@ export async function restoreScenario(ctx: BenchContext): Promise<ScenarioResult
     for (const n of ns) {
       const subset = seeds.slice(0, n);
       const timeoutMs = 60_000 + n * 300;
-      for (const driver of ['local', 's3'] as const) {
+      for (const driver of (process.env.BENCH_RESTORE_DRIVERS?.split(',') ?? ['local', 's3']) as Array<'local' | 's3'>) {
         const dir = tempDir(ctx, `restore-${driver}-${n}`);
         const workerId = `bench-restore-${driver}-${n}`;
         broker.trackWorker(workerId);
@@ -116,9 +116,9 @@ export async function restoreScenario(ctx: BenchContext): Promise<ScenarioResult
   return {
     id: 'restore',
     title: 'Restore: start → all connected',
-    measures: 'Wall time per round. Worker: worker.start() → the last of N `connected` events consumed (storage encrypted with SESSION_ENCRYPTION_KEY; RESTORE_CONCURRENCY default 8). Baseline: N bare sockets started at once from in-memory creds → the last connection "open". p50 over rounds.',
+    measures: 'Wall time per round. Worker: worker.start() → the last of N `connected` events consumed (storage encrypted with SESSION_ENCRYPTION_KEY; RESTORE_CONCURRENCY at its default, 32). Baseline: N bare sockets started at once from in-memory creds → the last connection "open". p50 over rounds.',
     status: 'ok',
-    settings: { ns, rounds, drivers: ['local', 's3 (s3rver in its own process)'], restoreConcurrency: 8, encrypted: true },
+    settings: { ns, rounds, drivers: ['local', 's3 (s3rver in its own process)'], restoreConcurrency: process.env.BENCH_RESTORE_CONCURRENCY ?? 'default (32)', encrypted: true },
     figures,
     notes: [
       SEED_METHOD,
