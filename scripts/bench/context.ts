@@ -19,8 +19,13 @@ export function tempDir(ctx: BenchContext, label: string): string {
   return mkdtempSync(join(ctx.tmpRoot, `${label}-`));
 }
 
+/** Best effort: a stopped worker's last background write may still land while the tree is removed. */
 export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  } catch {
+    // left in the run's tmp root, removed at the end of the run (or by the OS)
+  }
 }
 
 export function newTmpRoot(): string {
