@@ -52,7 +52,7 @@ function runChild(env: Record<string, string | undefined>, timeoutMs: number): P
 
 export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const started = Date.now();
-  const ns = ctx.quick ? [20, 50] : [100, 500, 1000];
+  const ns = process.env.BENCH_MEMORY_NS ? process.env.BENCH_MEMORY_NS.split(',').map(Number) : ctx.quick ? [20, 50] : [100, 500, 1000];
   // N=1000 gets one round per side (run time on a small machine): said in the notes.
   const roundsFor = (n: number): number => (ctx.quick || n >= 1000 ? 1 : 2);
   const settleMs = ctx.quick ? 2000 : 5000;
@@ -89,9 +89,22 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
           ctx.log(`  memory N=${n} round ${r + 1}/${rounds} ${side}: ${((res.after.rss - res.before.rss) / MB / n).toFixed(3)} MB RSS/session, ${((res.after.heapUsed - res.before.heapUsed) / MB / n).toFixed(3)} MB heap/session, total RSS ${(res.after.rss / MB).toFixed(0)} MB, all open in ${(res.openMs / 1000).toFixed(1)} s`);
         }
       }
+      if (process.env.BENCH_MEMORY_WHATIF === '1') {
+        // What-if (development only, a note, not a figure): bare Baileys with the worker's AsyncLocalStorage fix.
+        const res = await runChild({ ...common, BENCH_SIDE: 'baseline', BENCH_BASELINE_SHARED_ALS: '1' }, 120_000 + n * 500);
+        const line = `what-if N=${n}: bare Baileys + the shared AsyncLocalStorage: ${((res.after.rss - res.before.rss) / MB / n).toFixed(3)} MB RSS/session, ${((res.after.heapUsed - res.before.heapUsed) / MB / n).toFixed(3)} MB heap/session, total RSS ${(res.after.rss / MB).toFixed(0)} MB, all open in ${(res.openMs / 1000).toFixed(1)} s`;
+        ctx.log(`  ${line}`);
+        notes.push(line);
+      }
       removeDir(dir);
       const t = (text: string) => ({ target: ({ ratio }: { ratio: number | null }) => ({ text, met: ratio !== null && ratio <= 1.5 }) });
-      figures.push(figure({ name: `N=${n} RSS/session`, unit: 'MB', stat: 'mean', worker: rss.worker, baseline: rss.baseline, ...t('≤ 1.5× bare') }));
+      // A process's RSS moves by tens of MB on its own (allocator, freed start-up garbage): below ~500
+      // sessions that is more than the sessions' own RSS, so the ratio there says nothing (heap does).
+      const rssTarget =
+        n >= 500
+          ? t('≤ 1.5× bare')
+          : { target: () => ({ text: '≤ 1.5× bare (not judged below N=500: RSS noise of ±20 MB per process exceeds the delta; see heap)', met: null }) };
+      figures.push(figure({ name: `N=${n} RSS/session`, unit: 'MB', stat: 'mean', worker: rss.worker, baseline: rss.baseline, ...rssTarget }));
       figures.push(figure({ name: `N=${n} heap/session`, unit: 'MB', stat: 'mean', worker: heap.worker, baseline: heap.baseline, ...t('≤ 1.5× bare') }));
       const totalFig = figure({ name: `N=${n} process RSS`, unit: 'MB', stat: 'mean', worker: total.worker, baseline: total.baseline });
       if (n === 1000) totalFig.target = { text: '1000 sessions within 4 GB RSS', met: totalFig.worker.mean <= 4096 };
