@@ -3,6 +3,12 @@
  * (default). `--only=qr-latency,restore` runs a subset (development). Writes
  * docs/bench/results[-quick].json, one SVG per scenario and docs/bench/README.md.
  * Exit code: 0 when every scenario ran (targets missed or not), 1 when something could not run.
+ *
+ * Development knobs (environment; with --only, nothing is written): BENCH_RESTORE_NS=100,500,
+ * BENCH_RESTORE_DRIVERS=local,s3, BENCH_RESTORE_CONCURRENCY=n, BENCH_MEMORY_NS=500,
+ * BENCH_MEMORY_WHATIF=1 (adds a bare-Baileys-with-the-shared-AsyncLocalStorage child, as a note).
+ * The emulator runs in its own process (emulator-child.ts); so does s3rver and, in the memory
+ * scenario, each side.
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
