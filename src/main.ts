@@ -8,6 +8,7 @@ import { createLogger } from './util/logger.js';
 import { describeError } from './util/errors.js';
 import { createBaileysConnector } from './whatsapp/baileys-connector.js';
 import { installStrictSignatureVerification, trustNoiseRoot } from './whatsapp/trust.js';
+import { installSharedAsyncLocalStorage } from './whatsapp/shared-async-local-storage.js';
 import { routeLibsignalConsole } from './whatsapp/libsignal-console.js';
 import { resolveWaVersion } from './whatsapp/version.js';
 import { WHATSAPP_WEBSOCKET_URL } from './config/schema.js';
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
   process.on('uncaughtException', (err) => logger.error({ err: describeError(err), stack: err.stack }, 'uncaught exception'));
 
   routeLibsignalConsole(logger.child({ component: 'libsignal' }));
+  // Before any socket: Baileys' per-socket AsyncLocalStorage would otherwise make every promise O(sockets ever opened).
+  installSharedAsyncLocalStorage();
   installStrictSignatureVerification();
   if (config.whatsapp.trustRootPublicKey) {
     trustNoiseRoot(config.whatsapp.trustRootPublicKey);

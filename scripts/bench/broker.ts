@@ -72,7 +72,8 @@ export class BenchBroker {
       QUEUE_WORKER_HEARTBEAT: `${prefix}.heartbeat`,
       QUEUE_MESSAGE_EVENTS: `${prefix}.messages`,
     };
-    const conn = await amqp.connect(RABBITMQ_URL);
+    // TCP_NODELAY as the backend's client sets it (the RabbitMQ Java client does by default; amqplib does not).
+    const conn = await amqp.connect(RABBITMQ_URL, { noDelay: true });
     const channel = await conn.createConfirmChannel();
     const broker = new BenchBroker(conn, channel, env);
     for (const q of Object.entries(env)) if (q[0].startsWith('QUEUE_')) broker.queues.add(q[1]);

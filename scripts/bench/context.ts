@@ -1,14 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Emulator } from '../../test/emulator/index.js';
+import type { RemoteEmulator } from './emulator-remote.js';
 import { summarize, round } from './stats.js';
 import type { Figure, Target } from './types.js';
 
 export interface BenchContext {
   quick: boolean;
   runId: string;
-  emulator: Emulator;
+  /** The emulator, in its own process (emulator-child.ts). */
+  emulator: RemoteEmulator;
   /** Removed at the end of the run. */
   tmpRoot: string;
   log: (msg: string) => void;
@@ -18,8 +19,13 @@ export function tempDir(ctx: BenchContext, label: string): string {
   return mkdtempSync(join(ctx.tmpRoot, `${label}-`));
 }
 
+/** Best effort: a stopped worker's last background write may still land while the tree is removed. */
 export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  } catch {
+    // left in the run's tmp root, removed at the end of the run (or by the OS)
+  }
 }
 
 export function newTmpRoot(): string {

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { authFromSeed, inLanes, openClient, parseSeeds, type BareClient } from './baseline.js';
 import { buildWorker, trustFromHex } from './worker-side.js';
+import { installSharedAsyncLocalStorage } from '../../src/whatsapp/shared-async-local-storage.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -43,6 +44,8 @@ async function main(): Promise<void> {
     }
     stop = () => worker.stop();
   } else if (side === 'baseline') {
+    // For a what-if only (not in the scenario): bare Baileys with the worker's AsyncLocalStorage fix.
+    if (process.env.BENCH_BASELINE_SHARED_ALS === '1') installSharedAsyncLocalStorage();
     before = await settledUsage();
     const seeds = parseSeeds(readFileSync(process.env.BENCH_SEED_FILE!, 'utf8')).slice(0, n);
     const clients: BareClient[] = [];

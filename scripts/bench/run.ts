@@ -3,12 +3,20 @@
  * (default). `--only=qr-latency,restore` runs a subset (development). Writes
  * docs/bench/results[-quick].json, one SVG per scenario and docs/bench/README.md.
  * Exit code: 0 when every scenario ran (targets missed or not), 1 when something could not run.
+ *
+ * Development knobs (environment; with --only, nothing is written): BENCH_RESTORE_NS=100,500,
+ * BENCH_RESTORE_DRIVERS=local,s3, BENCH_RESTORE_CONCURRENCY=n, BENCH_MEMORY_NS=500,
+ * BENCH_MEMORY_WHATIF=1 (adds a bare-Baileys-with-the-shared-AsyncLocalStorage child, as a note).
+ * The emulator runs in its own process (emulator-child.ts); so does s3rver and, in the memory
+ * scenario, each side.
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { trustedEmulator } from '../../test/helpers/e2e.js';
 import { newTmpRoot, removeDir, type BenchContext } from './context.js';
 import { machineInfo } from './machine.js';
+import { RemoteEmulator } from './emulator-remote.js';
+import { trustFromHex } from './worker-side.js';
+import { installSharedAsyncLocalStorage } from '../../src/whatsapp/shared-async-local-storage.js';
 import { machineLine, tableLines, writeOutputs } from './report.js';
 import { qrLinkScenarios } from './scenarios/qr-link.js';
 import { memoryScenario } from './scenarios/memory.js';
@@ -60,7 +68,13 @@ async function main(): Promise<number> {
 
   const tmpRoot = newTmpRoot();
   const runId = randomUUID().slice(0, 8);
-  const emulator = await trustedEmulator({ skipPrekeyUpload: true });
+  // The emulator runs in its own process, so it never competes with the harness, the worker and the
+  // bare clients for this event loop; this process trusts its Noise root as main.ts does.
+  const emulator = await RemoteEmulator.start({ skipPrekeyUpload: true });
+  trustFromHex(emulator.rootPublicKeyHex);
+  // Worker and baseline share this process in most scenarios: it gets the worker's process-wide
+  // fix (main.ts installs it) from the start, so both sides always run with the same one.
+  installSharedAsyncLocalStorage();
   const ctx: BenchContext = { quick, runId, emulator, tmpRoot, log: (m) => console.log(m) };
   const scenarios: ScenarioResult[] = [];
   let failed = 0;

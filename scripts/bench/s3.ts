@@ -1,11 +1,25 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface S3Child {
   options(bucket: string): { endPoint: string; port: number; accessKey: string; secretKey: string; bucket: string };
+  /** CPU seconds the s3rver process has used so far (Linux /proc; 0 elsewhere). */
+  cpuSeconds(): number;
+  /** Requests served so far, by kind ('GET object', 'GET list', 'PUT object', …). */
+  requests(): Promise<Record<string, number>>;
   close(): Promise<void>;
+}
+
+export function processCpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
+  } catch {
+    return 0;
+  }
 }
 
 /** Starts scripts/bench/s3rver-child.ts and waits for its port. */
@@ -23,6 +37,12 @@ export function startS3rverChild(): Promise<S3Child> {
       if (!line) return;
       const { port } = JSON.parse(line) as { port: number };
       resolve({
+        cpuSeconds: () => processCpuSeconds(child.pid),
+        requests: () =>
+          new Promise((res) => {
+            child.once('message', (m) => res(m as Record<string, number>));
+            child.send('requests');
+          }),
         options: (bucket) => ({ endPoint: '127.0.0.1', port, accessKey: 'S3RVER', secretKey: 'S3RVER', bucket }),
         close: async () => {
           child.kill('SIGTERM');

@@ -1,14 +1,24 @@
 /**
- * Linked accounts for the scenarios that need open sessions (memory, restore, send). Linking
- * hundreds of sessions through QR + scan is slow, so each account is linked ONCE per run with a
- * bare Baileys client (QR → emulator scan → 515 → open), its creds and keys are kept, and every
- * later measurement logs in from them (worker: a restore from its storage; baseline: a bare
- * login from in-memory creds). Both sides therefore start from the same credentials.
+ * Linked accounts for the scenarios that need open sessions (memory, restore, send). Each account
+ * is linked ONCE per run, its creds and keys are kept, and every later measurement logs in from
+ * them (worker: a restore from its storage; baseline: a bare login from in-memory creds), so both
+ * sides start from the same credentials.
+ *
+ * How an account is made (`registerSeeds`): fresh Baileys creds (`initAuthCreds()`); the emulator
+ * registers the companion device from the registration data Baileys would send in its
+ * REGISTRATION payload and answers with the `<pair-success>` the phone would send (see
+ * emulator-child.ts `register`); Baileys' own `configureSuccessfulPairing` turns that into the
+ * linked creds (me, account signature, signal identities), exactly what a scanned QR leaves; then
+ * ONE bare login takes the first-login bootstrap (app-state key share, history bootstrap) and the
+ * seed is snapshotted once Baileys counted its initial sync (accountSyncCounter ≥ 1). Only the QR
+ * display + scan + 515 round trip is skipped (that path is timed by the QR/link scenarios).
  */
+import { configureSuccessfulPairing, initAuthCreds } from '@whiskeysockets/baileys';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config/config.js';
 import { createStorageFromConfig, storageOptions } from '../../src/storage/index.js';
-import type { Emulator } from '../../test/emulator/index.js';
 import { authFromSeed, inLanes, keyData, memoryAuth, openClient, type Seed } from './baseline.js';
+import type { RemoteEmulator } from './emulator-remote.js';
 
 let phoneCounter = 0;
 /** Unique per run: numberId n, phone +49170 then n on 7 digits. */
@@ -21,27 +31,44 @@ export function sessionIdOf(numberId: number, phone: string): string {
   return `session_${numberId}_${phone}`;
 }
 
-export async function linkSeeds(emulator: Emulator, count: number, opts: { concurrency?: number; onProgress?: (done: number) => void } = {}): Promise<Seed[]> {
+/** How the seeds were made, for the scenario notes. */
+export const SEED_METHOD =
+  'Accounts made once per run and reused: fresh Baileys creds, the companion device registered in the emulator without the QR display/scan/515 round trip (emulator answers the <pair-success> a phone sends; Baileys\' configureSuccessfulPairing completes it), then one bare first login (app-state key share + history bootstrap) before the creds and keys are snapshotted.';
+
+async function registerOne(emulator: RemoteEmulator, numberId: number, phone: string, timeoutMs: number): Promise<Seed> {
+  const creds = initAuthCreds();
+  const { stanza } = await emulator.register({
+    phone,
+    noiseKey: creds.noiseKey.public,
+    identityKey: creds.signedIdentityKey.public,
+    registrationId: creds.registrationId,
+    signedPreKey: { keyId: creds.signedPreKey.keyId, publicKey: creds.signedPreKey.keyPair.public, signature: creds.signedPreKey.signature },
+    advSecret: Buffer.from(creds.advSecretKey, 'base64'),
+  });
+  Object.assign(creds, configureSuccessfulPairing(stanza, creds).creds);
+  const auth = memoryAuth(creds);
+  const { client, opened } = openClient(emulator.url, auth, timeoutMs);
+  try {
+    await opened;
+    // the first login's bootstrap: Baileys bumps accountSyncCounter once the initial sync is done
+    const deadline = Date.now() + timeoutMs;
+    while (!(auth.state.creds.accountSyncCounter > 0)) {
+      if (Date.now() > deadline) throw new Error(`${phone}: first-login bootstrap not done within ${timeoutMs} ms`);
+      await sleep(20);
+    }
+  } finally {
+    client.end();
+  }
+  const copy = authFromSeed({ numberId, phone, creds: auth.state.creds, keys: keyData(auth) });
+  return { numberId, phone, creds: copy.state.creds, keys: keyData(copy) };
+}
+
+export async function registerSeeds(emulator: RemoteEmulator, count: number, opts: { concurrency?: number; onProgress?: (done: number) => void } = {}): Promise<Seed[]> {
   const seeds: Seed[] = [];
   const items = Array.from({ length: count }, () => nextNumber());
   let done = 0;
-  await inLanes(items, opts.concurrency ?? 8, async ({ numberId, phone }) => {
-    const auth = memoryAuth();
-    let scanned = false;
-    const { client, opened } = openClient(emulator.url, auth, 60_000, (qr) => {
-      if (scanned) return;
-      scanned = true;
-      emulator.scanQr(qr, { phoneNumber: phone }).catch(() => undefined);
-    });
-    try {
-      await opened;
-      // Let the post-login burst (creds and app-state keys) land before taking the snapshot.
-      await new Promise((r) => setTimeout(r, 300));
-    } finally {
-      client.end();
-    }
-    const copy = authFromSeed({ numberId, phone, creds: auth.state.creds, keys: keyData(auth) });
-    seeds.push({ numberId, phone, creds: copy.state.creds, keys: keyData(copy) });
+  await inLanes(items, opts.concurrency ?? 16, async ({ numberId, phone }) => {
+    seeds.push(await registerOne(emulator, numberId, phone, 60_000));
     opts.onProgress?.(++done);
   });
   return seeds;

@@ -8,7 +8,9 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import { createStorageFromConfig, storageOptions, type Storage } from '../../src/storage/index.js';
 import { createBaileysConnector } from '../../src/whatsapp/baileys-connector.js';
 import { installStrictSignatureVerification, trustNoiseRoot } from '../../src/whatsapp/trust.js';
+import { installSharedAsyncLocalStorage } from '../../src/whatsapp/shared-async-local-storage.js';
 import { Worker } from '../../src/worker.js';
+import { createMessagingStorage } from '../../src/messaging/messaging-storage.js';
 import { RABBITMQ_URL } from './broker.js';
 import { WA_VERSION } from './baseline.js';
 
@@ -43,6 +45,7 @@ export function workerEnv(opts: { workerId: string; emulatorUrl: string; rootPub
 }
 
 export async function buildWorker(env: Record<string, string | undefined>): Promise<BuiltWorker> {
+  installSharedAsyncLocalStorage(); // as main.ts does before any socket exists
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
   const storage = await createStorageFromConfig(storageOptions(config.storage, logger.child({ component: 'storage' })));
@@ -52,7 +55,19 @@ export async function buildWorker(env: Record<string, string | undefined>): Prom
     qrTimeoutMs: config.whatsapp.qrTimeoutMs,
     logger: logger.child({ component: 'baileys' }, { level: config.whatsapp.logLevel }),
   });
-  const worker = new Worker({ config, logger, store: storage.store, connector, beforeBrokerClose: () => storage.close() });
+  // Media store and message history, as main.ts wires them.
+  const messaging = await createMessagingStorage({ config, blobs: storage.blobStore, codec: storage.codec, logger: logger.child({ component: 'messaging-storage' }) });
+  const worker = new Worker({
+    config,
+    logger,
+    store: storage.store,
+    connector,
+    messaging,
+    beforeBrokerClose: async () => {
+      await messaging.close().catch(() => undefined);
+      await storage.close();
+    },
+  });
   return { worker, storage, config };
 }
 

@@ -73,6 +73,9 @@ export class AmqpConnection extends EventEmitter {
       conn = await amqp.connect(withHeartbeat(this.opts.url, this.opts.heartbeatSeconds ?? 10), {
         clientProperties: { connection_name: this.opts.connectionName },
         timeout: 10_000,
+        // amqplib turns Nagle's algorithm ON by default: a small frame (a publish, an ack) then
+        // waits for the previous one's TCP ACK, which the peer may delay by up to 40 ms.
+        noDelay: true,
       });
       conn.on('error', (err: Error) => log.warn({ err: describeError(err) }, 'broker connection error'));
       conn.on('close', () => this.lost(conn!, 'connection closed'));

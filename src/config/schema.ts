@@ -114,7 +114,7 @@ export const envSchema = z
      */
     OWNERSHIP_LEASE_MS: int(1000).default(30_000),
 
-    RESTORE_CONCURRENCY: int(1, 1000).default(8),
+    RESTORE_CONCURRENCY: int(1, 1000).default(32),
     SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),
   })
   .superRefine((env, ctx) => {

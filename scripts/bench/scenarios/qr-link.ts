@@ -5,7 +5,7 @@
  *    queue; per session: publish → event received. Baseline: N × `makeWASocket()` → first `qr`.
  * 2. Link latency. Then the emulated phone scans every QR at once. Worker: scanQr called →
  *    `connected` consumed. Baseline: scanQr called → `connection: 'open'` (after the 515 restart).
- * Worker and baseline alternate (W,B then B,W …), in the same process, on the same emulator.
+ * Worker and baseline alternate (W,B then B,W …), in the bench process, on the same emulator (its own process).
  */
 import { performance } from 'node:perf_hooks';
 import { BenchBroker } from '../broker.js';
@@ -21,26 +21,34 @@ interface SideSamples {
   link: number[];
 }
 
-const TIMEOUT_MS = 120_000;
+/** Per round: a fixed minute plus a second per session (N=200: 260 s for all QRs, the same again for all links). */
+const timeoutFor = (n: number): number => 60_000 + n * 1000;
 
 async function workerRound(ctx: BenchContext, broker: BenchBroker, n: number, round: number): Promise<SideSamples> {
-  const workerId = `bench-qr-${round}-${n}`;
+  const workerId = `bench-qr-${round < 0 ? 'warmup' : round}-${n}`;
   broker.trackWorker(workerId);
   const dir = tempDir(ctx, 'qr-worker');
   const { worker } = await buildWorker({ ...workerEnv({ workerId, emulatorUrl: ctx.emulator.url, rootPublicKeyHex: ctx.emulator.rootPublicKeyHex, storageDir: dir }), ...broker.env });
   try {
     await worker.start();
     await withTimeout(worker.waitUntilActive(), 30_000, 'worker active');
+    // A long-running worker is what the backend talks to: one command round trip first (a
+    // `status` for an unknown number, answered with command_rejected) so the start-up work
+    // (restore of its empty storage, heartbeat, first use of each code path) is over.
+    const ping = nextNumber();
+    const pong = broker.events.collect((b) => b?.action === 'command_rejected' && b.numberId === ping.numberId, 1, 30_000, 'warm-up command_rejected');
+    broker.publishCommand({ sessionId: ping.numberId, action: 'status', requestId: `warmup-${ping.numberId}`, data: { numberId: ping.numberId, phoneNumber: ping.phone, workerId } });
+    await pong;
     const numbers = Array.from({ length: n }, () => nextNumber());
     const ids = new Set(numbers.map((x) => x.numberId));
-    const qrs = broker.events.collect((b) => b?.action === 'qr_generated' && ids.has(b.numberId) && b.attempt === 1, n, TIMEOUT_MS, `${n} qr_generated`);
+    const qrs = broker.events.collect((b) => b?.action === 'qr_generated' && ids.has(b.numberId) && b.attempt === 1, n, timeoutFor(n), `${n} qr_generated`);
     const sent = new Map<number, number>();
     for (const { numberId, phone } of numbers) sent.set(numberId, broker.publishCommand({ sessionId: numberId, action: 'create', data: { numberId, phoneNumber: phone, workerId }, timestamp: Date.now() }));
     await broker.confirmed();
     const got = await qrs;
     const qr = got.map((m) => m.at - sent.get(m.body.numberId)!);
 
-    const connected = broker.events.collect((b) => b?.action === 'connected' && ids.has(b.numberId), n, TIMEOUT_MS, `${n} connected`);
+    const connected = broker.events.collect((b) => b?.action === 'connected' && ids.has(b.numberId), n, timeoutFor(n), `${n} connected`);
     const scanAt = new Map<number, number>();
     for (const m of got) {
       const phone = numbers.find((x) => x.numberId === m.body.numberId)!.phone;
@@ -86,7 +94,7 @@ async function baselineRound(ctx: BenchContext, n: number): Promise<SideSamples>
           });
         }),
       ),
-      TIMEOUT_MS,
+      timeoutFor(n) * 2,
       `baseline N=${n}`,
     );
     return { qr, link };
@@ -102,12 +110,19 @@ async function baselineRound(ctx: BenchContext, n: number): Promise<SideSamples>
 export async function qrLinkScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
   const started = Date.now();
   const ns = ctx.quick ? [1, 20] : [1, 50, 200];
-  const rounds = ctx.quick ? 3 : 5;
+  // N=1 rounds are cheap and one sample each: more of them. The largest N gets fewer (run time).
+  const roundsFor = (n: number): number => (n === 1 ? (ctx.quick ? 7 : 15) : ctx.quick ? 3 : n >= 200 ? 3 : 5);
   const broker = await BenchBroker.open(`bench.${ctx.runId}.qr`);
   const qrFigures = [];
   const linkFigures = [];
   try {
+    // One uncounted N=1 round per side first: module loading and JIT warm-up of both code paths.
+    await workerRound(ctx, broker, 1, -1);
+    await ctx.emulator.forgetAccounts();
+    await baselineRound(ctx, 1);
+    await ctx.emulator.forgetAccounts();
     for (const n of ns) {
+      const rounds = roundsFor(n);
       const w: SideSamples = { qr: [], link: [] };
       const b: SideSamples = { qr: [], link: [] };
       const perRound = { wq: [] as number[], bq: [] as number[], wl: [] as number[], bl: [] as number[] };
@@ -115,7 +130,7 @@ export async function qrLinkScenarios(ctx: BenchContext): Promise<ScenarioResult
         const order = r % 2 === 0 ? (['worker', 'baseline'] as const) : (['baseline', 'worker'] as const);
         for (const side of order) {
           const s = side === 'worker' ? await workerRound(ctx, broker, n, r) : await baselineRound(ctx, n);
-          ctx.emulator.forgetAccounts();
+          await ctx.emulator.forgetAccounts();
           (side === 'worker' ? w : b).qr.push(...s.qr);
           (side === 'worker' ? w : b).link.push(...s.link);
           if (side === 'worker') {
@@ -148,17 +163,17 @@ export async function qrLinkScenarios(ctx: BenchContext): Promise<ScenarioResult
   } finally {
     await broker.close();
   }
-  const settings = { ns, rounds, emulator: { skipPrekeyUpload: true }, order: 'alternating W,B / B,W', inProcess: true };
+  const settings = { ns, rounds: Object.fromEntries(ns.map((n) => [`N=${n}`, roundsFor(n)])), warmUp: 'one uncounted N=1 round per side', emulator: { skipPrekeyUpload: true }, order: 'alternating W,B / B,W', workerAndBaseline: 'in the bench process', emulatorProcess: 'separate (scripts/bench/emulator-child.ts)' };
   const durationMs = Date.now() - started;
   return [
     {
       id: 'qr-latency',
       title: 'QR latency: create → first QR',
-      measures: 'Per session: worker = `create` published to the shared command queue → `qr_generated` consumed from the session-events queue (routing to the worker queue, session start, PNG rendering, publish with confirm included); baseline = makeWASocket() → first connection.update {qr}. N sessions started at once; samples pooled over rounds.',
+      measures: 'Per session: worker = `create` published to the shared command queue → `qr_generated` consumed from the session-events queue (routing to the worker queue, session start, PNG rendering, publish with confirm included); baseline = makeWASocket() → first connection.update {qr}. N sessions started at once; samples pooled over rounds. Each worker round uses a fresh worker, warmed by one command round trip (a `status` for an unknown number) before the timed creates.',
       status: 'ok',
       settings,
       figures: qrFigures,
-      notes: ['Emulator started with skipPrekeyUpload: true.'],
+      notes: [`Rounds per N: ${ns.map((n) => `N=${n}: ${roundsFor(n)}`).join(', ')} (each round = one worker and one baseline pass, alternating order), after one uncounted N=1 warm-up round per side. Emulator in its own process, skipPrekeyUpload: true.`],
       durationMs,
     },
     {

@@ -36,7 +36,7 @@ export async function sendScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const dir = tempDir(ctx, 'send');
   try {
     const seed = (await seedsFor(ctx, 1))[0]!;
-    if (!ctx.emulator.state().contacts.some((c) => c.phone === CONTACT.slice(1))) ctx.emulator.addContact(CONTACT);
+    if (!(await ctx.emulator.hasContact(CONTACT))) await ctx.emulator.addContact(CONTACT);
     const workerId = 'bench-send';
     broker.trackWorker(workerId);
     const env = { ...workerEnv({ workerId, emulatorUrl: ctx.emulator.url, rootPublicKeyHex: ctx.emulator.rootPublicKeyHex, storageDir: dir }), ...broker.env };
@@ -128,10 +128,13 @@ export async function sendScenario(ctx: BenchContext): Promise<ScenarioResult> {
       status: 'ok',
       settings,
       figures: [
-        figure({ name: `${m} msgs throughput`, unit: 'msg/s', better: 'higher', worker: w.rate, baseline: b.rate }),
+        figure({ name: `${m} msgs throughput`, unit: 'msg/s', better: 'higher', worker: w.rate, baseline: b.rate, rounds: { worker: w.rate, baseline: b.rate }, target: ({ ratio }) => ({ text: '≥ 0.8× bare', met: ratio !== null && ratio >= 0.8 }) }),
         figure({ name: `${m} msgs per-message latency`, unit: 'ms', worker: w.lat, baseline: b.lat }),
       ],
-      notes: ['The worker answers after handing the message to WhatsApp (message_sent); the bare loop times the same sendMessage call. No target was set.'],
+      notes: [
+        'The worker answers after handing the message to WhatsApp (message_sent); the bare loop times the same sendMessage call.',
+        `Per-message latency is not like for like: the worker's is publish → message_sent with all ${m} commands published at once (so it includes waiting behind the earlier sends of the same number, which are sent one at a time, in order), the bare one is one awaited sendMessage call. No target is set on it; the target is on throughput.`,
+      ],
       durationMs: Date.now() - started,
     };
   } finally {

@@ -1,0 +1,84 @@
+/**
+ * The WhatsApp Web emulator for `npm run bench`, in its own process (forked with an IPC channel
+ * by emulator-remote.ts), so the emulated server never competes with the bench harness, the
+ * worker and the bare clients for one event loop. Same emulator as `npm run emulator`
+ * (test/emulator), driven over IPC instead of HTTP: every request is `{ id, op, args }`, every
+ * answer `{ id, ok, value | error }`.
+ *
+ * Besides the control API it offers `register`: the phone side of a QR link without the QR round
+ * trip, for seeding hundreds of accounts. The client's registration data (noise key, identity,
+ * signed prekey, registration id: what Baileys sends in its REGISTRATION payload) comes in; the
+ * account and device are created exactly as `scanQr` creates them, and the `<pair-success>` stanza
+ * the phone would send is returned, so the caller completes the pairing with Baileys' own
+ * `configureSuccessfulPairing` (same creds as a scanned QR leaves).
+ */
+import { startEmulator } from '../../test/emulator/index.js';
+import { buildPairSuccess } from '../../test/emulator/registration.js';
+import { normalizePhone } from '../../test/emulator/accounts.js';
+
+export interface RegisterArgs {
+  phone: string;
+  noiseKey: Uint8Array;
+  identityKey: Uint8Array;
+  registrationId: number;
+  signedPreKey: { keyId: number; publicKey: Uint8Array; signature: Uint8Array };
+  advSecret: Uint8Array;
+}
+
+async function main(): Promise<void> {
+  // libsignal (the emulated phones and contacts) prints session internals with console.*: not bench output
+  for (const k of ['log', 'info', 'warn', 'error', 'debug'] as const) console[k] = () => undefined;
+  const emu = await startEmulator({ skipPrekeyUpload: process.env.BENCH_EMULATOR_SKIP_PREKEY_UPLOAD !== '0' });
+
+  const register = (a: RegisterArgs) => {
+    const phone = normalizePhone(a.phone);
+    const account = emu.accounts.getOrCreate(phone);
+    const deviceId = account.nextDeviceId++;
+    const { stanza } = buildPairSuccess({ phone, lid: account.lid, deviceId, advSecret: a.advSecret, accountKey: account.phoneDevice.identityRaw, companionIdentity: a.identityKey });
+    account.devices.set(deviceId, {
+      deviceId,
+      noiseKey: Buffer.from(a.noiseKey),
+      identityKey: Buffer.from(a.identityKey),
+      registrationId: a.registrationId,
+      signedPreKey: { keyId: a.signedPreKey.keyId, publicKey: Buffer.from(a.signedPreKey.publicKey), signature: Buffer.from(a.signedPreKey.signature) },
+      preKeys: new Map(),
+      bootstrapped: false,
+      offlineQueue: [],
+    });
+    return { stanza };
+  };
+
+  const ops: Record<string, (...args: any[]) => unknown> = {
+    info: () => ({ url: emu.url, rootPublicKeyHex: emu.rootPublicKeyHex }),
+    scanQr: (qr: string, phoneNumber: string) => emu.scanQr(qr, { phoneNumber }),
+    forgetAccounts: () => emu.forgetAccounts(),
+    addContact: (phoneNumber: string) => emu.addContact(phoneNumber),
+    hasContact: (phoneNumber: string) => emu.contacts.get(phoneNumber) !== undefined,
+    receivedCount: (phoneNumber: string) => emu.receivedBy(phoneNumber).length,
+    connectionCount: () => emu.connectionCount,
+    register,
+    memory: () => process.memoryUsage(),
+  };
+
+  process.on('message', (msg: { id: number; op: string; args: unknown[] }) => {
+    const fn = ops[msg.op];
+    Promise.resolve()
+      .then(() => {
+        if (!fn) throw new Error(`unknown op ${msg.op}`);
+        return fn(...msg.args);
+      })
+      .then(
+        (value) => process.send!({ id: msg.id, ok: true, value }),
+        (err: unknown) => process.send!({ id: msg.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
+      );
+  });
+  process.on('disconnect', () => {
+    void emu.close().then(() => process.exit(0));
+  });
+  process.send!({ id: 0, ok: true, value: { url: emu.url, rootPublicKeyHex: emu.rootPublicKeyHex } });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench emulator failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
