@@ -1,19 +1,16 @@
 /**
- * The composition root: the only place that reads the environment, builds the logger, wires the
- * parts together and installs signal handlers.
+ * The composition root: the only place that reads the environment, builds the logger, installs
+ * the process-wide hooks and signal handlers; the parts are wired by `compose.ts`.
  */
 import { loadConfig, ConfigError, type Config } from './config/config.js';
-import { createStorageFromConfig, storageOptions } from './storage/index.js';
 import { createLogger } from './util/logger.js';
 import { describeError } from './util/errors.js';
-import { createBaileysConnector } from './whatsapp/baileys-connector.js';
 import { installStrictSignatureVerification, trustNoiseRoot } from './whatsapp/trust.js';
 import { installSharedAsyncLocalStorage } from './whatsapp/shared-async-local-storage.js';
 import { routeLibsignalConsole } from './whatsapp/libsignal-console.js';
 import { resolveWaVersion } from './whatsapp/version.js';
 import { WHATSAPP_WEBSOCKET_URL } from './config/schema.js';
-import { Worker } from './worker.js';
-import { createMessagingStorage } from './messaging/messaging-storage.js';
+import { composeWorker } from './compose.js';
 
 function readConfig(): Config {
   try {
@@ -49,35 +46,7 @@ async function main(): Promise<void> {
     logger,
   });
 
-  const storage = await createStorageFromConfig(storageOptions(config.storage, logger.child({ component: 'storage' })));
-
-  const connector = createBaileysConnector({
-    websocketUrl: config.whatsapp.websocketUrl,
-    version,
-    qrTimeoutMs: config.whatsapp.qrTimeoutMs,
-    logger: logger.child({ component: 'baileys' }, { level: config.whatsapp.logLevel }),
-    // TLS for media hosts is Node's: NODE_EXTRA_CA_CERTS adds a CA (an emulator's self-signed one).
-    media: { extraHosts: config.whatsapp.extraMediaHosts, timeoutMs: config.messaging.mediaFetchTimeoutMs },
-  });
-
-  const messaging = await createMessagingStorage({
-    config,
-    blobs: storage.blobStore,
-    codec: storage.codec,
-    logger: logger.child({ component: 'messaging-storage' }),
-  });
-
-  const worker = new Worker({
-    config,
-    logger,
-    store: storage.store,
-    connector,
-    messaging,
-    beforeBrokerClose: async () => {
-      await messaging.close().catch((err) => logger.error({ err: describeError(err) }, 'could not flush the message history'));
-      await storage.close();
-    },
-  });
+  const { worker } = await composeWorker(config, logger, version);
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -1,16 +1,15 @@
 /**
- * The worker as `src/main.ts` composes it (config from an environment, storage from
- * `createStorageFromConfig`, the Baileys connector, `Worker`), built in-process so a scenario
+ * The worker as `src/main.ts` composes it (config from an environment, then `composeWorker`),
+ * built in-process so a scenario
  * can time it against bare Baileys in the same process and event loop.
  */
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config/config.js';
-import { createStorageFromConfig, storageOptions, type Storage } from '../../src/storage/index.js';
-import { createBaileysConnector } from '../../src/whatsapp/baileys-connector.js';
+import type { Storage } from '../../src/storage/index.js';
+import { composeWorker } from '../../src/compose.js';
 import { installStrictSignatureVerification, trustNoiseRoot } from '../../src/whatsapp/trust.js';
 import { installSharedAsyncLocalStorage } from '../../src/whatsapp/shared-async-local-storage.js';
-import { Worker } from '../../src/worker.js';
-import { createMessagingStorage } from '../../src/messaging/messaging-storage.js';
+import type { Worker } from '../../src/worker.js';
 import { RABBITMQ_URL } from './broker.js';
 import { WA_VERSION } from './baseline.js';
 
@@ -48,26 +47,8 @@ export async function buildWorker(env: Record<string, string | undefined>): Prom
   installSharedAsyncLocalStorage(); // as main.ts does before any socket exists
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
-  const storage = await createStorageFromConfig(storageOptions(config.storage, logger.child({ component: 'storage' })));
-  const connector = createBaileysConnector({
-    websocketUrl: config.whatsapp.websocketUrl,
-    version: config.whatsapp.version ?? WA_VERSION,
-    qrTimeoutMs: config.whatsapp.qrTimeoutMs,
-    logger: logger.child({ component: 'baileys' }, { level: config.whatsapp.logLevel }),
-  });
-  // Media store and message history, as main.ts wires them.
-  const messaging = await createMessagingStorage({ config, blobs: storage.blobStore, codec: storage.codec, logger: logger.child({ component: 'messaging-storage' }) });
-  const worker = new Worker({
-    config,
-    logger,
-    store: storage.store,
-    connector,
-    messaging,
-    beforeBrokerClose: async () => {
-      await messaging.close().catch(() => undefined);
-      await storage.close();
-    },
-  });
+  // wired exactly as main.ts wires it (media store and message history included)
+  const { worker, storage } = await composeWorker(config, logger, config.whatsapp.version ?? WA_VERSION);
   return { worker, storage, config };
 }
 

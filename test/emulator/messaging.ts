@@ -154,23 +154,10 @@ export class Messaging {
       const account = this.server.accounts.get(phone);
       if (!account) continue;
       for (const device of account.devices.values()) {
-        const bundle = (await contact.device.hasSession(device.identityKey))
-          ? { registrationId: device.registrationId, identityKey: device.identityKey, signedPreKey: device.signedPreKey }
-          : takeCompanionBundle(device);
-        const { type, ciphertext } = await contact.device.encrypt(bundle, skdm);
-        const stanza = node(
-          'message',
-          { from: groupJid, participant: contact.lidJid, participant_pn: contact.pnJid, addressing_mode: 'lid', notify: `Contact ${contact.phone}`, type: 'text', id, t: unixNow() },
-          [node('enc', { v: '2', type }, ciphertext), node('enc', { v: '2', type: 'skmsg' }, skmsg)],
-        );
+        const { type, ciphertext } = await this.encryptTo(contact, device, skdm);
+        const attrs = { from: groupJid, participant: contact.lidJid, participant_pn: contact.pnJid, addressing_mode: 'lid', notify: `Contact ${contact.phone}`, type: 'text', id, t: unixNow() };
         delivered++;
-        const conn = this.server.connectionsOf(account.phone).find((c) => c.device === device);
-        if (conn) {
-          conn.send(stanza);
-          online = true;
-        } else {
-          device.offlineQueue.push(stanza);
-        }
+        if (this.deliver(account, device, node('message', attrs, [node('enc', { v: '2', type }, ciphertext), node('enc', { v: '2', type: 'skmsg' }, skmsg)]))) online = true;
       }
     }
     return { id, delivery: online ? 'online' : 'queued', delivered };
@@ -215,30 +202,29 @@ export class Messaging {
     const plain = writeRandomPadMax16(proto.Message.encode(message).finish());
     let online = false;
     for (const device of account.devices.values()) {
-      const bundle = (await contact.device.hasSession(device.identityKey))
-        ? { registrationId: device.registrationId, identityKey: device.identityKey, signedPreKey: device.signedPreKey }
-        : takeCompanionBundle(device);
-      const { type, ciphertext } = await contact.device.encrypt(bundle, plain);
-      const stanza = node(
-        'message',
-        {
-          from: contact.lidJid,
-          sender_pn: contact.pnJid,
-          notify: `Contact ${contact.phone}`,
-          type: stanzaType,
-          id,
-          t: unixNow(),
-        },
-        [node('enc', { v: '2', type }, ciphertext)],
-      );
-      const conn = this.server.connectionsOf(account.phone).find((c) => c.device === device);
-      if (conn) {
-        conn.send(stanza);
-        online = true;
-      } else {
-        device.offlineQueue.push(stanza);
-      }
+      const { type, ciphertext } = await this.encryptTo(contact, device, plain);
+      const attrs = { from: contact.lidJid, sender_pn: contact.pnJid, notify: `Contact ${contact.phone}`, type: stanzaType, id, t: unixNow() };
+      if (this.deliver(account, device, node('message', attrs, [node('enc', { v: '2', type }, ciphertext)]))) online = true;
     }
     return { id, delivery: online ? 'online' : 'queued' };
+  }
+
+  /** `plain` encrypted by the contact for one companion device (a new session from its bundle when needed). */
+  private async encryptTo(contact: Contact, device: CompanionDevice, plain: Uint8Array): Promise<{ type: EncType; ciphertext: Uint8Array }> {
+    const bundle = (await contact.device.hasSession(device.identityKey))
+      ? { registrationId: device.registrationId, identityKey: device.identityKey, signedPreKey: device.signedPreKey }
+      : takeCompanionBundle(device);
+    return contact.device.encrypt(bundle, plain);
+  }
+
+  /** Writes the stanza to the device's open connection (true), or queues it for its next login (false). */
+  private deliver(account: Account, device: CompanionDevice, stanza: BinaryNode): boolean {
+    const conn = this.server.connectionsOf(account.phone).find((c) => c.device === device);
+    if (!conn) {
+      device.offlineQueue.push(stanza);
+      return false;
+    }
+    conn.send(stanza);
+    return true;
   }
 }
