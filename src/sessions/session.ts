@@ -59,6 +59,8 @@ export class Session {
   private generation = 0;
   private requestId: string | undefined;
   private qrAttempt = 0;
+  /** The stored credentials are linked ones (loaded so, or flushed since the link). */
+  private linkDurable = false;
   private reconnectAttempt = 0;
   private conflictTimes: number[] = [];
   private readonly retry = new SingleTimer();
@@ -161,7 +163,7 @@ export class Session {
   /** `request_pairing_code`: link with a code typed on the phone instead of a QR. */
   async requestPairingCode(requestId: string | undefined, phoneDigits: string): Promise<string> {
     this.requestId = requestId ?? this.requestId;
-    if (!this.auth) this.auth = await this.deps.store.openAuthState(this.id);
+    if (!this.auth) this.holdAuth(await this.deps.store.openAuthState(this.id));
     if (isLinked(this.auth)) {
       throw new WorkerError('ALREADY_LINKED', 'the session is already linked to a phone; logout first to link again');
     }
@@ -235,7 +237,7 @@ export class Session {
 
   private async start(): Promise<void> {
     this.retry.cancel();
-    if (!this.auth) this.auth = await this.deps.store.openAuthState(this.id);
+    if (!this.auth) this.holdAuth(await this.deps.store.openAuthState(this.id));
     this.qrAttempt = 0;
     this.openSocket();
   }
@@ -261,6 +263,7 @@ export class Session {
   private async releaseAuth(): Promise<void> {
     const auth = this.auth;
     this.auth = undefined;
+    this.linkDurable = false;
     await auth?.close();
   }
 
@@ -302,9 +305,16 @@ export class Session {
     this.reconnectAttempt = 0;
     this.qrAttempt = 0;
     this.setState({ status: 'connected', account });
-    // `connected` promises a durable link: persist the credentials first, so that even a kill
-    // right after the event restores without a new scan.
-    await this.auth?.flush().catch((err) => this.log.error({ err: describeError(err) }, 'could not persist credentials yet; retrying in the background'));
+    // `connected` promises a durable link: after a new link, persist the credentials first, so
+    // that even a kill right after the event restores without a new scan. Credentials that were
+    // loaded linked (a restore, a reconnect) already are durable: what the login changed is
+    // written in the next flush window, off the restore's critical path.
+    if (!this.linkDurable) {
+      await this.auth?.flush().then(
+        () => (this.linkDurable = true),
+        (err) => this.log.error({ err: describeError(err) }, 'could not persist credentials yet; retrying in the background'),
+      );
+    }
     await this.saveMeta(account.jid);
     void this.publish('connected', { phoneNumber: account.phoneNumber, jid: account.jid });
     void this.health('HEALTHY');
@@ -446,7 +456,13 @@ export class Session {
    */
   adopt(meta: SessionMeta, auth: AuthStateHandle): void {
     this.meta = meta;
-    if (!this.auth) this.auth = auth;
+    if (!this.auth) this.holdAuth(auth);
+  }
+
+  /** Credentials loaded already linked are already durable: the next `connected` need not wait for a flush. */
+  private holdAuth(auth: AuthStateHandle): void {
+    this.auth = auth;
+    this.linkDurable = isLinked(auth);
   }
 
   // ---- state and events --------------------------------------------------------------------

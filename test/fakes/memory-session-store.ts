@@ -7,6 +7,8 @@ export class MemorySessionStore implements SessionStore {
   readonly keys = new Map<string, Map<string, unknown>>();
   readonly metas = new Map<string, SessionMeta>();
   readonly calls: string[] = [];
+  /** While set, `flush()` waits for it (to observe what waits for a flush). */
+  flushGate: Promise<void> | undefined;
 
   async openAuthState(sessionId: string): Promise<AuthStateHandle> {
     this.calls.push(`open:${sessionId}`);
@@ -41,7 +43,11 @@ export class MemorySessionStore implements SessionStore {
       state,
       saveCreds: persist,
       isLinked: () => !!creds.me,
-      flush: async () => persist(),
+      flush: async () => {
+        this.calls.push(`flush:${sessionId}`);
+        await this.flushGate;
+        persist();
+      },
       close: async () => {
         this.calls.push(`close:${sessionId}`);
         persist();

@@ -243,6 +243,27 @@ describe('session lifecycle', () => {
     expect(manager.get(SID)!.status).toBe('starting');
   });
 
+  it('after a new link, connected waits for the credentials to be flushed; after a restore it does not wait', async () => {
+    const { connector, events, manager, store } = setup();
+    let release!: () => void;
+    store.flushGate = new Promise<void>((resolve) => (release = resolve));
+    await manager.execute(cmd('create'));
+    connector.latest(SID)!.open();
+    await events.until(() => store.calls.includes(`flush:${SID}`));
+    expect(events.actions()).not.toContain('connected');
+    release();
+    await events.until(() => events.actions().includes('connected'));
+    await manager.shutdown();
+
+    const fresh = setup();
+    Object.assign(fresh.store, { creds: store.creds, keys: store.keys, metas: store.metas });
+    fresh.store.flushGate = new Promise<void>(() => undefined); // storage hangs
+    fresh.connector.onConnect = (s) => s.open();
+    await fresh.manager.restore();
+    await fresh.events.until(() => fresh.events.actions().includes('connected'));
+    expect(fresh.store.calls).not.toContain(`flush:${SID}`);
+  });
+
   it('restore reconnects only linked sessions owned by this worker, without a QR', async () => {
     const { connector, events, manager, store } = setup();
     // A linked session of ours, an unlinked one of ours, and a linked one of another worker.
