@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { queueEnv, RABBITMQ_URL } from '../../test/helpers/broker-probe.js';
 
-export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+export { RABBITMQ_URL };
 
 export interface TapMessage {
   body: any;
@@ -63,15 +64,7 @@ export class BenchBroker {
   ) {}
 
   static async open(prefix: string): Promise<BenchBroker> {
-    const env = {
-      QUEUE_SESSION_COMMANDS: `${prefix}.update`,
-      QUEUE_SESSION_EVENTS: `${prefix}.events`,
-      QUEUE_NUMBER_HEALTH: `${prefix}.health`,
-      QUEUE_DEAD_LETTER: `${prefix}.update.dlq`,
-      EVENTS_EXCHANGE: `${prefix}.x`,
-      QUEUE_WORKER_HEARTBEAT: `${prefix}.heartbeat`,
-      QUEUE_MESSAGE_EVENTS: `${prefix}.messages`,
-    };
+    const env = queueEnv(prefix);
     // TCP_NODELAY as the backend's client sets it (the RabbitMQ Java client does by default; amqplib does not).
     const conn = await amqp.connect(RABBITMQ_URL, { noDelay: true });
     const channel = await conn.createConfirmChannel();

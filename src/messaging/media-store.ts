@@ -9,6 +9,7 @@ import type { Client } from 'minio';
 import { createMinioClient } from '../storage/minio-client.js';
 import { encodeSessionId } from '../storage/object-keys.js';
 import { WorkerError } from '../util/errors.js';
+import type { IncomingMedia } from '../whatsapp/types.js';
 
 /**
  * Media files, streamed: a received file goes from WhatsApp's download stream to the store
@@ -27,7 +28,7 @@ export interface MediaStore {
   deleteSession(sessionId: string): Promise<void>;
 }
 
-export type MediaKind = 'image' | 'video' | 'audio' | 'document' | 'sticker';
+export type MediaKind = IncomingMedia['kind'];
 const FOLDER: Record<MediaKind, string> = { image: 'images', video: 'videos', audio: 'audio', document: 'documents', sticker: 'stickers' };
 const EXTENSIONS: Record<string, string> = {
   'image/jpeg': 'jpg',
@@ -151,7 +152,7 @@ export interface S3MediaOptions {
   spoolDir?: string | undefined;
 }
 
-/** Files in an S3 bucket (MinIO), uploaded as a stream (multipart for large files). */
+/** Files in an S3 bucket (MinIO), spooled through a temporary file and uploaded with their length. */
 export class S3MediaStore implements MediaStore {
   private readonly client: Client;
   private ready: Promise<void> | undefined;

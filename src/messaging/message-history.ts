@@ -41,11 +41,6 @@ interface StoredBatch {
   records: HistoryRecord[];
 }
 
-export const historyKeys = {
-  day: objectKeys.messagesDay,
-  batch: objectKeys.messagesBatch,
-};
-
 export const dayOf = (epochMs: number): string => new Date(epochMs).toISOString().slice(0, 10);
 
 /**
@@ -131,7 +126,7 @@ export class BlobMessageHistory implements MessageHistory {
       for (const [day, dayRecords] of byDay) {
         try {
           const seq = await this.seqFor(sessionId, day);
-          const key = historyKeys.batch(sessionId, day, seq);
+          const key = objectKeys.messagesBatch(sessionId, day, seq);
           const body: StoredBatch = { v: 1, records: dayRecords };
           await this.blobs.put(key, this.codec.encode(Buffer.from(JSON.stringify(body)), key));
           this.nextSeq.set(`${sessionId}\0${day}`, seq + 1);
@@ -156,7 +151,7 @@ export class BlobMessageHistory implements MessageHistory {
   private async seqFor(sessionId: string, day: string): Promise<number> {
     const known = this.nextSeq.get(`${sessionId}\0${day}`);
     if (known !== undefined) return known;
-    const keys = await this.blobs.list(historyKeys.day(sessionId, day));
+    const keys = await this.blobs.list(objectKeys.messagesDay(sessionId, day));
     const last = keys.map((k) => Number(k.slice(k.lastIndexOf('/') + 1))).filter(Number.isSafeInteger);
     return last.length ? Math.max(...last) + 1 : 1;
   }
@@ -164,7 +159,7 @@ export class BlobMessageHistory implements MessageHistory {
   /** Every record of one day, in order (for tests and tools). */
   async readDay(sessionId: string, day: string): Promise<HistoryRecord[]> {
     const out: HistoryRecord[] = [];
-    for (const key of await this.blobs.list(historyKeys.day(sessionId, day))) {
+    for (const key of await this.blobs.list(objectKeys.messagesDay(sessionId, day))) {
       const buf = await this.blobs.get(key);
       if (!buf) continue;
       out.push(...(JSON.parse(this.codec.decode(buf, key).data.toString('utf8')) as StoredBatch).records);

@@ -44,7 +44,6 @@ interface SentRecord {
   sentAt: number;
 }
 
-
 /**
  * A session's messages: sends (idempotent per requestId), incoming messages and receipts
  * turned into events, media into the media store, everything into the history. Incoming

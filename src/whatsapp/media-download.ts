@@ -12,9 +12,11 @@ import type { Agent } from 'node:https';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { getMediaKeys } from '@whiskeysockets/baileys';
 import { WorkerError } from '../util/errors.js';
+import type { IncomingMedia } from './types.js';
 import { httpGet, HttpGetError } from '../util/http-get.js';
 
-export type MediaKeyKind = 'image' | 'video' | 'audio' | 'document' | 'sticker';
+/** The media key's HKDF label depends on the kind of file. */
+export type MediaKeyKind = IncomingMedia['kind'];
 
 /** What a media message says about its file. */
 export interface MediaRef {

@@ -2,7 +2,7 @@ import { brokerScenario, startTestWorker, type TestWorker } from '../helpers/wor
 import { baileysConnector, trustedEmulator } from '../helpers/e2e.js';
 import { MemorySessionStore } from '../fakes/memory-session-store.js';
 import { MemoryMediaStore } from '../fakes/memory-media-store.js';
-import { FlakyBlobStore } from '../fakes/flaky-blob-store.js';
+import { FailingBlobStore } from '../fakes/blob-stores.js';
 import { BlobMessageHistory, dayOf } from '../../src/messaging/message-history.js';
 import { deriveMessageId } from '../../src/messaging/message-id.js';
 import { silentLogger } from '../helpers/silent-logger.js';
@@ -22,7 +22,7 @@ const plain = { encode: (b: Buffer) => b, decode: (b: Buffer) => ({ data: b }) }
 describe('messaging over the queues, on the emulator', () => {
   let emulator: Emulator;
   let scenario: Awaited<ReturnType<typeof brokerScenario>>;
-  let blobs: FlakyBlobStore;
+  let blobs: FailingBlobStore;
   let history: BlobMessageHistory;
   const workers: Array<TestWorker<WhatsAppConnector>> = [];
 
@@ -54,7 +54,7 @@ describe('messaging over the queues, on the emulator', () => {
     emulator = await trustedEmulator();
     emulator.addContact(ALICE);
     scenario = await brokerScenario('msg');
-    blobs = new FlakyBlobStore();
+    blobs = new FailingBlobStore();
     history = new BlobMessageHistory(blobs, plain, { flushIntervalMs: 50, logger: silentLogger });
   });
 

@@ -5,7 +5,11 @@ export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.
 
 /** Queue names unique to one test, so tests never see each other's messages. */
 export function uniqueQueueEnv(label: string): Record<string, string> {
-  const p = `t.${label}.${randomUUID().slice(0, 8)}`;
+  return queueEnv(`t.${label}.${randomUUID().slice(0, 8)}`);
+}
+
+/** Every queue and exchange setting of the worker, named under one prefix. */
+export function queueEnv(p: string) {
   return {
     QUEUE_SESSION_COMMANDS: `${p}.update`,
     QUEUE_SESSION_EVENTS: `${p}.events`,

@@ -4,7 +4,7 @@ import { createCodec, plaintextCodec, type Codec } from '../../../src/storage/en
 import { objectKeys } from '../../../src/storage/object-keys.js';
 import { createSessionStore, type SessionStoreOptions } from '../../../src/storage/session-store.js';
 import type { BlobStore } from '../../../src/storage/types.js';
-import { CountingBlobStore, FailingBlobStore, MemoryBlobStore } from './fakes.js';
+import { CountingBlobStore, FailingBlobStore, MemoryBlobStore } from '../../fakes/blob-stores.js';
 import { canonical, keysOfEveryType, linkCreds, SID } from './fixtures.js';
 
 const WINDOW = 1000;

@@ -1,5 +1,5 @@
-import { WorkerError } from '../../../src/util/errors.js';
-import type { BlobStore } from '../../../src/storage/types.js';
+import { WorkerError } from '../../src/util/errors.js';
+import type { BlobStore } from '../../src/storage/types.js';
 
 /** Objects in a Map, with S3-like listing semantics. */
 export class MemoryBlobStore {
