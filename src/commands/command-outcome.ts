@@ -16,6 +16,10 @@ const REJECTION_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ALREADY_LINKED',
   'NOT_CONNECTED',
   'INVALID_SESSION_ID',
+  'STALE',
+  'RATE_LIMITED',
+  'NOT_AUTHORIZED',
+  'STORAGE_ROLLBACK',
 ]);
 
 export type FailureVerdict =

@@ -31,13 +31,24 @@ export interface Config {
     sendWaitForOpenMs: number;
     mediaMaxBytes: number;
     mediaFetchTimeoutMs: number;
+    /** Absolute limit for a send's `url` file (MEDIA_FETCH_DEADLINE_MS). */
+    mediaFetchDeadlineMs: number;
+    /** Private hosts and CIDRs a send's `url` may reach (MEDIA_FETCH_ALLOWED_HOSTS); empty: public only. */
+    mediaFetchAllowedHosts: string[];
     historyFlushIntervalMs: number;
   };
   heartbeat: { intervalMs: number; queueMaxLength: number };
-  health: { file: string; maxStaleMs: number; maxBrokerDownMs: number };
+  health: { file: string; maxStaleMs: number; maxBrokerDownMs: number; maxOutboxAgeMs: number };
   eventsContentType: 'application/json' | 'text/plain';
   commandMaxBytes: number;
+  commandMaxDepth: number;
+  /** 0: commands are never too old. */
+  commandMaxAgeMs: number;
+  commandMaxClockSkewMs: number;
   commandMaxAttempts: number;
+  /** Worker ids commands may be forwarded to; undefined: any well-formed id. */
+  fleetWorkerIds: string[] | undefined;
+  pairingCodeMinIntervalMs: number;
   qrTerminal: boolean;
   whatsapp: {
     websocketUrl: string;
@@ -111,6 +122,11 @@ function parseMinioEndpoint(raw: string, port: number | undefined, useSSL: boole
   };
 }
 
+/** `a, b,,c` → ['a', 'b', 'c']. */
+function splitList(raw: string | undefined): string[] {
+  return raw?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+}
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(resolveFileSecrets(source));
   if (!parsed.success) {
@@ -168,6 +184,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       sendWaitForOpenMs: e.SEND_WAIT_FOR_OPEN_MS,
       mediaMaxBytes: e.MEDIA_MAX_BYTES,
       mediaFetchTimeoutMs: e.MEDIA_FETCH_TIMEOUT_MS,
+      mediaFetchDeadlineMs: e.MEDIA_FETCH_DEADLINE_MS,
+      mediaFetchAllowedHosts: splitList(e.MEDIA_FETCH_ALLOWED_HOSTS),
       historyFlushIntervalMs: e.MESSAGE_LOG_FLUSH_INTERVAL_MS,
     },
     heartbeat: { intervalMs: e.HEARTBEAT_INTERVAL_MS, queueMaxLength: e.HEARTBEAT_QUEUE_MAX_LENGTH },
@@ -175,10 +193,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       file: e.HEALTH_FILE ?? join(tmpdir(), `wa-worker-${workerId}.health.json`),
       maxStaleMs: e.HEALTHCHECK_MAX_STALE_MS,
       maxBrokerDownMs: e.HEALTHCHECK_MAX_BROKER_DOWN_MS,
+      maxOutboxAgeMs: e.HEALTHCHECK_MAX_OUTBOX_AGE_MS,
     },
     eventsContentType: e.EVENTS_CONTENT_TYPE,
     commandMaxBytes: e.COMMAND_MAX_BYTES,
+    commandMaxDepth: e.COMMAND_MAX_DEPTH,
+    commandMaxAgeMs: e.COMMAND_MAX_AGE_MS,
+    commandMaxClockSkewMs: e.COMMAND_MAX_CLOCK_SKEW_MS,
     commandMaxAttempts: e.COMMAND_MAX_ATTEMPTS,
+    fleetWorkerIds: e.FLEET_WORKER_IDS ? splitList(e.FLEET_WORKER_IDS) : undefined,
+    pairingCodeMinIntervalMs: e.PAIRING_CODE_MIN_INTERVAL_MS,
     qrTerminal: e.QR_TERMINAL,
     whatsapp: {
       websocketUrl: e.WA_WEBSOCKET_URL,
@@ -205,7 +229,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
           }
         : undefined,
       encryptionKey: e.SESSION_ENCRYPTION_KEY,
-      previousEncryptionKeys: e.SESSION_ENCRYPTION_PREVIOUS_KEYS?.split(',').map((s) => s.trim()).filter(Boolean) ?? [],
+      previousEncryptionKeys: splitList(e.SESSION_ENCRYPTION_PREVIOUS_KEYS),
       flushIntervalMs: e.AUTH_FLUSH_INTERVAL_MS,
       acceptPlaintext: e.SESSION_ENCRYPTION_ACCEPT_PLAINTEXT,
     },

@@ -51,7 +51,18 @@ export const envSchema = z
     HEARTBEAT_QUEUE_MAX_LENGTH: int(1, 1_000_000).default(1000),
     HEARTBEAT_INTERVAL_MS: int(100).default(30_000),
     EVENTS_CONTENT_TYPE: z.enum(['application/json', 'text/plain']).default('application/json'),
-    COMMAND_MAX_BYTES: int(1024, 128 * 1024 * 1024).default(16 * 1024 * 1024),
+    /** Largest command without base64 media; a `send_message` carrying `base64` may be MEDIA_MAX_BYTES × 4/3 larger. */
+    COMMAND_MAX_BYTES: int(1024, 128 * 1024 * 1024).default(64 * 1024),
+    /** Deepest nesting of objects and arrays in a command (checked before JSON.parse runs). */
+    COMMAND_MAX_DEPTH: int(2, 1000).default(32),
+    /** A command whose `timestamp` is older than this is rejected (STALE); 0 turns the check off. */
+    COMMAND_MAX_AGE_MS: int(0).default(3_600_000),
+    /** A command whose `timestamp` lies further in the future than this is rejected (STALE): clock skew allowance. */
+    COMMAND_MAX_CLOCK_SKEW_MS: int(0).default(300_000),
+    /** Comma-separated worker ids commands may be forwarded to (empty: any well-formed id). */
+    FLEET_WORKER_IDS: z.string().optional(),
+    /** A session's pairing codes are requested at most once per this window (RATE_LIMITED otherwise). */
+    PAIRING_CODE_MIN_INTERVAL_MS: int(0).default(20_000),
     /** Attempts at a command that fails for an infrastructure reason before it is dead-lettered. */
     COMMAND_MAX_ATTEMPTS: int(1, 100).default(5),
 
@@ -80,6 +91,13 @@ export const envSchema = z
     MEDIA_MAX_BYTES: int(1024, 2 * 1024 * 1024 * 1024).default(16 * 1024 * 1024),
     /** Media fetched over HTTP (a send's `url`, received files): idle limit. */
     MEDIA_FETCH_TIMEOUT_MS: int(100, 600_000).default(30_000),
+    /** A send's `url` file must be complete within this, however steadily it trickles in. */
+    MEDIA_FETCH_DEADLINE_MS: int(100, 3_600_000).default(120_000),
+    /**
+     * Hosts and CIDRs a send's `url` may reach although they are private (loopback, RFC 1918,
+     * link-local…): e.g. `media.internal,10.20.0.0/16`. Empty: only public addresses.
+     */
+    MEDIA_FETCH_ALLOWED_HOSTS: z.string().optional(),
     /** Message history: one object per session per window, under sessions/<id>/messages/<day>/. */
     MESSAGE_LOG_FLUSH_INTERVAL_MS: int(10, 600_000).default(5000),
 
@@ -106,6 +124,8 @@ export const envSchema = z
     HEALTHCHECK_MAX_STALE_MS: int(1000).default(30_000),
     /** The healthcheck fails when the broker has been unreachable for longer than this. */
     HEALTHCHECK_MAX_BROKER_DOWN_MS: int(1000).default(120_000),
+    /** The healthcheck fails when the oldest event waiting in the outbox is older than this while the broker is connected (publishing is stuck). */
+    HEALTHCHECK_MAX_OUTBOX_AGE_MS: int(1000).default(60_000),
 
     /**
      * How long sessions keep running while the broker is unreachable. Past it, this worker can no

@@ -16,10 +16,17 @@ export const ERROR_CODES = [
   'INVALID_RECIPIENT',
   'INVALID_MEDIA',
   'MEDIA_TOO_LARGE',
+  // Addressed to a worker that is not part of the fleet (FLEET_WORKER_IDS, or a reserved queue name).
+  'UNKNOWN_WORKER',
+  // Older than COMMAND_MAX_AGE_MS (or too far in the future): a replay, or a backlog nobody waits for.
+  'STALE',
+  // A worker-to-worker command (`release`) that was not sent by a worker.
+  'NOT_AUTHORIZED',
   // The command is well formed but cannot be done here and now.
   'UNKNOWN_SESSION',
   'CAPACITY',
   'SESSION_BUSY',
+  'RATE_LIMITED',
   'NOT_CONNECTED',
   'OWNED_ELSEWHERE',
   'ALREADY_LINKED',
@@ -34,6 +41,8 @@ export const ERROR_CODES = [
   'BROKER_UNAVAILABLE',
   'STORAGE_UNAVAILABLE',
   'DECRYPTION_FAILED',
+  // Storage holds older state than this session is known to have written (a rollback, or a lost object).
+  'STORAGE_ROLLBACK',
   'WHATSAPP_ERROR',
   'TIMEOUT',
   'INTERNAL',
