@@ -95,6 +95,7 @@ export class ConfirmedPublisher implements Publisher {
               contentEncoding: 'utf-8',
               correlationId: options.correlationId,
               headers: options.headers,
+              ...(options.userId ? { userId: options.userId } : {}),
               timestamp: Math.floor((options.timestamp ?? Date.now()) / 1000),
             },
             (err) => this.confirmed(channel, item, err),

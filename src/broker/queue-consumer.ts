@@ -212,6 +212,7 @@ function toDelivery(queue: string, msg: ConsumeMessage): Delivery {
     messageId: p.messageId as string | undefined,
     type: p.type as string | undefined,
     headers,
+    userId: typeof p.userId === 'string' ? p.userId : undefined,
     redelivered: msg.fields.redelivered,
     deliveryCount: typeof count === 'number' ? count : undefined,
   };

@@ -8,6 +8,11 @@ export interface PublishOptions {
   correlationId?: string | undefined;
   headers?: Record<string, unknown>;
   timestamp?: number;
+  /**
+   * The AMQP `user_id`. RabbitMQ refuses a publish whose user_id is not the connection's user,
+   * so a consumer can trust it: workers set it on worker-to-worker commands (`release`).
+   */
+  userId?: string | undefined;
 }
 
 export interface Publisher {
@@ -26,6 +31,8 @@ export interface Delivery {
   messageId: string | undefined;
   type: string | undefined;
   headers: Record<string, unknown>;
+  /** The AMQP `user_id`, validated by the broker against the publisher's connection user. */
+  userId: string | undefined;
   redelivered: boolean;
   /** Set by quorum queues (`x-delivery-count`); undefined on classic queues. */
   deliveryCount: number | undefined;
