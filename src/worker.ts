@@ -5,6 +5,7 @@ import { QueueConsumer } from './broker/queue-consumer.js';
 import { QueueDeclarer } from './broker/queue-declarer.js';
 import { declareTopology, workerQueueName } from './broker/topology.js';
 import type { Delivery } from './broker/types.js';
+import { brokerUser, commandProperties, forwardProperties } from './broker/outgoing-properties.js';
 import { createCommandHandler } from './commands/command-handler.js';
 import type { Config } from './config/config.js';
 import { EventPublisher } from './events/event-publisher.js';
@@ -94,6 +95,8 @@ export class Worker {
         sendWaitForOpenMs: config.messaging.sendWaitForOpenMs,
         mediaMaxBytes: config.messaging.mediaMaxBytes,
         mediaFetchTimeoutMs: config.messaging.mediaFetchTimeoutMs,
+        mediaFetchDeadlineMs: config.messaging.mediaFetchDeadlineMs,
+        mediaFetchAllowedHosts: config.messaging.mediaFetchAllowedHosts,
         stats: { sent: 0, received: 0 },
       },
       ownershipCertain: () => this.ownConsumer.isActive,
@@ -108,6 +111,7 @@ export class Worker {
         conflictWindowMs: 10 * 60_000,
         qrTimeoutMs: config.whatsapp.qrTimeoutMs,
         pairingReadyTimeoutMs: 30_000,
+        pairingCodeMinIntervalMs: config.pairingCodeMinIntervalMs,
       },
     };
     this.sessions = new SessionManager(deps, {
@@ -121,6 +125,13 @@ export class Worker {
       maxBytes: config.commandMaxBytes,
       maxMediaBytes: config.messaging.mediaMaxBytes,
       maxAttempts: config.commandMaxAttempts,
+      parseLimits: { maxDepth: config.commandMaxDepth, maxAgeMs: config.commandMaxAgeMs, maxClockSkewMs: config.commandMaxClockSkewMs },
+      fleet: {
+        commandsQueue: config.queues.commands,
+        reservedQueues: [config.queues.commands, config.queues.deadLetter, config.queues.sessionEvents, config.queues.numberHealth, config.queues.workerHeartbeat, config.queues.messageEvents],
+        workerIds: config.fleetWorkerIds,
+      },
+      workerUser: config.rabbitmq.user,
       execute: (command: Parameters<SessionManager['execute']>[0]) => this.sessions.execute(command),
       forward: (workerId: string, delivery: Delivery, command: { action: string }) => this.forward(workerId, delivery, command.action),
       events: this.events,
@@ -179,6 +190,9 @@ export class Worker {
       brokerDownSince: this.brokerDownSince,
       active: this.ownConsumer.isActive,
       sessions: this.sessions.liveCount,
+      outboxSize: this.publisher.outboxSize,
+      outboxOldestAgeMs: this.publisher.outboxOldestAgeMs,
+      unpublishable: this.publisher.unpublishable,
     }));
   }
 
@@ -211,25 +225,22 @@ export class Worker {
   private async sendCommand(workerId: string, command: Record<string, unknown>, correlationId: string | undefined): Promise<void> {
     const queue = workerQueueName(this.parts.config, workerId);
     await this.declarer.ensureCommandQueue(queue);
-    await this.publisher.publish('', queue, Buffer.from(JSON.stringify({ ...command, workerId })), {
+    // Stamped with our broker user (RabbitMQ checks it): the receiver can tell a worker sent it.
+    const properties = commandProperties({
       messageId: randomUUID(),
-      type: String(command.action),
-      contentType: 'application/json',
+      action: String(command.action),
       correlationId,
-      headers: { 'x-sent-by': this.parts.config.workerId },
+      sentBy: this.parts.config.workerId,
+      userId: brokerUser(this.parts.config.rabbitmq.url),
     });
+    await this.publisher.publish('', queue, Buffer.from(JSON.stringify({ ...command, workerId })), properties);
   }
 
   private async forward(workerId: string, delivery: Delivery, action: string): Promise<void> {
     const queue = workerQueueName(this.parts.config, workerId);
     await this.declarer.ensureCommandQueue(queue);
-    await this.publisher.publish('', queue, delivery.body, {
-      messageId: delivery.messageId ?? `fwd-${Date.now()}-${Math.random().toString(36).slice(2)}`,
-      type: delivery.type ?? action,
-      contentType: delivery.contentType ?? 'application/json',
-      correlationId: delivery.correlationId,
-      headers: { ...delivery.headers, 'x-forwarded-by': this.parts.config.workerId },
-    });
+    // Allow-listed, bounded properties only: a sender's header we cannot re-encode must not stop publishing.
+    await this.publisher.publish('', queue, delivery.body, forwardProperties(delivery, { forwardedBy: this.parts.config.workerId, action }));
   }
 
   /** True once this process holds its worker queue (and so drives its sessions). */

@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { describeError } from '../util/errors.js';
+import { describeError, isWorkerError } from '../util/errors.js';
 import { SingleTimer } from '../util/backoff.js';
 import type { AmqpConnection } from './amqp-connection.js';
+import { bareDeadLetterProperties, deadLetterProperties } from './outgoing-properties.js';
 import type { Delivery, DeliveryHandler, Outcome, Publisher } from './types.js';
 
 export interface QueueConsumerOptions {
@@ -34,6 +35,7 @@ export class QueueConsumer extends EventEmitter {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly standbyTimer = new SingleTimer();
   private stopped = false;
+  private dropped = 0;
   handled = 0;
 
   constructor(
@@ -49,6 +51,11 @@ export class QueueConsumer extends EventEmitter {
 
   get isActive(): boolean {
     return this.consumerTag !== undefined;
+  }
+
+  /** Messages acked without a dead-letter copy because not even a bare copy could be published. */
+  get deadLettersDropped(): number {
+    return this.dropped;
   }
 
   private async attach(conn: ChannelModel): Promise<void> {
@@ -141,7 +148,11 @@ export class QueueConsumer extends EventEmitter {
       try {
         fn();
       } catch (err) {
-        this.logger.debug({ err: describeError(err) }, 'settling on a closing channel; the broker will redeliver');
+        if (err instanceof Error && err.name === 'IllegalOperationError') {
+          this.logger.debug({ err: describeError(err) }, 'settling on a closing channel; the broker will redeliver');
+        } else {
+          this.logger.warn({ err: describeError(err), queue: this.opts.queue }, 'could not settle a message; the broker will redeliver it');
+        }
       }
     };
     switch (outcome.kind) {
@@ -154,28 +165,41 @@ export class QueueConsumer extends EventEmitter {
         onLiveChannel(() => channel.nack(msg, false, true));
         return;
       case 'dead-letter':
-        try {
-          await this.publisher.publish('', this.opts.deadLetterQueue, delivery.body, {
-            messageId: delivery.messageId ?? `dlq-${Date.now()}-${Math.random().toString(36).slice(2)}`,
-            type: delivery.type ?? 'dead-letter',
-            contentType: delivery.contentType ?? 'application/octet-stream',
-            correlationId: delivery.correlationId,
-            headers: {
-              ...delivery.headers,
-              'x-error-code': outcome.code,
-              'x-error-reason': outcome.reason,
-              'x-original-queue': this.opts.queue,
-              'x-dead-lettered-at': new Date().toISOString(),
-            },
-          });
-          this.logger.warn({ queue: this.opts.queue, code: outcome.code, reason: outcome.reason }, 'message dead-lettered');
-          onLiveChannel(() => channel.ack(msg));
-        } catch (err) {
-          this.logger.error({ err: describeError(err) }, 'could not dead-letter; requeueing');
-          onLiveChannel(() => channel.nack(msg, false, true));
-        }
+        await this.deadLetter(delivery, outcome, (settle) => onLiveChannel(() => (settle === 'ack' ? channel.ack(msg) : channel.nack(msg, false, true))));
         return;
     }
+  }
+
+  /**
+   * Moves a message to the dead-letter queue with only allow-listed, bounded properties. If even
+   * those cannot be published (UNPUBLISHABLE), a bare copy with nothing but our x-error-* headers;
+   * if that fails too, the message is acked and counted: the consumer always moves on. Only a
+   * broker that is unavailable puts it back.
+   */
+  private async deadLetter(delivery: Delivery, outcome: { code: string; reason: string }, settle: (how: 'ack' | 'requeue') => void): Promise<void> {
+    const log = this.logger.child({ queue: this.opts.queue, code: outcome.code });
+    const attempts = [
+      () => deadLetterProperties(delivery, { code: outcome.code, reason: outcome.reason, originalQueue: this.opts.queue }),
+      () => bareDeadLetterProperties(outcome),
+    ];
+    for (const [i, properties] of attempts.entries()) {
+      try {
+        await this.publisher.publish('', this.opts.deadLetterQueue, delivery.body, properties());
+        log.warn({ reason: outcome.reason, bare: i > 0 }, 'message dead-lettered');
+        settle('ack');
+        return;
+      } catch (err) {
+        if (!isWorkerError(err, 'UNPUBLISHABLE')) {
+          log.error({ err: describeError(err) }, 'could not dead-letter; requeueing');
+          settle('requeue');
+          return;
+        }
+        log.warn({ err: describeError(err), bare: i > 0 }, 'dead-letter copy cannot be published');
+      }
+    }
+    this.dropped++;
+    log.error({ reason: outcome.reason, messageId: delivery.messageId?.slice(0, 200) }, 'message cannot be dead-lettered at all; acking it so the queue moves on (it is lost)');
+    settle('ack');
   }
 
   /** Stop taking messages (in-flight ones still finish and settle). */

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Delivery, DeliveryHandler, Outcome } from '../broker/types.js';
 import type { Events } from '../events/event-publisher.js';
-import { describeError } from '../util/errors.js';
+import { describeError, OwnedByAnotherWorker } from '../util/errors.js';
 import type { Command } from './command.js';
 import { AttemptCounter, judgeFailure } from './command-outcome.js';
 import { parseCommand, type CommandHint } from './parse-command.js';
-import { routeCommand } from './routing.js';
+import { refuseForwardTarget, routeCommand } from './routing.js';
 
 export interface CommandHandlerDeps {
   self: string;
@@ -16,11 +16,30 @@ export interface CommandHandlerDeps {
   /** Largest base64 media a send_message may carry (MEDIA_MAX_BYTES). */
   maxMediaBytes?: number;
   maxAttempts: number;
+  /** Parsing bounds beyond size (COMMAND_MAX_DEPTH, COMMAND_MAX_AGE_MS, COMMAND_MAX_CLOCK_SKEW_MS). */
+  parseLimits?: { maxDepth?: number; maxAgeMs?: number; maxClockSkewMs?: number };
+  /** Which worker ids commands may be moved to (see `refuseForwardTarget`). */
+  fleet?: { commandsQueue: string; reservedQueues: readonly string[]; workerIds: readonly string[] | undefined };
+  /** The broker user workers publish as: worker-to-worker commands (`release`) must carry it as their validated `user_id`. */
+  workerUser?: string;
   execute: (command: Command) => Promise<void>;
-  /** Moves the message, confirmed, onto `workerId`'s own queue. */
-  forward: (workerId: string, delivery: Delivery, command: Command) => Promise<void>;
+  /**
+   * Moves the message, confirmed, onto `workerId`'s own queue. `toOwner`: that worker drives
+   * the session, and executes the command whoever the body names.
+   */
+  forward: (workerId: string, delivery: Delivery, command: Command, opts?: { toOwner?: boolean }) => Promise<void>;
   events: Events;
   logger: Logger;
+}
+
+/** Set by a worker that moves a command to the worker driving its session (value: that worker's id). */
+export const OWNER_HEADER = 'x-forwarded-to-owner';
+/** How many times a command may be moved between owners (ownership changing under it) before it is retried instead. */
+const MAX_OWNER_HOPS = 3;
+
+function forwardHops(delivery: Delivery): number {
+  const hops = delivery.headers['x-forward-hops'];
+  return typeof hops === 'number' && Number.isSafeInteger(hops) && hops >= 0 ? hops : 0;
 }
 
 /** Turns one delivery into exactly one outcome. Never throws. */
@@ -34,7 +53,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
   };
 
   return async (delivery: Delivery): Promise<Outcome> => {
-    const parsed = parseCommand(delivery.body, delivery, { maxBytes: deps.maxBytes, ...(deps.maxMediaBytes ? { maxMediaBytes: deps.maxMediaBytes } : {}) });
+    const parsed = parseCommand(delivery.body, delivery, { maxBytes: deps.maxBytes, ...(deps.maxMediaBytes ? { maxMediaBytes: deps.maxMediaBytes } : {}), ...deps.parseLimits });
     if (!parsed.ok) {
       if (parsed.code === 'MISROUTED_EVENT') {
         // Someone else's message on our queue (events queue = command queue): never ack-and-drop it.
@@ -47,24 +66,52 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
     }
 
     const command = parsed.command;
+    const hint: CommandHint = { action: command.action, numberId: command.numberId, sessionId: command.sessionId, requestId: command.requestId };
+    const refuse = async (code: 'NOT_AUTHORIZED' | 'UNKNOWN_WORKER', reason: string): Promise<Outcome> => {
+      log.warn({ code, reason, action: command.action, numberId: command.numberId }, 'command refused');
+      await reject(hint, code, reason).catch((err) => log.error({ err: describeError(err) }, 'could not publish command_rejected'));
+      return { kind: 'dead-letter', code, reason };
+    };
+    // `release` makes a worker drop a number: only another worker may ask for it, proven by the
+    // user_id that the broker itself checks against the publishing connection's user.
+    if (command.action === 'release' && deps.workerUser !== undefined && delivery.userId !== deps.workerUser) {
+      return refuse('NOT_AUTHORIZED', `"release" is a worker-to-worker command: it must be published by a worker (AMQP user_id "${deps.workerUser}"); use "disconnect" or "logout"`);
+    }
+    if (command.action === 'release' && command.handoverTo !== undefined && deps.fleet) {
+      const why = refuseForwardTarget(command.handoverTo, deps.fleet);
+      if (why) return refuse('UNKNOWN_WORKER', `handoverTo: ${why}`);
+    }
     const key = delivery.messageId ?? createHash('sha1').update(delivery.body).digest('base64');
     const attempt = delivery.deliveryCount !== undefined ? delivery.deliveryCount + 1 : attempts.next(key);
-    const route = routeCommand(command, { self: deps.self, source: deps.source });
+    const forwardedToOwner = typeof delivery.headers[OWNER_HEADER] === 'string' ? delivery.headers[OWNER_HEADER] : undefined;
+    const route = routeCommand(command, { self: deps.self, source: deps.source, forwardedToOwner });
     const cmdLog = log.child({ action: command.action, numberId: command.numberId, requestId: command.requestId });
+    if (route.kind === 'forward' && deps.fleet) {
+      const why = refuseForwardTarget(route.workerId, deps.fleet);
+      if (why) return refuse('UNKNOWN_WORKER', why);
+    }
 
     try {
       if (route.kind === 'forward') {
         await deps.forward(route.workerId, delivery, command);
         cmdLog.debug({ to: route.workerId }, 'command forwarded');
       } else {
-        await deps.execute(command);
+        try {
+          await deps.execute(command);
+        } catch (err) {
+          if (!(err instanceof OwnedByAnotherWorker) || forwardHops(delivery) >= MAX_OWNER_HOPS) throw err;
+          // Another running worker drives this number: it alone acts on it.
+          await deps.forward(err.owner, delivery, command, { toOwner: true });
+          cmdLog.info({ to: err.owner }, 'command moved to the worker that drives the session');
+          attempts.forget(key);
+          return { kind: 'ack' };
+        }
         cmdLog.info('command applied');
       }
       attempts.forget(key);
       return { kind: 'ack' };
     } catch (err) {
       const verdict = judgeFailure(err, attempt, deps.maxAttempts);
-      const hint: CommandHint = { action: command.action, numberId: command.numberId, sessionId: command.sessionId, requestId: command.requestId };
       switch (verdict.kind) {
         case 'reject':
           cmdLog.warn({ code: verdict.code, reason: verdict.reason }, 'command cannot be done');

@@ -48,6 +48,14 @@ export function parseOutgoingMessage(f: Fields, limits: { maxMediaBytes: number 
   let mimeType = f.mimeType;
   let media: MediaSource;
   if (f.url !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(f.url);
+    } catch {
+      return fail('INVALID_MEDIA', '"url" is not a valid URL');
+    }
+    // They would go out as Basic auth to whatever host the URL names (and end up in logs).
+    if (url.username || url.password) return fail('INVALID_MEDIA', '"url" must not carry credentials (user:password@host); serve the file from a URL that needs none');
     media = { kind: 'url', url: f.url };
   } else if (f.mediaKey !== undefined) {
     if (!MEDIA_KEY.test(f.mediaKey) || f.mediaKey.includes('..')) {

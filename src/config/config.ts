@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { envSchema, WHATSAPP_WEBSOCKET_URL, type Env } from './schema.js';
+import { AddressPolicy } from '../util/address-policy.js';
 
 /** The typed configuration the rest of the worker receives. Only `main.ts` builds it. */
 export interface Config {
@@ -11,6 +12,12 @@ export interface Config {
   maxSessions: number;
   rabbitmq: {
     url: string;
+    /**
+     * The broker user in the URL ('guest' when it names none). RabbitMQ checks a message's
+     * `user_id` against its publisher's connection user, so workers stamp worker-to-worker
+     * commands with it and accept such commands only when stamped so.
+     */
+    user: string;
     prefetch: number;
     queueType: 'classic' | 'quorum';
     deliveryLimit: number;
@@ -145,6 +152,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     else trustRootPublicKey = Buffer.from(e.WA_TRUST_ROOT_PUBLIC_KEY, 'hex');
   }
 
+  try {
+    AddressPolicy.parse(splitList(e.MEDIA_FETCH_ALLOWED_HOSTS)); // fail at start, not at the first send
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration:\n  ${(err as Error).message}`);
+  }
+
   const version = e.WA_VERSION ? (e.WA_VERSION.split(/[.,]/).map(Number) as [number, number, number]) : undefined;
 
   if (e.QUEUE_SESSION_EVENTS === e.QUEUE_SESSION_COMMANDS) {
@@ -165,6 +178,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     maxSessions: e.WORKER_MAX_SESSIONS,
     rabbitmq: {
       url: e.RABBITMQ_URL,
+      user: decodeURIComponent(new URL(e.RABBITMQ_URL).username) || 'guest',
       prefetch: e.RABBITMQ_PREFETCH,
       queueType: e.RABBITMQ_QUEUE_TYPE,
       deliveryLimit: e.RABBITMQ_DELIVERY_LIMIT,

@@ -94,7 +94,7 @@ export const messageEventSchemas = {
     requestId: z.string().describe('The command\'s requestId.'),
     messageId: messageId.optional().describe('The id the message would have had.'),
     to: z.string().optional(),
-    code: z.string().describe('A stable code: UNKNOWN_SESSION, NOT_CONNECTED, NOT_ON_WHATSAPP, MEDIA_NOT_FOUND, MEDIA_TOO_LARGE, SEND_FAILED…'),
+    code: z.string().describe('A stable code: UNKNOWN_SESSION, NOT_CONNECTED, NOT_ON_WHATSAPP, MEDIA_NOT_FOUND (a `mediaKey` with no file), MEDIA_UNAVAILABLE (a `url` that could not be fetched, whatever the cause: refused address, no answer, an error status), MEDIA_TOO_LARGE, INVALID_MEDIA, SEND_FAILED…'),
     reason: z.string().describe('What went wrong, for a person.'),
   }),
   message_received: messageEvent('message_received', 'Emitted when a message from someone else reaches the session, live or replayed after an offline period (each WhatsApp message id once).', {
@@ -117,10 +117,10 @@ export const messageEventSchemas = {
     replyTo: z.string().optional().describe('The id of the message this one quotes.'),
     media: z
       .object({
-        key: z.string().optional().describe('Where the file is in the media store (bucket whatsapp-media, or STORAGE_DIR/media): `media/<sessionId>/<images|videos|audio|documents|stickers>/<messageId>.<ext>`. Absent when it could not be stored.'),
-        mimeType: z.string().optional(),
+        key: z.string().optional().describe('Where the file is in the media store (bucket whatsapp-media, or STORAGE_DIR/media): `media/<sessionId>/<images|videos|audio|documents|stickers>/<hash of chat, sender and message id>-<random>.<ext>`, the extension from an allow-list of MIME types (`bin` otherwise). Absent when it could not be stored.'),
+        mimeType: z.string().optional().describe('The MIME type the sender declared (its claim: the stored Content-Type comes from an allow-list).'),
         size: z.number().int().nonnegative().optional().describe('Bytes.'),
-        fileName: z.string().optional(),
+        fileName: z.string().optional().describe('The file name the sender gave (information only: never used to name the stored file).'),
         ptt: z.boolean().optional().describe('Audio: a voice note.'),
         error: z.string().optional().describe('Why the file could not be stored: larger than MEDIA_MAX_BYTES, a MAC or hash mismatch (the file is not what the sender sent), a host that is not WhatsApp\'s, or the download or the store failing after 3 attempts.'),
       })

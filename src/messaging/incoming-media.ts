@@ -3,7 +3,7 @@ import type { MessagePayload } from '../events/event-publisher.js';
 import { backoffDelay } from '../util/backoff.js';
 import { describeError, isWorkerError } from '../util/errors.js';
 import type { IncomingMessage } from '../whatsapp/types.js';
-import { mediaExtension, mediaKey, type MediaStore } from './media-store.js';
+import { receivedMediaKey, storedMediaType, type MediaStore } from './media-store.js';
 
 /** Downloads of one received file, at most (the message's event waits for them, in order). */
 const MEDIA_ATTEMPTS = 3;
@@ -21,6 +21,10 @@ type MediaReference = NonNullable<MessagePayload<'message_received'>['media']>;
  * Streams the file of a received media message into the media store and returns what
  * message_received says of it: where it is, or why it is not there. Never throws: the message
  * is published either way.
+ *
+ * `mimeType` and `fileName` in the reference are what the sender claims, passed on as
+ * information; the file is stored under a key of our own making, with a content type and
+ * extension from an allow-list (anything else: application/octet-stream, `.bin`).
  */
 export async function storeReceivedMedia(sessionId: string, m: IncomingMessage, deps: IncomingMediaDeps, log: Logger): Promise<MediaReference> {
   const info = m.media!;
@@ -33,11 +37,13 @@ export async function storeReceivedMedia(sessionId: string, m: IncomingMessage, 
   const store = deps.media;
   if (!store) return { ...meta, ...announced, error: 'no media store configured' };
   if (info.size !== undefined && info.size > deps.mediaMaxBytes) return { ...meta, ...announced, error: `larger than MEDIA_MAX_BYTES (${deps.mediaMaxBytes})` };
-  const key = mediaKey(sessionId, info.kind, m.id, mediaExtension(info.mimeType, info.fileName));
+  const stored = storedMediaType(info.mimeType);
+  const sender = m.participant ?? m.from.lid ?? m.from.pn ?? '';
+  const key = receivedMediaKey(sessionId, info.kind, { chat: m.chat, sender, messageId: m.id }, stored.ext);
   for (let attempt = 1; ; attempt++) {
     try {
       const stream = await info.open();
-      const { size } = await store.putStream(key, stream, { contentType: info.mimeType, maxBytes: deps.mediaMaxBytes });
+      const { size } = await store.putStream(key, stream, { contentType: stored.contentType, maxBytes: deps.mediaMaxBytes });
       return { ...meta, key, size };
     } catch (err) {
       // A storage or network blip is worth another download (the message waits, in order);

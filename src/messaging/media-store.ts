@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, opendir, open, rename, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
@@ -13,8 +13,8 @@ import type { IncomingMedia } from '../whatsapp/types.js';
 
 /**
  * Media files, streamed: a received file goes from WhatsApp's download stream to the store
- * without ever being held whole in memory. Keys (built only by `mediaKey`):
- *   media/<sessionId>/<images|videos|audio|documents|stickers>/<messageId>.<ext>
+ * without ever being held whole in memory. Keys of received files (built only by `receivedMediaKey`):
+ *   media/<encoded sessionId>/<images|videos|audio|documents|stickers>/<16 hex>-<8 hex>.<ext>
  * Local driver: files under STORAGE_DIR (so STORAGE_DIR/media/…); S3: the media bucket.
  * Files are stored as they are (the backend serves them); history and credentials are the
  * encrypted part of storage.
@@ -30,7 +30,12 @@ export interface MediaStore {
 
 export type MediaKind = IncomingMedia['kind'];
 const FOLDER: Record<MediaKind, string> = { image: 'images', video: 'videos', audio: 'audio', document: 'documents', sticker: 'stickers' };
-const EXTENSIONS: Record<string, string> = {
+/**
+ * The content types a stored file may have, with their extension. Anything else a sender
+ * claims (text/html, image/svg+xml, …) is stored as application/octet-stream, `.bin`: the
+ * backend serves these files, and must not serve a contact's HTML as a page.
+ */
+const EXTENSIONS: Readonly<Record<string, string>> = {
   'image/jpeg': 'jpg',
   'image/png': 'png',
   'image/webp': 'webp',
@@ -52,17 +57,25 @@ const EXTENSIONS: Record<string, string> = {
   'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': 'xlsx',
 };
 
-/** The extension for a file: from its MIME type, else from its name (if plain), else `bin`. */
-export function mediaExtension(mimeType: string | undefined, fileName?: string): string {
+/**
+ * What a file is stored as, from the MIME type its sender claims: the content type (S3
+ * `Content-Type`) and extension come only from the allow-list above, never from the claim as
+ * such nor from the sender's file name.
+ */
+export function storedMediaType(mimeType: string | undefined): { contentType: string; ext: string } {
   const base = mimeType?.split(';')[0]?.trim().toLowerCase();
-  if (base && EXTENSIONS[base]) return EXTENSIONS[base];
-  const fromName = fileName?.match(/\.([A-Za-z0-9]{1,8})$/)?.[1];
-  return fromName ? fromName.toLowerCase() : 'bin';
+  const ext = base && Object.hasOwn(EXTENSIONS, base) ? EXTENSIONS[base] : undefined;
+  return ext ? { contentType: base!, ext } : { contentType: 'application/octet-stream', ext: 'bin' };
 }
 
-export function mediaKey(sessionId: string, kind: MediaKind, messageId: string, ext: string): string {
-  const id = messageId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 128);
-  return `${mediaPrefix(sessionId)}${FOLDER[kind]}/${id}.${ext}`;
+/**
+ * Where a received file goes: by session and kind, named after its chat, sender and message id
+ * (hashed: the id is chosen by the sender, and `3EB0.AB` must not meet `3EB0_AB`) plus a random
+ * part, so that no message, from any chat, can ever overwrite another's file.
+ */
+export function receivedMediaKey(sessionId: string, kind: MediaKind, from: { chat: string; sender: string; messageId: string }, ext: string): string {
+  const hash = createHash('sha256').update(`${from.chat}\0${from.sender}\0${from.messageId}`).digest('hex').slice(0, 16);
+  return `${mediaPrefix(sessionId)}${FOLDER[kind]}/${hash}-${randomBytes(4).toString('hex')}.${ext}`;
 }
 
 /** Every media file of a session is under this prefix. */
@@ -83,7 +96,52 @@ export class ByteLimit extends Transform {
   }
 }
 
+/** Temporary files older than this were left by a crash (or a kill): removed when a store is first used. */
+export const STALE_TEMP_MS = 60 * 60_000;
+/** Entries a sweep looks at, at most (a huge media tree or temp dir costs a bounded time). */
+const SWEEP_MAX_ENTRIES = 100_000;
+
+/**
+ * Removes the temporary files a crash left behind: regular files only (never a symlink, never
+ * a directory), whose name matches `pattern` exactly, older than `olderThanMs`, in `dir` and
+ * its subdirectories down to `depth` levels (symlinked directories are not followed), looking
+ * at no more than SWEEP_MAX_ENTRIES entries. Never throws; resolves to the number removed.
+ */
+export async function sweepStaleTempFiles(dir: string, pattern: RegExp, opts: { depth: number; olderThanMs: number }): Promise<number> {
+  const cutoff = Date.now() - opts.olderThanMs;
+  let looked = 0;
+  let removed = 0;
+  const walk = async (path: string, level: number): Promise<void> => {
+    const handle = await opendir(path).catch(() => undefined);
+    if (!handle) return;
+    for await (const entry of handle) {
+      if (++looked > SWEEP_MAX_ENTRIES) break;
+      const full = join(path, entry.name);
+      const isCandidate = pattern.test(entry.name);
+      // A directory, or an entry of unknown type (some file systems do not say): lstat decides.
+      const maybeDir = level < opts.depth && !entry.isFile() && !entry.isSymbolicLink();
+      if (!isCandidate && !maybeDir) continue;
+      const stat = await lstat(full).catch(() => undefined);
+      if (!stat) continue;
+      if (stat.isDirectory()) {
+        if (level < opts.depth) await walk(full, level + 1);
+      } else if (isCandidate && stat.isFile() && stat.mtimeMs < cutoff) {
+        await unlink(full).then(
+          () => removed++,
+          () => undefined,
+        );
+      }
+    }
+  };
+  await walk(dir, 0).catch(() => undefined);
+  return removed;
+}
+
 const MEDIA_KEY = /^media\/[A-Za-z0-9._~-]+\/[a-z]+\/[A-Za-z0-9._~-]+$/;
+/** LocalMediaStore's temporary file: `<file name>.<12 hex>.tmp`, next to the file. */
+const LOCAL_TEMP = /^[A-Za-z0-9._~-]+\.[0-9a-f]{12}\.tmp$/;
+/** S3MediaStore's spool file. */
+const S3_SPOOL = /^wa-media-[0-9a-f]{16}\.tmp$/;
 function checkKey(key: string): void {
   if (!MEDIA_KEY.test(key) || key.includes('..')) throw new WorkerError('INVALID_MEDIA', `not a media key: ${key.slice(0, 80)}`);
 }
@@ -91,8 +149,14 @@ function checkKey(key: string): void {
 /** Files under a root directory, written to a temporary file and renamed (never half a file). */
 export class LocalMediaStore implements MediaStore {
   readonly root: string;
+  private swept: Promise<number> | undefined;
   constructor(root: string) {
     this.root = resolve(root);
+  }
+
+  /** Removes `<file>.<12 hex>.tmp` files older than STALE_TEMP_MS under root/media/<session>/<kind>/ (a crash mid-write). */
+  sweepTempFiles(olderThanMs = STALE_TEMP_MS): Promise<number> {
+    return sweepStaleTempFiles(join(this.root, 'media'), LOCAL_TEMP, { depth: 2, olderThanMs });
   }
 
   private path(key: string): string {
@@ -104,6 +168,7 @@ export class LocalMediaStore implements MediaStore {
 
   async putStream(key: string, body: Readable, opts: { maxBytes: number }): Promise<{ size: number }> {
     const target = this.path(key);
+    await (this.swept ??= this.sweepTempFiles());
     const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
     const limit = new ByteLimit(opts.maxBytes);
     try {
@@ -156,9 +221,15 @@ export interface S3MediaOptions {
 export class S3MediaStore implements MediaStore {
   private readonly client: Client;
   private ready: Promise<void> | undefined;
+  private swept: Promise<number> | undefined;
 
   constructor(private readonly opts: S3MediaOptions) {
     this.client = createMinioClient(opts);
+  }
+
+  /** Removes `wa-media-<16 hex>.tmp` spool files older than STALE_TEMP_MS from the spool directory (a crash mid-upload). */
+  sweepTempFiles(olderThanMs = STALE_TEMP_MS): Promise<number> {
+    return sweepStaleTempFiles(this.opts.spoolDir ?? tmpdir(), S3_SPOOL, { depth: 0, olderThanMs });
   }
 
   ensureBucket(): Promise<void> {
@@ -181,12 +252,14 @@ export class S3MediaStore implements MediaStore {
    */
   async putStream(key: string, body: Readable, opts: { contentType?: string | undefined; maxBytes: number }): Promise<{ size: number }> {
     checkKey(key);
+    await (this.swept ??= this.sweepTempFiles());
     const limit = new ByteLimit(opts.maxBytes);
     const tmp = join(this.opts.spoolDir ?? tmpdir(), `wa-media-${randomBytes(8).toString('hex')}.tmp`);
     try {
       await pipeline(body, limit, createWriteStream(tmp, { mode: 0o600 }));
       await this.ensureBucket();
-      await this.client.putObject(this.opts.bucket, key, createReadStream(tmp), limit.bytes, { 'Content-Type': opts.contentType ?? 'application/octet-stream' });
+      // Only an allow-listed type (see storedMediaType), whatever the caller passes.
+      await this.client.putObject(this.opts.bucket, key, createReadStream(tmp), limit.bytes, { 'Content-Type': storedMediaType(opts.contentType).contentType });
       return { size: limit.bytes };
     } catch (err) {
       if (err instanceof WorkerError) throw err;

@@ -6,7 +6,8 @@ import type { IncomingMessage, MessageReceipt, WhatsAppConnection } from '../wha
 import { Lru } from './lru.js';
 import type { MediaStore } from './media-store.js';
 import { storeReceivedMedia } from './incoming-media.js';
-import { outgoingContent, SendFailure } from './outgoing-content.js';
+import { MEDIA_URL_UNAVAILABLE, outgoingContent, SendFailure } from './outgoing-content.js';
+import type { AddressPolicy } from '../util/address-policy.js';
 import type { HistoryRecord, MessageHistory } from './message-history.js';
 import { deriveMessageId } from './message-id.js';
 import { isPhoneJid } from './recipient.js';
@@ -22,6 +23,10 @@ export interface MessagingDeps {
   stats?: { sent: number; received: number } | undefined;
   /** How long a send waits for a `url` media file to answer / to send more bytes (default 30 s). */
   mediaFetchTimeoutMs?: number;
+  /** How long a `url` media file may take in all, body included (MEDIA_FETCH_DEADLINE_MS; default 120 s). */
+  mediaFetchDeadlineMs?: number;
+  /** Private hosts/CIDRs a `url` may reach (MEDIA_FETCH_ALLOWED_HOSTS); default: public addresses only. */
+  mediaFetchAllowedHosts?: AddressPolicy | readonly string[];
   /** First pause before downloading a received file again after a storage/network failure (default 500 ms). */
   mediaRetryBaseMs?: number;
   /** Per-session memory: recently sent requestIds, received ids (each bounded). */
@@ -54,7 +59,7 @@ interface SentRecord {
 export class SessionMessaging {
   /** requestId → what was sent: a redelivered command re-publishes message_sent instead of sending. */
   private readonly sent: Lru<string, SentRecord>;
-  /** Message ids already published as message_received (WhatsApp may deliver one twice). */
+  /** Messages already published as message_received, by chat and id (WhatsApp may deliver one twice). */
   private readonly seen: Lru<string, true>;
   /** Status events already published (`id|status|participant`). */
   private readonly statuses: Lru<string, true>;
@@ -109,11 +114,13 @@ export class SessionMessaging {
         throw isWorkerError(err) ? new SendFailure(err.code, err.message) : err;
       });
       await this.checkRecipient(conn, cmd.toJid);
-      const content = await outgoingContent(cmd.message, this.deps);
+      const content = await outgoingContent(cmd.message, this.deps, this.host.id);
       this.sending.set(messageId, new Promise<void>((resolve) => (release = resolve)));
       const quoted = cmd.replyTo ? { id: cmd.replyTo, fromMe: false, ...this.known.get(cmd.replyTo) } : undefined;
       const result = await conn.sendMessage(cmd.toJid, content, { messageId, ...(quoted ? { quoted } : {}) }).catch((err) => {
         if (isWorkerError(err) && err.code === 'MEDIA_TOO_LARGE') throw new SendFailure(err.code, err.message);
+        // A `url` file failing while it streams: the same one reason as a fetch that fails at once.
+        if (isWorkerError(err) && err.code === 'MEDIA_UNAVAILABLE') throw new SendFailure(err.code, MEDIA_URL_UNAVAILABLE, describeError(err.cause ?? err));
         throw new SendFailure('SEND_FAILED', `WhatsApp did not take the message: ${describeError(err)}`);
       });
       sent = { messageId: result.messageId, to: cmd.to, toJid: cmd.toJid, type: cmd.message.type, sentAt: result.sentAt };
@@ -121,7 +128,7 @@ export class SessionMessaging {
       release();
       this.sending.delete(messageId);
       if (!(err instanceof SendFailure)) throw err;
-      this.log.warn({ requestId: cmd.requestId, code: err.code, reason: err.message }, 'message not sent');
+      this.log.warn({ requestId: cmd.requestId, code: err.code, reason: err.message, ...(err.detail ? { detail: err.detail } : {}) }, 'message not sent');
       await this.events.message('message_failed', subject, { messageId, to: cmd.to, code: err.code, reason: err.message });
       return;
     }
@@ -190,7 +197,10 @@ export class SessionMessaging {
   }
 
   private async receive(m: IncomingMessage, offline: boolean): Promise<void> {
-    if (this.seen.has(m.id)) {
+    // Ids are chosen by the sender: the same id in another chat is another message. (Incoming
+    // messages are never our own, so fromMe is always false here.)
+    const seenKey = `${m.chat}\0${m.id}`;
+    if (this.seen.has(seenKey)) {
       this.log.debug({ messageId: m.id }, 'duplicate delivery ignored');
       return;
     }
@@ -212,7 +222,7 @@ export class SessionMessaging {
     };
     // Confirmed by the broker before the message counts as handled.
     await this.events.message('message_received', { numberId: this.host.numberId, sessionId: this.host.id }, payload);
-    this.seen.set(m.id, true);
+    this.seen.set(seenKey, true);
     this.known.set(m.id, { fromMe: false, ...(m.participant ? { participant: m.participant } : {}), ...(m.text ? { text: m.text } : {}) });
     if (this.deps.stats) this.deps.stats.received++;
     const record: HistoryRecord = {

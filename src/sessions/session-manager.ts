@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Command } from '../commands/command.js';
-import { phoneDigits } from '../commands/session-identity.js';
+import { parseSessionId, phoneDigits } from '../commands/session-identity.js';
 import type { SessionMeta } from '../storage/types.js';
-import { describeError, isWorkerError, WorkerError } from '../util/errors.js';
+import { describeError, isWorkerError, OwnedByAnotherWorker, WorkerError } from '../util/errors.js';
 import { KeyedSerialQueue } from '../util/keyed-serial-queue.js';
 import { isLinked, Session, type SessionDeps } from './session.js';
 
@@ -73,7 +73,7 @@ export class SessionManager {
   private async apply(cmd: Command, defer: (confirmed: Promise<unknown>) => void): Promise<void> {
     switch (cmd.action) {
       case 'send_message': {
-        const session = await this.find(cmd).catch(async (err) => {
+        const session = await this.findOwned(cmd).catch(async (err) => {
           if (!isWorkerError(err, 'UNKNOWN_SESSION')) throw err;
           // Will not change by retrying: answered as the send's outcome.
           await this.deps.events.message(
@@ -89,16 +89,14 @@ export class SessionManager {
       case 'release':
         return this.release(cmd);
       case 'create': {
-        const session = this.obtain(cmd);
-        if (!session.live) await this.ensureOwnership(cmd);
+        if (!this.sessions.get(cmd.sessionId!)?.live) await this.ensureOwnership(cmd);
         // Recording the owner and opening the socket need not wait for each other.
-        await this.withCapacity(session, () => Promise.all([session.claim(), session.create(cmd.requestId)]));
+        await this.withCapacity(cmd, (session) => Promise.all([session.claim(), session.create(cmd.requestId)]));
         return;
       }
       case 'request_pairing_code': {
-        const session = this.obtain(cmd);
-        if (!session.live) await this.ensureOwnership(cmd);
-        await this.withCapacity(session, async () => {
+        if (!this.sessions.get(cmd.sessionId!)?.live) await this.ensureOwnership(cmd);
+        await this.withCapacity(cmd, async (session) => {
           await session.claim();
           await session.requestPairingCode(cmd.requestId, phoneDigits(cmd.phoneNumber!));
         });
@@ -107,17 +105,17 @@ export class SessionManager {
       case 'reconnect': {
         const session = await this.find(cmd);
         if (!session.live) await this.ensureOwnership({ ...cmd, sessionId: session.id, phoneNumber: session.phoneNumber });
-        await this.withCapacity(session, () => session.reconnect(cmd.requestId));
+        await this.withCapacity({ ...cmd, sessionId: session.id, phoneNumber: session.phoneNumber }, (s) => s.reconnect(cmd.requestId));
         return;
       }
       case 'disconnect':
-        return (await this.find(cmd)).disconnect(cmd.requestId);
+        return (await this.findOwned(cmd)).disconnect(cmd.requestId);
       case 'logout':
-        return (await this.find(cmd)).logout(cmd.requestId);
+        return (await this.findOwned(cmd)).logout(cmd.requestId);
       case 'status':
-        return (await this.find(cmd)).publishStatus(cmd.requestId);
+        return (await this.findOwned(cmd)).publishStatus(cmd.requestId);
       case 'delete': {
-        const session = await this.find(cmd);
+        const session = await this.findOwned(cmd);
         await session.delete(cmd.requestId);
         this.sessions.delete(session.id);
         return;
@@ -125,38 +123,54 @@ export class SessionManager {
     }
   }
 
-  /** The session a command names, creating the in-memory object for a new one. */
-  private obtain(cmd: Command): Session {
-    const sessionId = cmd.sessionId!;
-    let session = this.sessions.get(sessionId);
-    if (!session) {
-      session = new Session(sessionId, cmd.numberId, cmd.phoneNumber!, this.deps);
-      this.sessions.set(sessionId, session);
+  /** An existing session, from memory or from storage; UNKNOWN_SESSION otherwise. */
+  private async find(cmd: Command): Promise<Session> {
+    return (await this.locate(cmd)).session;
+  }
+
+  /**
+   * `find`, for a command that acts on a session only its owner may touch: a session live here
+   * is ours (this process holds the worker's exclusive queue); one whose stored owner is another
+   * worker that is running belongs to that worker, and the command is moved there
+   * (OwnedByAnotherWorker). A session whose recorded owner is not running has no driver: the
+   * command is carried out here, on what is stored.
+   */
+  private async findOwned(cmd: Command): Promise<Session> {
+    const { session, meta } = await this.locate(cmd);
+    if (session.live) return session;
+    const owner = (meta ?? (await this.deps.store.loadMeta(session.id)))?.workerId;
+    if (owner && owner !== this.deps.workerId && (await this.deps.ownership?.isWorkerRunning(owner))) {
+      throw new OwnedByAnotherWorker(owner, session.id);
     }
     return session;
   }
 
-  /** An existing session, from memory or from storage; UNKNOWN_SESSION otherwise. */
-  private async find(cmd: Command): Promise<Session> {
+  private async locate(cmd: Command): Promise<{ session: Session; meta?: SessionMeta | undefined }> {
     if (cmd.sessionId) {
       const known = this.sessions.get(cmd.sessionId);
-      if (known) return known;
+      if (known) return { session: known };
     } else {
-      for (const s of this.sessions.values()) if (s.numberId === cmd.numberId) return s;
+      for (const s of this.sessions.values()) if (s.numberId === cmd.numberId) return { session: s };
     }
     const meta = await this.findStored(cmd);
     if (!meta) {
       throw new WorkerError('UNKNOWN_SESSION', `no session for numberId ${cmd.numberId}${cmd.sessionId ? ` (${cmd.sessionId})` : ''} on worker ${this.deps.workerId}`);
     }
-    const session = new Session(meta.sessionId, meta.numberId, meta.phoneNumber, this.deps);
-    this.sessions.set(meta.sessionId, session);
-    return session;
+    // Not kept in memory: an object per stored session looked up would grow the map without
+    // bound; a session enters the map when it is opened (create, reconnect, restore).
+    return { session: new Session(meta.sessionId, meta.numberId, meta.phoneNumber, this.deps), meta };
   }
 
+  /**
+   * The stored session a command names. Without a phone, the session ids in one storage listing
+   * say which belong to the numberId (`session_<numberId>_<phone>`), so only those metadata
+   * objects are read; this worker's own session wins if there are several.
+   */
   private async findStored(cmd: Command): Promise<SessionMeta | undefined> {
     if (cmd.sessionId) return this.deps.store.loadMeta(cmd.sessionId);
-    const all = await this.deps.store.listMeta();
-    return all.find((m) => m.numberId === cmd.numberId && m.workerId === this.deps.workerId);
+    const ids = (await this.deps.store.listSessionIds()).filter((id) => parseSessionId(id)?.numberId === cmd.numberId);
+    const metas = (await Promise.all(ids.map((id) => this.deps.store.loadMeta(id)))).filter((m): m is SessionMeta => m !== undefined && m.numberId === cmd.numberId);
+    return metas.find((m) => m.workerId === this.deps.workerId) ?? metas[0];
   }
 
   /**
@@ -174,6 +188,9 @@ export class SessionManager {
       this.log.warn({ sessionId: cmd.sessionId, previousOwner: meta.workerId }, 'taking over a session whose worker is not running');
       return;
     }
+    // Only a command that names this worker reassigns the number. One that names nobody (it
+    // reached us by default) belongs to the running owner, and goes there.
+    if (cmd.workerId !== this.deps.workerId) throw new OwnedByAnotherWorker(meta.workerId, cmd.sessionId);
     await ownership.requestHandover(meta.workerId, {
       numberId: cmd.numberId,
       sessionId: cmd.sessionId,
@@ -184,7 +201,10 @@ export class SessionManager {
     throw new WorkerError('OWNED_ELSEWHERE', `session ${cmd.sessionId} is driven by worker ${meta.workerId}; it was asked to hand it over and the command will be retried`);
   }
 
-  /** `release`: let the session go (no logout); with `handoverTo`, record the new owner. */
+  /**
+   * `release`: let the session go (no logout); with `handoverTo`, record the new owner. Only a
+   * worker may send it (the command handler checks the broker-validated sender).
+   */
   private async release(cmd: Command): Promise<void> {
     const handoverTo = cmd.action === 'release' ? cmd.handoverTo : undefined;
     const session = cmd.sessionId ? this.sessions.get(cmd.sessionId) : [...this.sessions.values()].find((s) => s.numberId === cmd.numberId);
@@ -203,18 +223,27 @@ export class SessionManager {
   private readonly opening = new Set<string>();
 
   /**
-   * Opening a session takes storage round trips, and commands for different numbers run in
-   * parallel: the slot is reserved synchronously at the check, so two creates can never both
-   * pass it for the last free slot.
+   * Runs `open` on the command's session, within WORKER_MAX_SESSIONS. Opening a session takes
+   * storage round trips, and commands for different numbers run in parallel: the slot is
+   * reserved synchronously at the check, so two creates can never both pass it for the last
+   * free slot. A session new to this worker enters the map only once it has a slot, and leaves
+   * it again if it did not come to life, so refused or failed creates cannot grow the map.
    */
-  private async withCapacity<T>(session: Session, open: () => Promise<T>): Promise<T> {
-    if (session.live || this.opening.has(session.id)) return open();
+  private async withCapacity<T>(cmd: Pick<Command, 'sessionId' | 'numberId' | 'phoneNumber'>, open: (session: Session) => Promise<T>): Promise<T> {
+    const sessionId = cmd.sessionId!;
+    const known = this.sessions.get(sessionId);
+    if (known && (known.live || this.opening.has(sessionId))) return open(known);
     this.ensureCapacity();
-    this.opening.add(session.id);
+    const session = known ?? new Session(sessionId, cmd.numberId, cmd.phoneNumber!, this.deps);
+    this.sessions.set(sessionId, session);
+    this.opening.add(sessionId);
     try {
-      return await open();
+      return await open(session);
+    } catch (err) {
+      if (!session.live && this.sessions.get(sessionId) === session && !known) this.sessions.delete(sessionId);
+      throw err;
     } finally {
-      this.opening.delete(session.id);
+      this.opening.delete(sessionId);
     }
   }
 

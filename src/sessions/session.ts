@@ -21,6 +21,11 @@ export interface SessionPolicy {
   qrTimeoutMs: number | undefined;
   /** How long `request_pairing_code` waits for the socket to be ready for registration. */
   pairingReadyTimeoutMs: number;
+  /**
+   * At most one pairing code per this window (default none): every request makes WhatsApp
+   * push a notification to the phone, and WhatsApp throttles numbers that ask too often.
+   */
+  pairingCodeMinIntervalMs?: number | undefined;
 }
 
 export interface SessionDeps {
@@ -62,6 +67,8 @@ export class Session {
   /** The stored credentials are linked ones (loaded so, or flushed since the link). */
   private linkDurable = false;
   private reconnectAttempt = 0;
+  /** When WhatsApp was last asked for a pairing code (RATE_LIMITED within the window). */
+  private lastPairingCodeAt: number | undefined;
   private conflictTimes: number[] = [];
   private readonly retry = new SingleTimer();
   private chain: Promise<void> = Promise.resolve();
@@ -167,6 +174,18 @@ export class Session {
     if (isLinked(this.auth)) {
       throw new WorkerError('ALREADY_LINKED', 'the session is already linked to a phone; logout first to link again');
     }
+    const window = this.deps.policy.pairingCodeMinIntervalMs ?? 0;
+    const since = this.lastPairingCodeAt === undefined ? Infinity : Date.now() - this.lastPairingCodeAt;
+    if (since < window) {
+      // A repeat (a redelivery, an impatient backend) gets the code already on the phone.
+      const current = this.state;
+      if (current.status === 'awaiting_pairing') {
+        await this.publish('pairing_code_generated', { pairingCode: current.pairingCode });
+        return current.pairingCode;
+      }
+      throw new WorkerError('RATE_LIMITED', `a pairing code was requested ${Math.round(since / 1000)} s ago; wait ${Math.ceil((window - since) / 1000)} s (PAIRING_CODE_MIN_INTERVAL_MS)`);
+    }
+    this.lastPairingCodeAt = Date.now();
     if (!this.live) await this.start();
     if (this.state.status !== 'awaiting_scan' && this.state.status !== 'awaiting_pairing') await this.waitForRegistration();
     const conn = this.conn;

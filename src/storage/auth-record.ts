@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { BufferJSON, proto, type AuthenticationCreds } from '@whiskeysockets/baileys';
 import { WorkerError } from '../util/errors.js';
 import type { AuthObjectKind } from './object-keys.js';
+import type { AuthChainLink } from './types.js';
 
 /**
  * The content of one stored auth object (before the codec). Snapshot and journal segment have
@@ -21,6 +23,15 @@ export interface AuthRecord {
   /** Checked on load: defence in depth against objects moved between sessions (plaintext mode). */
   sessionId: string;
   writtenAt: number;
+  /**
+   * The hash chain (rollback detection, see auth-state.ts): the object this one was written on
+   * top of, i.e. the writer's last SUCCESSFUL write, as its sequence number and `recordHash` of
+   * its record; null for the first object of a journal. Absent in records written before the
+   * chain existed (legacy: loaded as before, unverified; the next write chains onto them).
+   */
+  prev?: AuthChainLink | null;
+  /** The highest `session-data.json` revision the writer knew of (0: none). Absent in legacy records. */
+  metaRevision?: number;
   creds: AuthenticationCreds;
   keys: KeyEntry[];
 }
@@ -32,6 +43,16 @@ const FORMAT = 'wa-worker/auth@1';
 
 export function serialiseRecord(record: AuthRecord): Buffer {
   return Buffer.from(JSON.stringify(record, BufferJSON.replacer), 'utf8');
+}
+
+/**
+ * What the chain links by: SHA-256 of the record as serialised, BEFORE the codec. Hashing the
+ * plaintext rather than the stored bytes keeps the chain valid whatever the encryption (a
+ * re-encryption in place would not break it), while the stored object stays authenticated by
+ * the codec. Legacy records are hashed the same way, so a new chain can start on top of them.
+ */
+export function recordHash(serialised: Buffer): string {
+  return createHash('sha256').update(serialised).digest('hex');
 }
 
 /** Parses and checks a decoded object against where it was found. */
@@ -48,6 +69,8 @@ export function parseRecord(data: Buffer, where: { context: string; sessionId: s
     throw corrupt(where.context, `belongs elsewhere (it says ${r.kind} ${r.seq} of ${JSON.stringify(r.sessionId)})`);
   }
   if (!r.creds || typeof r.creds !== 'object' || !Array.isArray(r.keys)) throw corrupt(where.context, 'has no creds or keys');
+  if (r.prev !== undefined && r.prev !== null && !isChainLink(r.prev)) throw corrupt(where.context, 'has a malformed chain link (prev)');
+  if (r.metaRevision !== undefined && !(Number.isSafeInteger(r.metaRevision) && r.metaRevision >= 0)) throw corrupt(where.context, 'has a malformed metaRevision');
   for (const entry of r.keys) {
     if (!Array.isArray(entry) || entry.length !== 3 || typeof entry[0] !== 'string' || typeof entry[1] !== 'string') {
       throw corrupt(where.context, 'has a malformed key entry');
@@ -65,6 +88,12 @@ export function reviveKeyValue(type: string, value: unknown): unknown {
     return proto.Message.AppStateSyncKeyData.fromObject(value as Record<string, unknown>);
   }
   return value;
+}
+
+/** A well-formed `{ seq, hash }` (as found in records and in session metadata). */
+export function isChainLink(value: unknown): value is AuthChainLink {
+  const v = value as Partial<AuthChainLink> | null;
+  return !!v && typeof v === 'object' && Number.isSafeInteger(v.seq) && (v.seq as number) >= 0 && typeof v.hash === 'string' && /^[0-9a-f]{64}$/.test(v.hash);
 }
 
 function corrupt(context: string, what: string, cause?: unknown): WorkerError {

@@ -1,11 +1,11 @@
 import { initAuthCreds, type AuthenticationCreds, type AuthenticationState, type SignalDataSet, type SignalDataTypeMap } from '@whiskeysockets/baileys';
 import { backoffDelay, SingleTimer } from '../util/backoff.js';
 import { describeError, isWorkerError, WorkerError } from '../util/errors.js';
-import { parseRecord, reviveKeyValue, serialiseRecord, type AuthRecord, type KeyEntry } from './auth-record.js';
+import { parseRecord, recordHash, reviveKeyValue, serialiseRecord, type AuthRecord, type KeyEntry } from './auth-record.js';
 import type { Codec } from './encryption.js';
-import { objectKeys, parseAuthKey } from './object-keys.js';
+import { objectKeys, parseAuthKey, type AuthObjectKind } from './object-keys.js';
 import type { StorageLogger } from './storage-logger.js';
-import type { BlobStore } from './types.js';
+import type { AuthChainLink, BlobStore } from './types.js';
 
 export interface AuthStateOptions {
   /** Changes are written at most this long after the first of them (one object per window). */
@@ -30,6 +30,26 @@ export interface WriteStats {
   /** Failed write attempts (each retried later). */
   failures: number;
 }
+
+/**
+ * What one process knows of a session besides its journal: shared (one object per session) by
+ * the session store and the session's auth state, so that whichever learns something first
+ * (a metadata write, a journal load) the other sees it.
+ */
+export interface SessionLedger {
+  /** The highest `session-data.json` revision known here: read, written, or carried by an auth record. */
+  metaRevision: number;
+  /** The journal itself was read in this process (an auth state loaded, or its newest record probed). */
+  journalKnown: boolean;
+  /** The head as this process's last auth state left it once released, and `metaRevision` then. */
+  released?: { head: AuthChainLink | null; asOfRevision: number };
+}
+
+/** `session-data.json` as the loader found it, for the checks that anchor the journal to it. */
+export type MetaAnchor =
+  | { state: 'missing' }
+  | { state: 'unreadable'; error: WorkerError }
+  | { state: 'present'; revision: number; authHead: AuthChainLink | null | undefined; authSeqFloor: number };
 
 type Mode = 'open' | 'released' | 'discarded';
 /** Parallel GETs while loading a journal. */
@@ -66,6 +86,29 @@ const LOAD_CONCURRENCY = 8;
  *
  * One instance per session per process (the session store shares it between handles); a
  * session is owned by a single worker, so there is a single writer.
+ *
+ * Rollback detection: a hash chain. Every object names the object it was written on top of,
+ * `prev = { seq, hash }` of the writer's last SUCCESSFUL write (hash: `recordHash`, over the
+ * record before encryption), and carries `metaRevision`, the newest `session-data.json`
+ * revision the writer knew. It costs no extra object: the link rides in the one object a flush
+ * window writes anyway. At load the chain is walked from the snapshot up:
+ *   - Attempts share a predecessor: every attempt between two successful writes W1 and W2 has
+ *     `prev = W1`, and W2 is the last of them (attempts are strictly sequential, and the
+ *     predecessor only moves on success). So among the segments naming the current head as
+ *     `prev`, the highest sequence number is the chain's next member, and the lower ones are
+ *     attempts that reported failure but landed (late or not): orphans, ignored. Ignoring them
+ *     loses nothing, since a failed attempt's changes go back to pending and are in every later
+ *     attempt. If every attempt after the last success failed (then the process stopped), the
+ *     newest of them is taken: it holds the newest state and the next writer chains onto it.
+ *   - A segment above the snapshot that is left over once the walk ends (its `prev` is not in
+ *     the chain: a segment in the middle was deleted, or replaced by another object, e.g. one from
+ *     before a logout) is STORAGE_ROLLBACK. So is a legacy (unchained) segment above a chained one.
+ *   - Compaction's leftovers (objects at or below the snapshot) are ignored, as before, and so
+ *     are objects at or below the metadata's `authSeqFloor` (written by a logout: they predate it).
+ *   - A failed snapshot attempt is retried as a snapshot (see `restorePending`), so an orphan
+ *     snapshot never sits above the real one's successors.
+ * The chain cannot see its own newest objects being deleted: the metadata anchors it. See
+ * `checkAgainstMeta` and the session store for what is (and is not) detected.
  */
 export class JournaledAuthState {
   readonly state: AuthenticationState;
@@ -78,6 +121,8 @@ export class JournaledAuthState {
   private snapshotDue = false;
   /** The highest sequence number seen in storage or used by an attempt. */
   private lastSeq: number;
+  /** The newest object in storage that this state is built on (its last successful write). */
+  private chainHead: AuthChainLink | undefined;
   private snapshotSeq: number | undefined;
   private snapshotBytes: number;
   private journalSegments: number;
@@ -92,13 +137,15 @@ export class JournaledAuthState {
     readonly sessionId: string,
     creds: AuthenticationCreds,
     keys: Map<string, Map<string, unknown>>,
-    loaded: { lastSeq: number; snapshotSeq: number | undefined; snapshotBytes: number; segments: number; journalBytes: number; stale: boolean },
+    loaded: { lastSeq: number; head: AuthChainLink | undefined; snapshotSeq: number | undefined; snapshotBytes: number; segments: number; journalBytes: number; stale: boolean },
     private readonly blobs: BlobStore,
     private readonly codec: Codec,
     private readonly opts: AuthStateOptions,
+    private readonly ledger: SessionLedger,
   ) {
     this.memory = keys;
     this.lastSeq = loaded.lastSeq;
+    this.chainHead = loaded.head;
     this.snapshotSeq = loaded.snapshotSeq;
     this.snapshotBytes = loaded.snapshotBytes;
     this.journalSegments = loaded.segments;
@@ -118,66 +165,82 @@ export class JournaledAuthState {
     }
   }
 
-  /** Loads a session's auth state (fresh creds when nothing is stored). */
-  static async load(sessionId: string, blobs: BlobStore, codec: Codec, opts: AuthStateOptions): Promise<JournaledAuthState> {
+  /**
+   * Loads a session's auth state (fresh creds when nothing is stored), verifying the journal's
+   * chain and anchoring it to the session's metadata (`anchor.meta`, read by the caller).
+   * Rejects with STORAGE_ROLLBACK rather than load older credentials than were written.
+   */
+  static async load(
+    sessionId: string,
+    blobs: BlobStore,
+    codec: Codec,
+    opts: AuthStateOptions,
+    /** `meta` may be a promise: it is read while the journal is listed. */
+    anchor: { meta: MetaAnchor | Promise<MetaAnchor>; ledger: SessionLedger },
+  ): Promise<JournaledAuthState> {
+    const { ledger } = anchor;
     const prefix = objectKeys.auth(sessionId);
-    const found = (await blobs.list(prefix)).flatMap((key) => {
+    const [meta, keys0] = await Promise.all([anchor.meta, blobs.list(prefix)]);
+    const floor = meta.state === 'present' ? meta.authSeqFloor : 0;
+    const listed = keys0.flatMap((key) => {
       const parsed = parseAuthKey(prefix, key);
       return parsed ? [{ key, ...parsed }] : [];
     });
-    const lastSeq = found.reduce((max, o) => Math.max(max, o.seq), 0);
+    // Every sequence number ever seen stays used: new writes go above all of them (and the floor).
+    const lastSeq = listed.reduce((max, o) => Math.max(max, o.seq), floor);
+    const beforeLogout = listed.filter((o) => o.seq <= floor);
+    if (beforeLogout.length > 0) opts.logger.warn({ sessionId, objects: beforeLogout.length, floor }, 'ignoring auth objects from before the last logout');
+    const found = listed.filter((o) => o.seq > floor);
     const snapshot = found.filter((o) => o.kind === 'snapshot').sort((a, b) => b.seq - a.seq)[0];
     const segments = found.filter((o) => o.kind === 'segment' && o.seq > (snapshot?.seq ?? 0)).sort((a, b) => a.seq - b.seq);
 
-    const read = async (o: (typeof found)[number]): Promise<{ record: AuthRecord; bytes: number; stale: boolean }> => {
+    const read = async (o: (typeof found)[number]): Promise<LoadedObject> => {
       const stored = await blobs.get(o.key);
       if (!stored) throw new WorkerError('STORAGE_UNAVAILABLE', `${o.key} disappeared while the auth state of ${sessionId} was loading; retry`);
       const { data, stale } = codec.decode(stored, o.key);
-      return { record: parseRecord(data, { context: o.key, sessionId, kind: o.kind, seq: o.seq }), bytes: stored.length, stale };
+      const record = parseRecord(data, { context: o.key, sessionId, kind: o.kind, seq: o.seq });
+      return { kind: o.kind, seq: o.seq, record, link: { seq: o.seq, hash: recordHash(data) }, bytes: stored.length, stale };
     };
+    const base = snapshot ? await read(snapshot) : undefined;
+    const above: LoadedObject[] = [];
+    // Fetched in parallel (bounded), in order.
+    for (let i = 0; i < segments.length; i += LOAD_CONCURRENCY) above.push(...(await Promise.all(segments.slice(i, i + LOAD_CONCURRENCY).map(read))));
+
+    const chain = walkChain(sessionId, base, above);
+    checkAgainstMeta(sessionId, chain, [...(base ? [base] : []), ...above], meta, ledger, opts.logger);
 
     const keys = new Map<string, Map<string, unknown>>();
     let creds: AuthenticationCreds | undefined;
     let stale = false;
-    let snapshotBytes = 0;
     let journalBytes = 0;
-    const apply = (record: AuthRecord) => {
-      creds = record.creds;
-      for (const [type, id, value] of record.keys) {
+    for (const o of chain.members) {
+      creds = o.record.creds;
+      for (const [type, id, value] of o.record.keys) {
         let byId = keys.get(type);
         if (!byId) keys.set(type, (byId = new Map()));
         if (value === null || value === undefined) byId.delete(id);
         else byId.set(id, reviveKeyValue(type, value));
       }
-    };
-    if (snapshot) {
-      const { record, bytes, stale: s } = await read(snapshot);
-      apply(record);
-      snapshotBytes = bytes;
-      stale ||= s;
+      stale ||= o.stale;
+      if (o !== base) journalBytes += o.bytes;
     }
-    // Fetched in parallel (bounded), applied strictly in order.
-    for (let i = 0; i < segments.length; i += LOAD_CONCURRENCY) {
-      for (const { record, bytes, stale: s } of await Promise.all(segments.slice(i, i + LOAD_CONCURRENCY).map(read))) {
-        apply(record);
-        journalBytes += bytes;
-        stale ||= s;
-      }
+    const applied = chain.members.length - (base ? 1 : 0);
+    if (!base && applied > 0) {
+      opts.logger.warn({ sessionId, segments: applied }, 'auth journal without a snapshot (removed by hand?): restoring from the segments alone');
     }
-    if (!snapshot && segments.length > 0) {
-      opts.logger.warn({ sessionId, segments: segments.length }, 'auth journal without a snapshot (removed by hand?): restoring from the segments alone');
-    }
+    if (chain.orphans > 0) opts.logger.info({ sessionId, orphans: chain.orphans }, 'ignored auth objects of write attempts that reported failure but landed');
     if (found.length > 0) {
-      opts.logger.debug({ sessionId, snapshot: snapshot?.seq, segments: segments.length, keys: [...keys.values()].reduce((n, m) => n + m.size, 0) }, 'auth state loaded');
+      opts.logger.debug({ sessionId, snapshot: base?.seq, segments: applied, head: chain.head?.seq, legacy: chain.legacy, keys: [...keys.values()].reduce((n, m) => n + m.size, 0) }, 'auth state loaded');
     }
     return new JournaledAuthState(
       sessionId,
       creds ?? initAuthCreds(),
       keys,
-      { lastSeq, snapshotSeq: snapshot?.seq, snapshotBytes, segments: segments.length, journalBytes, stale },
+      { lastSeq, head: chain.head, snapshotSeq: base?.seq, snapshotBytes: base?.bytes ?? 0, segments: applied, journalBytes, stale },
       blobs,
       codec,
       opts,
+      ledger,
     );
   }
 
@@ -190,6 +253,16 @@ export class JournaledAuthState {
 
   isLinked(): boolean {
     return !!this.state.creds.me;
+  }
+
+  /** The newest object this state is built on (null: nothing stored): what the metadata records as `authHead`. */
+  get head(): AuthChainLink | null {
+    return this.chainHead ?? null;
+  }
+
+  /** The highest sequence number seen in storage or used by an attempt (a logout's `authSeqFloor`). */
+  get highestSeq(): number {
+    return this.lastSeq;
   }
 
   /** Something of this session is in storage (loaded at open, or written since). */
@@ -319,20 +392,35 @@ export class JournaledAuthState {
     const snapshot = this.shouldSnapshot();
     const seq = ++this.lastSeq; // fresh for every attempt: see the class comment
     // Take the pending changes: what arrives during the write goes to the next one.
-    const taken = { keys: this.pendingKeys, creds: this.credsDirty, snapshotDue: this.snapshotDue };
+    // A failed snapshot is retried as a snapshot (see restorePending): the chain relies on it.
+    const taken = { keys: this.pendingKeys, creds: this.credsDirty, snapshotDue: this.snapshotDue || snapshot };
     this.pendingKeys = new Map();
     this.credsDirty = false;
     this.snapshotDue = false;
 
     const objectKey = snapshot ? objectKeys.snapshot(this.sessionId, seq) : objectKeys.segment(this.sessionId, seq);
     let body: Buffer;
+    let link: AuthChainLink;
     try {
       // Serialised synchronously: the object is the state at this instant, consistent.
       const entries: KeyEntry[] = [];
       const source = snapshot ? this.memory : taken.keys;
       for (const [type, byId] of source) for (const [id, value] of byId) entries.push([type, id, value]);
-      const record: AuthRecord = { format: 'wa-worker/auth@1', kind: snapshot ? 'snapshot' : 'segment', seq, sessionId: this.sessionId, writtenAt: Date.now(), creds: this.state.creds, keys: entries };
-      body = this.codec.encode(serialiseRecord(record), objectKey);
+      const record: AuthRecord = {
+        format: 'wa-worker/auth@1',
+        kind: snapshot ? 'snapshot' : 'segment',
+        seq,
+        sessionId: this.sessionId,
+        writtenAt: Date.now(),
+        // On top of the last SUCCESSFUL write, whatever attempts failed since (see the class comment).
+        prev: this.chainHead ?? null,
+        metaRevision: this.ledger.metaRevision,
+        creds: this.state.creds,
+        keys: entries,
+      };
+      const plain = serialiseRecord(record);
+      link = { seq, hash: recordHash(plain) };
+      body = this.codec.encode(plain, objectKey);
       await this.blobs.put(objectKey, body);
     } catch (err) {
       this.restorePending(taken);
@@ -342,6 +430,7 @@ export class JournaledAuthState {
       throw isWorkerError(err) ? err : new WorkerError('STORAGE_UNAVAILABLE', `cannot write ${objectKey}: ${describeError(err)}`, { cause: err });
     }
 
+    this.chainHead = link;
     this.writes++;
     if (this.opts.stats) {
       this.opts.stats.writes++;
@@ -361,7 +450,12 @@ export class JournaledAuthState {
     }
   }
 
-  /** Puts taken changes back, under anything newer that arrived during the failed write. */
+  /**
+   * Puts taken changes back, under anything newer that arrived during the failed write. A failed
+   * snapshot comes back as `snapshotDue`, so its retry is a snapshot too: an orphan snapshot then
+   * always has a higher snapshot above it, and the loader's "highest snapshot" is never an
+   * orphan with chained successors.
+   */
   private restorePending(taken: { keys: Map<string, Map<string, unknown>>; creds: boolean; snapshotDue: boolean }): void {
     if (this.mode === 'discarded') return; // removed meanwhile: nothing is to be written any more
     for (const [type, older] of taken.keys) {
@@ -386,4 +480,121 @@ export class JournaledAuthState {
       this.opts.logger.warn({ sessionId: this.sessionId, err: describeError(err) }, 'could not prune the auth journal after a snapshot; will retry at the next one');
     }
   }
+}
+
+interface LoadedObject {
+  kind: AuthObjectKind;
+  seq: number;
+  record: AuthRecord;
+  link: AuthChainLink;
+  bytes: number;
+  stale: boolean;
+}
+
+interface Chain {
+  /** What is applied, in order: the snapshot (if any), then the segments of the chain. */
+  members: LoadedObject[];
+  /** The last member (undefined: nothing stored). */
+  head: AuthChainLink | undefined;
+  /** Segments ignored as landed attempts whose successor chained past the same predecessor. */
+  orphans: number;
+  /** Some member carries no chain link (written before the chain existed). */
+  legacy: boolean;
+}
+
+const GENESIS = 'genesis';
+const linkKey = (link: AuthChainLink | null | undefined): string => (link ? `${link.seq}:${link.hash}` : GENESIS);
+const fmt = (link: AuthChainLink): string => `seq ${link.seq} (sha256 ${link.hash.slice(0, 12)}…)`;
+
+function rollback(sessionId: string, what: string): WorkerError {
+  return new WorkerError('STORAGE_ROLLBACK', `storage of session ${sessionId} was rolled back or tampered with: ${what}; refusing to load older credentials`);
+}
+
+/** The chain from the snapshot up (see the class comment); throws STORAGE_ROLLBACK where it is broken. */
+function walkChain(sessionId: string, base: LoadedObject | undefined, above: LoadedObject[]): Chain {
+  const members: LoadedObject[] = base ? [base] : [];
+  let head = base?.link;
+  let legacy = !!base && base.record.prev === undefined;
+  let i = 0;
+  // Legacy segments (no link) are replayed in order as before, but only below every chained object.
+  if (!base || legacy) {
+    for (; i < above.length && above[i]!.record.prev === undefined; i++) {
+      members.push(above[i]!);
+      head = above[i]!.link;
+      legacy = true;
+    }
+  }
+  const byPrev = new Map<string, LoadedObject[]>();
+  const rest = above.slice(i);
+  for (const o of rest) {
+    if (o.record.prev === undefined) throw rollback(sessionId, `journal segment ${o.seq} carries no chain link although older objects do (put back from an older store?)`);
+    const k = linkKey(o.record.prev);
+    byPrev.set(k, [...(byPrev.get(k) ?? []), o]);
+  }
+  let consumed = 0;
+  let orphans = 0;
+  for (;;) {
+    const group = byPrev.get(linkKey(head));
+    if (!group) break;
+    byPrev.delete(linkKey(head));
+    consumed += group.length;
+    // Sorted by seq already: the last attempt on top of `head` is the one that succeeded.
+    const next = group[group.length - 1]!;
+    orphans += group.length - 1;
+    members.push(next);
+    head = next.link;
+  }
+  if (consumed < rest.length) {
+    const stray = rest.find((o) => byPrev.get(linkKey(o.record.prev))?.includes(o))!;
+    const prev = stray.record.prev;
+    throw rollback(
+      sessionId,
+      `journal segment ${stray.seq} was written on top of ${prev ? fmt(prev) : 'an empty journal'}, which is not in the journal (whose chain ends at ${head ? fmt(head) : 'nothing'}): an object in the middle was deleted or replaced`,
+    );
+  }
+  return { members, head, orphans, legacy };
+}
+
+/**
+ * Anchors the journal to `session-data.json`, which records the journal head at each metadata
+ * write (`authHead`) and its own `revision`, which each auth record knows (`metaRevision`):
+ *   - the journal must still hold the recorded head in its chain, or have compacted past it
+ *     (a snapshot above it: it cannot be older then); a journal ending below it, or holding
+ *     another object at that place, or gone entirely although the head says otherwise (a logout
+ *     clears it first), is STORAGE_ROLLBACK;
+ *   - the metadata must not be older than any revision an auth record (or this process) knew:
+ *     an older `session-data.json` put back (or a missing one, once records knew one) is
+ *     STORAGE_ROLLBACK.
+ * Unreadable metadata cannot anchor anything: when the records say there was one, the load fails
+ * with the metadata's own error; otherwise (legacy, or never written) the journal loads unanchored.
+ */
+function checkAgainstMeta(sessionId: string, chain: Chain, read: LoadedObject[], meta: MetaAnchor, ledger: SessionLedger, logger: StorageLogger): void {
+  const known = read.reduce((max, o) => Math.max(max, o.record.metaRevision ?? 0), 0);
+  if (meta.state === 'unreadable') {
+    if (known > 0) throw new WorkerError(meta.error.code, `cannot check the credentials of session ${sessionId} against its metadata: ${meta.error.message}`, { cause: meta.error });
+    logger.warn({ sessionId, err: meta.error.message }, 'session metadata unreadable: auth journal loaded without the rollback check against it');
+  } else if (meta.state === 'missing') {
+    if (known > 0) throw rollback(sessionId, `session-data.json is missing, but the credentials were written knowing its revision ${known}`);
+  } else {
+    const expected = meta.authHead;
+    if (expected) {
+      const bySeq = new Map(chain.members.map((o) => [o.seq, o]));
+      const base = chain.members[0]?.kind === 'snapshot' ? chain.members[0] : undefined;
+      const found = chain.head;
+      const where = `session-data.json (revision ${meta.revision}) recorded the auth journal head at ${fmt(expected)}`;
+      if (!found) throw rollback(sessionId, `${where}, but no credentials are stored (removed other than by a logout)`);
+      if (!(base && expected.seq < base.seq)) {
+        const member = bySeq.get(expected.seq);
+        if (!member && found.seq < expected.seq) throw rollback(sessionId, `${where}, but the journal ends at ${fmt(found)}: its newest objects were deleted`);
+        if (!member) throw rollback(sessionId, `${where}, but that object is not in the journal's chain (head ${fmt(found)})`);
+        if (member.link.hash !== expected.hash) throw rollback(sessionId, `${where}, but the journal holds another object there, ${fmt(member.link)} (head ${fmt(found)})`);
+      }
+    }
+    const newest = Math.max(known, ledger.metaRevision);
+    if (meta.revision < newest) {
+      throw rollback(sessionId, `session-data.json is at revision ${meta.revision}, but revision ${newest} was already ${known >= newest ? 'known to the credentials' : 'seen by this process'}: an older copy was put back`);
+    }
+  }
+  ledger.metaRevision = Math.max(ledger.metaRevision, known, meta.state === 'present' ? meta.revision : 0);
+  ledger.journalKnown = true;
 }

@@ -1,4 +1,4 @@
-import { WorkerError } from '../util/errors.js';
+import { describeError, WorkerError } from '../util/errors.js';
 import { createCodec, parseKeyring, type Codec } from './encryption.js';
 import { LocalDiskStore } from './local-disk-store.js';
 import { S3Store, type S3StoreOptions } from './s3-store.js';
@@ -59,7 +59,15 @@ export async function createStorageFromConfig(config: StorageConfig): Promise<St
     blobStore = s3;
   } else {
     if (!config.dir) throw new WorkerError('INVALID_CONFIG', 'the local storage driver needs a directory (STORAGE_DIR)');
-    blobStore = new LocalDiskStore(config.dir);
+    const local = new LocalDiskStore(config.dir);
+    // Temporary files a crash left between write and rename: bounded, never fatal.
+    try {
+      const swept = await local.sweepTemporaryFiles();
+      if (swept.removed > 0 || swept.truncated) logger.info({ ...swept }, 'removed temporary files left by an interrupted write');
+    } catch (err) {
+      logger.warn({ err: describeError(err) }, 'could not sweep temporary files');
+    }
+    blobStore = local;
   }
   const store = createSessionStore({ blobStore, codec, flushIntervalMs: config.flushIntervalMs ?? 1000, logger });
   if (!codec.encrypted) logger.warn({ driver }, 'no SESSION_ENCRYPTION_KEY: WhatsApp credentials are stored UNENCRYPTED');
@@ -67,10 +75,10 @@ export async function createStorageFromConfig(config: StorageConfig): Promise<St
   return { driver, blobStore, codec, store, close: () => store.close() };
 }
 
-export { LocalDiskStore } from './local-disk-store.js';
+export { LocalDiskStore, type SweepOptions, type SweepResult } from './local-disk-store.js';
 export { S3Store, type S3StoreOptions } from './s3-store.js';
 export { createSessionStore, BlobSessionStore, type SessionStoreOptions, type PersistentAuthStateHandle } from './session-store.js';
 export { createCodec, plaintextCodec, parseEncryptionKey, parseKeyring, deriveKeyId, type Codec, type Keyring, type EncryptionKey } from './encryption.js';
 export { objectKeys, encodeSessionId, decodeSessionId } from './object-keys.js';
 export type { StorageLogger } from './storage-logger.js';
-export type { BlobStore, SessionStore, ClosableSessionStore, SessionMeta, AuthStateHandle } from './types.js';
+export type { BlobStore, SessionStore, ClosableSessionStore, SessionMeta, StoredSessionMeta, AuthChainLink, AuthStateHandle } from './types.js';

@@ -30,6 +30,30 @@ export interface SessionMeta {
   updatedAt: number;
 }
 
+/**
+ * `session-data.json` as stored: the metadata plus what the session store maintains on every
+ * write for rollback detection (see session-store.ts). Owned by the store: `loadMeta` returns
+ * the metadata without these, and `saveMeta` ignores them in its argument. Absent in metadata
+ * written before them (legacy: accepted, unanchored until the next write).
+ */
+export interface StoredSessionMeta extends SessionMeta {
+  /**
+   * Strictly increasing per session, seeded by the wall clock (`max(previous + 1, now)`), so that
+   * a session deleted and created again does not restart below what a process still remembers.
+   */
+  revision?: number;
+  /** The auth journal's head (newest object written) as of this write; null = no credentials stored. */
+  authHead?: AuthChainLink | null;
+  /** Set by a logout: every auth object at or below this sequence number predates it and is ignored. */
+  authSeqFloor?: number;
+}
+
+/** Names one stored auth object: its sequence number and the SHA-256 (hex) of its record. */
+export interface AuthChainLink {
+  seq: number;
+  hash: string;
+}
+
 /** A session's Baileys auth state, persisted behind the scenes. */
 export interface AuthStateHandle {
   /** Hand this to Baileys (`auth`). Reads are served from memory after the first load. */
@@ -53,6 +77,8 @@ export interface SessionStore {
   saveMeta(meta: SessionMeta): Promise<void>;
   loadMeta(sessionId: string): Promise<SessionMeta | undefined>;
   listMeta(): Promise<SessionMeta[]>;
+  /** The ids of every stored session, from one listing (no object is read). */
+  listSessionIds(): Promise<string[]>;
 }
 
 /** A store that can be flushed and closed as a whole (graceful shutdown). */

@@ -39,6 +39,8 @@ export const ERROR_CODES = [
   // Infrastructure.
   'INVALID_CONFIG',
   'BROKER_UNAVAILABLE',
+  // A message amqplib cannot encode, or the broker refused on every try: dropped, never retried.
+  'UNPUBLISHABLE',
   'STORAGE_UNAVAILABLE',
   'DECRYPTION_FAILED',
   // Storage holds older state than this session is known to have written (a rollback, or a lost object).
@@ -58,6 +60,19 @@ export class WorkerError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * A command for a session that another running worker drives. It is never executed beside that
+ * owner: the command handler moves it, confirmed, onto the owner's queue.
+ */
+export class OwnedByAnotherWorker extends WorkerError {
+  constructor(
+    readonly owner: string,
+    sessionId: string,
+  ) {
+    super('OWNED_ELSEWHERE', `session ${sessionId} is driven by worker ${owner}`);
   }
 }
 

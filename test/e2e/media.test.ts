@@ -67,6 +67,8 @@ describe.each(drivers)('media over the queues, media store on $name', (driver) =
   let worker: TestWorker<WhatsAppConnector>;
   let source: Server;
   let sourceUrl = '';
+  let decoy: Server;
+  let decoyHits = 0;
   const voiceNote = randomBytes(20_000);
 
   const send = (requestId: string, data: Record<string, unknown>) =>
@@ -78,13 +80,18 @@ describe.each(drivers)('media over the queues, media store on $name', (driver) =
     scenario = await brokerScenario('media');
     media = await driver.make();
     scenario.workerQueue('md1');
-    worker = await startTestWorker({ env: { ...scenario.env, MEDIA_MAX_BYTES: String(1024 * 1024) }, workerId: 'md1', connector: baileysConnector(emulator), store: new MemorySessionStore(), messaging: { media: media.store } });
+    // The file server below is on loopback: private addresses must be allowed explicitly.
+    worker = await startTestWorker({ env: { ...scenario.env, MEDIA_MAX_BYTES: String(1024 * 1024), MEDIA_FETCH_ALLOWED_HOSTS: '127.0.0.1/32' }, workerId: 'md1', connector: baileysConnector(emulator), store: new MemorySessionStore(), messaging: { media: media.store } });
     // a file server the backend could point `url` at
     source = createServer((req, res) => {
       if (req.url !== '/voice.ogg') return void res.writeHead(404).end();
       res.writeHead(200, { 'content-type': 'audio/ogg' }).end(voiceNote);
     });
     await new Promise<void>((resolve) => source.listen(0, '127.0.0.1', resolve));
+    // the same files on another loopback address, not allowed: only the policy keeps a fetch from reaching it
+    decoy = createServer((_req, res) => void res.end());
+    decoy.on('connection', () => decoyHits++);
+    await new Promise<void>((resolve) => decoy.listen(0, '127.0.0.2', resolve));
     sourceUrl = `http://127.0.0.1:${(source.address() as { port: number }).port}/voice.ogg`;
 
     await scenario.probe.publish(worker.config.queues.commands, { action: 'create', numberId: 31, workerId: 'md1', data: { phoneNumber: ACCOUNT } });
@@ -96,6 +103,7 @@ describe.each(drivers)('media over the queues, media store on $name', (driver) =
   afterAll(async () => {
     await worker?.worker.stop(5000);
     await new Promise((resolve) => source?.close(resolve));
+    await new Promise((resolve) => decoy?.close(resolve));
     await scenario?.probe.close();
     await emulator?.close();
     await media?.cleanup();
@@ -134,12 +142,25 @@ describe.each(drivers)('media over the queues, media store on $name', (driver) =
     await scenario.messages.untilAction('message_sent', (e) => e.requestId === 'ptt-1', 20_000);
   });
 
+  it('a url outside MEDIA_FETCH_ALLOWED_HOSTS (another loopback address, the metadata address) is not fetched: message_failed, one reason', async () => {
+    const before = emulator.receivedBy(ALICE).length;
+    await send('ssrf-1', { type: 'audio', url: `http://127.0.0.2:${(decoy.address() as { port: number }).port}/voice.ogg`, ptt: true });
+    await send('ssrf-2', { type: 'image', url: 'http://169.254.169.254/latest/meta-data/' });
+    for (const id of ['ssrf-1', 'ssrf-2']) {
+      const failed = await scenario.messages.untilAction('message_failed', (e) => e.requestId === id, 20_000);
+      expect(failed).toMatchObject({ code: 'MEDIA_UNAVAILABLE', reason: 'the media URL could not be fetched' });
+    }
+    expect(decoyHits).toBe(0);
+    expect(emulator.receivedBy(ALICE)).toHaveLength(before);
+  });
+
   it('an image a contact sends is verified, stored by session and type, and message_received points at it', async () => {
     const bytes = randomBytes(60_000);
     const downloadsBefore = emulator.mediaStats.downloads;
     const sent = await emulator.sendMedia(ALICE, ACCOUNT.slice(1), { kind: 'image', bytes, mimeType: 'image/jpeg', caption: 'from alice' });
     const event = await scenario.messages.untilAction('message_received', (e) => e.messageId === sent.id, 20_000);
-    expect(event).toMatchObject({ type: 'image', caption: 'from alice', sessionId: SID, media: { key: `${mediaPrefix(SID)}images/${sent.id}.jpg`, mimeType: 'image/jpeg', size: bytes.length } });
+    expect(event).toMatchObject({ type: 'image', caption: 'from alice', sessionId: SID, media: { key: expect.stringMatching(/^[^/]+\/[^/]+\/images\/[0-9a-f]{16}-[0-9a-f]{8}\.jpg$/), mimeType: 'image/jpeg', size: bytes.length } });
+    expect(event.media.key.startsWith(`${mediaPrefix(SID)}images/`)).toBe(true);
     expect(event.media.error).toBeUndefined();
     expect(emulator.mediaStats.downloads).toBe(downloadsBefore + 1);
     expect((await readAll(await media.store.getStream(event.media.key)))?.equals(bytes)).toBe(true);
@@ -150,7 +171,6 @@ describe.each(drivers)('media over the queues, media store on $name', (driver) =
     const event = await scenario.messages.untilAction('message_received', (e) => e.messageId === sent.id, 20_000);
     expect(event).toMatchObject({ type: 'document', media: { fileName: 'tampered.pdf', error: expect.stringMatching(/MAC mismatch/) } });
     expect(event.media.key).toBeUndefined();
-    expect(await media.store.getStream(`${mediaPrefix(SID)}documents/${sent.id}.pdf`)).toBeUndefined();
   });
 
   it('delete removes the session\'s media files', async () => {

@@ -153,17 +153,24 @@ describe('messaging over the queues, on the emulator', () => {
     const dlq = await scenario.probe.collect(w.config.queues.deadLetter, { declare: false });
     await scenario.probe.publish(w.config.queues.commands, { action: 'send_message', numberId: 21, workerId: 'm1', requestId: 'bad-1', data: { to: 'not a number', type: 'text', text: 'x' } });
     await scenario.probe.publish(w.config.queues.commands, { action: 'send_message', numberId: 21, workerId: 'm1', requestId: 'bad-2', data: { to: `+${ALICE}`, type: 'image' } });
-    await dlq.until((bs) => bs.length === 2, 20_000, 'two dead letters');
+    // credentials in a media url would become Basic auth for whatever host it names
+    await scenario.probe.publish(w.config.queues.commands, { action: 'send_message', numberId: 21, workerId: 'm1', requestId: 'bad-3', data: { to: `+${ALICE}`, type: 'image', url: 'http://admin:hunter2@10.0.0.1/a.jpg' } });
+    await dlq.until((bs) => bs.length === 3, 20_000, 'three dead letters');
     const headers = dlq.messages.map((m) => m.raw.properties.headers as Record<string, string>);
-    expect(headers.map((h) => h['x-error-code']).sort()).toEqual(['INVALID_MEDIA', 'INVALID_RECIPIENT']);
-    expect(headers.find((h) => h['x-error-code'] === 'INVALID_MEDIA')!['x-error-reason']).toMatch(/needs one of "url", "base64" or "mediaKey"/);
+    expect(headers.map((h) => h['x-error-code']).sort()).toEqual(['INVALID_MEDIA', 'INVALID_MEDIA', 'INVALID_RECIPIENT']);
+    expect(headers.filter((h) => h['x-error-code'] === 'INVALID_MEDIA').map((h) => h['x-error-reason']).sort()).toEqual([
+      expect.stringMatching(/^"url" must not carry credentials/),
+      expect.stringMatching(/needs one of "url", "base64" or "mediaKey"/),
+    ]);
+    expect(headers.map((h) => h['x-error-reason']).join(' ')).not.toMatch(/hunter2/);
     const rejected = await scenario.events.until((bs) => {
       const r = bs.filter((b) => b.action === 'command_rejected');
-      return r.length === 2 && r;
+      return r.length === 3 && r;
     });
     expect(rejected.map((r: { requestId: string; command: string }) => [r.requestId, r.command]).sort()).toEqual([
       ['bad-1', 'send_message'],
       ['bad-2', 'send_message'],
+      ['bad-3', 'send_message'],
     ]);
   });
 });

@@ -76,7 +76,12 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async listMeta(): Promise<SessionMeta[]> {
+    this.calls.push('listMeta');
     return [...this.metas.values()];
+  }
+
+  async listSessionIds(): Promise<string[]> {
+    return [...new Set([...this.metas.keys(), ...this.creds.keys()])].sort();
   }
 }
 

@@ -18,7 +18,16 @@ describe('configuration', () => {
       workerHeartbeat: 'whatsapp.worker.heartbeat',
       messageEvents: 'whatsapp.message.events',
     });
-    expect(c.messaging).toEqual({ sendWaitForOpenMs: 30_000, mediaMaxBytes: 16 * 1024 * 1024, mediaFetchTimeoutMs: 30_000, historyFlushIntervalMs: 5000 });
+    expect(c.messaging).toEqual({
+      sendWaitForOpenMs: 30_000,
+      mediaMaxBytes: 16 * 1024 * 1024,
+      mediaFetchTimeoutMs: 30_000,
+      mediaFetchDeadlineMs: 120_000,
+      mediaFetchAllowedHosts: [],
+      historyFlushIntervalMs: 5000,
+    });
+    expect(c.commandMaxBytes).toBe(64 * 1024);
+    expect(c.rabbitmq.user).toBe('guest');
     expect(c.whatsapp.websocketUrl).toBe('wss://web.whatsapp.com/ws/chat');
     expect(c.warnings.join('\n')).toMatch(/UNENCRYPTED/);
   });
@@ -36,6 +45,7 @@ describe('configuration', () => {
     expect(attempt({ WORKER_MAX_SESSIONS: 'lots' })).toMatch(/WORKER_MAX_SESSIONS/);
     expect(attempt({ RABBITMQ_URL: 'http://x' })).toMatch(/RABBITMQ_URL: an amqp:\/\/ or amqps:\/\/ URL/);
     expect(attempt({ QR_TERMINAL: 'maybe' })).toMatch(/QR_TERMINAL/);
+    expect(attempt({ MEDIA_FETCH_ALLOWED_HOSTS: 'media.internal,10.0.0.0/99' })).toMatch(/MEDIA_FETCH_ALLOWED_HOSTS: "10.0.0.0\/99"/);
     expect(attempt({ WA_TRUST_ROOT_PUBLIC_KEY: 'abc', WA_WEBSOCKET_URL: 'ws://127.0.0.1:1/ws' })).toMatch(/WA_TRUST_ROOT_PUBLIC_KEY: 64 hex/);
     expect(attempt({ NODE_ENV: 'production', SESSION_ENCRYPTION_KEY: 'k' })).toMatch(/WORKER_ID: required when NODE_ENV=production/);
     expect(attempt({ NODE_ENV: 'production', WORKER_ID: 'w1' })).toMatch(/SESSION_ENCRYPTION_KEY: required/);

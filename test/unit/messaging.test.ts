@@ -1,8 +1,10 @@
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import pino from 'pino';
 import type { SendMessageCommand, SessionCommand } from '../../src/commands/command.js';
 import { deriveMessageId } from '../../src/messaging/message-id.js';
+import { mediaPrefix } from '../../src/messaging/media-store.js';
 import { WorkerError } from '../../src/util/errors.js';
 import type { HistoryRecord, MessageHistory } from '../../src/messaging/message-history.js';
 import { SessionManager } from '../../src/sessions/session-manager.js';
@@ -39,7 +41,14 @@ class MemoryHistory implements MessageHistory {
   async close(): Promise<void> {}
 }
 
-async function setup(opts: { waitMs?: number; maxMediaBytes?: number; fetchTimeoutMs?: number } = {}) {
+/** A logger whose warnings a test can read (the detail the backend is not told goes there). */
+function capturingLogger() {
+  const lines: string[] = [];
+  const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }));
+  return { logger, lines };
+}
+
+async function setup(opts: { waitMs?: number; maxMediaBytes?: number; fetchTimeoutMs?: number; fetchDeadlineMs?: number; allowedHosts?: string[]; logger?: pino.Logger } = {}) {
   const connector = new FakeConnector();
   const events = new RecordingEvents('w1');
   const media = new MemoryMediaStore();
@@ -50,10 +59,20 @@ async function setup(opts: { waitMs?: number; maxMediaBytes?: number; fetchTimeo
     connector,
     store: new MemorySessionStore(),
     events,
-    logger: silentLogger,
+    logger: opts.logger ?? silentLogger,
     renderQr: async (qr) => `data:image/png;base64,${Buffer.from(qr).toString('base64')}`,
     policy: { reconnectBaseDelayMs: 5, reconnectMaxDelayMs: 20, maxConflicts: 3, conflictWindowMs: 60_000, qrTimeoutMs: undefined, pairingReadyTimeoutMs: 1000 },
-    messaging: { media, history, stats, sendWaitForOpenMs: opts.waitMs ?? 2000, mediaMaxBytes: opts.maxMediaBytes ?? 1024, mediaRetryBaseMs: 1, mediaFetchTimeoutMs: opts.fetchTimeoutMs ?? 5000 },
+    messaging: {
+      media,
+      history,
+      stats,
+      sendWaitForOpenMs: opts.waitMs ?? 2000,
+      mediaMaxBytes: opts.maxMediaBytes ?? 1024,
+      mediaRetryBaseMs: 1,
+      mediaFetchTimeoutMs: opts.fetchTimeoutMs ?? 5000,
+      mediaFetchDeadlineMs: opts.fetchDeadlineMs ?? 10_000,
+      mediaFetchAllowedHosts: opts.allowedHosts ?? [],
+    },
   };
   const manager = new SessionManager(deps, { maxSessions: 10, restoreConcurrency: 2, restoreSettleTimeoutMs: 1000 });
   return { connector, events, media, history, stats, manager };
@@ -161,50 +180,161 @@ describe('sending', () => {
 
   it('media from the media store is streamed; a missing key is MEDIA_NOT_FOUND', async () => {
     const { manager, socket, media, events } = await connected();
-    await media.putStream('media/s/images/a.jpg', Readable.from([Buffer.from('jpeg')]), { maxBytes: 100 });
-    const image: SendMessageCommand = { ...sendText('req-8'), message: { type: 'image', media: { kind: 'mediaKey', key: 'media/s/images/a.jpg' }, mimeType: 'image/jpeg', caption: 'hi', fileName: undefined, ptt: false } };
+    const own = `${mediaPrefix(SID)}images/a.jpg`;
+    await media.putStream(own, Readable.from([Buffer.from('jpeg')]), { maxBytes: 100 });
+    const image: SendMessageCommand = { ...sendText('req-8'), message: { type: 'image', media: { kind: 'mediaKey', key: own }, mimeType: 'image/jpeg', caption: 'hi', fileName: undefined, ptt: false } };
     await manager.execute(image);
     const sent = socket.sends[0]!.content;
     expect(sent).toMatchObject({ type: 'image', caption: 'hi', mimeType: 'image/jpeg' });
     const chunks: Buffer[] = [];
     for await (const c of (sent as { media: { stream: Readable } }).media.stream) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe('jpeg');
-    await manager.execute({ ...image, requestId: 'req-9', message: { ...image.message, media: { kind: 'mediaKey', key: 'media/s/images/none.jpg' } } as SendMessageCommand['message'] });
+    await manager.execute({ ...image, requestId: 'req-9', message: { ...image.message, media: { kind: 'mediaKey', key: `${mediaPrefix(SID)}images/none.jpg` } } as SendMessageCommand['message'] });
     expect(events.messages('message_failed')[0]).toMatchObject({ requestId: 'req-9', code: 'MEDIA_NOT_FOUND' });
   });
 
-  it('media by url: fetched by the worker (any case of http), bounded; 404, oversize, a redirect to file: and silence fail with a reason', async () => {
-    const server = createServer((req, res) => {
+  it('a mediaKey of another session is refused (INVALID_MEDIA), though the file exists: one number cannot send another\'s files', async () => {
+    const { manager, socket, media, events } = await connected();
+    const others = [
+      `${mediaPrefix('session_7_+221770000007')}images/theirs.jpg`,
+      // a session id that merely starts like this one's
+      `${mediaPrefix(`${SID}0`)}images/theirs.jpg`,
+      'media/s/images/theirs.jpg',
+    ];
+    for (const key of others) await media.putStream(key, Readable.from([Buffer.from('not yours')]), { maxBytes: 100 });
+    for (const [i, key] of others.entries()) {
+      await manager.execute({ ...sendText(`req-x${i}`), message: { type: 'image', media: { kind: 'mediaKey', key }, mimeType: 'image/jpeg', caption: undefined, fileName: undefined, ptt: false } });
+    }
+    expect(events.messages('message_failed').map((e) => [e.requestId, e.code, e.reason])).toEqual([
+      ['req-x0', 'INVALID_MEDIA', 'mediaKey belongs to another session'],
+      ['req-x1', 'INVALID_MEDIA', 'mediaKey belongs to another session'],
+      ['req-x2', 'INVALID_MEDIA', 'mediaKey belongs to another session'],
+    ]);
+    expect(socket.sends).toHaveLength(0);
+  });
+
+  /** Local servers for `url` sends, closed after each test. */
+  const servers: Array<{ close(): Promise<void> }> = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  async function serve(handler: RequestListener, host = '127.0.0.1') {
+    const server = createServer(handler);
+    const local = {
+      connections: 0,
+      base: '',
+      close: async () => {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      },
+    };
+    server.on('connection', () => local.connections++);
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    local.base = `${host}:${(server.address() as AddressInfo).port}`;
+    servers.push(local);
+    return local;
+  }
+  const image = (requestId: string, url: string): SendMessageCommand => ({ ...sendText(requestId), message: { type: 'image', media: { kind: 'url', url }, mimeType: undefined, caption: undefined, fileName: undefined, ptt: false } });
+  /** Reads the media stream the way Baileys does while it uploads: a failing stream fails the send. */
+  const consumeLikeBaileys = (socket: FakeSocket) => {
+    const send = socket.sendMessage.bind(socket);
+    socket.sendMessage = async (jid, content, opts) => {
+      if (content.type !== 'text' && 'stream' in content.media) for await (const chunk of content.media.stream) void chunk;
+      return send(jid, content, opts);
+    };
+  };
+
+  it('media by url (allowed host): fetched by the worker (any case of http), bounded; oversize, a redirect to file: and silence fail', async () => {
+    const server = await serve((req, res) => {
       if (req.url === '/ok.png') return void res.writeHead(200, { 'content-type': 'image/png' }).end('png-bytes');
       if (req.url === '/big') return void res.writeHead(200, { 'content-length': '5000' }).end(Buffer.alloc(5000));
       if (req.url === '/to-file') return void res.writeHead(302, { location: 'file:///etc/passwd' }).end();
       if (req.url === '/silent') return; // never answers
       res.writeHead(404).end();
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const base = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
-      const { manager, socket, events } = await connected({ maxMediaBytes: 1000, fetchTimeoutMs: 300 });
-      const image = (requestId: string, url: string): SendMessageCommand => ({ ...sendText(requestId), message: { type: 'image', media: { kind: 'url', url }, mimeType: undefined, caption: undefined, fileName: undefined, ptt: false } });
-      await manager.execute(image('u-1', `HTTP://${base}/ok.png`));
-      const sent = socket.sends[0]!.content as { mimeType: string; media: { stream: Readable } };
-      expect(sent.mimeType).toBe('image/png');
-      const chunks: Buffer[] = [];
-      for await (const c of sent.media.stream) chunks.push(c as Buffer);
-      expect(Buffer.concat(chunks).toString()).toBe('png-bytes');
+    const { logger, lines } = capturingLogger();
+    const { manager, socket, events } = await connected({ maxMediaBytes: 1000, fetchTimeoutMs: 300, allowedHosts: ['127.0.0.1/32'], logger });
+    await manager.execute(image('u-1', `HTTP://${server.base}/ok.png`));
+    const sent = socket.sends[0]!.content as { mimeType: string; media: { stream: Readable } };
+    expect(sent.mimeType).toBe('image/png');
+    const chunks: Buffer[] = [];
+    for await (const c of sent.media.stream) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('png-bytes');
 
-      for (const [id, path] of [['u-2', '/missing'], ['u-3', '/big'], ['u-4', '/to-file'], ['u-5', '/silent']]) await manager.execute(image(id!, `http://${base}${path}`));
-      const failed = Object.fromEntries(events.messages('message_failed').map((e) => [e.requestId, `${e.code}: ${e.reason}`]));
-      expect(failed).toEqual({
-        'u-2': expect.stringMatching(/^MEDIA_NOT_FOUND: .*answered 404/),
-        'u-3': expect.stringMatching(/^MEDIA_TOO_LARGE: .*5000 bytes/),
-        'u-4': expect.stringMatching(/^MEDIA_UNAVAILABLE: .*scheme file: refused/),
-        'u-5': expect.stringMatching(/^MEDIA_UNAVAILABLE: .*no answer within 300 ms/),
-      });
-      expect(socket.sends).toHaveLength(1);
+    for (const [id, path] of [['u-2', '/missing'], ['u-3', '/big'], ['u-4', '/to-file'], ['u-5', '/silent']]) await manager.execute(image(id!, `http://${server.base}${path}`));
+    const failed = Object.fromEntries(events.messages('message_failed').map((e) => [e.requestId, `${e.code}: ${e.reason}`]));
+    expect(failed).toEqual({
+      // a 404 says "the host answered": no more than any other failure
+      'u-2': 'MEDIA_UNAVAILABLE: the media URL could not be fetched',
+      'u-3': expect.stringMatching(/^MEDIA_TOO_LARGE: .*5000 bytes/),
+      'u-4': 'MEDIA_UNAVAILABLE: the media URL could not be fetched',
+      'u-5': 'MEDIA_UNAVAILABLE: the media URL could not be fetched',
+    });
+    expect(socket.sends).toHaveLength(1);
+    // the detail is for the operator
+    const log = lines.join('');
+    expect(log).toMatch(/answered 404/);
+    expect(log).toMatch(/scheme file: refused/);
+    expect(log).toMatch(/no answer within 300 ms/);
+  });
+
+  it('private addresses are refused by default: the server sees no connection; the backend cannot tell a refusal, a closed port and a 403 apart', async () => {
+    const server = await serve((req, res) => void res.writeHead(req.url === '/forbidden' ? 403 : 200).end('secret'));
+    const closed = await serve(() => undefined);
+    const closedPort = closed.base.split(':')[1];
+    await closed.close();
+    const port = server.base.split(':')[1];
+
+    const { logger, lines } = capturingLogger();
+    const refusing = await connected({ logger });
+    for (const [id, url] of [
+      ['p-1', `http://127.0.0.1:${port}/a.png`],
+      ['p-2', `http://localhost:${port}/a.png`],
+      ['p-3', `http://2130706433:${port}/a.png`],
+      ['p-4', `http://0.0.0.0:${port}/a.png`],
+      ['p-5', `http://[::ffff:127.0.0.1]:${port}/a.png`],
+      ['p-6', `http://169.254.169.254/latest/meta-data/`],
+    ]) {
+      await refusing.manager.execute(image(id!, url!));
+    }
+    expect(server.connections).toBe(0);
+    expect(refusing.socket.sends).toHaveLength(0);
+
+    // Allowed: a closed port and a 403 now fail for what they are; the backend sees the same thing.
+    const allowing = await connected({ allowedHosts: ['127.0.0.1/32'], logger });
+    await allowing.manager.execute(image('q-1', `http://127.0.0.1:${closedPort}/a.png`));
+    await allowing.manager.execute(image('q-2', `http://127.0.0.1:${port}/forbidden`));
+    expect(server.connections).toBe(1);
+
+    const outcomes = [...refusing.events.messages('message_failed'), ...allowing.events.messages('message_failed')].map((e) => [e.requestId, e.code, e.reason]);
+    expect(outcomes).toEqual(['p-1', 'p-2', 'p-3', 'p-4', 'p-5', 'p-6', 'q-1', 'q-2'].map((id) => [id, 'MEDIA_UNAVAILABLE', 'the media URL could not be fetched']));
+    const log = lines.join('');
+    expect(log).toMatch(/127\.0\.0\.1 is loopback/);
+    expect(log).toMatch(/169\.254\.169\.254 is link-local/);
+    expect(log).toMatch(/ECONNREFUSED/);
+    expect(log).toMatch(/answered 403/);
+  });
+
+  it('a server dripping a byte every 200 ms fails at MEDIA_FETCH_DEADLINE_MS (the lane is not held), with the same one reason', async () => {
+    const drips: NodeJS.Timeout[] = [];
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'audio/ogg' });
+      drips.push(setInterval(() => res.write('x'), 200));
+    });
+    try {
+      const { logger, lines } = capturingLogger();
+      const { manager, socket, events } = await connected({ fetchTimeoutMs: 1000, fetchDeadlineMs: 900, allowedHosts: ['127.0.0.1/32'], logger });
+      consumeLikeBaileys(socket);
+      const started = Date.now();
+      await manager.execute(image('d-1', `http://${server.base}/slow.ogg`));
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(850);
+      expect(elapsed).toBeLessThan(3000);
+      expect(events.messages('message_failed')).toEqual([expect.objectContaining({ requestId: 'd-1', code: 'MEDIA_UNAVAILABLE', reason: 'the media URL could not be fetched' })]);
+      expect(socket.sends).toHaveLength(0);
+      expect(lines.join('')).toMatch(/not complete within 900 ms/);
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      drips.forEach(clearInterval);
     }
   });
 
@@ -236,6 +366,9 @@ describe('receipts', () => {
     expect(events.messages('message_status')[0]).toMatchObject({ messageId: id, chat: '221770000001@s.whatsapp.net', statusAt: 1000 });
   });
 });
+
+/** A received file's key: session, kind, 16 hex of the (chat, sender, id) hash, 8 random hex. */
+const RECEIVED_KEY = (folder: string, ext: string) => new RegExp(`^media/session_6_~2B221771234567/${folder}/[0-9a-f]{16}-[0-9a-f]{8}\\.${ext}$`);
 
 describe('receiving', () => {
   it('notify and append (offline) become message_received; a duplicate id produces nothing', async () => {
@@ -271,9 +404,9 @@ describe('receiving', () => {
     ]);
     await events.until(() => events.messages('message_received').length === 3);
     const [a, b, c] = events.messages('message_received');
-    expect(a!.media).toEqual({ key: 'media/session_6_~2B221771234567/images/IMG-1.jpg', mimeType: 'image/jpeg', size: 5 });
+    expect(a!.media).toEqual({ key: expect.stringMatching(RECEIVED_KEY('images', 'jpg')), mimeType: 'image/jpeg', size: 5 });
     expect(a).toMatchObject({ caption: 'cap', text: 'cap', type: 'image' });
-    expect(media.files.get('media/session_6_~2B221771234567/images/IMG-1.jpg')!.body.toString()).toBe('12345');
+    expect(media.files.get(a!.media!.key!)).toEqual({ body: Buffer.from('12345'), contentType: 'image/jpeg' });
     expect(b!.media).toMatchObject({ error: expect.stringMatching(/MEDIA_MAX_BYTES/) });
     expect(b!.media!.key).toBeUndefined();
     expect(c!.media).toMatchObject({ size: 5000, error: expect.stringMatching(/MEDIA_MAX_BYTES/) });
@@ -295,7 +428,8 @@ describe('receiving', () => {
     const file = (open: () => Promise<Readable>) => ({ kind: 'image' as const, mimeType: 'image/jpeg', size: undefined, fileName: undefined, ptt: false, open: () => (opened++, open()) });
     socket.receive([incoming('IMG-R', { type: 'image', media: file(async () => Readable.from([Buffer.from('abc')])) })]);
     await events.until(() => events.messages('message_received').length === 1);
-    expect(events.messages('message_received')[0]!.media).toMatchObject({ key: 'media/session_6_~2B221771234567/images/IMG-R.jpg', size: 3 });
+    expect(events.messages('message_received')[0]!.media).toMatchObject({ key: expect.stringMatching(RECEIVED_KEY('images', 'jpg')), size: 3 });
+    expect(media.files.size).toBe(1);
     expect(opened).toBe(2);
 
     opened = 0;
@@ -305,6 +439,60 @@ describe('receiving', () => {
     expect(opened).toBe(1);
   });
 
+  it('duplicates are judged by chat and id: the same sender-chosen id in another chat is another message', async () => {
+    const { socket, events } = await connected();
+    const group = { chat: '120363025246125486@g.us', isGroup: true, participant: '222222222222222@lid' };
+    socket.receive([incoming('SAME'), incoming('SAME', group), incoming('SAME'), incoming('SAME', group), incoming('LAST')]);
+    await events.until(() => events.messages('message_received').some((e) => e.messageId === 'LAST'));
+    expect(events.messages('message_received').map((e) => [e.messageId, e.chat])).toEqual([
+      ['SAME', '111111111111111@lid'],
+      ['SAME', '120363025246125486@g.us'],
+      ['LAST', '111111111111111@lid'],
+    ]);
+  });
+
+  it('received files never overwrite one another: ids that sanitize alike, the same id in two chats', async () => {
+    const { socket, events, media } = await connected({ maxMediaBytes: 100 });
+    const file = (body: string) => ({ kind: 'image' as const, mimeType: 'image/jpeg', size: undefined, fileName: undefined, ptt: false, open: async () => Readable.from([Buffer.from(body)]) });
+    socket.receive([
+      incoming('3EB0.AB', { type: 'image', media: file('first') }),
+      incoming('3EB0_AB', { type: 'image', media: file('second') }),
+      incoming('3EB0.AB', { type: 'image', chat: '120363025246125486@g.us', isGroup: true, participant: '222222222222222@lid', media: file('third') }),
+    ]);
+    await events.until(() => events.messages('message_received').length === 3);
+    const keys = events.messages('message_received').map((e) => e.media!.key!);
+    for (const key of keys) expect(key).toMatch(RECEIVED_KEY('images', 'jpg'));
+    expect(new Set(keys).size).toBe(3);
+    expect(keys.map((k) => media.files.get(k)!.body.toString())).toEqual(['first', 'second', 'third']);
+    // the hash part names (chat, sender, id): the two 3EB0.AB of different chats differ there too
+    const hashOf = (k: string) => k.split('/').pop()!.slice(0, 16);
+    expect(new Set(keys.map(hashOf)).size).toBe(3);
+  });
+
+  it('the stored type and extension come from an allow-list, never from the sender\'s claim or file name; the event passes the claim on', async () => {
+    const { socket, events, media } = await connected({ maxMediaBytes: 100 });
+    const doc = (mimeType: string | undefined, fileName: string | undefined) => ({ kind: 'document' as const, mimeType, size: undefined, fileName, ptt: false, open: async () => Readable.from([Buffer.from('<script>x</script>')]) });
+    socket.receive([
+      incoming('D-1', { type: 'document', media: doc('text/html', 'page.html') }),
+      incoming('D-2', { type: 'document', media: doc('image/svg+xml', 'logo.svg') }),
+      incoming('D-3', { type: 'document', media: doc(undefined, 'run.exe') }),
+      incoming('D-4', { type: 'document', media: doc('Application/PDF; x=1', 'evil.html') }),
+      incoming('D-5', { type: 'document', media: doc('constructor', 'c.js') }),
+    ]);
+    await events.until(() => events.messages('message_received').length === 5);
+    const refs = events.messages('message_received').map((e) => e.media!);
+    expect(refs.map((r) => [r.key!.split('.').pop(), media.files.get(r.key!)!.contentType])).toEqual([
+      ['bin', 'application/octet-stream'],
+      ['bin', 'application/octet-stream'],
+      ['bin', 'application/octet-stream'],
+      ['pdf', 'application/pdf'],
+      ['bin', 'application/octet-stream'],
+    ]);
+    for (const r of refs) expect(r.key).toMatch(/^media\/session_6_~2B221771234567\/documents\/[0-9a-f]{16}-[0-9a-f]{8}\.(bin|pdf)$/);
+    expect(refs[0]).toMatchObject({ mimeType: 'text/html', fileName: 'page.html' });
+    expect(refs[3]).toMatchObject({ mimeType: 'Application/PDF; x=1', fileName: 'evil.html' });
+  });
+
   it('delete removes the session\'s media files and its queued history, and nothing of another session', async () => {
     const { socket, events, media, history, manager } = await connected({ maxMediaBytes: 100 });
     const other = 'media/session_7_~2B221770000007/images/X.jpg';
@@ -312,7 +500,7 @@ describe('receiving', () => {
     history.append('session_7_+221770000007', { direction: 'in', messageId: 'X', at: 1, chat: 'c', type: 'text' });
     socket.receive([incoming('IMG-9', { type: 'image', media: { kind: 'image', mimeType: 'image/jpeg', size: 3, fileName: undefined, ptt: false, open: async () => Readable.from([Buffer.from('abc')]) } })]);
     await events.until(() => events.messages('message_received').length === 1);
-    expect([...media.files.keys()].sort()).toEqual(['media/session_6_~2B221771234567/images/IMG-9.jpg', other]);
+    expect([...media.files.keys()].sort()).toEqual([expect.stringMatching(RECEIVED_KEY('images', 'jpg')), other]);
     expect(history.records.map(([sid]) => sid)).toContain(SID);
 
     await manager.execute({ ...create, action: 'delete', requestId: 'req-delete' });

@@ -1,4 +1,4 @@
-import { routeCommand } from '../../src/commands/routing.js';
+import { refuseForwardTarget, routeCommand } from '../../src/commands/routing.js';
 import { AttemptCounter, judgeFailure } from '../../src/commands/command-outcome.js';
 import { WorkerError } from '../../src/util/errors.js';
 
@@ -13,6 +13,25 @@ describe('routeCommand', () => {
     expect(routeCommand({ workerId: '1' }, { self: '1', source: 'own' })).toEqual({ kind: 'execute' });
     expect(routeCommand({ workerId: undefined }, { self: '1', source: 'own' })).toEqual({ kind: 'execute' });
     expect(routeCommand({ workerId: '3' }, { self: '1', source: 'own' })).toEqual({ kind: 'forward', workerId: '3' });
+  });
+});
+
+describe('routing to the owner, and who may be addressed', () => {
+  it('executes a command a worker moved here because this worker drives the session, whoever the body names', () => {
+    expect(routeCommand({ workerId: '3' }, { self: '1', source: 'own', forwardedToOwner: '1' })).toEqual({ kind: 'execute' });
+    // The mark counts only on the named worker's own queue.
+    expect(routeCommand({ workerId: '3' }, { self: '1', source: 'own', forwardedToOwner: '2' })).toEqual({ kind: 'forward', workerId: '3' });
+    expect(routeCommand({ workerId: '3' }, { self: '1', source: 'shared', forwardedToOwner: '1' })).toEqual({ kind: 'forward', workerId: '3' });
+  });
+
+  it('refuses worker ids that name another kind of queue, or that are not in the listed fleet', () => {
+    const fleet = { commandsQueue: 'wa.update', reservedQueues: ['wa.update', 'wa.update.dlq', 'wa.update.events'], workerIds: undefined };
+    expect(refuseForwardTarget('dlq', fleet)).toMatch(/wa\.update\.dlq/);
+    expect(refuseForwardTarget('events', fleet)).toMatch(/not a worker's command queue/);
+    expect(refuseForwardTarget('worker-7', fleet)).toBeUndefined();
+    const listed = { ...fleet, workerIds: ['w1', 'w2'] };
+    expect(refuseForwardTarget('w2', listed)).toBeUndefined();
+    expect(refuseForwardTarget('w3', listed)).toMatch(/FLEET_WORKER_IDS/);
   });
 });
 

@@ -20,7 +20,7 @@ const cmd = (action: SessionCommand['action'], extra: Partial<SessionCommand> = 
   ...extra,
 });
 
-function setup(opts: { maxSessions?: number; maxConflicts?: number } = {}) {
+function setup(opts: { maxSessions?: number; maxConflicts?: number; pairingCodeMinIntervalMs?: number } = {}) {
   const connector = new FakeConnector();
   const store = new MemorySessionStore();
   const events = new RecordingEvents('w1');
@@ -31,7 +31,7 @@ function setup(opts: { maxSessions?: number; maxConflicts?: number } = {}) {
     events,
     logger: silentLogger,
     renderQr: async (qr) => `data:image/png;base64,${Buffer.from(qr).toString('base64')}`,
-    policy: { reconnectBaseDelayMs: 5, reconnectMaxDelayMs: 20, maxConflicts: opts.maxConflicts ?? 3, conflictWindowMs: 60_000, qrTimeoutMs: undefined, pairingReadyTimeoutMs: 1000 },
+    policy: { reconnectBaseDelayMs: 5, reconnectMaxDelayMs: 20, maxConflicts: opts.maxConflicts ?? 3, conflictWindowMs: 60_000, qrTimeoutMs: undefined, pairingReadyTimeoutMs: 1000, pairingCodeMinIntervalMs: opts.pairingCodeMinIntervalMs },
   };
   const manager = new SessionManager(deps, { maxSessions: opts.maxSessions ?? 10, restoreConcurrency: 2, restoreSettleTimeoutMs: 1000 });
   return { connector, store, events, manager };
@@ -196,6 +196,41 @@ describe('session lifecycle', () => {
     await manager.execute(cmd('create'));
     await expect(manager.execute(cmd('create', { numberId: 7, sessionId: 'session_7_+221770000007', phoneNumber: '+221770000007' }))).rejects.toMatchObject({ code: 'CAPACITY' });
     expect(connector.sockets).toHaveLength(1);
+  });
+
+  it('creates refused for capacity leave nothing behind: the session map does not grow with every distinct create', async () => {
+    const { manager } = setup({ maxSessions: 1 });
+    await manager.execute(cmd('create'));
+    for (let n = 100; n < 110; n++) {
+      await expect(manager.execute(cmd('create', { numberId: n, sessionId: `session_${n}_+2217700001${n}`, phoneNumber: `+2217700001${n}` }))).rejects.toMatchObject({ code: 'CAPACITY' });
+    }
+    expect(manager.list().map((s) => s.id)).toEqual([SID]);
+  });
+
+  it('a command naming only the numberId reads the metadata of that number\'s sessions, not of every session', async () => {
+    const { store, manager } = setup();
+    for (let n = 1; n <= 20; n++) await store.saveMeta({ sessionId: `session_${n}_+22177000${1000 + n}`, numberId: n, phoneNumber: `+22177000${1000 + n}`, workerId: 'w1', createdAt: 1, updatedAt: 1 });
+    const loaded: string[] = [];
+    const load = store.loadMeta.bind(store);
+    store.loadMeta = async (id: string) => {
+      loaded.push(id);
+      return load(id);
+    };
+    await manager.execute(cmd('status', { numberId: 7, sessionId: undefined, phoneNumber: undefined }));
+    expect(loaded).toEqual(['session_7_+221770001007']);
+    expect(store.calls).not.toContain('listMeta');
+  });
+
+  it('pairing codes are paced: a repeat within the window re-publishes the code on the phone; another request once it was dropped is RATE_LIMITED', async () => {
+    const { connector, events, manager } = setup({ pairingCodeMinIntervalMs: 60_000 });
+    connector.onConnect = (s) => s.qr('2@first');
+    await manager.execute(cmd('request_pairing_code'));
+    await manager.execute(cmd('request_pairing_code', { requestId: 'again' }));
+    expect(connector.latest(SID)!.pairingRequests).toHaveLength(1);
+    expect(events.sessionEvents.filter((e) => e.action === 'pairing_code_generated').map((e) => e.requestId)).toEqual(['req-request_pairing_code', 'again']);
+    await manager.execute(cmd('disconnect'));
+    await expect(manager.execute(cmd('request_pairing_code', { requestId: 'third' }))).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    expect(connector.sockets.flatMap((s) => s.pairingRequests)).toHaveLength(1);
   });
 
   it('concurrent creates for different numbers never exceed WORKER_MAX_SESSIONS, even while storage is slow', async () => {
