@@ -5,7 +5,7 @@ import { QueueConsumer } from './broker/queue-consumer.js';
 import { QueueDeclarer } from './broker/queue-declarer.js';
 import { declareTopology, workerQueueName } from './broker/topology.js';
 import type { Delivery } from './broker/types.js';
-import { brokerUser, commandProperties, forwardProperties } from './broker/outgoing-properties.js';
+import { commandProperties, forwardProperties } from './broker/outgoing-properties.js';
 import { createCommandHandler } from './commands/command-handler.js';
 import type { Config } from './config/config.js';
 import { EventPublisher } from './events/event-publisher.js';
@@ -133,7 +133,7 @@ export class Worker {
       },
       workerUser: config.rabbitmq.user,
       execute: (command: Parameters<SessionManager['execute']>[0]) => this.sessions.execute(command),
-      forward: (workerId: string, delivery: Delivery, command: { action: string }) => this.forward(workerId, delivery, command.action),
+      forward: (workerId: string, delivery: Delivery, command: { action: string }, opts?: { toOwner?: boolean }) => this.forward(workerId, delivery, command.action, opts),
       events: this.events,
       logger,
     };
@@ -231,16 +231,18 @@ export class Worker {
       action: String(command.action),
       correlationId,
       sentBy: this.parts.config.workerId,
-      userId: brokerUser(this.parts.config.rabbitmq.url),
+      userId: this.parts.config.rabbitmq.user,
     });
     await this.publisher.publish('', queue, Buffer.from(JSON.stringify({ ...command, workerId })), properties);
   }
 
-  private async forward(workerId: string, delivery: Delivery, action: string): Promise<void> {
+  /** `toOwner`: `workerId` drives the session (the command carries `x-forwarded-to-owner`). */
+  private async forward(workerId: string, delivery: Delivery, action: string, opts: { toOwner?: boolean } = {}): Promise<void> {
     const queue = workerQueueName(this.parts.config, workerId);
     await this.declarer.ensureCommandQueue(queue);
     // Allow-listed, bounded properties only: a sender's header we cannot re-encode must not stop publishing.
-    await this.publisher.publish('', queue, delivery.body, forwardProperties(delivery, { forwardedBy: this.parts.config.workerId, action }));
+    const properties = forwardProperties(delivery, { forwardedBy: this.parts.config.workerId, action, toOwner: opts.toOwner ? workerId : undefined });
+    await this.publisher.publish('', queue, delivery.body, properties);
   }
 
   /** True once this process holds its worker queue (and so drives its sessions). */

@@ -19,10 +19,10 @@ export const MAX_FORWARD_HOPS = 255;
 export type IncomingProperties = Pick<Delivery, 'messageId' | 'correlationId' | 'type' | 'contentType' | 'headers'>;
 
 // An AMQP shortstr holds at most 255 bytes; ids are also bounded in characters and free of control characters.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const TYPE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const TOKEN = "[A-Za-z0-9!#$&^_.+-]{1,64}";
-const CONTENT_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:\\s*;\\s*${TOKEN}=(?:${TOKEN}|"[^"\\\\\\u0000-\\u001f]{0,64}"))*$`);
+// type/subtype, then `; name=value` parameters (a token, or a quoted string of printable ASCII).
+const CONTENT_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \t]*;[ \t]*${TOKEN}=(?:${TOKEN}|"[ !#-\\[\\]-~]{0,64}"))*$`);
 const TRACEPARENT = /^(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
 const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
 const ERROR_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
@@ -30,8 +30,16 @@ const DECIMAL = /^\d{1,6}$/;
 
 function boundedString(value: unknown, maxChars: number, maxBytes = 255): string | undefined {
   if (typeof value !== 'string' || value.length === 0 || value.length > maxChars) return undefined;
-  if (CONTROL.test(value) || Buffer.byteLength(value, 'utf8') > maxBytes) return undefined;
+  if (hasControlCharacter(value) || Buffer.byteLength(value, 'utf8') > maxBytes) return undefined;
   return value;
+}
+
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
+  }
+  return false;
 }
 
 /** A message or correlation id we can pass on: a string of at most 200 characters (and 255 bytes). */
@@ -101,8 +109,19 @@ function routeHeaders(headers: Record<string, unknown> | undefined): Record<stri
 
 const freshId = (prefix: string) => `${prefix}-${randomUUID()}`;
 
-/** A command moved, unchanged, onto another worker's queue. */
-export function forwardProperties(delivery: IncomingProperties, opts: { forwardedBy: string; action: string }): PublishOptions {
+/** Set on a command moved to the worker that drives its session; its value is that worker's id. */
+export const FORWARDED_TO_OWNER_HEADER = 'x-forwarded-to-owner';
+
+/** The worker a command was moved to as the session's driver (`x-forwarded-to-owner`), if well formed. */
+export function forwardedToOwnerOf(delivery: Pick<Delivery, 'headers'>): string | undefined {
+  return boundedString(header(delivery.headers, FORWARDED_TO_OWNER_HEADER), MAX_ID_LENGTH);
+}
+
+/**
+ * A command moved, unchanged, onto another worker's queue. `toOwner`: the id of the worker it is
+ * moved to because that worker drives the session (it then executes it whoever the body names).
+ */
+export function forwardProperties(delivery: IncomingProperties, opts: { forwardedBy: string; action: string; toOwner?: string | undefined }): PublishOptions {
   return {
     messageId: safeId(delivery.messageId) ?? freshId('fwd'),
     type: safeType(delivery.type) ?? safeType(opts.action) ?? 'command',
@@ -111,7 +130,8 @@ export function forwardProperties(delivery: IncomingProperties, opts: { forwarde
     headers: {
       ...traceHeaders(delivery.headers),
       'x-forwarded-by': opts.forwardedBy,
-      'x-forward-hops': forwardHops(delivery) + 1,
+      'x-forward-hops': Math.min(forwardHops(delivery) + 1, MAX_FORWARD_HOPS),
+      ...(opts.toOwner !== undefined ? { [FORWARDED_TO_OWNER_HEADER]: opts.toOwner } : {}),
     },
   };
 }
@@ -169,20 +189,3 @@ export function bareDeadLetterProperties(why: Pick<DeadLetterReason, 'code' | 'r
   };
 }
 
-/**
- * The broker user a connection URL logs in as (its decoded user name; 'guest', RabbitMQ's
- * default, when it names none): the only `user_id` the broker lets that connection publish with.
- */
-export function brokerUser(url: string): string {
-  let name: string;
-  try {
-    name = new URL(url).username;
-  } catch {
-    return 'guest';
-  }
-  try {
-    return decodeURIComponent(name) || 'guest';
-  } catch {
-    return name || 'guest';
-  }
-}

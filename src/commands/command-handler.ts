@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Delivery, DeliveryHandler, Outcome } from '../broker/types.js';
+import { forwardedToOwnerOf, forwardHops } from '../broker/outgoing-properties.js';
 import type { Events } from '../events/event-publisher.js';
-import { describeError, OwnedByAnotherWorker } from '../util/errors.js';
+import { describeError, isWorkerError, OwnedByAnotherWorker } from '../util/errors.js';
 import type { Command } from './command.js';
 import { AttemptCounter, judgeFailure } from './command-outcome.js';
 import { parseCommand, type CommandHint } from './parse-command.js';
@@ -32,15 +33,8 @@ export interface CommandHandlerDeps {
   logger: Logger;
 }
 
-/** Set by a worker that moves a command to the worker driving its session (value: that worker's id). */
-export const OWNER_HEADER = 'x-forwarded-to-owner';
-/** How many times a command may be moved between owners (ownership changing under it) before it is retried instead. */
+/** How many times a command may be moved between workers (ownership changing under it) before it is retried instead. */
 const MAX_OWNER_HOPS = 3;
-
-function forwardHops(delivery: Delivery): number {
-  const hops = delivery.headers['x-forward-hops'];
-  return typeof hops === 'number' && Number.isSafeInteger(hops) && hops >= 0 ? hops : 0;
-}
 
 /** Turns one delivery into exactly one outcome. Never throws. */
 export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler {
@@ -83,7 +77,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
     }
     const key = delivery.messageId ?? createHash('sha1').update(delivery.body).digest('base64');
     const attempt = delivery.deliveryCount !== undefined ? delivery.deliveryCount + 1 : attempts.next(key);
-    const forwardedToOwner = typeof delivery.headers[OWNER_HEADER] === 'string' ? delivery.headers[OWNER_HEADER] : undefined;
+    const forwardedToOwner = forwardedToOwnerOf(delivery);
     const route = routeCommand(command, { self: deps.self, source: deps.source, forwardedToOwner });
     const cmdLog = log.child({ action: command.action, numberId: command.numberId, requestId: command.requestId });
     if (route.kind === 'forward' && deps.fleet) {
@@ -118,8 +112,10 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
           try {
             await reject(hint, verdict.code, verdict.reason);
           } catch (publishErr) {
-            // The rejection must reach the backend: keep the command until it can.
-            return { kind: 'retry', reason: `could not publish command_rejected: ${describeError(publishErr)}`, delayMs: 1000 };
+            // The rejection must reach the backend: keep the command until it can, unless the
+            // event itself can never be published (then retrying would loop for ever).
+            if (!isWorkerError(publishErr, 'UNPUBLISHABLE')) return { kind: 'retry', reason: `could not publish command_rejected: ${describeError(publishErr)}`, delayMs: 1000 };
+            cmdLog.error({ err: describeError(publishErr) }, 'command_rejected cannot be published; the command is dropped with this log');
           }
           attempts.forget(key);
           return { kind: 'ack' };

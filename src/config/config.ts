@@ -129,6 +129,24 @@ function parseMinioEndpoint(raw: string, port: number | undefined, useSSL: boole
   };
 }
 
+/**
+ * The broker user a connection URL logs in as (its decoded user name; 'guest', RabbitMQ's
+ * default, when it names none): the only `user_id` the broker lets that connection publish with.
+ */
+export function brokerUser(url: string): string {
+  let name: string;
+  try {
+    name = new URL(url).username;
+  } catch {
+    return 'guest';
+  }
+  try {
+    return decodeURIComponent(name) || 'guest';
+  } catch {
+    return name || 'guest';
+  }
+}
+
 /** `a, b,,c` → ['a', 'b', 'c']. */
 function splitList(raw: string | undefined): string[] {
   return raw?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
@@ -178,7 +196,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     maxSessions: e.WORKER_MAX_SESSIONS,
     rabbitmq: {
       url: e.RABBITMQ_URL,
-      user: decodeURIComponent(new URL(e.RABBITMQ_URL).username) || 'guest',
+      user: brokerUser(e.RABBITMQ_URL),
       prefetch: e.RABBITMQ_PREFETCH,
       queueType: e.RABBITMQ_QUEUE_TYPE,
       deliveryLimit: e.RABBITMQ_DELIVERY_LIMIT,

@@ -204,22 +204,21 @@ class RawAmqpPublisher {
 
   private async handshake(u: URL): Promise<void> {
     const socket = this.socket;
-    const client = this;
     socket.write(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]));
-    await client.expect(10, 10); // Connection.Start
+    await this.expect(10, 10); // Connection.Start
     const user = decodeURIComponent(u.username) || 'guest';
     const pass = decodeURIComponent(u.password) || 'guest';
     socket.write(method(0, 10, 11, encodeTable({ product: 'hostile-publisher' }), shortstr('PLAIN'), longstr(Buffer.from(`\0${user}\0${pass}`)), shortstr('en_US')));
-    const tune = await client.expect(10, 30);
+    const tune = await this.expect(10, 30);
     const serverFrameMax = tune.readUInt32BE(2);
-    client.frameMax = serverFrameMax === 0 ? 131_072 : Math.min(serverFrameMax, 131_072);
-    socket.write(method(0, 10, 31, u16(tune.readUInt16BE(0)), u32(client.frameMax), u16(0)));
+    this.frameMax = serverFrameMax === 0 ? 131_072 : Math.min(serverFrameMax, 131_072);
+    socket.write(method(0, 10, 31, u16(tune.readUInt16BE(0)), u32(this.frameMax), u16(0)));
     socket.write(method(0, 10, 40, shortstr(decodeURIComponent(u.pathname.slice(1)) || '/'), shortstr(''), u8(0)));
-    await client.expect(10, 41);
+    await this.expect(10, 41);
     socket.write(method(1, 20, 10, shortstr('')));
-    await client.expect(20, 11);
+    await this.expect(20, 11);
     socket.write(method(1, 85, 10, u8(0))); // Confirm.Select
-    await client.expect(85, 11);
+    await this.expect(85, 11);
   }
 
   /** The largest content header the broker will take in one frame. */

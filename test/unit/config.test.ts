@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { loadConfig, ConfigError } from '../../src/config/config.js';
+import { brokerUser, loadConfig, ConfigError } from '../../src/config/config.js';
 import { envSchema } from '../../src/config/schema.js';
 
 describe('configuration', () => {
@@ -82,5 +82,14 @@ describe('configuration', () => {
       .map((l) => l.split('=')[0])
       .sort();
     expect(documented).toEqual(Object.keys(envSchema.shape ?? (envSchema as any)._def.schema.shape).sort());
+  });
+
+  describe('the broker user', () => {
+    it('is the URL\'s decoded user name, guest when it has none', () => {
+      expect(brokerUser('amqp://guest:guest@127.0.0.1:5672')).toBe('guest');
+      expect(brokerUser('amqps://wa%40worker:s3cr%3At@rabbit.internal/vh')).toBe('wa@worker');
+      expect(brokerUser('amqp://127.0.0.1')).toBe('guest');
+      expect(brokerUser('amqp://%E0%A4%A@host')).toBe('%E0%A4%A');
+    });
   });
 });

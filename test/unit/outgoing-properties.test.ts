@@ -2,10 +2,10 @@ import fc from 'fast-check';
 import type { Delivery } from '../../src/broker/types.js';
 import {
   bareDeadLetterProperties,
-  brokerUser,
   commandProperties,
   deadLetterProperties,
   forwardHops,
+  FORWARDED_TO_OWNER_HEADER,
   forwardProperties,
   MAX_FORWARD_HOPS,
   MAX_REASON_LENGTH,
@@ -147,6 +147,12 @@ describe('outgoing properties: an allow-list of fields we own', () => {
     expect(forwardProperties(delivery({ type: '' }), { forwardedBy: 'w1', action: 'status' })).toMatchObject({ type: 'status', messageId: expect.stringMatching(/^fwd-/) });
   });
 
+  it('forward to the worker driving the session: says so in x-forwarded-to-owner, never copies a sender\'s one', () => {
+    const forged = delivery({ headers: { [FORWARDED_TO_OWNER_HEADER]: 'w9', 'x-forward-hops': MAX_FORWARD_HOPS } });
+    expect(forwardProperties(forged, { forwardedBy: 'w1', action: 'create' }).headers).toEqual({ 'x-forwarded-by': 'w1', 'x-forward-hops': MAX_FORWARD_HOPS });
+    expect(forwardProperties(forged, { forwardedBy: 'w1', action: 'create', toOwner: 'w2' }).headers).toEqual({ 'x-forwarded-by': 'w1', 'x-forward-hops': MAX_FORWARD_HOPS, [FORWARDED_TO_OWNER_HEADER]: 'w2' });
+  });
+
   it('forwardHops reads a small non-negative integer and nothing else', () => {
     const hops = (value: unknown) => forwardHops({ headers: { 'x-forward-hops': value } });
     expect(hops(undefined)).toBe(0);
@@ -179,12 +185,6 @@ describe('outgoing properties: an allow-list of fields we own', () => {
     expect(commandProperties({ messageId: 'id-1', action: 'release', correlationId: '€'.repeat(100), sentBy: 'w1', userId: 'svc' }).correlationId).toBeUndefined();
   });
 
-  it('brokerUser is the URL\'s decoded user name, guest when it has none', () => {
-    expect(brokerUser('amqp://guest:guest@127.0.0.1:5672')).toBe('guest');
-    expect(brokerUser('amqps://wa%40worker:s3cr%3At@rabbit.internal/vh')).toBe('wa@worker');
-    expect(brokerUser('amqp://127.0.0.1')).toBe('guest');
-    expect(brokerUser('amqp://%E0%A4%A@host')).toBe('%E0%A4%A');
-  });
 
   it('truncate keeps whole code points', () => {
     expect(truncate('short', 10)).toBe('short');
