@@ -59,6 +59,11 @@ describe('log redaction at any depth', () => {
     expect(first!.err.stack).toMatch(/could not connect/);
     expect(second!).toMatchObject({ msg: 'plain failure', err: { type: 'Error', message: 'plain failure: root cause' } });
     expect((err as unknown as { data: Record<string, string> }).data.advSecretKey).toBe(SECRET);
+    // The cause is walked too (pino prints only its message, other serializers may print more).
+    const redacted = redactSecrets({ err }).err as Error & { cause: { data: unknown } };
+    expect(redacted).toBeInstanceOf(BoomError);
+    expect(redacted.message).toBe('could not connect');
+    expect(redacted.cause.data).toEqual({ creds: REDACTED });
   });
 
   it('tells a media store key (kept) from a WhatsApp media key (secret) by what it holds; counts stay', () => {
@@ -83,8 +88,11 @@ describe('log redaction at any depth', () => {
   it('redacts child logger bindings too', () => {
     const { logger, lines, records } = capture();
     logger.child({ component: 'baileys', auth: { creds: SECRET } }).info('hello');
+    logger.child({ component: 'sessions' }).child({ sessionId: 's1', nested: { pairingCode: SECRET } }).info('grandchild');
     expect(lines.join('')).not.toContain(SECRET);
-    expect(records()[0]).toMatchObject({ component: 'baileys', auth: { creds: REDACTED }, msg: 'hello' });
+    const [child, grandchild] = records();
+    expect(child).toMatchObject({ component: 'baileys', auth: { creds: REDACTED }, msg: 'hello' });
+    expect(grandchild).toMatchObject({ component: 'sessions', sessionId: 's1', nested: { pairingCode: REDACTED }, msg: 'grandchild' });
   });
 
   it('prints nothing unexamined beyond its depth and node caps', () => {
