@@ -16,7 +16,7 @@ const workerId = z
 
 export const commandFieldsSchema = z.object({
   numberId: numericId.optional().describe('The backend\'s id of the WhatsApp number.'),
-  phoneNumber: z.string().max(32).optional().describe('The number as the backend stores it, e.g. "+221771234567".'),
+  phoneNumber: z.string().max(32).optional().describe('The number in international form, e.g. "+221771234567" (also 221771234567, 00221771234567, spaces, dots, dashes and parentheses): one canonical form, + and its E.164 digits. A national number with a leading 0 is refused.'),
   sessionId: z
     .union([z.string().max(200), z.number().int().nonnegative()])
     .optional()
@@ -24,7 +24,10 @@ export const commandFieldsSchema = z.object({
   workerId: workerId.optional().describe('The worker that must execute the command. Omitted: whichever worker receives it.'),
   handoverTo: workerId.optional().describe('`release` only: the worker that takes the session over (workers send this to each other when the backend reassigns a number).'),
   requestId: z.string().min(1).max(200).optional().describe('Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message`: a redelivered send with the same requestId is not sent twice.'),
-  timestamp: z.union([z.number(), z.string().max(64)]).optional().describe('When the backend issued the command.'),
+  timestamp: z
+    .union([z.number(), z.string().max(64)])
+    .optional()
+    .describe('When the backend issued the command: epoch ms, epoch seconds (< 1e12), or ISO 8601 with a zone. Older than COMMAND_MAX_AGE_MS (or ahead by more than COMMAND_MAX_CLOCK_SKEW_MS): refused as STALE. 0, or a time without a zone, is not judged.'),
 });
 
 /**

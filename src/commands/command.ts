@@ -15,7 +15,7 @@ export type CommandAction = (typeof COMMAND_ACTIONS)[number];
 /** What every command carries: who it is for and how to answer. */
 interface CommandBase {
   numberId: number;
-  /** As sent, when the command carried one; `create` and `request_pairing_code` always do. */
+  /** In canonical form (`+` and E.164 digits), when the command carried one; `create` and `request_pairing_code` always do. */
   phoneNumber: string | undefined;
   /** `session_<numberId>_<phone>` when the phone is known; otherwise resolved from the sessions this worker knows. */
   sessionId: string | undefined;
