@@ -4,11 +4,12 @@ import { decodeQrDataUrl } from '../helpers/qr-decode.js';
 
 // What a backend publishes, byte for byte (backend-worker-flow-comparison.fr.md), issued now
 // (the documents' own 2024 timestamp would be refused as STALE).
+const ISSUED_AT = Date.now();
 const backendCreate = (workerId: string, numberId = 6, phone = '+221771234567') => ({
   sessionId: numberId,
   action: 'create',
   data: { numberId, phoneNumber: phone, sessionId: `session_${numberId}_2533b0aa`, workerId },
-  timestamp: Date.now(),
+  timestamp: ISSUED_AT,
 });
 const QR = 'https://wa.me/settings/linked_devices#2@Zq3vXWkq+ABC,noisePubB64=,identityPubB64=,advSecretB64=';
 

@@ -35,7 +35,12 @@ describe('commands for a number another worker drives', () => {
     await scenario.probe.close();
   });
 
-  const dlq = () => scenario.probe.get(scenario.env.QUEUE_DEAD_LETTER!);
+  /** The dead-letter copy carrying `code` (a dead-letter is published after the command_rejected it explains). */
+  const deadLettered = async (code: string) => {
+    const dlq = await scenario.probe.collect(scenario.env.QUEUE_DEAD_LETTER!);
+    await dlq.until((bodies) => bodies.length > 0, 10_000, `a dead-letter with ${code}`);
+    return dlq;
+  };
 
   it('a delete addressed to another worker is carried out by the owner, not beside it', async () => {
     await scenario.probe.publish(scenario.env.QUEUE_SESSION_COMMANDS!, { action: 'delete', numberId: 8, phoneNumber: '+221770000008', workerId: 'B', requestId: 'del-1' });
@@ -64,8 +69,8 @@ describe('commands for a number another worker drives', () => {
     await scenario.probe.publish(`${scenario.env.QUEUE_SESSION_COMMANDS}.A`, { action: 'release', numberId: 8, workerId: 'A', handoverTo: 'nobody', requestId: 'rel-1' });
     const rejected = await scenario.events.untilAction('command_rejected', (e) => e.requestId === 'rel-1');
     expect(rejected).toMatchObject({ code: 'NOT_AUTHORIZED', workerId: 'A' });
-    const dead = await dlq();
-    expect(dead?.raw.properties.headers?.['x-error-code']).toBe('NOT_AUTHORIZED');
+    const dlq = await deadLettered('NOT_AUTHORIZED');
+    expect(dlq.messages.map((m) => m.raw.properties.headers?.['x-error-code'])).toEqual(['NOT_AUTHORIZED']);
     expect(a.connector.sockets[0]!.ended).toBe(false);
     expect((await store.loadMeta(SID))!.workerId).toBe('A');
   });
@@ -82,8 +87,10 @@ describe('commands for a number another worker drives', () => {
     await scenario.probe.publish(scenario.env.QUEUE_SESSION_COMMANDS!, { action: 'create', numberId: 9, phoneNumber: '+221770000009', workerId: 'dlq', requestId: 'dlq-1' });
     const rejected = await scenario.events.untilAction('command_rejected', (e) => e.requestId === 'dlq-1');
     expect(rejected.code).toBe('UNKNOWN_WORKER');
-    const dead = await dlq();
-    expect(dead?.raw.properties.headers?.['x-error-code']).toBe('UNKNOWN_WORKER');
-    expect(await dlq()).toBeUndefined(); // exactly one copy: nothing was forwarded into it as a command
+    const dlq = await deadLettered('UNKNOWN_WORKER');
+    // Exactly one copy, the dead-letter: nothing was forwarded into the DLQ as a command.
+    expect(dlq.messages.map((m) => m.raw.properties.headers?.['x-error-code'])).toEqual(['UNKNOWN_WORKER']);
+    expect(dlq.bodies()[0]).toMatchObject({ workerId: 'dlq', requestId: 'dlq-1' });
+    expect(await scenario.probe.messageCount(scenario.env.QUEUE_DEAD_LETTER!)).toBe(0);
   });
 });
