@@ -12,9 +12,7 @@
  * the phone would send is returned, so the caller completes the pairing with Baileys' own
  * `configureSuccessfulPairing` (same creds as a scanned QR leaves).
  */
-import { startEmulator } from '../../test/emulator/index.js';
-import { buildPairSuccess } from '../../test/emulator/registration.js';
-import { normalizePhone } from '../../test/emulator/accounts.js';
+import { buildPairSuccess, normalizePhone, startEmulator } from '../../test/emulator/index.js';
 
 export interface RegisterArgs {
   phone: string;

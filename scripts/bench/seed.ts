@@ -16,6 +16,7 @@
 import { configureSuccessfulPairing, initAuthCreds } from '@whiskeysockets/baileys';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config/config.js';
+import { sessionIdFor } from '../../src/commands/session-identity.js';
 import { createStorageFromConfig, storageOptions } from '../../src/storage/index.js';
 import { authFromSeed, inLanes, keyData, memoryAuth, openClient, type Seed } from './baseline.js';
 import type { RemoteEmulator } from './emulator-remote.js';
@@ -25,10 +26,6 @@ let phoneCounter = 0;
 export function nextNumber(): { numberId: number; phone: string } {
   const n = ++phoneCounter;
   return { numberId: n, phone: `+49170${String(n).padStart(7, '0')}` };
-}
-
-export function sessionIdOf(numberId: number, phone: string): string {
-  return `session_${numberId}_${phone}`;
 }
 
 /** How the seeds were made, for the scenario notes. */
@@ -80,7 +77,7 @@ export async function seedWorkerStorage(env: Record<string, string | undefined>,
   const storage = await createStorageFromConfig(storageOptions(config.storage));
   const now = Date.now();
   await inLanes(seeds, 16, async (seed) => {
-    const sessionId = sessionIdOf(seed.numberId, seed.phone);
+    const sessionId = sessionIdFor(seed.numberId, seed.phone);
     const copy = authFromSeed(seed);
     await storage.store.saveMeta({ sessionId, numberId: seed.numberId, phoneNumber: seed.phone, workerId: config.workerId, jid: copy.state.creds.me?.id, createdAt: now, updatedAt: now });
     const handle = await storage.store.openAuthState(sessionId);

@@ -222,8 +222,9 @@ export class JournaledAuthState {
         else byId.set(id, reviveKeyValue(type, value));
       }
       stale ||= o.stale;
-      if (o !== base) journalBytes += o.bytes;
     }
+    // Compaction weighs what is stored above the snapshot, orphans included (it removes them too).
+    for (const o of above) journalBytes += o.bytes;
     const applied = chain.members.length - (base ? 1 : 0);
     if (!base && applied > 0) {
       opts.logger.warn({ sessionId, segments: applied }, 'auth journal without a snapshot (removed by hand?): restoring from the segments alone');
@@ -236,7 +237,7 @@ export class JournaledAuthState {
       sessionId,
       creds ?? initAuthCreds(),
       keys,
-      { lastSeq, head: chain.head, snapshotSeq: base?.seq, snapshotBytes: base?.bytes ?? 0, segments: applied, journalBytes, stale },
+      { lastSeq, head: chain.head, snapshotSeq: base?.seq, snapshotBytes: base?.bytes ?? 0, segments: above.length, journalBytes, stale },
       blobs,
       codec,
       opts,

@@ -2,6 +2,9 @@
 export { startEmulator, EmulatorServer } from './server.js';
 export { installStrictCertVerification, strictVerify, trustRoot } from './strict-verify.js';
 export { startControlServer } from './control-http.js';
+// The phone side of a link without the QR round trip (the benchmark seeds hundreds of accounts so).
+export { buildPairSuccess, type PairSuccessInput } from './registration.js';
+export { normalizePhone } from './accounts.js';
 export type {
   Emulator,
   EmulatorOptions,

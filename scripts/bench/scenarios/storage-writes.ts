@@ -17,6 +17,7 @@ import type { BlobStore } from '../../../src/storage/types.js';
 import { BlobMessageHistory } from '../../../src/messaging/message-history.js';
 import { figure, removeDir, tempDir, type BenchContext } from '../context.js';
 import type { ScenarioResult } from '../types.js';
+import { sessionIdFor } from '../../../src/commands/session-identity.js';
 
 const UPDATES = 1000;
 const CREDS_EVERY = 50;
@@ -46,6 +47,8 @@ class CountingBlobStore implements BlobStore {
 }
 
 const preKey = () => ({ public: randomBytes(32), private: randomBytes(32) });
+/** The s-th session of the scenario (numberId 9000 + s), named exactly as the worker names it. */
+const sessionIdOf = (s: number) => sessionIdFor(9000 + s, `+4917100${String(s).padStart(5, '0')}`);
 
 export async function storageWritesScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const started = Date.now();
@@ -62,7 +65,7 @@ export async function storageWritesScenario(ctx: BenchContext): Promise<Scenario
   const basePerWindow: number[] = [];
   let statsWrites: number | undefined;
   try {
-    const handles = await Promise.all(Array.from({ length: sessions }, (_, i) => store.openAuthState(`session_${9000 + i}_+4917100${String(i).padStart(5, '0')}`)));
+    const handles = await Promise.all(Array.from({ length: sessions }, (_, i) => store.openAuthState(sessionIdOf(i))));
     let nextId = 1;
     for (let w = 0; w < windows; w++) {
       // Auth: 1,000 key updates per session, as Baileys issues them (small batches, awaited).
@@ -82,7 +85,7 @@ export async function storageWritesScenario(ctx: BenchContext): Promise<Scenario
       // Message history: 1,000 records per session in the window.
       const beforeMsg = counting.puts;
       for (let s = 0; s < sessions; s++) {
-        for (let i = 0; i < UPDATES; i++) history.append(`session_${9000 + s}_+4917100${String(s).padStart(5, '0')}`, { direction: 'out', messageId: `m${w}-${s}-${i}`, at: Date.now(), chat: '4915199990001@s.whatsapp.net', type: 'text', text: `message ${i}` });
+        for (let i = 0; i < UPDATES; i++) history.append(sessionIdOf(s), { direction: 'out', messageId: `m${w}-${s}-${i}`, at: Date.now(), chat: '4915199990001@s.whatsapp.net', type: 'text', text: `message ${i}` });
       }
       await sleep(flushIntervalMs + 500);
       await history.flush();
