@@ -57,6 +57,11 @@ async function main(): Promise<void> {
 
   const finished = new Promise<void>((resolve, reject) => {
     const timeout = setTimeout(() => reject(new Error('the flow did not complete within 60 s')), 60_000);
+    // A worker that dies (a bad setting, a crash) fails the demo at once, not after the timeout.
+    worker.once('exit', (code, signal) => {
+      clearTimeout(timeout);
+      reject(new Error(`the worker exited (${signal ?? `code ${code}`}) before the number was linked: see its output above`));
+    });
     let connected = false;
     let healthy = false;
     void channel.consume(
@@ -87,8 +92,10 @@ async function main(): Promise<void> {
     );
   });
 
+  finished.catch(() => undefined); // awaited below; a worker that dies early must not be an unhandled rejection meanwhile
+
   // Wait until the worker has declared its queues, then publish as the backend does.
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 200 && worker.exitCode === null && worker.signalCode === null; i++) {
     const ok = await connection
       .createChannel()
       .then(async (ch) => {
@@ -107,8 +114,11 @@ async function main(): Promise<void> {
     data: { numberId: 6, phoneNumber: PHONE, sessionId: 'session_6_2533b0aa', workerId: WORKER_ID },
     timestamp: Date.now(),
   };
-  channel.sendToQueue('whatsapp.session.update', Buffer.from(JSON.stringify(command)), { persistent: true, contentType: 'application/json' });
-  say(`published to whatsapp.session.update: ${JSON.stringify(command)}`);
+  // (Not to a worker that is gone: the command would wait in its queue for the next demo.)
+  if (worker.exitCode === null && worker.signalCode === null) {
+    channel.sendToQueue('whatsapp.session.update', Buffer.from(JSON.stringify(command)), { persistent: true, contentType: 'application/json' });
+    say(`published to whatsapp.session.update: ${JSON.stringify(command)}`);
+  }
 
   let failed = false;
   try {
@@ -118,8 +128,11 @@ async function main(): Promise<void> {
     failed = true;
     console.error(`demo failed: ${(err as Error).message}`);
   }
-  worker.kill('SIGTERM');
-  await new Promise((r) => worker.once('exit', r));
+  if (worker.exitCode === null && worker.signalCode === null) {
+    const exited = new Promise((r) => worker.once('exit', r));
+    worker.kill('SIGTERM');
+    await exited;
+  }
   await connection.close();
   await emulator.close();
   rmSync(storageDir, { recursive: true, force: true });

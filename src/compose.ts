@@ -6,9 +6,10 @@
 import type { WAVersion } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
-import { createMessagingStorage } from './messaging/messaging-storage.js';
-import { createStorageFromConfig, storageOptions, type Storage } from './storage/index.js';
-import { describeError } from './util/errors.js';
+import { join } from 'node:path';
+import { BlobMessageHistory } from './messaging/message-history.js';
+import { createMediaStoreFromConfig, createStorageFromConfig, storageOptions, type Storage } from './storage/index.js';
+
 import { createBaileysConnector } from './whatsapp/baileys-connector.js';
 import { Worker } from './worker.js';
 
@@ -22,15 +23,19 @@ export async function composeWorker(config: Config, logger: Logger, version: WAV
     // TLS for media hosts is Node's: NODE_EXTRA_CA_CERTS adds a CA (an emulator's self-signed one).
     media: { extraHosts: config.whatsapp.extraMediaHosts, timeoutMs: config.messaging.mediaFetchTimeoutMs },
   });
-  const messaging = await createMessagingStorage({ config, blobs: storage.blobStore, codec: storage.codec, logger: logger.child({ component: 'messaging-storage' }) });
+  // Media next to the session storage; the message history in the session store's blobs, through
+  // its codec (encrypted when SESSION_ENCRYPTION_KEY is set).
+  const media = await createMediaStoreFromConfig(config.storage);
+  const history = new BlobMessageHistory(storage.blobStore, storage.codec, { flushIntervalMs: config.messaging.historyFlushIntervalMs, logger: logger.child({ component: 'message-history' }) });
+  logger.info({ media: config.storage.minio ? `s3:${config.storage.minio.mediaBucket}` : join(config.storage.dir, 'media') }, 'messaging storage ready');
   const worker = new Worker({
     config,
     logger,
     store: storage.store,
     connector,
-    messaging,
+    messaging: { media, history },
     beforeBrokerClose: async () => {
-      await messaging.close().catch((err) => logger.error({ err: describeError(err) }, 'could not flush the message history'));
+      await history.close().catch((err) => logger.error({ err: err }, 'could not flush the message history'));
       await storage.close();
     },
   });

@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import amqp, { type ChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
 import { backoffDelay, SingleTimer } from '../util/backoff.js';
-import { describeError } from '../util/errors.js';
 
 /**
  * One AMQP connection that comes back by itself. Each time it (re)connects it runs the setup
@@ -77,7 +76,7 @@ export class AmqpConnection extends EventEmitter {
         // waits for the previous one's TCP ACK, which the peer may delay by up to 40 ms.
         noDelay: true,
       });
-      conn.on('error', (err: Error) => log.warn({ err: describeError(err) }, 'broker connection error'));
+      conn.on('error', (err: Error) => log.warn({ err: err }, 'broker connection error'));
       conn.on('close', () => this.lost(conn!, 'connection closed'));
       conn.on('blocked', (reason: string) => log.warn({ reason }, 'broker blocked the connection (resource alarm)'));
       if (this.closing) {
@@ -91,7 +90,7 @@ export class AmqpConnection extends EventEmitter {
       this.emit('connected', conn);
       this.firstConnect.resolve();
     } catch (err) {
-      log.warn({ err: describeError(err), attempt: this.attempt }, 'broker connection attempt failed');
+      log.warn({ err: err, attempt: this.attempt }, 'broker connection attempt failed');
       if (conn) {
         this.connection = undefined;
         await conn.close().catch(() => undefined);
@@ -112,7 +111,7 @@ export class AmqpConnection extends EventEmitter {
 
   /** A setup step or a channel failed in a way that needs a fresh connection. */
   fail(err: unknown): void {
-    this.opts.logger.warn({ err: describeError(err) }, 'broker channel failure; recycling the connection');
+    this.opts.logger.warn({ err: err }, 'broker channel failure; recycling the connection');
     const conn = this.connection;
     if (conn) void conn.close().catch(() => undefined);
   }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { describeError, WorkerError } from '../util/errors.js';
 import type { AmqpConnection } from './amqp-connection.js';
 import type { PublishOptions, Publisher } from './types.js';
+import { safeId } from './outgoing-properties.js';
 
 interface Pending {
   exchange: string;
@@ -83,7 +84,7 @@ export class ConfirmedPublisher implements Publisher {
     let closedByBroker: Error | undefined;
     channel.on('error', (err: Error) => {
       closedByBroker = err;
-      this.logger.warn({ err: describeError(err) }, 'publish channel error');
+      this.logger.warn({ err: err }, 'publish channel error');
     });
     channel.on('close', () => {
       if (this.channel !== channel) return;
@@ -145,7 +146,8 @@ export class ConfirmedPublisher implements Publisher {
               type: options.type,
               contentType: options.contentType,
               contentEncoding: 'utf-8',
-              correlationId: options.correlationId,
+              // Ids are often echoed from a publisher: one that is no valid AMQP short string is dropped here, not fatal.
+              correlationId: safeId(options.correlationId),
               headers: options.headers,
               ...(options.userId ? { userId: options.userId } : {}),
               timestamp: Math.floor((options.timestamp ?? Date.now()) / 1000),
@@ -157,7 +159,7 @@ export class ConfirmedPublisher implements Publisher {
           if (isChannelClosing(err) || this.channel !== channel || !this.connection.isConnected) {
             // The channel is closing under us: the message stays queued for the next one.
             this.outbox.unshift(item);
-            this.logger.debug({ err: describeError(err) }, 'publish failed; will retry on the next channel');
+            this.logger.debug({ err: err }, 'publish failed; will retry on the next channel');
             break;
           }
           // amqplib cannot encode it (a header too big, a number out of range): it never will.

@@ -1,5 +1,6 @@
 import type { Channel } from 'amqplib';
 import type { Config } from '../config/config.js';
+import { ROUTING } from './routing-keys.js';
 
 /**
  * What the worker declares, all durable. Events go through one topic exchange, so a backend
@@ -13,16 +14,7 @@ import type { Config } from '../config/config.js';
  */
 export type QueueConfig = Pick<Config, 'queues' | 'rabbitmq'> & { heartbeat?: Config['heartbeat'] };
 
-export const ROUTING = {
-  sessionEvents: 'session.#',
-  numberHealth: 'health.#',
-  workerEvents: 'worker.#',
-  messageEvents: 'message.#',
-  messageEvent: (action: string) => `message.${action}`,
-  worker: (action: string) => `worker.${action}`,
-  sessionEvent: (action: string) => `session.${action}`,
-  health: (status: string) => `health.${status}`,
-} as const;
+export { ROUTING };
 
 export function commandQueueArguments(config: QueueConfig): Record<string, unknown> {
   if (config.rabbitmq.queueType === 'quorum') {

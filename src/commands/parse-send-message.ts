@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../util/errors.js';
 import { isWorkerError } from '../util/errors.js';
-import { recipientJid } from '../messaging/recipient.js';
+import { recipientJid } from './recipient.js';
 import type { MediaSource, OutgoingMessage, SendMessageCommand } from './command.js';
 import type { CommandMessage } from './command-schema.js';
 

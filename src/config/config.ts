@@ -74,6 +74,10 @@ export interface Config {
     reconnectBaseDelayMs: number;
     reconnectMaxDelayMs: number;
     maxConflicts: number;
+    /** WA_MAX_CONFLICTS conflicts within this window stop a session. */
+    conflictWindowMs: number;
+    /** How long `request_pairing_code` waits for the socket to be ready for registration. */
+    pairingReadyTimeoutMs: number;
   };
   storage: {
     dir: string;
@@ -86,7 +90,11 @@ export interface Config {
     flushIntervalMs: number;
   };
   restoreConcurrency: number;
+  /** How long the restore waits for one session to connect before moving to the next. */
+  restoreSettleTimeoutMs: number;
   ownershipLeaseMs: number;
+  /** How often a standby tries to take its worker queue (exclusive consume). */
+  standbyRetryMs: number;
   shutdownTimeoutMs: number;
   /** Non-fatal problems found while parsing, for `main.ts` to log once the logger exists. */
   warnings: string[];
@@ -247,6 +255,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       reconnectBaseDelayMs: e.WA_RECONNECT_BASE_DELAY_MS,
       reconnectMaxDelayMs: e.WA_RECONNECT_MAX_DELAY_MS,
       maxConflicts: e.WA_MAX_CONFLICTS,
+      conflictWindowMs: e.WA_CONFLICT_WINDOW_MS,
+      pairingReadyTimeoutMs: e.WA_PAIRING_READY_TIMEOUT_MS,
     },
     storage: {
       dir: e.STORAGE_DIR,
@@ -266,7 +276,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       acceptPlaintext: e.SESSION_ENCRYPTION_ACCEPT_PLAINTEXT,
     },
     restoreConcurrency: e.RESTORE_CONCURRENCY,
+    restoreSettleTimeoutMs: e.RESTORE_SETTLE_TIMEOUT_MS,
     ownershipLeaseMs: e.OWNERSHIP_LEASE_MS,
+    standbyRetryMs: e.STANDBY_RETRY_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     warnings,
   };

@@ -82,8 +82,12 @@ export const envSchema = z
     BAILEYS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
     WA_RECONNECT_BASE_DELAY_MS: int(10).default(1000),
     WA_RECONNECT_MAX_DELAY_MS: int(100).default(60_000),
-    /** 440 conflicts tolerated in a row before a session gives up (another client holds it). */
+    /** 440 conflicts within WA_CONFLICT_WINDOW_MS after which a session gives up (another client holds it). */
     WA_MAX_CONFLICTS: int(1, 100).default(3),
+    /** The window in which WA_MAX_CONFLICTS conflicts stop a session (older ones no longer count). */
+    WA_CONFLICT_WINDOW_MS: int(1000).default(10 * 60_000),
+    /** How long `request_pairing_code` waits for the socket to be ready for registration (TIMEOUT beyond it). */
+    WA_PAIRING_READY_TIMEOUT_MS: int(1000, 600_000).default(30_000),
 
     /** How long a send_message waits for a session that is (re)connecting before message_failed. */
     SEND_WAIT_FOR_OPEN_MS: int(0, 600_000).default(30_000),
@@ -133,8 +137,12 @@ export const envSchema = z
      * it lets them go; they are restored when it holds its queue again.
      */
     OWNERSHIP_LEASE_MS: int(1000).default(30_000),
+    /** A standby (its worker queue held by another process with its WORKER_ID) tries to take the queue this often. */
+    STANDBY_RETRY_MS: int(100, 600_000).default(2000),
 
     RESTORE_CONCURRENCY: int(1, 1000).default(32),
+    /** A restore (at start, or on taking the worker queue over) waits this long for one session to connect before moving on. */
+    RESTORE_SETTLE_TIMEOUT_MS: int(100, 600_000).default(30_000),
     SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),
   })
   .superRefine((env, ctx) => {

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Publisher } from '../broker/types.js';
-import { ROUTING } from '../broker/topology.js';
-import { safeId } from '../broker/outgoing-properties.js';
+import { ROUTING } from '../broker/routing-keys.js';
 import {
   workerEventSchemas,
   type WorkerEvent,
@@ -130,9 +129,9 @@ export class EventPublisher implements Events {
       messageId: event.eventId,
       type,
       contentType: this.opts.contentType,
-      // The requestId came from a publisher: as an AMQP short string it must fit 255 bytes
-      // (it is in the body whole either way).
-      correlationId: safeId(correlationId),
+      // A requestId too long for an AMQP short string is dropped from the properties by the
+      // publisher (it is in the body whole either way).
+      correlationId,
     });
   }
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventPublisher, WorkerSnapshot } from '../events/event-publisher.js';
 import type { WorkerEventAction } from '../events/catalogue.js';
-import { describeError } from '../util/errors.js';
+
 import { ProcessMetrics } from './process-metrics.js';
 
 export interface HeartbeatSource {
@@ -56,7 +56,7 @@ export class Heartbeat {
     try {
       await this.events.worker(action, this.snapshot(status));
     } catch (err) {
-      this.logger.warn({ err: describeError(err), action }, 'could not publish heartbeat');
+      this.logger.warn({ err: err, action }, 'could not publish heartbeat');
     }
   }
 }

@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import { objectKeys } from '../storage/object-keys.js';
 import type { BlobStore } from '../storage/types.js';
 import { backoffDelay, SingleTimer } from '../util/backoff.js';
-import { describeError } from '../util/errors.js';
 
 /** One line of a session's message history. */
 export interface HistoryRecord {
@@ -144,7 +143,7 @@ export class BlobMessageHistory implements MessageHistory {
     // Keep them, ahead of anything that arrived meanwhile.
     for (const [sessionId, records] of failed) this.pending.set(sessionId, [...records, ...(this.pending.get(sessionId) ?? [])]);
     this.failures++;
-    this.opts.logger.warn({ err: describeError(firstError), failures: this.failures }, 'message history write failed; will retry');
+    this.opts.logger.warn({ err: firstError, failures: this.failures }, 'message history write failed; will retry');
     throw firstError;
   }
 

@@ -4,7 +4,7 @@ import { AddressPolicy } from '../util/address-policy.js';
 import { describeError, isWorkerError, WorkerError, type ErrorCode } from '../util/errors.js';
 import { httpGet } from '../util/http-get.js';
 import type { OutgoingContent } from '../whatsapp/types.js';
-import { ByteLimit, mediaPrefix, type MediaStore } from './media-store.js';
+import { ByteLimit, mediaPrefix, type MediaStore } from '../storage/media-store.js';
 
 /**
  * A send that cannot succeed by trying again: answered with message_failed, and the command

@@ -4,13 +4,14 @@ import type { Events, MessagePayload } from '../events/event-publisher.js';
 import { describeError, isWorkerError } from '../util/errors.js';
 import type { IncomingMessage, MessageReceipt, WhatsAppConnection } from '../whatsapp/types.js';
 import { Lru } from './lru.js';
-import type { MediaStore } from './media-store.js';
+import type { MediaStore } from '../storage/media-store.js';
+import type { MessageCounters } from './message-counters.js';
 import { storeReceivedMedia } from './incoming-media.js';
 import { MEDIA_URL_UNAVAILABLE, outgoingContent, SendFailure } from './outgoing-content.js';
 import type { AddressPolicy } from '../util/address-policy.js';
 import type { HistoryRecord, MessageHistory } from './message-history.js';
 import { deriveMessageId } from './message-id.js';
-import { isPhoneJid } from './recipient.js';
+import { isPhoneJid } from '../commands/recipient.js';
 
 export interface MessagingDeps {
   /** Where received media go and `mediaKey` sends come from; without one, media are not stored. */
@@ -19,8 +20,8 @@ export interface MessagingDeps {
   /** How long a send waits for a (re)connecting session to open. */
   sendWaitForOpenMs: number;
   mediaMaxBytes: number;
-  /** Messages sent and received since start, across sessions (heartbeats). */
-  stats?: { sent: number; received: number } | undefined;
+  /** Where sent and received messages are counted (the worker's one `MessageCounters`; heartbeats read it). */
+  counters?: Pick<MessageCounters, 'countSent' | 'countReceived'> | undefined;
   /** How long a send waits for a `url` media file to answer / to send more bytes (default 30 s). */
   mediaFetchTimeoutMs?: number;
   /** How long a `url` media file may take in all, body included (MEDIA_FETCH_DEADLINE_MS; default 120 s). */
@@ -135,7 +136,7 @@ export class SessionMessaging {
     this.sent.set(cmd.requestId, sent);
     const text = cmd.message.type === 'text' ? cmd.message.text : cmd.message.caption;
     this.known.set(sent.messageId, { fromMe: true, ...(text ? { text } : {}) });
-    if (this.deps.stats) this.deps.stats.sent++;
+    this.deps.counters?.countSent();
     const published = this.events.message('message_sent', subject, sent);
     release();
     this.sending.delete(messageId);
@@ -193,7 +194,7 @@ export class SessionMessaging {
   }
 
   private chain(task: () => Promise<void>): void {
-    this.inbound = this.inbound.then(task).catch((err) => this.log.error({ err: describeError(err) }, 'incoming message handling failed'));
+    this.inbound = this.inbound.then(task).catch((err) => this.log.error({ err: err }, 'incoming message handling failed'));
   }
 
   private async receive(m: IncomingMessage, offline: boolean): Promise<void> {
@@ -224,7 +225,7 @@ export class SessionMessaging {
     await this.events.message('message_received', { numberId: this.host.numberId, sessionId: this.host.id }, payload);
     this.seen.set(seenKey, true);
     this.known.set(m.id, { fromMe: false, ...(m.participant ? { participant: m.participant } : {}), ...(m.text ? { text: m.text } : {}) });
-    if (this.deps.stats) this.deps.stats.received++;
+    this.deps.counters?.countReceived();
     const record: HistoryRecord = {
       direction: 'in',
       messageId: m.id,

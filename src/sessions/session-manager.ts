@@ -2,9 +2,10 @@ import type { Logger } from 'pino';
 import type { Command } from '../commands/command.js';
 import { parseSessionId, phoneDigits } from '../commands/session-identity.js';
 import type { SessionMeta } from '../storage/types.js';
-import { describeError, isWorkerError, OwnedByAnotherWorker, WorkerError } from '../util/errors.js';
+import { isWorkerError, OwnedByAnotherWorker, WorkerError } from '../util/errors.js';
 import { KeyedSerialQueue } from '../util/keyed-serial-queue.js';
-import { isLinked, Session, type SessionDeps } from './session.js';
+import { Session, type SessionDeps } from './session.js';
+import { SessionRecord } from './session-record.js';
 
 export interface SessionManagerOptions {
   maxSessions: number;
@@ -51,12 +52,6 @@ export class SessionManager {
     return [...this.sessions.values()];
   }
 
-  /** WhatsApp messages sent and received since start (heartbeats). */
-  get messageCount(): number {
-    const stats = this.deps.messaging?.stats;
-    return stats ? stats.sent + stats.received : 0;
-  }
-
   /**
    * Applies a command in its number's lane. Work that only waits for the broker (an event's
    * confirm) is deferred out of the lane: the returned promise still covers it, so the command
@@ -87,7 +82,7 @@ export class SessionManager {
         return;
       }
       case 'release':
-        return this.release(cmd);
+        return this.handOver(cmd);
       case 'create': {
         if (!this.sessions.get(cmd.sessionId!)?.live) await this.ensureOwnership(cmd);
         // Recording the owner and opening the socket need not wait for each other.
@@ -202,10 +197,10 @@ export class SessionManager {
   }
 
   /**
-   * `release`: let the session go (no logout); with `handoverTo`, record the new owner. Only a
-   * worker may send it (the command handler checks the broker-validated sender).
+   * The `release` command: let the session go (no logout); with `handoverTo`, record the new owner.
+   * Only a worker may send it (the command handler checks the broker-validated sender).
    */
-  private async release(cmd: Command): Promise<void> {
+  private async handOver(cmd: Command): Promise<void> {
     const handoverTo = cmd.action === 'release' ? cmd.handoverTo : undefined;
     const session = cmd.sessionId ? this.sessions.get(cmd.sessionId) : [...this.sessions.values()].find((s) => s.numberId === cmd.numberId);
     if (session) {
@@ -215,7 +210,7 @@ export class SessionManager {
     // Not running here: only the ownership record may need to move.
     const meta = await this.findStored(cmd);
     if (meta && handoverTo && meta.workerId === this.deps.workerId) {
-      await this.deps.store.saveMeta({ ...meta, workerId: handoverTo, updatedAt: Date.now() });
+      await new SessionRecord({ id: meta.sessionId, ...meta }, this.deps.store, this.deps.workerId).adopt(meta).handOver(handoverTo);
     }
   }
 
@@ -273,7 +268,7 @@ export class SessionManager {
         if (this.sessions.get(meta.sessionId)?.live) return;
         const session = new Session(meta.sessionId, meta.numberId, meta.phoneNumber, this.deps);
         const auth = await this.deps.store.openAuthState(meta.sessionId);
-        if (!isLinked(auth)) {
+        if (!auth.isLinked()) {
           await auth.close();
           skipped++;
           return;
@@ -290,7 +285,7 @@ export class SessionManager {
         const meta = owned[next++]!;
         await runOne(meta).catch((err) => {
           skipped++;
-          this.log.error({ sessionId: meta.sessionId, err: describeError(err) }, 'restore failed');
+          this.log.error({ sessionId: meta.sessionId, err: err }, 'restore failed');
         });
       }
     });
@@ -299,9 +294,9 @@ export class SessionManager {
     return { restored, skipped };
   }
 
-  /** Waits for commands in progress, then releases every session (no logout). */
+  /** Waits for commands in progress, then stops every session for the shutdown (no logout, no event). */
   async shutdown(): Promise<void> {
     await this.queue.idle();
-    await Promise.allSettled([...this.sessions.values()].map((s) => s.release()));
+    await Promise.allSettled([...this.sessions.values()].map((s) => s.stopForShutdown()));
   }
 }

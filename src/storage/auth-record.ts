@@ -97,6 +97,7 @@ export function isChainLink(value: unknown): value is AuthChainLink {
 }
 
 function corrupt(context: string, what: string, cause?: unknown): WorkerError {
-  // DECRYPTION_FAILED: "this object cannot be trusted/read", the same verdict as a failed tag.
-  return new WorkerError('DECRYPTION_FAILED', `${context} ${what}`, cause === undefined ? undefined : { cause });
+  // Decoded fine (so the key is not the problem) but not a record: it says so, and callers treat it
+  // like an object they cannot decrypt (unreadable: skipped, never trusted).
+  return new WorkerError('STORAGE_CORRUPT', `${context} ${what}`, cause === undefined ? undefined : { cause });
 }

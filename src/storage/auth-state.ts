@@ -252,8 +252,15 @@ export class JournaledAuthState {
     this.arm();
   }
 
+  /**
+   * Linked = the phone accepted this device: both `me` and `account` are set. `me` alone is not
+   * enough: Baileys (7.0.0-rc14) sets `creds.me` in `requestPairingCode` before any phone accepted
+   * anything (lib/Socket/socket.js), while `account` (the signed device identity) is only written,
+   * together with `me`, by `configureSuccessfulPairing` on `pair-success`
+   * (lib/Utils/validate-connection.js). The one definition of "linked" (AuthStateHandle.isLinked).
+   */
   isLinked(): boolean {
-    return !!this.state.creds.me;
+    return !!this.state.creds.me && !!this.state.creds.account;
   }
 
   /** The newest object this state is built on (null: nothing stored): what the metadata records as `authHead`. */
@@ -427,7 +434,7 @@ export class JournaledAuthState {
       this.restorePending(taken);
       this.failures++;
       if (this.opts.stats) this.opts.stats.failures++;
-      this.opts.logger.warn({ sessionId: this.sessionId, object: objectKey, failures: this.failures, err: describeError(err) }, 'auth state write failed; changes kept, will retry');
+      this.opts.logger.warn({ sessionId: this.sessionId, object: objectKey, failures: this.failures, err: err }, 'auth state write failed; changes kept, will retry');
       throw isWorkerError(err) ? err : new WorkerError('STORAGE_UNAVAILABLE', `cannot write ${objectKey}: ${describeError(err)}`, { cause: err });
     }
 
@@ -478,7 +485,7 @@ export class JournaledAuthState {
       });
       await Promise.all(obsolete.map((key) => this.blobs.delete(key)));
     } catch (err) {
-      this.opts.logger.warn({ sessionId: this.sessionId, err: describeError(err) }, 'could not prune the auth journal after a snapshot; will retry at the next one');
+      this.opts.logger.warn({ sessionId: this.sessionId, err: err }, 'could not prune the auth journal after a snapshot; will retry at the next one');
     }
   }
 }

@@ -1,21 +1,28 @@
-import { describeError, WorkerError } from '../util/errors.js';
+import { WorkerError } from '../util/errors.js';
 import { createCodec, parseKeyring, type Codec } from './encryption.js';
 import { LocalDiskStore } from './local-disk-store.js';
 import { S3Store, type S3StoreOptions } from './s3-store.js';
 import { createSessionStore, type BlobSessionStore } from './session-store.js';
 import { silentStorageLogger, type StorageLogger } from './storage-logger.js';
 import type { BlobStore } from './types.js';
+import { LocalMediaStore } from './local-media-store.js';
+import type { MediaStore } from './media-store.js';
+import { S3MediaStore } from './s3-media-store.js';
 
 /**
  * Storage settings as plain values. This module never reads the environment: the composition
  * root (main.ts, from config.ts) does, and hands the values over.
  */
-/** The worker's storage settings (as `config.ts` parses them) as the options of `createStorageFromConfig`. */
+/**
+ * The worker's storage settings (as `config.ts` parses them) as the options of `createStorageFromConfig`.
+ * A missing SESSION_ENCRYPTION_KEY is already one of the config's `warnings` (logged once at start),
+ * so the factory does not warn about it a second time.
+ */
 export function storageOptions(
   settings: { dir: string; minio: S3StoreOptions | undefined; encryptionKey: string | undefined; previousEncryptionKeys: string[]; acceptPlaintext: boolean; flushIntervalMs: number },
   logger?: StorageLogger,
 ): StorageConfig {
-  return { ...settings, ...(logger ? { logger } : {}) };
+  return { ...settings, warnIfUnencrypted: false, ...(logger ? { logger } : {}) };
 }
 
 export interface StorageConfig {
@@ -33,6 +40,8 @@ export interface StorageConfig {
   /** Coalescing window of auth writes. Default 1000 ms. */
   flushIntervalMs?: number;
   logger?: StorageLogger;
+  /** Warn when there is no encryption key. Default true; false when the caller reports it itself (`storageOptions`). */
+  warnIfUnencrypted?: boolean;
 }
 
 export interface Storage {
@@ -65,14 +74,26 @@ export async function createStorageFromConfig(config: StorageConfig): Promise<St
       const swept = await local.sweepTemporaryFiles();
       if (swept.removed > 0 || swept.truncated) logger.info({ ...swept }, 'removed temporary files left by an interrupted write');
     } catch (err) {
-      logger.warn({ err: describeError(err) }, 'could not sweep temporary files');
+      logger.warn({ err: err }, 'could not sweep temporary files');
     }
     blobStore = local;
   }
   const store = createSessionStore({ blobStore, codec, flushIntervalMs: config.flushIntervalMs ?? 1000, logger });
-  if (!codec.encrypted) logger.warn({ driver }, 'no SESSION_ENCRYPTION_KEY: WhatsApp credentials are stored UNENCRYPTED');
+  if (!codec.encrypted && config.warnIfUnencrypted !== false) logger.warn({ driver }, 'no SESSION_ENCRYPTION_KEY: WhatsApp credentials are stored UNENCRYPTED');
   logger.info({ driver, encrypted: codec.encrypted, keyId: codec.keyId, previousKeys: keyring?.previous?.length ?? 0 }, 'storage ready');
   return { driver, blobStore, codec, store, close: () => store.close() };
+}
+
+/**
+ * The media store next to the session storage: the media bucket on S3 (checked or created now),
+ * else files under STORAGE_DIR (so STORAGE_DIR/media/…).
+ */
+export async function createMediaStoreFromConfig(settings: { dir: string; minio: (S3StoreOptions & { mediaBucket: string }) | undefined }): Promise<MediaStore> {
+  const s3 = settings.minio;
+  if (!s3) return new LocalMediaStore(settings.dir);
+  const store = new S3MediaStore({ endPoint: s3.endPoint, port: s3.port, useSSL: s3.useSSL, accessKey: s3.accessKey, secretKey: s3.secretKey, region: s3.region ?? 'us-east-1', bucket: s3.mediaBucket });
+  await store.ensureBucket();
+  return store;
 }
 
 export { LocalDiskStore, type SweepOptions, type SweepResult } from './local-disk-store.js';

@@ -20,6 +20,8 @@ export interface SessionStoreOptions {
 
 /** What `openAuthState` returns: the contract, plus a per-session write counter. */
 export interface PersistentAuthStateHandle extends AuthStateHandle {
+  /** Storage's own view: Baileys' `AuthenticationState` (opaque `WhatsAppAuthState` in the contract). */
+  readonly state: JournaledAuthState['state'];
   /** Objects this session's auth state has written (shared by every handle on the session). */
   readonly writes: number;
 }
@@ -75,7 +77,7 @@ const META_CONCURRENCY = 8;
  * record cannot be missed); the metadata and the journal rolled back together, consistently, to
  * an earlier moment (a whole-folder restore from a backup looks like the real thing to a
  * process that restarts); anything at all while the metadata is unreadable (reported by
- * `loadMeta` as DECRYPTION_FAILED; `saveMeta` overwrites it, restarting the anchor); objects of a
+ * `loadMeta` as STORAGE_CORRUPT; `saveMeta` overwrites it, restarting the anchor); objects of a
  * session deleted (`removeSession`, metadata gone) and created again, put back with sequence
  * numbers above the new journal's. Conversely, a metadata write that timed out and lands after
  * a later one looks like an old copy put back, and is reported: the check errs on the loud side.
@@ -152,7 +154,7 @@ export class BlobSessionStore implements ClosableSessionStore {
       try {
         stored = (await this.readMeta(sessionId))?.meta;
       } catch (err) {
-        if (!isWorkerError(err, 'DECRYPTION_FAILED')) throw err;
+        if (!isUnreadable(err)) throw err;
         unreadable = true;
         this.logger.warn({ sessionId, err: err.message }, 'overwriting unreadable session metadata: the rollback check restarts from this write');
       }
@@ -213,7 +215,7 @@ export class BlobSessionStore implements ClosableSessionStore {
       await this.withMetaLock(sessionId, async () => {
         const now = await this.blobs.get(key);
         if (now && now.equals(stored)) await this.blobs.put(key, this.codec.encode(this.codec.decode(stored, key).data, key));
-      }).catch((err) => this.logger.warn({ sessionId, err: describeError(err) }, 'could not re-encrypt session metadata'));
+      }).catch((err) => this.logger.warn({ sessionId, err: err }, 'could not re-encrypt session metadata'));
     }
     return withoutStoreFields(meta);
   }
@@ -232,7 +234,7 @@ export class BlobSessionStore implements ClosableSessionStore {
           try {
             return await this.loadMeta(id);
           } catch (err) {
-            if (!isWorkerError(err, 'DECRYPTION_FAILED') && !isWorkerError(err, 'STORAGE_ROLLBACK')) throw err;
+            if (!isUnreadable(err) && !isWorkerError(err, 'STORAGE_ROLLBACK')) throw err;
             this.logger.error({ sessionId: id, code: err.code, err: err.message }, err.code === 'STORAGE_ROLLBACK' ? 'session storage rolled back: skipped' : 'session metadata unreadable: skipped');
             return undefined;
           }
@@ -378,7 +380,7 @@ export class BlobSessionStore implements ClosableSessionStore {
       try {
         stored = (await this.readMeta(sessionId))?.meta;
       } catch (err) {
-        if (!isWorkerError(err, 'DECRYPTION_FAILED')) throw err;
+        if (!isUnreadable(err)) throw err;
         this.logger.warn({ sessionId, err: err.message }, 'session metadata unreadable: removing the credentials without recording it there');
         return;
       }
@@ -419,7 +421,7 @@ export class BlobSessionStore implements ClosableSessionStore {
     return known;
   }
 
-  /** The stored metadata, checked; undefined when there is none. Throws DECRYPTION_FAILED when unreadable. */
+  /** The stored metadata, checked; undefined when there is none. Throws DECRYPTION_FAILED or STORAGE_CORRUPT when unreadable. */
   private async readMeta(sessionId: string): Promise<{ meta: StoredSessionMeta; stale: boolean; stored: Buffer } | undefined> {
     const key = objectKeys.meta(sessionId);
     const stored = await this.blobs.get(key);
@@ -430,15 +432,15 @@ export class BlobSessionStore implements ClosableSessionStore {
       value = JSON.parse(data.toString('utf8'));
     } catch (err) {
       // It decoded (and, when encrypted, authenticated): the key is right, the content is not.
-      // DECRYPTION_FAILED all the same ("cannot be read"): callers skip such sessions on it.
-      throw new WorkerError('DECRYPTION_FAILED', `${key} (metadata of session ${sessionId}) is not valid JSON: the object is corrupt (it was decoded, so the key is not the problem)`, { cause: err });
+      // STORAGE_CORRUPT, which callers treat like DECRYPTION_FAILED ("cannot be read"): such sessions are skipped.
+      throw new WorkerError('STORAGE_CORRUPT', `${key} (metadata of session ${sessionId}) is not valid JSON: the object is corrupt (it was decoded, so the key is not the problem)`, { cause: err });
     }
     const meta = value as Partial<StoredSessionMeta> | null;
-    if (!meta || typeof meta !== 'object' || Array.isArray(meta)) throw new WorkerError('DECRYPTION_FAILED', `${key} is valid JSON but not session metadata (not an object)`);
-    if (meta.sessionId !== sessionId) throw new WorkerError('DECRYPTION_FAILED', `${key} holds the metadata of another session (${JSON.stringify(meta.sessionId)})`);
+    if (!meta || typeof meta !== 'object' || Array.isArray(meta)) throw new WorkerError('STORAGE_CORRUPT', `${key} is valid JSON but not session metadata (not an object)`);
+    if (meta.sessionId !== sessionId) throw new WorkerError('STORAGE_CORRUPT', `${key} holds the metadata of another session (${JSON.stringify(meta.sessionId)})`);
     const count = (v: unknown) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= 0);
     if (!count(meta.revision) || !count(meta.authSeqFloor) || !(meta.authHead === undefined || meta.authHead === null || isChainLink(meta.authHead))) {
-      throw new WorkerError('DECRYPTION_FAILED', `${key} (metadata of session ${sessionId}) has malformed revision, authHead or authSeqFloor fields`);
+      throw new WorkerError('STORAGE_CORRUPT', `${key} (metadata of session ${sessionId}) has malformed revision, authHead or authSeqFloor fields`);
     }
     return { meta: meta as StoredSessionMeta, stale, stored };
   }
@@ -451,7 +453,7 @@ export class BlobSessionStore implements ClosableSessionStore {
       const { revision, authHead, authSeqFloor } = found.meta;
       return { state: 'present', revision: revision ?? 0, authHead, authSeqFloor: authSeqFloor ?? 0 };
     } catch (err) {
-      if (isWorkerError(err, 'DECRYPTION_FAILED')) return { state: 'unreadable', error: err };
+      if (isUnreadable(err)) return { state: 'unreadable', error: err };
       throw err;
     }
   }
@@ -493,4 +495,9 @@ function nextRevision(...known: Array<number | undefined>): number {
 function withoutStoreFields(meta: SessionMeta): SessionMeta {
   const { revision: _revision, authHead: _authHead, authSeqFloor: _floor, ...rest } = meta as StoredSessionMeta;
   return rest;
+}
+
+/** An object that cannot be used as it is: not decryptable with our keys, or decoded but corrupt. */
+function isUnreadable(err: unknown): err is WorkerError {
+  return isWorkerError(err, 'DECRYPTION_FAILED') || isWorkerError(err, 'STORAGE_CORRUPT');
 }

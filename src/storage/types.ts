@@ -1,5 +1,3 @@
-import type { AuthenticationState } from '@whiskeysockets/baileys';
-
 /**
  * The narrowest storage a driver must offer: whole objects by key. Keys are '/'-separated
  * relative paths built only through `object-keys.ts`, never from raw input.
@@ -54,13 +52,30 @@ export interface AuthChainLink {
   hash: string;
 }
 
-/** A session's Baileys auth state, persisted behind the scenes. */
+/**
+ * A session's WhatsApp credentials and Signal keys (Baileys' `AuthenticationState`), held opaque.
+ * Only the two adapters that know Baileys look inside: storage, which loads and persists it, and
+ * the WhatsApp connector, which hands it to Baileys and narrows it back with its one documented
+ * cast (`baileysAuthState` in baileys-connector.ts). The session core only carries it from one to
+ * the other, so it compiles without Baileys. Declared structurally (any `AuthenticationState` is
+ * one) so that storage produces it without a cast; `object` lets nobody else read a field.
+ */
+export interface WhatsAppAuthState {
+  readonly creds: object;
+  readonly keys: object;
+}
+
+/** A session's auth state, persisted behind the scenes. */
 export interface AuthStateHandle {
-  /** Hand this to Baileys (`auth`). Reads are served from memory after the first load. */
-  readonly state: AuthenticationState;
+  /** Hand this to the WhatsApp connector. Reads are served from memory after the first load. */
+  readonly state: WhatsAppAuthState;
   /** Call on Baileys' `creds.update`: schedules a (coalesced) persist. */
   saveCreds(): void;
-  /** True once `creds.me` is set, i.e. the session has been linked to a phone. */
+  /**
+   * The one definition of "linked": the phone accepted this device, i.e. a successful pairing
+   * stored both `creds.me` and `creds.account` (see JournaledAuthState.isLinked for why `me`
+   * alone is not enough). Sessions ask only this.
+   */
   isLinked(): boolean;
   /** Persist everything pending now. */
   flush(): Promise<void>;

@@ -43,6 +43,8 @@ export const ERROR_CODES = [
   'UNPUBLISHABLE',
   'STORAGE_UNAVAILABLE',
   'DECRYPTION_FAILED',
+  // An object that decodes (right key, or stored in clear) but is not what it must be: not JSON, another session's, malformed.
+  'STORAGE_CORRUPT',
   // Storage holds older state than this session is known to have written (a rollback, or a lost object).
   'STORAGE_ROLLBACK',
   'WHATSAPP_ERROR',

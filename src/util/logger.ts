@@ -14,6 +14,9 @@ export function createLogger(opts: { level: string; workerId: string; destinatio
     {
       level: opts.level,
       base: { workerId: opts.workerId },
+      // Whole errors: type, message, stack, our `code`, and the `cause` chain (log `{ err }`, never
+      // just its message, so that what went wrong underneath is still there to read).
+      serializers: { err: pino.stdSerializers.errWithCause },
       formatters: {
         log: (record) => redactSecrets(record),
         bindings: (bindings) => redactSecrets(bindings),

@@ -1,9 +1,11 @@
-import makeWASocket, { areJidsSameUser, Browsers, type AnyMessageContent, type WAMessage, type WASocket, type WAVersion } from '@whiskeysockets/baileys';
+import makeWASocket, { areJidsSameUser, Browsers, type AnyMessageContent, type AuthenticationState, type WAMessage, type WASocket, type WAVersion } from '@whiskeysockets/baileys';
 import type { Agent } from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { baileysLogger } from './baileys-logger.js';
 import { mediaRefOf, receiptStatus, toIncomingMessage } from './incoming-message.js';
 import { downloadMedia, MediaGoneError, type MediaDownloadOptions } from './media-download.js';
+import type { WhatsAppAuthState } from '../storage/types.js';
 import type { IncomingMessage, MessageReceipt, OutgoingContent, SendOptions, WhatsAppConnection, WhatsAppConnector, WhatsAppConnectParams } from './types.js';
 
 export interface BaileysConnectorOptions {
@@ -34,6 +36,15 @@ async function openMedia(sock: WASocket, msg: WAMessage, opts: MediaDownloadOpti
 }
 
 /**
+ * The one place the opaque auth state becomes Baileys' again. Sound because the only producer is
+ * storage (JournaledAuthState, and the test fakes), which builds it as a Baileys
+ * `AuthenticationState`; everything between storage and here only carries it (storage/types.ts).
+ */
+function baileysAuthState(state: WhatsAppAuthState): AuthenticationState {
+  return state as AuthenticationState;
+}
+
+/**
  * The WhatsApp boundary implemented with Baileys. It only translates: Baileys' events become
  * `WhatsAppEvent`s, `creds.update` is handed to the auth state. All decisions are the session's.
  */
@@ -44,11 +55,13 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       const emit: typeof onEvent = (event) => {
         if (!ended) onEvent(event);
       };
+      const state = baileysAuthState(auth.state);
       const sock = makeWASocket({
         waWebSocketUrl: opts.websocketUrl,
         version: opts.version,
-        auth: auth.state,
-        logger: opts.logger.child({ sessionId }) as never,
+        auth: state,
+        // The expected 515 restart after a new link logs at info, not error (baileys-logger.ts).
+        logger: baileysLogger(opts.logger.child({ sessionId })),
         browser: Browsers.ubuntu('Chrome'),
         ...(opts.qrTimeoutMs ? { qrTimeout: opts.qrTimeoutMs } : {}),
         // A headless worker keeps no chat store: no full history, no presence, no link previews.
@@ -66,7 +79,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       sock.ev.on('connection.update', (update) => {
         if (update.qr) emit({ type: 'qr', qr: update.qr });
         if (update.connection === 'open') {
-          const me = sock.user ?? auth.state.creds.me;
+          const me = sock.user ?? state.creds.me;
           const jid = me?.id ?? '';
           emit({
             type: 'open',
@@ -93,7 +106,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         const merged: MessageReceipt[] = [];
         // Only delivery and later (an upsert's own SERVER_ACK says nothing new), and never for
         // Baileys' own protocol traffic (app-state and peer messages to our own devices).
-        const me = sock.user ?? auth.state.creds.me;
+        const me = sock.user ?? state.creds.me;
         for (const m of messages) {
           const status = receiptStatus(m.status);
           if (!status || status === 'server_ack' || !m.key.fromMe || !m.key.id || !m.key.remoteJid) continue;

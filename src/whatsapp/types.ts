@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
+import type { MediaKind } from '../storage/media-store.js';
 import type { AuthStateHandle } from '../storage/types.js';
 import type { MessageStatus, ReceivedMessageType } from '../events/catalogue.js';
-import type { OutgoingMessage } from '../commands/command.js';
 
 /**
  * The WhatsApp boundary as the session logic sees it. The Baileys adapter is one
@@ -17,7 +17,7 @@ export interface LinkedAccount {
 
 /** The file of a received media message; `open` streams it, decrypted. */
 export interface IncomingMedia {
-  kind: 'image' | 'video' | 'audio' | 'document' | 'sticker';
+  kind: MediaKind;
   mimeType: string | undefined;
   size: number | undefined;
   fileName: string | undefined;
@@ -81,7 +81,6 @@ export type OutgoingContent =
       ptt: boolean;
     };
 
-export type { OutgoingMessage };
 
 export interface SendOptions {
   /** The message id to use (deterministic, so a resend is recognised as the same message). */

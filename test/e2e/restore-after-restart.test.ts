@@ -7,7 +7,7 @@ import { startEmulator, type Emulator } from '../emulator/index.js';
 import { startS3rver, type RunningS3 } from '../helpers/s3-servers.js';
 import { WorkerProcess } from '../helpers/worker-process.js';
 import { RABBITMQ_URL } from '../helpers/broker-probe.js';
-import { S3MediaStore } from '../../src/messaging/media-store.js';
+import { S3MediaStore } from '../../src/storage/s3-media-store.js';
 
 /**
  * Sessions survive restarts without a new scan: the real daemon process links a number, is

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
-import { ByteLimit, mediaPrefix, type MediaStore } from '../../src/messaging/media-store.js';
+import { ByteLimit, mediaPrefix, type MediaStore } from '../../src/storage/media-store.js';
 
 /** Media in memory, streamed in and out like the real stores (with the same size limit). */
 export class MemoryMediaStore implements MediaStore {

@@ -42,7 +42,8 @@ export class MemorySessionStore implements SessionStore {
     return {
       state,
       saveCreds: persist,
-      isLinked: () => !!creds.me,
+      // The same rule as the real store (JournaledAuthState.isLinked): a pairing sets both.
+      isLinked: () => !!creds.me && !!creds.account,
       flush: async () => {
         this.calls.push(`flush:${sessionId}`);
         await this.flushGate;

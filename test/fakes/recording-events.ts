@@ -33,7 +33,7 @@ export class RecordingEvents implements Events {
   }
 
   async health(subject: EventSubject, status: HealthStatus, reason?: string): Promise<NumberHealthEvent> {
-    const event = numberHealthSchema.parse({ numberId: subject.numberId, sessionId: subject.sessionId, workerId: this.workerId, status, ...(reason ? { reason } : {}), timestamp: Date.now(), eventId: randomUUID() });
+    const event = numberHealthSchema.parse({ numberId: subject.numberId, sessionId: subject.sessionId, workerId: this.workerId, status, ...(reason ? { reason } : {}), timestamp: Date.now(), eventId: randomUUID(), ...(subject.requestId ? { requestId: subject.requestId } : {}) });
     this.healthEvents.push(event);
     this.wake();
     return event;

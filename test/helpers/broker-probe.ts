@@ -46,6 +46,22 @@ export class Collector {
     return this.messages.map((m) => m.body);
   }
 
+  /**
+   * The bodies as a de-duplicating consumer sees them: each `eventId` once, at its first arrival.
+   * Delivery is at least once (a message whose confirm was lost with the connection is sent
+   * again, with the same id), so this, not `bodies()`, is what ordering and counting assertions read.
+   */
+  distinct(): any[] {
+    const seen = new Set<unknown>();
+    return this.bodies().filter((b) => {
+      const id = b?.eventId;
+      if (id === undefined) return true;
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    });
+  }
+
   async until<T>(find: (bodies: any[]) => T | undefined | false, timeoutMs = 15_000, what = 'condition'): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -113,6 +129,17 @@ export class BrokerProbe {
     ch.on('error', () => undefined);
     try {
       return (await ch.checkQueue(queue)).messageCount;
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
+  }
+
+  /** How many consumers hold a queue (an exclusive queue: 1 at most, whoever asks). */
+  async consumerCount(queue: string): Promise<number> {
+    const ch = await this.conn.createChannel();
+    ch.on('error', () => undefined);
+    try {
+      return (await ch.checkQueue(queue)).consumerCount;
     } finally {
       await ch.close().catch(() => undefined);
     }

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { Worker, type WorkerParts } from '../../src/worker.js';
 import type { SessionStore } from '../../src/storage/types.js';
@@ -6,14 +7,10 @@ import { FakeConnector } from '../fakes/fake-whatsapp.js';
 import { MemorySessionStore } from '../fakes/memory-session-store.js';
 import { silentLogger } from './silent-logger.js';
 import { BrokerProbe, RABBITMQ_URL, uniqueQueueEnv, type Collector } from './broker-probe.js';
+import { within } from './wait.js';
 
 export function testConfig(env: Record<string, string | undefined>): Config {
   return loadConfig({ NODE_ENV: 'test', RABBITMQ_URL, WA_RECONNECT_BASE_DELAY_MS: '20', WA_RECONNECT_MAX_DELAY_MS: '200', RABBITMQ_RECONNECT_MAX_DELAY_MS: '500', ...env });
-}
-
-function bounded<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
 }
 
 export interface TestWorker<C extends WhatsAppConnector = FakeConnector> {
@@ -30,13 +27,15 @@ export async function startTestWorker<C extends WhatsAppConnector = FakeConnecto
   store?: SessionStore;
   waitActive?: boolean;
   messaging?: WorkerParts['messaging'];
+  /** Default: silent. A `recordingLogger()` lets the test read and wait for what the worker logs. */
+  logger?: Logger;
 }): Promise<TestWorker<C>> {
   const config = testConfig({ ...opts.env, WORKER_ID: opts.workerId });
   const connector = (opts.connector ?? new FakeConnector()) as C;
   const store = opts.store ?? new MemorySessionStore();
-  const worker = new Worker({ config, logger: silentLogger, store, connector, ...(opts.messaging ? { messaging: opts.messaging } : {}) });
+  const worker = new Worker({ config, logger: opts.logger ?? silentLogger, store, connector, ...(opts.messaging ? { messaging: opts.messaging } : {}) });
   await worker.start();
-  if (opts.waitActive !== false) await bounded(worker.waitUntilActive(), 20_000, `worker ${opts.workerId} did not become active within 20 s`);
+  if (opts.waitActive !== false) await within(worker.waitUntilActive(), 20_000, `worker ${opts.workerId} to become active`);
   return { worker, config, connector, store };
 }
 

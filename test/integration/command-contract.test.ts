@@ -1,6 +1,8 @@
 import { FakeConnector } from '../fakes/fake-whatsapp.js';
 import { brokerScenario, startTestWorker, type TestWorker } from '../helpers/worker-harness.js';
 import { decodeQrDataUrl } from '../helpers/qr-decode.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 // What a backend publishes, byte for byte (backend-worker-flow-comparison.fr.md), issued now
 // (the documents' own 2024 timestamp would be refused as STALE).
@@ -56,11 +58,7 @@ describe('the command contract against the real broker', () => {
     await scenario.probe.publish(config.queues.commands, backendCreate('2'));
     const w2queue = scenario.workerQueue('2');
     // Wait for the forward to land rather than for time to pass.
-    let count = 0;
-    for (let i = 0; i < 100 && count === 0; i++) {
-      count = await scenario.probe.messageCount(w2queue).catch(() => 0);
-      if (count === 0) await new Promise((r) => setImmediate(r));
-    }
+    await waitFor(async () => (await scenario.probe.messageCount(w2queue).catch(() => 0)) > 0, 'the forwarded command in worker 2\'s queue');
     const forwarded = await scenario.probe.get(w2queue);
     expect(forwarded?.body).toEqual(backendCreate('2'));
     expect(forwarded?.raw.properties.headers).toMatchObject({ 'x-forwarded-by': '1' });
@@ -74,7 +72,7 @@ describe('the command contract against the real broker', () => {
     await scenario.probe.publish(a.config.queues.commands, backendCreate('B', 1, '+221770000001'));
     await scenario.probe.publish(a.config.queues.commands, backendCreate('A', 2, '+221770000002'));
     await scenario.probe.publish(a.config.queues.commands, backendCreate('B', 3, '+221770000003'));
-    await waitFor(() => a.connector.sockets.length + b.connector.sockets.length === 3);
+    await waitFor(() => a.connector.sockets.length + b.connector.sockets.length === 3, 'three sockets in all');
     expect(a.connector.sockets.map((s) => s.sessionId)).toEqual(['session_2_+221770000002']);
     expect(b.connector.sockets.map((s) => s.sessionId).sort()).toEqual(['session_1_+221770000001', 'session_3_+221770000003']);
   });
@@ -110,11 +108,19 @@ describe('the command contract against the real broker', () => {
     await scenario.events.untilAction('qr_generated');
   });
 
-  it('commands that cannot be done are answered with command_rejected (unknown session, capacity)', async () => {
-    const { config } = await start('1', new FakeConnector());
+  // Capacity, the other command that cannot be done, has the test below.
+  it('a command for an unknown session is answered with command_rejected UNKNOWN_SESSION, and acked (not retried, not dead-lettered)', async () => {
+    const w = await start('1', new FakeConnector());
+    const { config } = w;
     await scenario.probe.publish(config.queues.workerCommands, { action: 'logout', numberId: 77, requestId: 'x' });
     const unknown = await scenario.events.untilAction('command_rejected');
     expect(unknown).toMatchObject({ numberId: 77, code: 'UNKNOWN_SESSION', command: 'logout', requestId: 'x' });
+    await waitFor(() => w.worker.commandsSettled.own === 1, 'the command to be settled');
+    // Stopped, so that an unacked command would be back in the queue for the count below.
+    await w.worker.stop(5000);
+    expect(await scenario.probe.messageCount(config.queues.workerCommands)).toBe(0);
+    expect(await scenario.probe.messageCount(config.queues.deadLetter)).toBe(0);
+    expect(scenario.events.bodies().filter((b) => b.action === 'command_rejected')).toHaveLength(1);
   });
 
   it('enforces WORKER_MAX_SESSIONS: a create beyond it is rejected with CAPACITY and opens nothing', async () => {
@@ -147,54 +153,60 @@ describe('the command contract against the real broker', () => {
     const queue = w.config.queues.workerCommands;
     await scenario.probe.publish(queue, { action: 'connected', numberId: 6, sessionId: 'session_6_+221771234567' });
     // Handled (and put back) at least twice: it was redelivered, not dropped.
-    await waitFor(() => (w.worker as any).ownConsumer.handled >= 2, 10_000);
+    await waitFor(() => w.worker.commandsSettled.own >= 2, 'the event to be handled twice (put back, not dropped)');
     await w.worker.stop(5000);
     expect(await scenario.probe.messageCount(queue)).toBe(1);
     expect(await scenario.probe.messageCount(w.config.queues.deadLetter)).toBe(0);
   });
 
   it('survives a broker connection drop mid-work: reconnects, re-declares, resumes consuming, and publishes what happened meanwhile', async () => {
-    const connector = new FakeConnector();
-    const w = await start('1', connector);
-    await scenario.probe.publish(w.config.queues.commands, backendCreate('1'));
-    await waitFor(() => connector.sockets.length === 1);
-    const reconnected = new Promise((resolve) => w.worker.connection.once('connected', resolve));
-    // Cut the TCP connection under the worker, then let WhatsApp produce events while it is down.
-    (w.worker.connection.current() as any).connection.stream.destroy();
-    connector.latest()!.qr(QR);
-    connector.latest()!.open();
-    await reconnected;
-    await scenario.events.untilAction('connected');
-    await scenario.health.until((bs) => bs.find((b) => b.status === 'HEALTHY'));
-    expect(scenario.events.bodies().map((b) => b.action)).toEqual(['qr_generated', 'connected']);
-    // And it consumes again.
-    await w.worker.waitUntilActive();
-    await scenario.probe.publish(w.config.queues.commands, { action: 'status', numberId: 6, workerId: '1' });
-    await scenario.events.untilAction('session_status');
+    const proxy = new TcpProxy();
+    await proxy.start();
+    try {
+      const connector = new FakeConnector();
+      scenario.workerQueue('1');
+      const w = await startTestWorker({ env: { ...scenario.env, RABBITMQ_URL: proxy.url() }, workerId: '1', connector });
+      workers.push(w);
+      await scenario.probe.publish(w.config.queues.commands, backendCreate('1'));
+      await waitFor(() => connector.sockets.length === 1, 'the session\'s socket');
+      // Cut the TCP connection under the worker, then let WhatsApp produce events while it is down.
+      const disconnected = new Promise((resolve) => w.worker.connection.once('disconnected', resolve));
+      proxy.cut();
+      await within(disconnected, 10_000, 'the worker to notice the cut');
+      const reconnected = new Promise((resolve) => w.worker.connection.once('connected', resolve));
+      connector.latest()!.qr(QR);
+      connector.latest()!.open();
+      proxy.restore();
+      await within(reconnected, 15_000, 'the reconnection');
+      await scenario.events.untilAction('connected');
+      await scenario.health.until((bs) => bs.find((b) => b.status === 'HEALTHY'));
+      expect(scenario.events.bodies().map((b) => b.action)).toEqual(['qr_generated', 'connected']);
+      // And it consumes again.
+      await within(w.worker.waitUntilActive(), 10_000, 'the worker to hold its queue again');
+      await scenario.probe.publish(w.config.queues.commands, { action: 'status', numberId: 6, workerId: '1' });
+      await scenario.events.untilAction('session_status');
+    } finally {
+      await Promise.all(workers.splice(0).map((x) => x.worker.stop(5000)));
+      await proxy.close();
+    }
   });
 
   it('two processes with the same WORKER_ID: only one drives; the standby takes over when it stops', async () => {
     const first = await start('same');
     const second = await start('same', new FakeConnector(), false);
-    expect(first.worker.isActive).toBe(true);
-    expect(second.worker.isActive).toBe(false);
+    // Judged once the broker has answered the second one's exclusive consume (right after start it may still be pending).
+    const answered = await within(second.worker.waitForState((s) => s.kind !== 'starting'), 10_000, 'the broker to answer the second process');
+    expect(answered).toMatchObject({ kind: 'standby', cause: 'queue-held' });
+    expect(first.worker.getState().kind).toBe('active');
+    expect(await scenario.probe.consumerCount(first.config.queues.workerCommands)).toBe(1);
     await scenario.probe.publish(first.config.queues.commands, backendCreate('same'));
-    await waitFor(() => first.connector.sockets.length === 1);
+    await waitFor(() => first.connector.sockets.length === 1, 'the session on the first process');
     expect(second.connector.sockets).toHaveLength(0);
 
     await first.worker.stop(5000);
-    await second.worker.waitUntilActive();
+    await within(second.worker.waitUntilActive(), 10_000, 'the standby to take the queue over');
     await scenario.probe.publish(first.config.queues.commands, backendCreate('same', 9, '+221770000009'));
-    await waitFor(() => second.connector.sockets.length === 1);
+    await waitFor(() => second.connector.sockets.length === 1, 'the session on the process that took over');
     expect(first.connector.sockets).toHaveLength(1);
   });
 });
-
-/** Polls a condition on each turn of the event loop (no fixed sleeps), up to a deadline. */
-async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

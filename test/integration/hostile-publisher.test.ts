@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { brokerScenario, startTestWorker, type TestWorker } from '../helpers/worker-harness.js';
 import { RABBITMQ_URL, type Collector } from '../helpers/broker-probe.js';
+import { waitFor } from '../helpers/wait.js';
 
 /*
  * A hostile (or merely careless) publisher sends the worker commands with every kind of AMQP
@@ -494,22 +495,13 @@ describe('a hostile publisher cannot stop the worker', () => {
           await raw.publish(toShared ? w.config.queues.commands : w.config.queues.workerCommands, bodyOf(item, marker), { ...props, ...(headers ? { headers } : {}) });
         }
         await stillWorks();
-        await waitFor(() => markers.every(accountedFor), 'every input to be accounted for', () => `missing: ${markers.filter((m) => !accountedFor(m)).join(', ')}`);
+        await waitFor(() => markers.every(accountedFor), 'every input to be accounted for', { detail: () => `missing: ${markers.filter((m) => !accountedFor(m)).join(', ')}` });
         onlyOurHeaders();
       }),
       { numRuns: 25, endOnFailure: true },
     );
     expect(w.worker.publisher.unpublishable).toBe(0);
     // Whatever is still going out (a late command_rejected) is confirmed: nothing is stuck.
-    await waitFor(() => w.worker.publisher.outboxSize === 0, 'the outbox to empty', () => `${w.worker.publisher.outboxSize} left`);
+    await waitFor(() => w.worker.publisher.outboxSize === 0, 'the outbox to empty', { detail: () => `${w.worker.publisher.outboxSize} left` });
   });
 });
-
-/** Polls a condition on the event loop (the answers arrive on three different queues), up to a deadline. */
-async function waitFor(cond: () => boolean, what: string, detail: () => string = () => '', timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; ${detail()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

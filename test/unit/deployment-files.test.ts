@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parse, parseAllDocuments } from 'yaml';
 import { envSchema } from '../../src/config/schema.js';
 
@@ -8,7 +8,7 @@ import { envSchema } from '../../src/config/schema.js';
  * health checks must run the healthcheck command that exists.
  */
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
-const known = new Set(Object.keys((envSchema as any).shape ?? (envSchema as any)._def.schema.shape));
+const known = new Set(Object.keys(envSchema.shape));
 const isKnown = (name: string) => known.has(name) || (name.endsWith('_FILE') && known.has(name.slice(0, -5)));
 
 describe('deployment files', () => {
@@ -34,6 +34,7 @@ describe('deployment files', () => {
     expect(env.WORKER_ID.valueFrom.fieldRef.fieldPath).toBe('metadata.name');
     for (const name of Object.keys(env)) expect([name, isKnown(name)]).toEqual([name, true]);
     expect(container.livenessProbe.exec.command).toEqual(['node', 'dist/cli/healthcheck.js']);
+    expect(container.readinessProbe.exec.command).toEqual(['node', 'dist/cli/healthcheck.js']);
     expect(Object.keys(env).filter((n) => n.endsWith('_FILE'))).toEqual(expect.arrayContaining(['RABBITMQ_URL_FILE', 'SESSION_ENCRYPTION_KEY_FILE']));
   });
 
@@ -42,9 +43,17 @@ describe('deployment files', () => {
     expect(dockerfile.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(2);
     expect(dockerfile).toMatch(/npm install --omit=dev/);
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toMatch(/HEALTHCHECK .*dist\/cli\/healthcheck\.js/);
-    // The build emits src/cli/healthcheck.ts as dist/cli/healthcheck.js (tsconfig.build.json rootDir: src).
-    expect(JSON.parse(read('tsconfig.build.json')).compilerOptions.rootDir).toBe('src');
-    expect(read('src/cli/healthcheck.ts').length).toBeGreaterThan(0);
+    // What HEALTHCHECK runs is a file the build emits and the last stage copies: the built form
+    // of a source that exists (tsconfig.build.json maps src/**.ts to dist/**.js).
+    const script = /^HEALTHCHECK .*CMD \["node", "(dist\/[^"]+)\.js"\]$/m.exec(dockerfile)?.[1];
+    expect(script).toBe('dist/cli/healthcheck');
+    const build = JSON.parse(read('tsconfig.build.json')).compilerOptions;
+    expect([build.rootDir, build.outDir]).toEqual(['src', 'dist']);
+    const source = `${script!.replace(/^dist\//, 'src/')}.ts`;
+    expect([source, existsSync(new URL(`../../${source}`, import.meta.url))]).toEqual([source, true]);
+    expect(dockerfile).toMatch(/^RUN npm run build$/m);
+    expect(JSON.parse(read('package.json')).scripts.build).toBe('tsc -p tsconfig.build.json');
+    expect(dockerfile).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
+    expect(JSON.parse(read('package.json')).scripts.healthcheck).toBe(`node ${script}.js`);
   });
 });

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { createLogger, REDACTED } from '../../src/util/logger.js';
+import { WorkerError } from '../../src/util/errors.js';
 import { MAX_REDACT_DEPTH, MAX_REDACT_NODES, redactSecrets } from '../../src/util/redact.js';
 
 /** A logger writing into an array, and the records it wrote, parsed. */
@@ -12,6 +13,17 @@ function capture() {
 }
 
 const SECRET = 'S3CR3T-VALUE';
+
+describe('errors in the logs', () => {
+  it('are logged whole: type, message, our code, the stack and the cause chain', () => {
+    const { logger, records } = capture();
+    logger.error({ err: new WorkerError('STORAGE_UNAVAILABLE', 'cannot write auth/journal/1', { cause: new Error('ECONNRESET') }) }, 'write failed');
+    const [rec] = records();
+    expect(rec!.err).toMatchObject({ type: 'WorkerError', message: 'cannot write auth/journal/1', code: 'STORAGE_UNAVAILABLE', cause: { type: 'Error', message: 'ECONNRESET' } });
+    expect(rec!.err.stack).toMatch(/^WorkerError: cannot write/);
+    expect(rec!.err.cause.stack).toMatch(/^Error: ECONNRESET/);
+  });
+});
 
 describe('log redaction at any depth', () => {
   it('redacts secrets nested five levels deep, and keeps the rest', () => {
@@ -55,11 +67,11 @@ describe('log redaction at any depth', () => {
     logger.error(new Error('plain failure', { cause: new Error('root cause') }));
     expect(lines.join('')).not.toContain(SECRET);
     const [first, second] = records();
-    expect(first!.err).toMatchObject({ type: 'BoomError', message: 'could not connect: socket closed', statusCode: 428, data: { advSecretKey: REDACTED, reason: 'stream errored' } });
+    expect(first!.err).toMatchObject({ type: 'BoomError', message: 'could not connect', statusCode: 428, data: { advSecretKey: REDACTED, reason: 'stream errored' }, cause: { message: 'socket closed', data: { creds: REDACTED } } });
     expect(first!.err.stack).toMatch(/could not connect/);
-    expect(second!).toMatchObject({ msg: 'plain failure', err: { type: 'Error', message: 'plain failure: root cause' } });
+    expect(second!).toMatchObject({ msg: 'plain failure', err: { type: 'Error', message: 'plain failure', cause: { message: 'root cause' } } });
     expect((err as unknown as { data: Record<string, string> }).data.advSecretKey).toBe(SECRET);
-    // The cause is walked too (pino prints only its message, other serializers may print more).
+    // The cause is walked too (it is logged whole, its fields included).
     const redacted = redactSecrets({ err }).err as Error & { cause: { data: unknown } };
     expect(redacted).toBeInstanceOf(BoomError);
     expect(redacted.message).toBe('could not connect');

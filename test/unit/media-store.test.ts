@@ -2,7 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { LocalMediaStore, mediaPrefix, receivedMediaKey, S3MediaStore, STALE_TEMP_MS, storedMediaType } from '../../src/messaging/media-store.js';
+import { LocalMediaStore } from '../../src/storage/local-media-store.js';
+import { mediaPrefix, receivedMediaKey, storedMediaType } from '../../src/storage/media-store.js';
+import { S3MediaStore } from '../../src/storage/s3-media-store.js';
+import { STALE_TEMP_MS } from '../../src/storage/stale-temp-files.js';
 import { createMinioClient } from '../../src/storage/minio-client.js';
 import { startS3rver, type RunningS3 } from '../helpers/s3-servers.js';
 

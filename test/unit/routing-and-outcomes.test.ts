@@ -44,13 +44,18 @@ describe('judgeFailure', () => {
 
   it('retries infrastructure failures with growing delays, then gives up', () => {
     const err = new WorkerError('STORAGE_UNAVAILABLE', 'minio down');
-    const first = judgeFailure(err, 1, 3);
-    const second = judgeFailure(err, 2, 3);
-    expect(first.kind).toBe('retry');
-    expect(second.kind).toBe('retry');
-    if (first.kind === 'retry' && second.kind === 'retry' && first.outcome.kind === 'retry' && second.outcome.kind === 'retry') {
-      expect(first.outcome.delayMs).toBeLessThanOrEqual(500);
-      expect(second.outcome.delayMs).toBeGreaterThanOrEqual(500);
+    // Every branch asserts: a verdict that is not a retry fails here instead of skipping the delay checks.
+    const delayOf = (attempt: number): number => {
+      const verdict = judgeFailure(err, attempt, 3);
+      if (verdict.kind !== 'retry' || verdict.outcome.kind !== 'retry') throw new Error(`attempt ${attempt}: expected a retry, got ${JSON.stringify(verdict)}`);
+      return verdict.outcome.delayMs;
+    };
+    // Backoff with jitter over 500 ms · 2^(attempt-1): between half the ceiling and the ceiling.
+    for (let i = 0; i < 20; i++) {
+      expect(delayOf(1)).toBeGreaterThanOrEqual(250);
+      expect(delayOf(1)).toBeLessThanOrEqual(500);
+      expect(delayOf(2)).toBeGreaterThanOrEqual(500);
+      expect(delayOf(2)).toBeLessThanOrEqual(1000);
     }
     expect(judgeFailure(err, 3, 3)).toMatchObject({ kind: 'give-up', code: 'STORAGE_UNAVAILABLE' });
     expect(judgeFailure(new Error('boom'), 3, 3)).toMatchObject({ kind: 'give-up', code: 'INTERNAL' });

@@ -6,6 +6,7 @@ import { FakeConnector } from '../fakes/fake-whatsapp.js';
 import { MemorySessionStore } from '../fakes/memory-session-store.js';
 import { RecordingEvents } from '../fakes/recording-events.js';
 import { silentLogger } from '../helpers/silent-logger.js';
+import { within } from '../helpers/wait.js';
 
 const SID = 'session_6_+221771234567';
 const cmd = (action: SessionCommand['action'], extra: Partial<SessionCommand> = {}): SessionCommand => ({
@@ -276,6 +277,26 @@ describe('session lifecycle', () => {
     expect(order).toEqual([`connect:${SID}`, `connect:${SID}`]);
     expect(connector.sockets[0]!.ended).toBe(true);
     expect(manager.get(SID)!.status).toBe('starting');
+
+    // Parallel: a create for another number completes while this number's create is stuck.
+    const OTHER = 'session_7_+221770000007';
+    const { connector: c2, store, manager: m2 } = setup();
+    let release!: () => void;
+    const stuck = new Promise<void>((r) => (release = r));
+    const open = store.openAuthState.bind(store);
+    store.openAuthState = async (id: string) => {
+      if (id === SID) await stuck;
+      return open(id);
+    };
+    const first = m2.execute(cmd('create'));
+    try {
+      await within(m2.execute(cmd('create', { numberId: 7, sessionId: OTHER, phoneNumber: '+221770000007' })), 5000, 'the other number\'s create while the first is stuck (commands of different sessions must not queue behind each other)');
+      expect(c2.sockets.map((s) => s.sessionId)).toEqual([OTHER]);
+    } finally {
+      release();
+    }
+    await first;
+    expect(c2.sockets.map((s) => s.sessionId)).toEqual([OTHER, SID]);
   });
 
   it('after a new link, connected waits for the credentials to be flushed; after a restore it does not wait', async () => {
@@ -317,5 +338,213 @@ describe('session lifecycle', () => {
     await fresh.events.until(() => fresh.events.statuses().includes('HEALTHY'));
     expect(fresh.connector.sockets.map((s) => s.sessionId)).toEqual([SID]);
     expect(fresh.events.actions()).toEqual(['connected']);
+  });
+});
+
+/** Which requestId each event carried, in order (the rule is documented on `Session`). */
+function trail(events: RecordingEvents) {
+  return {
+    session: events.sessionEvents.map((e) => [e.action, e.requestId]),
+    health: events.healthEvents.map((e) => [e.status, e.requestId]),
+  };
+}
+
+describe('which requestId an event carries', () => {
+  it('create r1: its QRs and connected carry r1; a later drop, its reconnect and the new connected carry none', async () => {
+    const { connector, events, manager } = setup();
+    await manager.execute(cmd('create', { requestId: 'r1' }));
+    const first = connector.latest(SID)!;
+    first.qr('2@a');
+    first.qr('2@b');
+    first.open();
+    await events.until(() => events.statuses().includes('HEALTHY'));
+    const next = connector.nextSocket();
+    first.close(428, 'Connection Closed');
+    (await next).open();
+    await events.until(() => events.statuses().length === 3);
+    expect(trail(events)).toEqual({
+      session: [
+        ['qr_generated', 'r1'],
+        ['qr_generated', 'r1'],
+        ['connected', 'r1'],
+        ['disconnected', undefined],
+        ['connected', undefined],
+      ],
+      health: [
+        ['HEALTHY', 'r1'],
+        ['RECONNECTING', undefined],
+        ['HEALTHY', undefined],
+      ],
+    });
+  });
+
+  it('status r2 answers with r2 and leaks into nothing that follows', async () => {
+    const { connector, events, manager } = setup();
+    await manager.execute(cmd('create', { requestId: 'r1' }));
+    connector.latest(SID)!.open();
+    await events.until(() => events.statuses().includes('HEALTHY'));
+    await manager.execute(cmd('status', { requestId: 'r2' }));
+    const next = connector.nextSocket();
+    connector.latest(SID)!.close(428, 'Connection Closed');
+    (await next).open();
+    await events.until(() => events.statuses().length === 3);
+    expect(trail(events).session).toEqual([
+      ['connected', 'r1'],
+      ['session_status', 'r2'],
+      ['disconnected', undefined],
+      ['connected', undefined],
+    ]);
+  });
+
+  it('a logout from the phone long after the create carries no requestId', async () => {
+    const { connector, events, manager } = setup();
+    await manager.execute(cmd('create', { requestId: 'r1' }));
+    connector.latest(SID)!.open();
+    await events.until(() => events.statuses().includes('HEALTHY'));
+    connector.latest(SID)!.close(401, 'logged out');
+    await events.until(() => events.statuses().includes('LOGGED_OUT'));
+    expect(trail(events)).toEqual({
+      session: [
+        ['connected', 'r1'],
+        ['logged_out', undefined],
+      ],
+      health: [
+        ['HEALTHY', 'r1'],
+        ['LOGGED_OUT', undefined],
+      ],
+    });
+  });
+
+  it('a command without requestId answers with none, even right after one with', async () => {
+    const { connector, events, manager } = setup();
+    await manager.execute(cmd('create', { requestId: 'r1' }));
+    connector.latest(SID)!.open();
+    await events.until(() => events.statuses().includes('HEALTHY'));
+    await manager.execute(cmd('disconnect', { requestId: 'r2' }));
+    await manager.execute(cmd('reconnect', { requestId: undefined }));
+    connector.latest(SID)!.open();
+    await events.until(() => events.statuses().filter((s) => s === 'HEALTHY').length === 2);
+    expect(trail(events)).toEqual({
+      session: [
+        ['connected', 'r1'],
+        ['disconnected', 'r2'],
+        ['connected', undefined],
+      ],
+      health: [
+        ['HEALTHY', 'r1'],
+        ['DISCONNECTED', 'r2'],
+        ['HEALTHY', undefined],
+      ],
+    });
+  });
+
+  it('the linking attempt goes on across a 515 restart and a retry before the first open: all of it answers the create', async () => {
+    const { connector, events, manager } = setup();
+    await manager.execute(cmd('create', { requestId: 'r1' }));
+    const first = connector.latest(SID)!;
+    first.qr('2@a');
+    let next = connector.nextSocket();
+    first.close(428, 'Connection Closed');
+    const second = await next;
+    second.qr('2@b');
+    next = connector.nextSocket();
+    second.close(515, 'restart required');
+    (await next).open();
+    await events.until(() => events.statuses().includes('HEALTHY'));
+    expect(trail(events)).toEqual({
+      session: [
+        ['qr_generated', 'r1'],
+        ['disconnected', 'r1'],
+        ['qr_generated', 'r1'],
+        ['connected', 'r1'],
+      ],
+      health: [
+        ['RECONNECTING', 'r1'],
+        ['HEALTHY', 'r1'],
+      ],
+    });
+  });
+
+  it('a create during the linking attempt joins it: the QRs and connected that follow answer the newest create', async () => {
+    const { connector, events, manager } = setup();
+    await manager.execute(cmd('create', { requestId: 'r1' }));
+    const socket = connector.latest(SID)!;
+    socket.qr('2@a');
+    await events.until(() => events.actions().length === 1);
+    await manager.execute(cmd('create', { requestId: 'r2' }));
+    socket.qr('2@b');
+    socket.open();
+    await events.until(() => events.statuses().includes('HEALTHY'));
+    expect(trail(events).session).toEqual([
+      ['qr_generated', 'r1'],
+      ['qr_generated', 'r2'],
+      ['qr_generated', 'r2'],
+      ['connected', 'r2'],
+    ]);
+  });
+
+  it('QR expiry ends the attempt with the create\'s requestId; the next create starts its own', async () => {
+    const { connector, events, manager } = setup();
+    await manager.execute(cmd('create', { requestId: 'r1' }));
+    connector.latest(SID)!.qr('2@a');
+    connector.latest(SID)!.close(408, 'QR refs attempts ended');
+    await events.until(() => events.actions().includes('qr_expired'));
+    await manager.execute(cmd('create', { requestId: 'r3' }));
+    connector.latest(SID)!.qr('2@c');
+    await events.until(() => events.actions().length === 3);
+    expect(trail(events)).toEqual({
+      session: [
+        ['qr_generated', 'r1'],
+        ['qr_expired', 'r1'],
+        ['qr_generated', 'r3'],
+      ],
+      health: [['DISCONNECTED', 'r1']],
+    });
+  });
+
+  it('request_pairing_code: the QR that offers registration, the code and the connected that follows carry its requestId', async () => {
+    const { connector, events, manager } = setup();
+    connector.onConnect = (s) => s.qr('2@first');
+    await manager.execute(cmd('request_pairing_code', { requestId: 'p1' }));
+    connector.latest(SID)!.open();
+    await events.until(() => events.statuses().includes('HEALTHY'));
+    expect(trail(events)).toEqual({
+      session: [
+        ['qr_generated', 'p1'],
+        ['pairing_code_generated', 'p1'],
+        ['connected', 'p1'],
+      ],
+      health: [['HEALTHY', 'p1']],
+    });
+  });
+
+  it('after a restore, nothing carries a requestId', async () => {
+    const { connector, events, manager, store } = setup();
+    await manager.execute(cmd('create', { requestId: 'r1' }));
+    connector.latest(SID)!.open();
+    await events.until(() => events.actions().includes('connected'));
+    await manager.shutdown();
+
+    const fresh = setup();
+    Object.assign(fresh.store, { creds: store.creds, keys: store.keys, metas: store.metas });
+    fresh.connector.onConnect = (s) => s.open();
+    await fresh.manager.restore();
+    await fresh.events.until(() => fresh.events.statuses().includes('HEALTHY'));
+    const next = fresh.connector.nextSocket();
+    fresh.connector.latest(SID)!.close(428, 'Connection Closed');
+    await next;
+    await fresh.events.until(() => fresh.events.statuses().length === 3);
+    expect(trail(fresh.events)).toEqual({
+      session: [
+        ['connected', undefined],
+        ['disconnected', undefined],
+        ['connected', undefined],
+      ],
+      health: [
+        ['HEALTHY', undefined],
+        ['RECONNECTING', undefined],
+        ['HEALTHY', undefined],
+      ],
+    });
   });
 });

@@ -416,7 +416,7 @@ describe('session metadata errors', () => {
       () => undefined,
       (e: unknown) => e as WorkerError,
     );
-    expect(err).toMatchObject({ code: 'DECRYPTION_FAILED', message: expect.stringContaining('is not valid JSON') });
+    expect(err).toMatchObject({ code: 'STORAGE_CORRUPT', message: expect.stringContaining('is not valid JSON') });
     expect(err!.message).toContain('the key is not the problem');
     expect(err!.message).not.toMatch(/key is wrong|failed authentication/);
     expect(await store.listMeta()).toEqual([]);

@@ -1,0 +1,244 @@
+import type { Logger } from 'pino';
+import type { AuthStateHandle } from '../storage/types.js';
+import { SingleTimer } from '../util/backoff.js';
+
+import type { IncomingMessage, LinkedAccount, MessageReceipt, WhatsAppConnection, WhatsAppEvent } from '../whatsapp/types.js';
+import { afterOpen, decideOnClose, NO_HISTORY, type CloseDecision, type ReconnectHistory } from './close-policy.js';
+import { OpeningAttempt, RegistrationWait } from './linking.js';
+import type { SessionDeps } from './session-deps.js';
+import type { SessionPublisher } from './session-events.js';
+import type { SessionStateCell } from './session-state.js';
+
+/** What the socket works with, all owned by its session. */
+export interface SessionSocketParts {
+  sessionId: string;
+  deps: SessionDeps;
+  state: SessionStateCell;
+  publisher: SessionPublisher;
+  /** Records this worker as the owner, with the account's JID (never rejects). */
+  claim: (jid: string) => Promise<void>;
+  /** Where incoming messages and receipts go. */
+  messages: { onMessages(messages: IncomingMessage[], offline: boolean): void; onReceipts(receipts: MessageReceipt[]): void };
+  log: Logger;
+}
+
+/**
+ * A session's WhatsApp socket and the credentials it runs on: opening it, WhatsApp's events
+ * handled one at a time in arrival order, and what a close leads to (decided by
+ * close-policy.ts, carried out here: state, events, retry timer). Which requestId WhatsApp's
+ * events carry is the opening attempt's (see the rule on `Session`).
+ */
+export class SessionSocket {
+  private auth: AuthStateHandle | undefined;
+  private conn: WhatsAppConnection | undefined;
+  /** Bumped for every socket: events from an older socket are ignored. */
+  private generation = 0;
+  /** The attempt to reach `connected` under way, if any. */
+  private opening: OpeningAttempt | undefined;
+  /** The stored credentials are linked ones (loaded so, or flushed since the link). */
+  private linkDurable = false;
+  private reconnects: ReconnectHistory = NO_HISTORY;
+  private readonly retry = new SingleTimer();
+  private chain: Promise<void> = Promise.resolve();
+  readonly registration = new RegistrationWait();
+
+  constructor(private readonly parts: SessionSocketParts) {}
+
+  /** The socket, whatever its state (undefined: none open). */
+  get connection(): WhatsAppConnection | undefined {
+    return this.conn;
+  }
+
+  /** The auth state, opened from storage if it is not held yet. */
+  async credentials(): Promise<AuthStateHandle> {
+    return (this.auth ??= this.hold(await this.parts.deps.store.openAuthState(this.parts.sessionId)));
+  }
+
+  /** Restore: hold an auth state the manager already opened (unless one is held). */
+  adopt(auth: AuthStateHandle): void {
+    this.auth ??= this.hold(auth);
+  }
+
+  /** Opens a socket, as a new attempt answering `requestId`. */
+  async open(requestId: string | undefined): Promise<void> {
+    this.retry.cancel();
+    await this.credentials();
+    this.opening = new OpeningAttempt(requestId);
+    this.openSocket();
+  }
+
+  /** A create or request_pairing_code during the attempt under way (if any) joins it. */
+  join(requestId: string | undefined): void {
+    this.opening?.join(requestId);
+  }
+
+  /** Closes the socket (no logout, no event); ends the attempt and any pending retry. */
+  close(): void {
+    this.retry.cancel();
+    this.generation++;
+    this.opening = undefined;
+    const conn = this.conn;
+    this.conn = undefined;
+    conn?.end();
+  }
+
+  /** Logs out on WhatsApp when connected; the 401 close that follows is ours, not news. */
+  async unlinkIfConnected(otherwise: string): Promise<void> {
+    const conn = this.conn;
+    if (!conn || this.parts.state.current.status !== 'connected') return;
+    this.generation++;
+    await conn.logout().catch((err) => this.parts.log.warn({ err: err }, `logout on WhatsApp failed; ${otherwise}`));
+  }
+
+  /** Resolves once every WhatsApp event received so far is handled. */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  /** Flushes and lets go of the credentials (the next open reads them again). */
+  async releaseAuth(): Promise<void> {
+    const auth = this.auth;
+    this.auth = undefined;
+    this.linkDurable = false;
+    await auth?.close();
+  }
+
+  /** Credentials loaded already linked are already durable: the next `connected` need not wait for a flush. */
+  private hold(auth: AuthStateHandle): AuthStateHandle {
+    this.linkDurable = auth.isLinked();
+    return auth;
+  }
+
+  /** A new socket, within the attempt under way (a retry or restart), or a new one without requestId. */
+  private openSocket(): void {
+    const generation = ++this.generation;
+    this.opening ??= new OpeningAttempt(undefined);
+    this.parts.state.set({ status: 'starting' });
+    this.conn = this.parts.deps.connector.connect({
+      sessionId: this.parts.sessionId,
+      auth: this.auth!,
+      onEvent: (event) => this.enqueue(() => this.onWhatsApp(generation, event)),
+    });
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.chain = this.chain.then(task).catch((err) => this.parts.log.error({ err: err }, 'session event handling failed'));
+  }
+
+  private async onWhatsApp(generation: number, event: WhatsAppEvent): Promise<void> {
+    if (generation !== this.generation) return;
+    switch (event.type) {
+      case 'qr':
+        return this.onQr(event.qr);
+      case 'open':
+        return this.onOpen(event.account);
+      case 'close':
+        return this.onClose(event.statusCode, event.message);
+      case 'messages':
+        return this.parts.messages.onMessages(event.messages, event.offline);
+      case 'receipts':
+        return this.parts.messages.onReceipts(event.receipts);
+    }
+  }
+
+  private async onQr(qr: string): Promise<void> {
+    const { state, deps, publisher } = this.parts;
+    this.registration.offered();
+    // Linking by code: the QR refs keep rotating underneath, but nobody will scan them.
+    if (state.current.status === 'awaiting_pairing') return;
+    const opening = (this.opening ??= new OpeningAttempt(undefined));
+    const { attempt, ttlMs, expiresAt } = opening.nextQr(deps.policy.qrTimeoutMs);
+    state.set({ status: 'awaiting_scan', qr, attempt, expiresAt });
+    deps.printQr?.(qr, `QR ${attempt} for ${this.parts.sessionId} (expires in ${Math.round(ttlMs / 1000)} s)`);
+    const qrCode = await deps.renderQr(qr);
+    void publisher.publish('qr_generated', { qrCode, qrString: qr, attempt, expiresAt }, opening.requestId);
+  }
+
+  private async onOpen(account: LinkedAccount): Promise<void> {
+    const requestId = this.opening?.requestId;
+    this.opening = undefined;
+    this.reconnects = afterOpen(this.reconnects);
+    this.parts.state.set({ status: 'connected', account });
+    // `connected` promises a durable link: after a new link, persist the credentials first, so
+    // that even a kill right after the event restores without a new scan. Credentials that were
+    // loaded linked (a restore, a reconnect) already are durable: what the login changed is
+    // written in the next flush window, off the restore's critical path.
+    if (!this.linkDurable) {
+      await this.auth?.flush().then(
+        () => (this.linkDurable = true),
+        (err) => this.parts.log.error({ err: err }, 'could not persist credentials yet; retrying in the background'),
+      );
+    }
+    await this.parts.claim(account.jid);
+    void this.parts.publisher.publish('connected', { phoneNumber: account.phoneNumber, jid: account.jid }, requestId);
+    void this.parts.publisher.health('HEALTHY', undefined, requestId);
+  }
+
+  private async onClose(statusCode: number | undefined, message: string): Promise<void> {
+    const { state, deps, publisher, log } = this.parts;
+    this.conn = undefined;
+    const close = {
+      statusCode,
+      message,
+      linked: this.auth?.isLinked() ?? false,
+      qrShown: this.opening?.qrShown ?? false,
+      ownershipCertain: deps.ownershipCertain?.() ?? true,
+    };
+    const { decision, history, verdict } = decideOnClose(close, this.reconnects, deps.policy);
+    this.reconnects = history;
+    log.info({ statusCode, message, verdict }, 'socket closed');
+    const requestId = this.opening?.requestId;
+    if (decision.kind !== 'restart' && decision.kind !== 'reconnect') this.opening = undefined;
+    switch (decision.kind) {
+      case 'restart':
+        this.openSocket();
+        return;
+      case 'reconnect':
+        return this.scheduleReconnect(decision, statusCode, requestId);
+      case 'yield':
+        // No reconnect, no events: the new owner reports this number now.
+        log.warn('replaced while this worker cannot confirm it owns the session: yielding it');
+        state.set({ status: 'idle' });
+        await this.releaseAuth();
+        return;
+      case 'give_up':
+        state.set({ status: 'stopped', reason: decision.reason });
+        await this.releaseAuth();
+        void publisher.publish('disconnected', { reason: decision.reason, statusCode, willReconnect: false }, requestId);
+        void publisher.health('DISCONNECTED', decision.reason, requestId);
+        return;
+      case 'qr_expired':
+        state.set({ status: 'stopped', reason: 'qr_expired' });
+        await this.releaseAuth();
+        void publisher.publish('qr_expired', {}, requestId);
+        void publisher.health('DISCONNECTED', 'qr_expired', requestId);
+        return;
+      case 'logged_out':
+        await this.releaseAuth();
+        await deps.store.removeAuth(this.parts.sessionId).catch((err) => log.error({ err: err }, 'could not remove credentials'));
+        state.set({ status: 'logged_out', reason: decision.reason });
+        void publisher.publish('logged_out', { reason: decision.reason }, requestId);
+        void publisher.health('LOGGED_OUT', decision.reason, requestId);
+        return;
+      case 'banned':
+        state.set({ status: 'banned', reason: decision.reason });
+        await this.releaseAuth();
+        void publisher.publish('disconnected', { reason: decision.reason, statusCode, willReconnect: false }, requestId);
+        void publisher.health('BANNED', decision.reason, requestId);
+        return;
+    }
+  }
+
+  private scheduleReconnect(decision: Extract<CloseDecision, { kind: 'reconnect' }>, statusCode: number | undefined, requestId: string | undefined): void {
+    const { state, publisher } = this.parts;
+    state.set({ status: 'reconnecting', attempt: decision.attempt, statusCode, retryAt: Date.now() + decision.delayMs });
+    void publisher.publish('disconnected', { reason: decision.reason, statusCode, willReconnect: true }, requestId);
+    void publisher.health('RECONNECTING', decision.reason, requestId);
+    const generation = this.generation;
+    this.retry.schedule(decision.delayMs, () =>
+      this.enqueue(async () => {
+        if (generation === this.generation && state.current.status === 'reconnecting') this.openSocket();
+      }),
+    );
+  }
+}
