@@ -104,6 +104,13 @@ export default {
       to: { path: '^src/messaging/' },
     },
     {
+      name: 'commands-not-sessions',
+      severity: 'error',
+      comment: 'Parsing and routing a command need nothing of the sessions (they are executed through a function handed in).',
+      from: { path: '^src/commands/' },
+      to: { path: '^src/sessions/' },
+    },
+    {
       name: 'src-not-test-or-scripts',
       severity: 'error',
       comment: 'Production code never imports the tests, the emulator or the scripts.',

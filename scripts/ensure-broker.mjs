@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global URL, process, console, setTimeout */
 /**
  * Makes sure a RabbitMQ answers before `npm test` / `npm run demo` need one, so a newcomer's
  * first run does not just fail: it uses the broker at RABBITMQ_URL (default 127.0.0.1:5672) if one

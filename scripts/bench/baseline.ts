@@ -107,7 +107,7 @@ export class BareClient {
     if (this.ended) return;
     this.ended = true;
     try {
-      this.sock?.end(undefined);
+      void this.sock?.end(undefined);
     } catch {
       // already closed
     }

@@ -160,7 +160,7 @@ function splitList(raw: string | undefined): string[] {
   return raw?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
 }
 
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(source: NodeJS.ProcessEnv): Config {
   const parsed = envSchema.safeParse(resolveFileSecrets(source));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(environment)'}: ${i.message}`);

@@ -1,7 +1,3 @@
-/**
- * Randomised exponential backoff ("full jitter" over an exponential ceiling): spreads the
- * reconnects of many sessions or workers so that they do not stampede together.
- */
 export interface BackoffOptions {
   baseMs: number;
   maxMs: number;
@@ -9,6 +5,10 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
+/**
+ * Randomised exponential backoff (an exponential ceiling, half of it jittered): spreads the
+ * reconnects of many sessions or workers so that they do not stampede together.
+ */
 export function backoffDelay(attempt: number, opts: BackoffOptions): number {
   const random = opts.random ?? Math.random;
   const ceiling = Math.min(opts.maxMs, opts.baseMs * 2 ** Math.max(0, attempt));

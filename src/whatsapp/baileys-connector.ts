@@ -160,7 +160,9 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         end: () => {
           if (ended) return;
           ended = true;
-          sock.end(undefined);
+          // rc14's end() is async: a failure closing an already broken socket must not become an
+          // unhandled rejection (the socket is gone either way).
+          sock.end(undefined).catch((err: unknown) => opts.logger.debug({ err }, 'closing the socket failed'));
         },
       };
     },

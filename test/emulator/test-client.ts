@@ -213,7 +213,7 @@ export class TestClient {
     if (!this.updates.some((u) => u.connection === 'close')) {
       // queries left in flight at end() would only settle at defaultQueryTimeoutMs (see above)
       await this.settled(5_000);
-      this.sock.end(undefined);
+      void this.sock.end(undefined);
       await this.closed(10_000).catch(() => undefined);
     }
   }
