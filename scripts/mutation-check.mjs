@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global process, console, setTimeout, clearTimeout */
 /**
  * A small mutation check for the guarantees that matter most. Each mutant plants one bug (a
  * string replacement in one file under src/) in a copy of the project, runs the tests named for
@@ -8,6 +9,7 @@
  *   npm run mutation                      every mutant
  *   npm run mutation -- outbox-back ...   only these
  *   npm run mutation -- --list            the mutants, without running anything
+ *   npm run mutation -- --check           only check that every mutant still applies to the code
  *   npm run mutation -- --no-baseline     skip the check that the named tests pass unmutated
  *
  * A mutant whose target text is no longer in its file is looked for in every file under src/
@@ -57,17 +59,17 @@ const MUTANTS = [
     id: 'refused-handler-removed',
     guarantee: 'a worker back from a short outage that finds its queue held lets its sessions go (one owner)',
     file: 'src/worker.ts',
-    find: ".on('refused', () => this.letSessionsGo(",
-    replace: ".on('refused-ignored', () => this.letSessionsGo(",
+    find: ".on('refused', () => lease.queueRefused())",
+    replace: ".on('refused-ignored', () => lease.queueRefused())",
     tests: ['test/integration/ownership-and-shutdown.test.ts'],
     only: 'within its lease',
   },
   {
     id: 'lease-never-expires',
     guarantee: 'a worker cut off past OWNERSHIP_LEASE_MS lets its sessions go',
-    file: 'src/worker.ts',
-    find: 'this.lease.schedule(config.ownershipLeaseMs,',
-    replace: 'void (config.ownershipLeaseMs,',
+    file: 'src/fleet/ownership-lease.ts',
+    find: 'this.timer.schedule(next.leaseEndsAt - Date.now(), () => this.leaseExpired());',
+    replace: 'void 0; // lease timer never started',
     tests: ['test/integration/ownership-and-shutdown.test.ts'],
     only: 'past its lease',
   },
@@ -143,7 +145,7 @@ const MUTANTS = [
   {
     id: 'connected-before-flush',
     guarantee: '`connected` after a new link goes out only once the credentials are flushed',
-    file: 'src/sessions/session.ts',
+    file: 'src/sessions/session-socket.ts',
     find: 'await this.auth?.flush().then(',
     replace: 'void this.auth?.flush().then(',
     tests: ['test/unit/session-lifecycle.test.ts'],
@@ -196,6 +198,41 @@ function fail(code, message) {
   process.exit(code);
 }
 
+// ---- where each mutant applies -----------------------------------------------------------------
+
+function srcFiles(dir = join(ROOT, 'src')) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? srcFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+}
+const occurrences = (text, find) => text.split(find).length - 1;
+
+/** Where each mutant applies (`m.at`, relative): its own file, or the one file under src/ the target moved to. */
+const problems = [];
+for (const m of selected) {
+  for (const t of m.tests) if (!existsSync(join(ROOT, t))) problems.push(`${m.id}: test file ${t} does not exist`);
+  const own = join(ROOT, m.file);
+  const inOwn = existsSync(own) ? occurrences(readFileSync(own, 'utf8'), m.find) : 0;
+  if (inOwn === 1) {
+    m.at = m.file;
+    continue;
+  }
+  if (inOwn > 1) {
+    problems.push(`${m.id}: the target occurs ${inOwn} times in ${m.file}; make "find" unique`);
+    continue;
+  }
+  const found = srcFiles().filter((f) => occurrences(readFileSync(f, 'utf8'), m.find) > 0);
+  if (found.length === 1 && occurrences(readFileSync(found[0], 'utf8'), m.find) === 1) {
+    m.at = relative(ROOT, found[0]);
+    m.moved = true;
+  } else {
+    problems.push(`${m.id}: the target is not in ${m.file}${found.length ? `, and occurs in several places (${found.map((f) => relative(ROOT, f)).join(', ')})` : ' nor anywhere under src/'}: the code changed; update this mutant.\n    find: ${JSON.stringify(m.find)}`);
+  }
+}
+if (problems.length) fail(2, `cannot apply ${problems.length} mutant(s):\n  ${problems.join('\n  ')}`);
+if (flags.has('--check')) {
+  for (const m of selected) console.log(`${m.id.padEnd(36)} applies to ${m.at}${m.moved ? ` (moved from ${m.file})` : ''}`);
+  process.exit(0);
+}
+
 // ---- a copy of the project ----------------------------------------------------------------------
 
 const SKIP = new Set(['node_modules', '.git', 'dist', 'storage', 'coverage']);
@@ -215,35 +252,11 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 cpSync(ROOT, work, { recursive: true, filter: (src) => !SKIP.has(relative(ROOT, src).split(/[\\/]/)[0]) });
 symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'), 'dir');
-
-function srcFiles(dir = join(work, 'src')) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? srcFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
-}
-const occurrences = (text, find) => text.split(find).length - 1;
-
-/** Where each mutant applies: its own file, or the one file under src/ the target moved to. */
-const problems = [];
 for (const m of selected) {
-  for (const t of m.tests) if (!existsSync(join(work, t))) problems.push(`${m.id}: test file ${t} does not exist`);
-  const own = join(work, m.file);
-  const inOwn = existsSync(own) ? occurrences(readFileSync(own, 'utf8'), m.find) : 0;
-  if (inOwn === 1) {
-    m.path = own;
-    continue;
-  }
-  if (inOwn > 1) {
-    problems.push(`${m.id}: the target occurs ${inOwn} times in ${m.file}; make "find" unique`);
-    continue;
-  }
-  const found = srcFiles().filter((f) => occurrences(readFileSync(f, 'utf8'), m.find) > 0);
-  if (found.length === 1 && occurrences(readFileSync(found[0], 'utf8'), m.find) === 1) {
-    m.path = found[0];
-    m.moved = relative(work, found[0]);
-  } else {
-    problems.push(`${m.id}: the target is not in ${m.file}${found.length ? `, and occurs in several places (${found.map((f) => relative(work, f)).join(', ')})` : ' nor anywhere under src/'}: the code changed; update this mutant.\n    find: ${JSON.stringify(m.find)}`);
-  }
+  m.path = join(work, m.at);
+  // The copy is the code the targets were found in (it is copied right after): check again.
+  if (occurrences(readFileSync(m.path, 'utf8'), m.find) !== 1) fail(2, `${m.id}: ${m.at} changed while the project was being copied; run again`);
 }
-if (problems.length) fail(2, `cannot apply ${problems.length} mutant(s):\n  ${problems.join('\n  ')}`);
 
 // ---- running the tests ----------------------------------------------------------------------------
 
@@ -292,7 +305,8 @@ function runJest(tests, only) {
   });
 }
 
-const firstLine = (text = '') => text.replace(/\u001b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).find((l) => l && !l.startsWith('●')) ?? '';
+const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const firstLine = (text = '') => text.replace(ANSI_COLOUR, '').split('\n').map((l) => l.trim()).find((l) => l && !l.startsWith('●')) ?? '';
 
 const key = (m) => `${m.tests.join(' ')} -t ${m.only ?? ''}`;
 
@@ -344,7 +358,7 @@ for (const m of selected) {
   results.push({ m, verdict, by, seconds: r.seconds });
 }
 
-const rows = [['mutant', 'planted in', 'guarantee', 'result', 'caught by'], ...results.map(({ m, verdict, by, seconds }) => [m.id, (m.moved ?? m.file) + (m.moved ? ' (moved)' : ''), m.guarantee, `${verdict} (${seconds} s)`, by])];
+const rows = [['mutant', 'planted in', 'guarantee', 'result', 'caught by'], ...results.map(({ m, verdict, by, seconds }) => [m.id, m.at + (m.moved ? ' (moved)' : ''), m.guarantee, `${verdict} (${seconds} s)`, by])];
 const escape = (s) => String(s).replace(/\|/g, '\\|');
 console.log('');
 console.log(`| ${rows[0].join(' | ')} |`);

@@ -10,10 +10,6 @@ import type { MediaStore } from './media-store.js';
 import { S3MediaStore } from './s3-media-store.js';
 
 /**
- * Storage settings as plain values. This module never reads the environment: the composition
- * root (main.ts, from config.ts) does, and hands the values over.
- */
-/**
  * The worker's storage settings (as `config.ts` parses them) as the options of `createStorageFromConfig`.
  * A missing SESSION_ENCRYPTION_KEY is already one of the config's `warnings` (logged once at start),
  * so the factory does not warn about it a second time.
@@ -25,6 +21,10 @@ export function storageOptions(
   return { ...settings, warnIfUnencrypted: false, ...(logger ? { logger } : {}) };
 }
 
+/**
+ * Storage settings as plain values. This module never reads the environment: the composition
+ * root (main.ts, from config.ts) does, and hands the values over.
+ */
 export interface StorageConfig {
   /** 'local' (files under `dir`) or 's3' (MinIO / any S3, with `minio`). Default: 's3' when `minio` is given. */
   driver?: 'local' | 's3';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import amqp, { type Channel, type ChannelModel, type ConsumeMessage, type Options } from 'amqplib';
+import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
 
 export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -88,7 +88,7 @@ export class Collector {
 export class BrokerProbe {
   private constructor(
     private readonly conn: ChannelModel,
-    readonly channel: Channel,
+    readonly channel: ConfirmChannel,
   ) {}
   private readonly queues = new Set<string>();
   private readonly exchanges = new Set<string>();
@@ -110,7 +110,7 @@ export class BrokerProbe {
   async publish(queue: string, body: unknown, props: Options.Publish = {}): Promise<void> {
     const content = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     this.channel.publish('', queue, content, { persistent: true, ...props });
-    await (this.channel as any).waitForConfirms();
+    await this.channel.waitForConfirms();
   }
 
   /** Consumes a queue into a Collector; `declare: false` for a queue the worker declares itself (with its own arguments). */

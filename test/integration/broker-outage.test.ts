@@ -50,9 +50,13 @@ describe('broker outage', () => {
     // ack is lost is redelivered and re-publishes the session's state: harmless, but not exact).
     await scenario.probe.publish(`${scenario.env.QUEUE_SESSION_COMMANDS}.o1`, create(1));
     const socket = await within(connector.socket(1), 10_000, 'the first socket');
-    socket.qr('2@before-outage');
-    await scenario.events.untilAction('qr_generated');
     await waitFor(() => w!.worker.commandsSettled.own === 1, 'the create to be settled');
+    // The cut comes at the worst moment, every time: the broker has taken qr_generated (the
+    // backend sees it) but its confirm never reaches the worker, which must send it again.
+    proxy.hold('to-client');
+    socket.qr('2@before-outage');
+    const firstQr = await scenario.events.untilAction('qr_generated');
+    expect(w.worker.publisher.outboxSize).toBeGreaterThanOrEqual(1); // it, unconfirmed (and whatever else went out since the hold)
 
     const disconnected = new Promise((r) => w!.worker.connection.once('disconnected', r));
     proxy.cut();
@@ -77,7 +81,9 @@ describe('broker outage', () => {
     const health1 = () => scenario.health.distinct().filter((b) => b.numberId === 1);
     await waitFor(() => health1().length >= 3, 'three health events for number 1', { detail: () => JSON.stringify(health1().map((b) => b.status)) });
     expect(health1().map((b) => b.status)).toEqual(['HEALTHY', 'RECONNECTING', 'HEALTHY']);
-    // A repeat is the same event sent again (same eventId, same content), never a second event.
+    // The unconfirmed qr_generated came twice, under its one eventId; a repeat is always the
+    // same event sent again (same eventId, same content), never a second event.
+    expect(scenario.events.bodies().filter((b) => b.eventId === firstQr.eventId)).toHaveLength(2);
     for (const collector of [scenario.events, scenario.health]) {
       const first = new Map(collector.distinct().map((b) => [b.eventId, b]));
       for (const b of collector.bodies()) expect(b).toEqual(first.get(b.eventId));
