@@ -111,7 +111,7 @@ const MUTANTS = [
   },
   {
     id: 'release-without-worker-user-id',
-    guarantee: '`release` is accepted only with the workers\' broker user_id',
+    guarantee: "`release` is accepted only with the workers' broker user_id",
     file: 'src/commands/command-handler.ts',
     find: "command.action === 'release' && deps.workerUser !== undefined && delivery.userId !== deps.workerUser",
     replace: "command.action === 'release' && deps.workerUser !== undefined && false",
@@ -189,7 +189,8 @@ for (const id of wanted) {
 }
 const selected = wanted.length ? MUTANTS.filter((m) => wanted.includes(m.id)) : MUTANTS;
 if (flags.has('--list')) {
-  for (const m of selected) console.log(`${m.id.padEnd(36)} ${m.file}  →  ${m.tests.join(', ')}${m.only ? ` (-t "${m.only}")` : ''}\n${' '.repeat(37)}${m.guarantee}`);
+  for (const m of selected)
+    console.log(`${m.id.padEnd(36)} ${m.file}  →  ${m.tests.join(', ')}${m.only ? ` (-t "${m.only}")` : ''}\n${' '.repeat(37)}${m.guarantee}`);
   process.exit(0);
 }
 
@@ -201,7 +202,9 @@ function fail(code, message) {
 // ---- where each mutant applies -----------------------------------------------------------------
 
 function srcFiles(dir = join(ROOT, 'src')) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? srcFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? srcFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 const occurrences = (text, find) => text.split(find).length - 1;
 
@@ -224,7 +227,9 @@ for (const m of selected) {
     m.at = relative(ROOT, found[0]);
     m.moved = true;
   } else {
-    problems.push(`${m.id}: the target is not in ${m.file}${found.length ? `, and occurs in several places (${found.map((f) => relative(ROOT, f)).join(', ')})` : ' nor anywhere under src/'}: the code changed; update this mutant.\n    find: ${JSON.stringify(m.find)}`);
+    problems.push(
+      `${m.id}: the target is not in ${m.file}${found.length ? `, and occurs in several places (${found.map((f) => relative(ROOT, f)).join(', ')})` : ' nor anywhere under src/'}: the code changed; update this mutant.\n    find: ${JSON.stringify(m.find)}`,
+    );
   }
 }
 if (problems.length) fail(2, `cannot apply ${problems.length} mutant(s):\n  ${problems.join('\n  ')}`);
@@ -264,9 +269,23 @@ let runNo = 0;
 /** Runs Jest on `tests` (-t `only`) in the copy; what passed and what failed. */
 function runJest(tests, only) {
   const out = join(work, `.jest-result-${++runNo}.json`);
-  const argv = ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', '--ci', '--maxWorkers=1', '--json', `--outputFile=${out}`, ...(only ? ['-t', only] : []), ...tests];
+  const argv = [
+    '--experimental-vm-modules',
+    'node_modules/jest/bin/jest.js',
+    '--ci',
+    '--maxWorkers=1',
+    '--json',
+    `--outputFile=${out}`,
+    ...(only ? ['-t', only] : []),
+    ...tests,
+  ];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, argv, { cwd: work, env: { ...process.env, NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, argv, {
+      cwd: work,
+      env: { ...process.env, NODE_NO_WARNINGS: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -298,7 +317,8 @@ function runJest(tests, only) {
           if (a.status === 'failed') failed.push(`${name} › ${a.title}`);
           if (a.status === 'passed') passed++;
         }
-        if (file.status === 'failed' && !(file.assertionResults ?? []).some((a) => a.status === 'failed')) suiteErrors.push(`${name}: ${firstLine(file.message)}`);
+        if (file.status === 'failed' && !(file.assertionResults ?? []).some((a) => a.status === 'failed'))
+          suiteErrors.push(`${name}: ${firstLine(file.message)}`);
       }
       resolve({ code, seconds, timedOut, passed, failed, suiteErrors, output, report });
     });
@@ -306,7 +326,12 @@ function runJest(tests, only) {
 }
 
 const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
-const firstLine = (text = '') => text.replace(ANSI_COLOUR, '').split('\n').map((l) => l.trim()).find((l) => l && !l.startsWith('●')) ?? '';
+const firstLine = (text = '') =>
+  text
+    .replace(ANSI_COLOUR, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l && !l.startsWith('●')) ?? '';
 
 const key = (m) => `${m.tests.join(' ')} -t ${m.only ?? ''}`;
 
@@ -319,7 +344,12 @@ if (!flags.has('--no-baseline')) {
     const ok = r.code === 0 && r.passed > 0 && r.failed.length === 0 && r.suiteErrors.length === 0;
     console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${key(m)} (${r.passed} passed, ${r.seconds} s)`);
     if (!ok) {
-      console.log(r.failed.concat(r.suiteErrors).map((f) => `       ${f}`).join('\n') || r.output.slice(-3000));
+      console.log(
+        r.failed
+          .concat(r.suiteErrors)
+          .map((f) => `       ${f}`)
+          .join('\n') || r.output.slice(-3000),
+      );
       fail(1, 'the unmutated project does not pass the named tests; fix that first (a mutant would be "caught" by an unrelated failure)');
     }
   }
@@ -328,7 +358,10 @@ if (!flags.has('--no-baseline')) {
 const results = [];
 for (const m of selected) {
   const original = readFileSync(m.path, 'utf8');
-  writeFileSync(m.path, original.replace(m.find, () => m.replace));
+  writeFileSync(
+    m.path,
+    original.replace(m.find, () => m.replace),
+  );
   process.stdout.write(`${m.id} … `);
   let r;
   try {
@@ -358,12 +391,17 @@ for (const m of selected) {
   results.push({ m, verdict, by, seconds: r.seconds });
 }
 
-const rows = [['mutant', 'planted in', 'guarantee', 'result', 'caught by'], ...results.map(({ m, verdict, by, seconds }) => [m.id, m.at + (m.moved ? ' (moved)' : ''), m.guarantee, `${verdict} (${seconds} s)`, by])];
+const rows = [
+  ['mutant', 'planted in', 'guarantee', 'result', 'caught by'],
+  ...results.map(({ m, verdict, by, seconds }) => [m.id, m.at + (m.moved ? ' (moved)' : ''), m.guarantee, `${verdict} (${seconds} s)`, by]),
+];
 const escape = (s) => String(s).replace(/\|/g, '\\|');
 console.log('');
 console.log(`| ${rows[0].join(' | ')} |`);
 console.log(`|${rows[0].map(() => ' --- ').join('|')}|`);
 for (const row of rows.slice(1)) console.log(`| ${row.map(escape).join(' | ')} |`);
 const caught = results.filter((r) => r.verdict.startsWith('caught')).length;
-console.log(`\n${caught} of ${results.length} mutants caught${results.some((r) => r.verdict === 'caught*') ? ' (* = the suite failed to load rather than a test failing)' : ''}.`);
+console.log(
+  `\n${caught} of ${results.length} mutants caught${results.some((r) => r.verdict === 'caught*') ? ' (* = the suite failed to load rather than a test failing)' : ''}.`,
+);
 process.exitCode = caught === results.length ? 0 : 1;

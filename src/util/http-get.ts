@@ -56,6 +56,8 @@ class Deadline {
       this.expired = new HttpGetError(0, `not complete within ${ms} ms (MEDIA_FETCH_DEADLINE_MS)`);
       this.abort?.(this.expired);
     }, ms);
+    // A deadline guards a fetch; it must not keep the process alive on its own (a body left unread).
+    this.timer.unref();
   }
 
   /** `abort` runs when the deadline passes (at once if it has). */

@@ -34,7 +34,14 @@ export function recordingLogger(level: pino.Level = 'debug'): RecordingLog {
     async until(match, what, opts = {}) {
       const from = opts.from ?? 0;
       const found = () => lines.find((line, i) => i >= from && match(line));
-      await waitFor(() => found() !== undefined, what, { timeoutMs: opts.timeoutMs ?? 10_000, detail: () => `last lines: ${lines.slice(-5).map((l) => l.msg).join(' | ')}` });
+      await waitFor(() => found() !== undefined, what, {
+        timeoutMs: opts.timeoutMs ?? 10_000,
+        detail: () =>
+          `last lines: ${lines
+            .slice(-5)
+            .map((l) => l.msg)
+            .join(' | ')}`,
+      });
       return found()!;
     },
   };

@@ -103,7 +103,7 @@ describe('QueueConsumer against the real broker', () => {
     });
   });
 
-  describe('outcomes, with the worker\'s command handler', () => {
+  describe("outcomes, with the worker's command handler", () => {
     const MAX_ATTEMPTS = 3;
     const handler = (execute: (command: Command) => Promise<void>) =>
       createCommandHandler({

@@ -2,7 +2,7 @@ import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 /** The proxy the outage tests put between a worker and the broker keeps everything of RABBITMQ_URL but its address. */
 describe('TcpProxy (test helper)', () => {
-  it('forwards to the broker URL\'s host and port, and gives a URL with the same user, password, vhost and query', () => {
+  it("forwards to the broker URL's host and port, and gives a URL with the same user, password, vhost and query", () => {
     const proxy = new TcpProxy('amqp://wa-worker:s%40cret@rabbit.internal:5673/private%2Fvhost?frameMax=131072');
     expect(proxy.target).toEqual({ host: 'rabbit.internal', port: 5673 });
     proxy.port = 41234;
