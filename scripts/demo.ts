@@ -70,7 +70,11 @@ async function main(): Promise<void> {
         if (!msg) return;
         const event = JSON.parse(msg.content.toString());
         const key = msg.fields.routingKey;
-        const where = key.startsWith('health.') ? 'whatsapp.number.health   ' : key.startsWith('worker.') ? 'whatsapp.worker.heartbeat' : 'whatsapp.session.events  ';
+        const where = key.startsWith('health.')
+          ? 'whatsapp.number.health   '
+          : key.startsWith('worker.')
+            ? 'whatsapp.worker.heartbeat'
+            : 'whatsapp.session.events  ';
         if (event.action === 'qr_generated') {
           say(`${where}  qr_generated  attempt ${event.attempt}, qrCode ${event.qrCode.slice(0, 32)}… (${event.qrCode.length} chars)`);
           say('the emulated phone scans the QR…');

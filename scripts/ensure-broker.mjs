@@ -55,7 +55,9 @@ if (which('rabbitmq-server')) {
   if (started && which('rabbitmqctl')) spawnSync('rabbitmqctl', ['await_startup', '--timeout', '120'], { stdio: 'ignore' });
 } else if (which('docker') && has('docker', ['info'])) {
   console.error(`RabbitMQ is not answering on ${host}:${port}; starting a RabbitMQ container (management UI on :15672)…`);
-  const run = spawnSync('docker', ['run', '-d', '--rm', '--name', 'wa-worker-rabbitmq', '-p', `${port}:5672`, '-p', '15672:15672', 'rabbitmq:4-management'], { stdio: 'inherit' });
+  const run = spawnSync('docker', ['run', '-d', '--rm', '--name', 'wa-worker-rabbitmq', '-p', `${port}:5672`, '-p', '15672:15672', 'rabbitmq:4-management'], {
+    stdio: 'inherit',
+  });
   started = run.status === 0 && (await waitForPort(120));
 }
 

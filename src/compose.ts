@@ -26,7 +26,10 @@ export async function composeWorker(config: Config, logger: Logger, version: WAV
   // Media next to the session storage; the message history in the session store's blobs, through
   // its codec (encrypted when SESSION_ENCRYPTION_KEY is set).
   const media = await createMediaStoreFromConfig(config.storage);
-  const history = new BlobMessageHistory(storage.blobStore, storage.codec, { flushIntervalMs: config.messaging.historyFlushIntervalMs, logger: logger.child({ component: 'message-history' }) });
+  const history = new BlobMessageHistory(storage.blobStore, storage.codec, {
+    flushIntervalMs: config.messaging.historyFlushIntervalMs,
+    logger: logger.child({ component: 'message-history' }),
+  });
   logger.info({ media: config.storage.minio ? `s3:${config.storage.minio.mediaBucket}` : join(config.storage.dir, 'media') }, 'messaging storage ready');
   const worker = new Worker({
     config,

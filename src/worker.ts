@@ -128,7 +128,14 @@ export class Worker {
       parseLimits: { maxDepth: config.commandMaxDepth, maxAgeMs: config.commandMaxAgeMs, maxClockSkewMs: config.commandMaxClockSkewMs },
       fleet: {
         commandsQueue: config.queues.commands,
-        reservedQueues: [config.queues.commands, config.queues.deadLetter, config.queues.sessionEvents, config.queues.numberHealth, config.queues.workerHeartbeat, config.queues.messageEvents],
+        reservedQueues: [
+          config.queues.commands,
+          config.queues.deadLetter,
+          config.queues.sessionEvents,
+          config.queues.numberHealth,
+          config.queues.workerHeartbeat,
+          config.queues.messageEvents,
+        ],
         workerIds: config.fleetWorkerIds,
       },
       workerUser: config.rabbitmq.user,

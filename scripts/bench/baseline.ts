@@ -4,7 +4,17 @@
  * connector (src/whatsapp/baileys-connector.ts), and the same Noise-root trust override (set by
  * the caller: `trustedEmulator()` in the runner, `trustFromHex()` in a child).
  */
-import makeWASocket, { Browsers, BufferJSON, DEFAULT_CONNECTION_CONFIG, initAuthCreds, proto, type AuthenticationCreds, type AuthenticationState, type SignalDataTypeMap, type WASocket } from '@whiskeysockets/baileys';
+import makeWASocket, {
+  Browsers,
+  BufferJSON,
+  DEFAULT_CONNECTION_CONFIG,
+  initAuthCreds,
+  proto,
+  type AuthenticationCreds,
+  type AuthenticationState,
+  type SignalDataTypeMap,
+  type WASocket,
+} from '@whiskeysockets/baileys';
 import pino from 'pino';
 
 export const WA_VERSION = DEFAULT_CONNECTION_CONFIG.version;
@@ -115,7 +125,12 @@ export class BareClient {
 }
 
 /** Resolves when the client opens (rejects on another close or after `timeoutMs`). */
-export function openClient(url: string, auth: MemoryAuth, timeoutMs: number, onQr?: (qr: string, client: BareClient) => void): { client: BareClient; opened: Promise<void> } {
+export function openClient(
+  url: string,
+  auth: MemoryAuth,
+  timeoutMs: number,
+  onQr?: (qr: string, client: BareClient) => void,
+): { client: BareClient; opened: Promise<void> } {
   let client!: BareClient;
   const opened = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`bare client did not open within ${timeoutMs} ms`)), timeoutMs);

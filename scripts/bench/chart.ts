@@ -29,13 +29,16 @@ export function renderChart(result: ScenarioResult, mode: string): string {
   const top = 70;
   const height = top + figures.length * (2 * rowH + groupGap) + 30;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
   out.push(`<text x="16" y="24" font-size="16" font-weight="bold">${esc(result.title)} (${esc(mode)})</text>`);
   out.push(`<rect x="16" y="38" width="12" height="12" fill="${WORKER}"/><text x="34" y="49">wa-worker</text>`);
   out.push(`<rect x="120" y="38" width="12" height="12" fill="${BASELINE}"/><text x="138" y="49">bare Baileys</text>`);
   out.push(`<text x="250" y="49" fill="#555">bar = ${esc(figures[0]?.stat ?? 'p50')}; label: value (p95) · ratio · target</text>`);
-  if (result.status !== 'ok') out.push(`<text x="16" y="${top + 10}" fill="#b91c1c">${esc(result.status)}: ${esc((result.error ?? result.notes[0] ?? '').slice(0, 120))}</text>`);
+  if (result.status !== 'ok')
+    out.push(`<text x="16" y="${top + 10}" fill="#b91c1c">${esc(result.status)}: ${esc((result.error ?? result.notes[0] ?? '').slice(0, 120))}</text>`);
   let y = top;
   for (const f of figures) {
     const w = f.stat === 'mean' ? f.worker.mean : f.worker.p50;
@@ -51,7 +54,10 @@ export function renderChart(result: ScenarioResult, mode: string): string {
     };
     bar(w, f.worker.p95, WORKER, y + 4);
     bar(b, f.baseline?.p95, BASELINE, y + 4 + rowH);
-    const extra = [f.ratio !== null && Number.isFinite(f.ratio) ? `ratio ${f.ratio.toFixed(2)}×` : '', f.target ? `target ${f.target.text}: ${f.target.met === null ? 'n/a at this N' : f.target.met ? 'met' : 'MISSED'}` : '']
+    const extra = [
+      f.ratio !== null && Number.isFinite(f.ratio) ? `ratio ${f.ratio.toFixed(2)}×` : '',
+      f.target ? `target ${f.target.text}: ${f.target.met === null ? 'n/a at this N' : f.target.met ? 'met' : 'MISSED'}` : '',
+    ]
       .filter(Boolean)
       .join(' · ');
     if (extra) out.push(`<text x="16" y="${y + 2 * rowH + 14}" fill="${f.target?.met === false ? '#b91c1c' : '#555'}">${esc(extra)}</text>`);

@@ -32,7 +32,14 @@ async function main(): Promise<void> {
     const phone = normalizePhone(a.phone);
     const account = emu.accounts.getOrCreate(phone);
     const deviceId = account.nextDeviceId++;
-    const { stanza } = buildPairSuccess({ phone, lid: account.lid, deviceId, advSecret: a.advSecret, accountKey: account.phoneDevice.identityRaw, companionIdentity: a.identityKey });
+    const { stanza } = buildPairSuccess({
+      phone,
+      lid: account.lid,
+      deviceId,
+      advSecret: a.advSecret,
+      accountKey: account.phoneDevice.identityRaw,
+      companionIdentity: a.identityKey,
+    });
     account.devices.set(deviceId, {
       deviceId,
       noiseKey: Buffer.from(a.noiseKey),

@@ -21,7 +21,10 @@ const tmp = newTmpRoot();
 const parts = { toConnect: [] as number[], connectToQr: [] as number[], qrToEvent: [] as number[], total: [] as number[], render: [] as number[] };
 try {
   broker.trackWorker('bench-profile');
-  const built = await buildWorker({ ...workerEnv({ workerId: 'bench-profile', emulatorUrl: emulator.url, rootPublicKeyHex: emulator.rootPublicKeyHex, storageDir: tmp }), ...broker.env });
+  const built = await buildWorker({
+    ...workerEnv({ workerId: 'bench-profile', emulatorUrl: emulator.url, rootPublicKeyHex: emulator.rootPublicKeyHex, storageDir: tmp }),
+    ...broker.env,
+  });
   // Wrap the connector the sessions use, to time connect() and the first 'qr' it reports.
   const deps = (built.worker.sessions as unknown as { deps: { connector: WhatsAppConnector } }).deps;
   const inner = deps.connector;
@@ -30,10 +33,13 @@ try {
   deps.connector = {
     connect: (params) => {
       connectAt = performance.now();
-      return inner.connect({ ...params, onEvent: (e) => {
-        if (e.type === 'qr' && !qrAt) qrAt = performance.now();
-        params.onEvent(e);
-      } });
+      return inner.connect({
+        ...params,
+        onEvent: (e) => {
+          if (e.type === 'qr' && !qrAt) qrAt = performance.now();
+          params.onEvent(e);
+        },
+      });
     },
   };
   await built.worker.start();
@@ -58,7 +64,9 @@ try {
   }
   await built.worker.stop();
   console.log(`worker first QR, N=1, ${rounds} rounds (medians, ms):`);
-  console.log(`  publish → connector.connect():   ${median(parts.toConnect).toFixed(1)}  (routing via the shared queue, command parsing, session claim, storage reads/writes)`);
+  console.log(
+    `  publish → connector.connect():   ${median(parts.toConnect).toFixed(1)}  (routing via the shared queue, command parsing, session claim, storage reads/writes)`,
+  );
   console.log(`  connect() → Baileys 'qr':        ${median(parts.connectToQr).toFixed(1)}  (what bare Baileys does)`);
   console.log(`  Baileys 'qr' → event consumed:   ${median(parts.qrToEvent).toFixed(1)}  (PNG data URL rendering, publish with confirm, delivery)`);
   console.log(`    of which qrToPngDataUrl alone: ${median(parts.render).toFixed(1)}`);

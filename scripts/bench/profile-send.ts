@@ -44,55 +44,71 @@ const tmp = newTmpRoot();
 try {
   const [seed] = await registerSeeds(emulator, 1);
   broker.trackWorker('bench-profile-send');
-  const env = { ...workerEnv({ workerId: 'bench-profile-send', emulatorUrl: emulator.url, rootPublicKeyHex: emulator.rootPublicKeyHex, storageDir: tmp, extra: { RABBITMQ_PREFETCH: process.env.PROFILE_PREFETCH } }), ...broker.env };
+  const env = {
+    ...workerEnv({
+      workerId: 'bench-profile-send',
+      emulatorUrl: emulator.url,
+      rootPublicKeyHex: emulator.rootPublicKeyHex,
+      storageDir: tmp,
+      extra: { RABBITMQ_PREFETCH: process.env.PROFILE_PREFETCH },
+    }),
+    ...broker.env,
+  };
   await seedWorkerStorage(env, [seed!]);
   for (let r = 0; r < rounds; r++) {
     if (!process.env.PROFILE_SEND_NO_WORKER) {
-    const built = await buildWorker(env);
-    const deps = (built.worker.sessions as unknown as { deps: { connector: WhatsAppConnector } }).deps;
-    const inner = deps.connector;
-    const spans: Array<[number, number]> = [];
-    deps.connector = {
-      connect: (params) => {
-        const conn = inner.connect(params);
-        const send = conn.sendMessage.bind(conn);
-        conn.sendMessage = async (...args) => {
-          const s = performance.now();
-          try {
-            return await send(...args);
-          } finally {
-            spans.push([s, performance.now()]);
-          }
-        };
-        return conn;
-      },
-    };
-    const connected = broker.events.collect((b) => b?.action === 'connected', 1, 60_000, 'connected');
-    await built.worker.start();
-    await connected;
-    const reqs = Array.from({ length: m }, (_, i) => `p-${randomUUID().slice(0, 8)}-${i}`);
-    const ids = new Set(reqs);
-    const all = broker.messages.collect((b) => b?.action === 'message_sent' && ids.has(b.requestId), m, 120_000, 'message_sent');
-    const meter = cpuMeter(emulator.pid);
-    const elu0 = performance.eventLoopUtilization();
-    const t0 = performance.now();
-    for (const [i, requestId] of reqs.entries()) {
-      broker.publishCommand({ sessionId: seed!.numberId, action: 'send_message', requestId, data: { numberId: seed!.numberId, phoneNumber: seed!.phone, workerId: 'bench-profile-send', to: CONTACT, type: 'text', text: `m ${i}` } });
-    }
-    await broker.confirmed();
-    const got = await all;
-    const wall = Math.max(...got.map((g) => g.at)) - t0;
-    const inSend = spans.reduce((n, [a, b]) => n + (b - a), 0);
-    const gaps = spans.slice(1).map(([a], i) => a - spans[i]![1]);
-    const elu = performance.eventLoopUtilization(elu0);
-    console.log(`  worker ${meter()}`);
-    const big = gaps.filter((g) => g > 2);
-    console.log(`  event loop utilisation ${(elu.utilization * 100).toFixed(0)}%; gaps > 2 ms: ${big.length}, sum ${big.reduce((a, b) => a + b, 0).toFixed(0)} ms, max ${Math.max(...gaps).toFixed(1)} ms`);
-    console.log(
-      `worker: ${m} in ${wall.toFixed(0)} ms = ${((m * 1000) / wall).toFixed(0)} msg/s; first send starts ${(spans[0]![0] - t0).toFixed(1)} ms after the first publish; ` +
-        `inside sendMessage ${inSend.toFixed(0)} ms (p50 ${median(spans.map(([a, b]) => b - a)).toFixed(2)} ms); lane gaps sum ${gaps.reduce((a, b) => a + b, 0).toFixed(0)} ms (p50 ${median(gaps).toFixed(2)} ms); last send ends → last event ${(Math.max(...got.map((g) => g.at)) - spans[spans.length - 1]![1]).toFixed(1)} ms`,
-    );
-    await built.worker.stop();
+      const built = await buildWorker(env);
+      const deps = (built.worker.sessions as unknown as { deps: { connector: WhatsAppConnector } }).deps;
+      const inner = deps.connector;
+      const spans: Array<[number, number]> = [];
+      deps.connector = {
+        connect: (params) => {
+          const conn = inner.connect(params);
+          const send = conn.sendMessage.bind(conn);
+          conn.sendMessage = async (...args) => {
+            const s = performance.now();
+            try {
+              return await send(...args);
+            } finally {
+              spans.push([s, performance.now()]);
+            }
+          };
+          return conn;
+        },
+      };
+      const connected = broker.events.collect((b) => b?.action === 'connected', 1, 60_000, 'connected');
+      await built.worker.start();
+      await connected;
+      const reqs = Array.from({ length: m }, (_, i) => `p-${randomUUID().slice(0, 8)}-${i}`);
+      const ids = new Set(reqs);
+      const all = broker.messages.collect((b) => b?.action === 'message_sent' && ids.has(b.requestId), m, 120_000, 'message_sent');
+      const meter = cpuMeter(emulator.pid);
+      const elu0 = performance.eventLoopUtilization();
+      const t0 = performance.now();
+      for (const [i, requestId] of reqs.entries()) {
+        broker.publishCommand({
+          sessionId: seed!.numberId,
+          action: 'send_message',
+          requestId,
+          data: { numberId: seed!.numberId, phoneNumber: seed!.phone, workerId: 'bench-profile-send', to: CONTACT, type: 'text', text: `m ${i}` },
+        });
+      }
+      await broker.confirmed();
+      const got = await all;
+      const wall = Math.max(...got.map((g) => g.at)) - t0;
+      const inSend = spans.reduce((n, [a, b]) => n + (b - a), 0);
+      const gaps = spans.slice(1).map(([a], i) => a - spans[i]![1]);
+      const elu = performance.eventLoopUtilization(elu0);
+      console.log(`  worker ${meter()}`);
+      const big = gaps.filter((g) => g > 2);
+      console.log(
+        `  event loop utilisation ${(elu.utilization * 100).toFixed(0)}%; gaps > 2 ms: ${big.length}, sum ${big.reduce((a, b) => a + b, 0).toFixed(0)} ms, max ${Math.max(...gaps).toFixed(1)} ms`,
+      );
+      console.log(
+        `worker: ${m} in ${wall.toFixed(0)} ms = ${((m * 1000) / wall).toFixed(0)} msg/s; first send starts ${(spans[0]![0] - t0).toFixed(1)} ms after the first publish; ` +
+          `inside sendMessage ${inSend.toFixed(0)} ms (p50 ${median(spans.map(([a, b]) => b - a)).toFixed(2)} ms); lane gaps sum ${gaps.reduce((a, b) => a + b, 0).toFixed(0)} ms (p50 ${median(gaps).toFixed(2)} ms); last send ends → last event ${(Math.max(...got.map((g) => g.at)) - spans[spans.length - 1]![1]).toFixed(1)} ms`,
+      );
+      await built.worker.stop();
     }
     if (process.env.PROFILE_SEND_NO_BARE) continue;
     const { client, opened } = openClient(emulator.url, authFromSeed(seed!), 60_000);

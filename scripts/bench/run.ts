@@ -54,17 +54,25 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const unknown = args.filter((a) => !['--quick', '--full'].includes(a) && !a.startsWith('--only='));
   if (unknown.length) {
-    process.stderr.write(`unknown argument(s): ${unknown.join(' ')}\nusage: npm run bench [-- --quick | --full] [--only=qr-latency,link-latency,memory,restore,send,storage-writes]\n`);
+    process.stderr.write(
+      `unknown argument(s): ${unknown.join(' ')}\nusage: npm run bench [-- --quick | --full] [--only=qr-latency,link-latency,memory,restore,send,storage-writes]\n`,
+    );
     return 2;
   }
   silenceLibraryConsole();
   const quick = args.includes('--quick');
-  const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+  const only = args
+    .find((a) => a.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',');
   const mode = quick ? 'quick' : 'full';
   const started = Date.now();
   const machine = machineInfo();
-  console.log(`wa-worker benchmarks (${mode}) on ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load ${machine.loadAverage1m}`);
-  if (machine.loadAverage1m > machine.cores * 0.75) console.log(`note: the machine is busy (load ${machine.loadAverage1m} on ${machine.cores} cores): figures will be noisy`);
+  console.log(
+    `wa-worker benchmarks (${mode}) on ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load ${machine.loadAverage1m}`,
+  );
+  if (machine.loadAverage1m > machine.cores * 0.75)
+    console.log(`note: the machine is busy (load ${machine.loadAverage1m} on ${machine.cores} cores): figures will be noisy`);
 
   const tmpRoot = newTmpRoot();
   const runId = randomUUID().slice(0, 8);
@@ -89,7 +97,18 @@ async function main(): Promise<number> {
         failed++;
         const message = err instanceof Error ? err.message : String(err);
         process.stderr.write(`✖ ${entry.title} could not run: ${message}\n`);
-        for (const id of entry.ids) scenarios.push({ id, title: entry.title, measures: '', status: 'error', settings: {}, figures: [], notes: [], error: message, durationMs: Date.now() - t0 });
+        for (const id of entry.ids)
+          scenarios.push({
+            id,
+            title: entry.title,
+            measures: '',
+            status: 'error',
+            settings: {},
+            figures: [],
+            notes: [],
+            error: message,
+            durationMs: Date.now() - t0,
+          });
       }
     }
   } finally {
@@ -97,7 +116,14 @@ async function main(): Promise<number> {
     removeDir(tmpRoot);
   }
 
-  const results: BenchResults = { mode, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, machine, command: `npm run bench${quick ? ' -- --quick' : ''}`, scenarios };
+  const results: BenchResults = {
+    mode,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    machine,
+    command: `npm run bench${quick ? ' -- --quick' : ''}`,
+    scenarios,
+  };
   const written = only ? undefined : writeOutputs(ROOT, results);
   console.log(`\nMachine: ${machineLine(results)}\n`);
   for (const line of tableLines(scenarios)) console.log(line);

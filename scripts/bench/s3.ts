@@ -24,7 +24,11 @@ export function processCpuSeconds(pid: number | undefined): number {
 
 /** Starts scripts/bench/s3rver-child.ts and waits for its port. */
 export function startS3rverChild(): Promise<S3Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/s3rver-child.ts'], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/s3rver-child.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     let out = '';

@@ -30,7 +30,7 @@ export function nextNumber(): { numberId: number; phone: string } {
 
 /** How the seeds were made, for the scenario notes. */
 export const SEED_METHOD =
-  'Accounts made once per run and reused: fresh Baileys creds, the companion device registered in the emulator without the QR display/scan/515 round trip (emulator answers the <pair-success> a phone sends; Baileys\' configureSuccessfulPairing completes it), then one bare first login (app-state key share + history bootstrap) before the creds and keys are snapshotted.';
+  "Accounts made once per run and reused: fresh Baileys creds, the companion device registered in the emulator without the QR display/scan/515 round trip (emulator answers the <pair-success> a phone sends; Baileys' configureSuccessfulPairing completes it), then one bare first login (app-state key share + history bootstrap) before the creds and keys are snapshotted.";
 
 async function registerOne(emulator: RemoteEmulator, numberId: number, phone: string, timeoutMs: number): Promise<Seed> {
   const creds = initAuthCreds();
@@ -60,7 +60,11 @@ async function registerOne(emulator: RemoteEmulator, numberId: number, phone: st
   return { numberId, phone, creds: copy.state.creds, keys: keyData(copy) };
 }
 
-export async function registerSeeds(emulator: RemoteEmulator, count: number, opts: { concurrency?: number; onProgress?: (done: number) => void } = {}): Promise<Seed[]> {
+export async function registerSeeds(
+  emulator: RemoteEmulator,
+  count: number,
+  opts: { concurrency?: number; onProgress?: (done: number) => void } = {},
+): Promise<Seed[]> {
   const seeds: Seed[] = [];
   const items = Array.from({ length: count }, () => nextNumber());
   let done = 0;
@@ -79,7 +83,15 @@ export async function seedWorkerStorage(env: Record<string, string | undefined>,
   await inLanes(seeds, 16, async (seed) => {
     const sessionId = sessionIdFor(seed.numberId, seed.phone);
     const copy = authFromSeed(seed);
-    await storage.store.saveMeta({ sessionId, numberId: seed.numberId, phoneNumber: seed.phone, workerId: config.workerId, jid: copy.state.creds.me?.id, createdAt: now, updatedAt: now });
+    await storage.store.saveMeta({
+      sessionId,
+      numberId: seed.numberId,
+      phoneNumber: seed.phone,
+      workerId: config.workerId,
+      jid: copy.state.creds.me?.id,
+      createdAt: now,
+      updatedAt: now,
+    });
     const handle = await storage.store.openAuthState(sessionId);
     Object.assign(handle.state.creds, copy.state.creds);
     await handle.state.keys.set(keyData(copy) as never);

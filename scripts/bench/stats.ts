@@ -45,5 +45,13 @@ export function round(v: number, digits = 2): number {
 }
 
 export function roundSummary(s: Summary, digits = 2): Summary {
-  return { n: s.n, min: round(s.min, digits), p50: round(s.p50, digits), p95: round(s.p95, digits), p99: round(s.p99, digits), max: round(s.max, digits), mean: round(s.mean, digits) };
+  return {
+    n: s.n,
+    min: round(s.min, digits),
+    p50: round(s.p50, digits),
+    p95: round(s.p95, digits),
+    p99: round(s.p99, digits),
+    max: round(s.max, digits),
+    mean: round(s.mean, digits),
+  };
 }

@@ -26,7 +26,13 @@ export function trustFromHex(hex: string): void {
 }
 
 /** The environment every bench worker gets, on top of the scenario's queues and storage. */
-export function workerEnv(opts: { workerId: string; emulatorUrl: string; rootPublicKeyHex: string; storageDir: string; extra?: Record<string, string | undefined> }): Record<string, string | undefined> {
+export function workerEnv(opts: {
+  workerId: string;
+  emulatorUrl: string;
+  rootPublicKeyHex: string;
+  storageDir: string;
+  extra?: Record<string, string | undefined>;
+}): Record<string, string | undefined> {
   return {
     NODE_ENV: 'development',
     LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL ?? 'silent',

@@ -20,7 +20,7 @@ export type IncomingProperties = Pick<Delivery, 'messageId' | 'correlationId' | 
 
 // An AMQP shortstr holds at most 255 bytes; ids are also bounded in characters and free of control characters.
 const TYPE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
-const TOKEN = "[A-Za-z0-9!#$&^_.+-]{1,64}";
+const TOKEN = '[A-Za-z0-9!#$&^_.+-]{1,64}';
 // type/subtype, then `; name=value` parameters (a token, or a quoted string of printable ASCII).
 const CONTENT_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \t]*;[ \t]*${TOKEN}=(?:${TOKEN}|"[ !#-\\[\\]-~]{0,64}"))*$`);
 const TRACEPARENT = /^(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -137,7 +137,13 @@ export function forwardProperties(delivery: IncomingProperties, opts: { forwarde
 }
 
 /** A command this worker sends to another (`release`). */
-export function commandProperties(opts: { messageId: string; action: string; correlationId: string | undefined; sentBy: string; userId: string }): PublishOptions {
+export function commandProperties(opts: {
+  messageId: string;
+  action: string;
+  correlationId: string | undefined;
+  sentBy: string;
+  userId: string;
+}): PublishOptions {
   return {
     messageId: safeId(opts.messageId) ?? freshId('cmd'),
     type: safeType(opts.action) ?? 'command',
@@ -188,4 +194,3 @@ export function bareDeadLetterProperties(why: Pick<DeadLetterReason, 'code' | 'r
     headers: errorHeaders(why),
   };
 }
-

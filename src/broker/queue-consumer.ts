@@ -198,7 +198,10 @@ export class QueueConsumer extends EventEmitter {
       }
     }
     this.dropped++;
-    log.error({ reason: outcome.reason, messageId: delivery.messageId?.slice(0, 200) }, 'message cannot be dead-lettered at all; acking it so the queue moves on (it is lost)');
+    log.error(
+      { reason: outcome.reason, messageId: delivery.messageId?.slice(0, 200) },
+      'message cannot be dead-lettered at all; acking it so the queue moves on (it is lost)',
+    );
     settle('ack');
   }
 

@@ -48,7 +48,7 @@ export function scanJson(text: string, maxDepth: number, maxOutsideBase64 = Infi
   let afterBase64Key = false;
   let expectBase64Value = false;
   const n = text.length;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     if (i - inBase64Values > maxOutsideBase64 && isString !== true) return { ok: false, kind: 'too-large', offset: i };
     const c = text.charCodeAt(i);
     if (isJsonWhitespace(c)) {
@@ -99,7 +99,8 @@ export function scanJson(text: string, maxDepth: number, maxOutsideBase64 = Infi
 /** The names no command may use at any depth: what prototype pollution is made of. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
-export type WalkResult = { ok: true; values: number } | { ok: false; kind: 'forbidden-key'; key: string; path: string } | { ok: false; kind: 'too-many-values'; limit: number };
+export type WalkResult =
+  { ok: true; values: number } | { ok: false; kind: 'forbidden-key'; key: string; path: string } | { ok: false; kind: 'too-many-values'; limit: number };
 
 /**
  * Visits every object and array of a parsed JSON value, iteratively (no recursion, so no stack

@@ -28,19 +28,27 @@ export type DecodedBody = { ok: true; value: unknown } | { ok: false; code: Erro
 export function decodeCommandBody(body: Buffer, contentType: string | undefined, limits: ParseLimits, maxMediaBytes: number): DecodedBody {
   const mediaAllowance = Math.ceil((maxMediaBytes * 4) / 3) + MEDIA_ENVELOPE_BYTES;
   if (body.length > limits.maxBytes + mediaAllowance) {
-    return { ok: false, code: 'PAYLOAD_TOO_LARGE', reason: `payload of ${body.length} bytes exceeds COMMAND_MAX_BYTES (${limits.maxBytes}) plus the base64 of MEDIA_MAX_BYTES (${maxMediaBytes})` };
+    return {
+      ok: false,
+      code: 'PAYLOAD_TOO_LARGE',
+      reason: `payload of ${body.length} bytes exceeds COMMAND_MAX_BYTES (${limits.maxBytes}) plus the base64 of MEDIA_MAX_BYTES (${maxMediaBytes})`,
+    };
   }
   if (body.length > limits.maxBytes && body.indexOf('"base64') === -1) {
     // Cheap, before anything else: only a body that mentions base64 media may be this large
     // (`"base64` also finds the key of a command encoded twice, `\\"base64\\"`).
-    return { ok: false, code: 'PAYLOAD_TOO_LARGE', reason: `payload of ${body.length} bytes exceeds COMMAND_MAX_BYTES (${limits.maxBytes}) and carries no "base64" media` };
+    return {
+      ok: false,
+      code: 'PAYLOAD_TOO_LARGE',
+      reason: `payload of ${body.length} bytes exceeds COMMAND_MAX_BYTES (${limits.maxBytes}) and carries no "base64" media`,
+    };
   }
   if (contentType === 'application/x-java-serialized-object' || body.subarray(0, 2).equals(JAVA_STREAM_MAGIC)) {
     return {
       ok: false,
       code: 'JAVA_SERIALIZED',
       reason:
-        'payload is a Java-serialized object; configure the backend\'s RabbitTemplate with a JSON message converter ' +
+        "payload is a Java-serialized object; configure the backend's RabbitTemplate with a JSON message converter " +
         '(rabbitTemplate.setMessageConverter(new Jackson2JsonMessageConverter())) or send a JSON string',
     };
   }
@@ -60,10 +68,18 @@ function decodeJson(text: string, size: number, limits: ParseLimits, maxMediaByt
   // A large body may hold at most maxBytes outside its base64 media: the scan stops there.
   const scan = scanJson(text, maxDepth, large ? limits.maxBytes : Infinity);
   if (!scan.ok && scan.kind === 'too-deep') {
-    return { ok: false, code: 'INVALID_JSON', reason: `payload nesting too deep: more than ${maxDepth} levels of objects and arrays (COMMAND_MAX_DEPTH), at offset ${scan.offset}` };
+    return {
+      ok: false,
+      code: 'INVALID_JSON',
+      reason: `payload nesting too deep: more than ${maxDepth} levels of objects and arrays (COMMAND_MAX_DEPTH), at offset ${scan.offset}`,
+    };
   }
   if (!scan.ok) {
-    return { ok: false, code: 'PAYLOAD_TOO_LARGE', reason: `payload of ${size} bytes exceeds COMMAND_MAX_BYTES (${limits.maxBytes}) and more than that lies outside its "base64" media` };
+    return {
+      ok: false,
+      code: 'PAYLOAD_TOO_LARGE',
+      reason: `payload of ${size} bytes exceeds COMMAND_MAX_BYTES (${limits.maxBytes}) and more than that lies outside its "base64" media`,
+    };
   }
   if (large && !(outer && scan.isString) && size - scan.base64ValueLength > limits.maxBytes) {
     return { ok: false, code: 'PAYLOAD_TOO_LARGE', reason: tooLargeApartFromMedia(size, scan.base64ValueLength, limits.maxBytes) };
@@ -74,7 +90,11 @@ function decodeJson(text: string, size: number, limits: ParseLimits, maxMediaByt
     value = JSON.parse(text);
   } catch (err) {
     const why = (err as Error).message;
-    return { ok: false, code: 'INVALID_JSON', reason: outer ? `payload is not valid JSON: ${why}` : `payload is a JSON string that does not hold valid JSON: ${why}` };
+    return {
+      ok: false,
+      code: 'INVALID_JSON',
+      reason: outer ? `payload is not valid JSON: ${why}` : `payload is a JSON string that does not hold valid JSON: ${why}`,
+    };
   }
   if (typeof value === 'string') {
     if (outer && /^\s*\{/.test(value)) return decodeJson(value, value.length, limits, maxMediaBytes, false);
@@ -91,9 +111,15 @@ function decodeJson(text: string, size: number, limits: ParseLimits, maxMediaByt
     // The scan saw a large "base64" somewhere; it must be THE media of a send_message.
     const media = effectiveBase64(value);
     if (media === undefined) {
-      return { ok: false, code: 'PAYLOAD_TOO_LARGE', reason: `payload of ${size} bytes exceeds COMMAND_MAX_BYTES (${limits.maxBytes}); only a send_message carrying "base64" media may be larger`, value };
+      return {
+        ok: false,
+        code: 'PAYLOAD_TOO_LARGE',
+        reason: `payload of ${size} bytes exceeds COMMAND_MAX_BYTES (${limits.maxBytes}); only a send_message carrying "base64" media may be larger`,
+        value,
+      };
     }
-    if (size - media.length > limits.maxBytes) return { ok: false, code: 'PAYLOAD_TOO_LARGE', reason: tooLargeApartFromMedia(size, media.length, limits.maxBytes), value };
+    if (size - media.length > limits.maxBytes)
+      return { ok: false, code: 'PAYLOAD_TOO_LARGE', reason: tooLargeApartFromMedia(size, media.length, limits.maxBytes), value };
   }
   return { ok: true, value };
 }

@@ -47,7 +47,11 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
   };
 
   return async (delivery: Delivery): Promise<Outcome> => {
-    const parsed = parseCommand(delivery.body, delivery, { maxBytes: deps.maxBytes, ...(deps.maxMediaBytes ? { maxMediaBytes: deps.maxMediaBytes } : {}), ...deps.parseLimits });
+    const parsed = parseCommand(delivery.body, delivery, {
+      maxBytes: deps.maxBytes,
+      ...(deps.maxMediaBytes ? { maxMediaBytes: deps.maxMediaBytes } : {}),
+      ...deps.parseLimits,
+    });
     if (!parsed.ok) {
       if (parsed.code === 'MISROUTED_EVENT') {
         // Someone else's message on our queue (events queue = command queue): never ack-and-drop it.
@@ -69,7 +73,10 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
     // `release` makes a worker drop a number: only another worker may ask for it, proven by the
     // user_id that the broker itself checks against the publishing connection's user.
     if (command.action === 'release' && deps.workerUser !== undefined && delivery.userId !== deps.workerUser) {
-      return refuse('NOT_AUTHORIZED', `"release" is a worker-to-worker command: it must be published by a worker (AMQP user_id "${deps.workerUser}"); use "disconnect" or "logout"`);
+      return refuse(
+        'NOT_AUTHORIZED',
+        `"release" is a worker-to-worker command: it must be published by a worker (AMQP user_id "${deps.workerUser}"); use "disconnect" or "logout"`,
+      );
     }
     if (command.action === 'release' && command.handoverTo !== undefined && deps.fleet) {
       const why = refuseForwardTarget(command.handoverTo, deps.fleet);
@@ -114,7 +121,8 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
           } catch (publishErr) {
             // The rejection must reach the backend: keep the command until it can, unless the
             // event itself can never be published (then retrying would loop for ever).
-            if (!isWorkerError(publishErr, 'UNPUBLISHABLE')) return { kind: 'retry', reason: `could not publish command_rejected: ${describeError(publishErr)}`, delayMs: 1000 };
+            if (!isWorkerError(publishErr, 'UNPUBLISHABLE'))
+              return { kind: 'retry', reason: `could not publish command_rejected: ${describeError(publishErr)}`, delayMs: 1000 };
             cmdLog.error({ err: publishErr }, 'command_rejected cannot be published; the command is dropped with this log');
           }
           attempts.forget(key);

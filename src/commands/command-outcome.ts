@@ -23,9 +23,7 @@ const REJECTION_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 
 export type FailureVerdict =
-  | { kind: 'reject'; code: ErrorCode; reason: string }
-  | { kind: 'retry'; outcome: Outcome }
-  | { kind: 'give-up'; code: ErrorCode; reason: string };
+  { kind: 'reject'; code: ErrorCode; reason: string } | { kind: 'retry'; outcome: Outcome } | { kind: 'give-up'; code: ErrorCode; reason: string };
 
 export function judgeFailure(err: unknown, attempt: number, maxAttempts: number): FailureVerdict {
   const code: ErrorCode = isWorkerError(err) ? err.code : 'INTERNAL';

@@ -15,19 +15,38 @@ const workerId = z
   .transform((v) => String(v));
 
 export const commandFieldsSchema = z.object({
-  numberId: numericId.optional().describe('The backend\'s id of the WhatsApp number.'),
-  phoneNumber: z.string().max(32).optional().describe('The number in international form, e.g. "+221771234567" (also 221771234567, 00221771234567, spaces, dots, dashes and parentheses): one canonical form, + and its E.164 digits. A national number with a leading 0 is refused.'),
+  numberId: numericId.optional().describe("The backend's id of the WhatsApp number."),
+  phoneNumber: z
+    .string()
+    .max(32)
+    .optional()
+    .describe(
+      'The number in international form, e.g. "+221771234567" (also 221771234567, 00221771234567, spaces, dots, dashes and parentheses): one canonical form, + and its E.164 digits. A national number with a leading 0 is refused.',
+    ),
   sessionId: z
     .union([z.string().max(200), z.number().int().nonnegative()])
     .optional()
-    .describe('Either this worker\'s session id (`session_<numberId>_<phone>`), the backend\'s own session reference, or (top level, as the backend sends it) the numberId.'),
+    .describe(
+      "Either this worker's session id (`session_<numberId>_<phone>`), the backend's own session reference, or (top level, as the backend sends it) the numberId.",
+    ),
   workerId: workerId.optional().describe('The worker that must execute the command. Omitted: whichever worker receives it.'),
-  handoverTo: workerId.optional().describe('`release` only: the worker that takes the session over (workers send this to each other when the backend reassigns a number).'),
-  requestId: z.string().min(1).max(200).optional().describe('Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message`: a redelivered send with the same requestId is not sent twice.'),
+  handoverTo: workerId
+    .optional()
+    .describe('`release` only: the worker that takes the session over (workers send this to each other when the backend reassigns a number).'),
+  requestId: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(
+      'Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message`: a redelivered send with the same requestId is not sent twice.',
+    ),
   timestamp: z
     .union([z.number(), z.string().max(64)])
     .optional()
-    .describe('When the backend issued the command: epoch ms, epoch seconds (< 1e12), or ISO 8601 with a zone. Older than COMMAND_MAX_AGE_MS (or ahead by more than COMMAND_MAX_CLOCK_SKEW_MS): refused as STALE. 0, or a time without a zone, is not judged.'),
+    .describe(
+      'When the backend issued the command: epoch ms, epoch seconds (< 1e12), or ISO 8601 with a zone. Older than COMMAND_MAX_AGE_MS (or ahead by more than COMMAND_MAX_CLOCK_SKEW_MS): refused as STALE. 0, or a time without a zone, is not judged.',
+    ),
 });
 
 /**
@@ -46,7 +65,12 @@ export const sendMessageFieldsSchema = z.object({
     .describe('send_message, media: fetch the file from this URL.'),
   base64: z.string().optional().describe('send_message, media: the file itself, base64 (at most MEDIA_MAX_BYTES once decoded).'),
   mediaKey: z.string().min(1).max(1024).optional().describe('send_message, media: a key in the media store, e.g. `media/<sessionId>/images/<messageId>.jpg`.'),
-  mimeType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'a MIME type such as image/jpeg').max(255).optional().describe('send_message, media: the MIME type (required for documents).'),
+  mimeType: z
+    .string()
+    .regex(/^[\w.+-]+\/[\w.+-]+$/, 'a MIME type such as image/jpeg')
+    .max(255)
+    .optional()
+    .describe('send_message, media: the MIME type (required for documents).'),
   caption: z.string().max(4096).optional().describe('send_message, image/video/document: a caption.'),
   fileName: z.string().min(1).max(255).optional().describe('send_message, document: the file name shown (required for documents).'),
   ptt: z.boolean().optional().describe('send_message, audio: true to send a voice note.'),
@@ -57,7 +81,12 @@ export const commandMessageSchema = commandFieldsSchema
   .extend(sendMessageFieldsSchema.partial().shape)
   .extend({
     action: z.enum(COMMAND_ACTIONS).describe('What to do: a session action, or `send_message`.'),
-    data: commandFieldsSchema.extend(sendMessageFieldsSchema.shape).partial().loose().optional().describe('The same fields, nested (they win over top-level ones).'),
+    data: commandFieldsSchema
+      .extend(sendMessageFieldsSchema.shape)
+      .partial()
+      .loose()
+      .optional()
+      .describe('The same fields, nested (they win over top-level ones).'),
   })
   .loose()
   .describe('A command for a WhatsApp session, published by the backend.');

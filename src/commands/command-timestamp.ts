@@ -46,7 +46,12 @@ function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   const parts: string[] = [];
   let s = Math.floor(ms / 1000);
-  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['min', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['min', 60],
+    ['s', 1],
+  ] as const) {
     if (s >= size) {
       parts.push(`${Math.floor(s / size)} ${unit}`);
       s %= size;

@@ -19,9 +19,7 @@ export interface MessageMeta {
   correlationId?: string | undefined;
 }
 
-export type ParseResult =
-  | { ok: true; command: Command }
-  | { ok: false; code: ErrorCode; reason: string; hint: CommandHint };
+export type ParseResult = { ok: true; command: Command } | { ok: false; code: ErrorCode; reason: string; hint: CommandHint };
 
 const fail = (code: ErrorCode, reason: string, hint: CommandHint = {}): ParseResult => ({ ok: false, code, reason, hint });
 
@@ -98,13 +96,22 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: ParseLimit
   if (timestamp?.checkable) {
     const stale = staleness(timestamp.at, limits);
     if (stale) {
-      return fail('STALE', stale, { ...hint, numberId, ...(base.sessionId ? { sessionId: base.sessionId } : {}), ...(base.requestId ? { requestId: base.requestId } : {}) });
+      return fail('STALE', stale, {
+        ...hint,
+        numberId,
+        ...(base.sessionId ? { sessionId: base.sessionId } : {}),
+        ...(base.requestId ? { requestId: base.requestId } : {}),
+      });
     }
   }
   if (msg.action === 'send_message') {
     const fullHint = { ...hint, numberId, ...(base.sessionId ? { sessionId: base.sessionId } : {}) };
     if (!base.requestId) {
-      return fail('INVALID_COMMAND', '"send_message" needs "requestId" (or an AMQP correlation_id): it is what keeps a redelivered send from being sent twice', fullHint);
+      return fail(
+        'INVALID_COMMAND',
+        '"send_message" needs "requestId" (or an AMQP correlation_id): it is what keeps a redelivered send from being sent twice',
+        fullHint,
+      );
     }
     const out = parseOutgoingMessage({ ...msg, ...data }, { maxMediaBytes });
     if (!out.ok) return fail(out.code, out.reason, fullHint);

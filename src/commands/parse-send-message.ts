@@ -7,8 +7,7 @@ import type { CommandMessage } from './command-schema.js';
 type Fields = Partial<Pick<CommandMessage, 'to' | 'type' | 'text' | 'url' | 'base64' | 'mediaKey' | 'mimeType' | 'caption' | 'fileName' | 'ptt' | 'replyTo'>>;
 
 export type SendMessageParse =
-  | { ok: true; value: Pick<SendMessageCommand, 'to' | 'toJid' | 'message' | 'replyTo'> }
-  | { ok: false; code: ErrorCode; reason: string };
+  { ok: true; value: Pick<SendMessageCommand, 'to' | 'toJid' | 'message' | 'replyTo'> } | { ok: false; code: ErrorCode; reason: string };
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 const DATA_URL = /^data:([\w.+-]+\/[\w.+-]+)(;[^,]*)?;base64,/;
@@ -55,11 +54,15 @@ export function parseOutgoingMessage(f: Fields, limits: { maxMediaBytes: number 
       return fail('INVALID_MEDIA', '"url" is not a valid URL');
     }
     // They would go out as Basic auth to whatever host the URL names (and end up in logs).
-    if (url.username || url.password) return fail('INVALID_MEDIA', '"url" must not carry credentials (user:password@host); serve the file from a URL that needs none');
+    if (url.username || url.password)
+      return fail('INVALID_MEDIA', '"url" must not carry credentials (user:password@host); serve the file from a URL that needs none');
     media = { kind: 'url', url: f.url };
   } else if (f.mediaKey !== undefined) {
     if (!MEDIA_KEY.test(f.mediaKey) || f.mediaKey.includes('..')) {
-      return fail('INVALID_MEDIA', `"mediaKey" "${f.mediaKey.slice(0, 80)}" is not a media store key (media/<sessionId>/<images|videos|audio|documents|stickers>/<file>)`);
+      return fail(
+        'INVALID_MEDIA',
+        `"mediaKey" "${f.mediaKey.slice(0, 80)}" is not a media store key (media/<sessionId>/<images|videos|audio|documents|stickers>/<file>)`,
+      );
     }
     media = { kind: 'mediaKey', key: f.mediaKey };
   } else {
@@ -72,7 +75,8 @@ export function parseOutgoingMessage(f: Fields, limits: { maxMediaBytes: number 
     text = text.replace(/\s/g, '');
     // Checked before decoding: a huge payload is refused without allocating it twice.
     const decodedSize = Math.floor((text.length * 3) / 4) - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
-    if (decodedSize > limits.maxMediaBytes) return fail('MEDIA_TOO_LARGE', `"base64" decodes to ${decodedSize} bytes, more than MEDIA_MAX_BYTES (${limits.maxMediaBytes})`);
+    if (decodedSize > limits.maxMediaBytes)
+      return fail('MEDIA_TOO_LARGE', `"base64" decodes to ${decodedSize} bytes, more than MEDIA_MAX_BYTES (${limits.maxMediaBytes})`);
     if (!text || !BASE64.test(text)) return fail('INVALID_MEDIA', '"base64" is not base64 data');
     media = { kind: 'base64', data: Buffer.from(text, 'base64') };
   }

@@ -18,7 +18,8 @@ export function recipientJid(to: string): string {
     throw new WorkerError('INVALID_RECIPIENT', `"to" "${raw.slice(0, 60)}" is not a user (…@s.whatsapp.net), LID (…@lid) or group (…@g.us) JID`);
   }
   const phone = raw.replace(/[\s().-]/g, '');
-  if (!PHONE.test(phone)) throw new WorkerError('INVALID_RECIPIENT', `"to" "${raw.slice(0, 60)}" is neither a phone number (6 to 15 digits, optional +) nor a JID`);
+  if (!PHONE.test(phone))
+    throw new WorkerError('INVALID_RECIPIENT', `"to" "${raw.slice(0, 60)}" is neither a phone number (6 to 15 digits, optional +) nor a JID`);
   return `${phone.replace(/^\+/, '')}@s.whatsapp.net`;
 }
 

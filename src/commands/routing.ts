@@ -9,7 +9,10 @@ import type { Command } from './command.js';
  */
 export type Route = { kind: 'execute' } | { kind: 'forward'; workerId: string };
 
-export function routeCommand(command: Pick<Command, 'workerId'>, ctx: { self: string; source: 'shared' | 'own'; forwardedToOwner?: string | undefined }): Route {
+export function routeCommand(
+  command: Pick<Command, 'workerId'>,
+  ctx: { self: string; source: 'shared' | 'own'; forwardedToOwner?: string | undefined },
+): Route {
   // Moved here by a worker because this one drives the session: ours, whoever the body names.
   if (ctx.source === 'own' && ctx.forwardedToOwner === ctx.self) return { kind: 'execute' };
   const target = command.workerId ?? ctx.self;
@@ -24,7 +27,10 @@ export function routeCommand(command: Pick<Command, 'workerId'>, ctx: { self: st
  * be one of its workers: otherwise any id a publisher invents becomes a durable queue that
  * nobody will ever consume. Returns the reason when it may not.
  */
-export function refuseForwardTarget(workerId: string, fleet: { commandsQueue: string; reservedQueues: readonly string[]; workerIds: readonly string[] | undefined }): string | undefined {
+export function refuseForwardTarget(
+  workerId: string,
+  fleet: { commandsQueue: string; reservedQueues: readonly string[]; workerIds: readonly string[] | undefined },
+): string | undefined {
   const queue = `${fleet.commandsQueue}.${workerId}`;
   if (fleet.reservedQueues.includes(queue)) return `worker id "${workerId}" would address the queue "${queue}", which is not a worker's command queue`;
   if (fleet.workerIds && !fleet.workerIds.includes(workerId)) return `worker "${workerId}" is not part of the fleet (FLEET_WORKER_IDS)`;

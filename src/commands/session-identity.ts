@@ -30,8 +30,7 @@ const SESSION_ID = /^session_([0-9]{1,16})_(\+?[0-9]{6,17})$/;
  * international prefixes (`011…`), letters, a `+` anywhere but first.
  */
 export function normalisePhone(raw: string): string {
-  const bad = (why: string) =>
-    new WorkerError('INVALID_PHONE', `phoneNumber "${String(raw).slice(0, 40)}" is not a phone number (${why})`);
+  const bad = (why: string) => new WorkerError('INVALID_PHONE', `phoneNumber "${String(raw).slice(0, 40)}" is not a phone number (${why})`);
   if (typeof raw !== 'string' || raw.length > MAX_RAW_LENGTH) throw bad(`at most ${MAX_RAW_LENGTH} characters`);
   const compact = raw.replace(SEPARATORS, '');
   const digits = compact.startsWith('+') ? compact.slice(1) : compact.startsWith('00') ? compact.slice(2) : compact;

@@ -82,7 +82,16 @@ export interface Config {
   storage: {
     dir: string;
     minio:
-      | { endPoint: string; port: number | undefined; useSSL: boolean; accessKey: string; secretKey: string; bucket: string; mediaBucket: string; region: string }
+      | {
+          endPoint: string;
+          port: number | undefined;
+          useSSL: boolean;
+          accessKey: string;
+          secretKey: string;
+          bucket: string;
+          mediaBucket: string;
+          region: string;
+        }
       | undefined;
     encryptionKey: string | undefined;
     previousEncryptionKeys: string[];
@@ -157,7 +166,12 @@ export function brokerUser(url: string): string {
 
 /** `a, b,,c` → ['a', 'b', 'c']. */
 function splitList(raw: string | undefined): string[] {
-  return raw?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+  return (
+    raw
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? []
+  );
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv): Config {
@@ -168,13 +182,17 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
   }
   const e = parsed.data;
   const warnings: string[] = [];
-  const workerId = e.WORKER_ID ?? `dev-${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}`;
+  const workerId =
+    e.WORKER_ID ??
+    `dev-${hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 40)}`;
   if (!e.WORKER_ID) warnings.push(`WORKER_ID is not set; using "${workerId}" (development default)`);
 
   const isWhatsApp = e.WA_WEBSOCKET_URL === WHATSAPP_WEBSOCKET_URL || /(^|\.)whatsapp\.(net|com)(:|\/|$)/.test(new URL(e.WA_WEBSOCKET_URL).host + '/');
   let trustRootPublicKey: Buffer | undefined;
   if (e.WA_TRUST_ROOT_PUBLIC_KEY) {
-    if (isWhatsApp) warnings.push('WA_TRUST_ROOT_PUBLIC_KEY is ignored: it is honoured only when WA_WEBSOCKET_URL is not WhatsApp\'s own');
+    if (isWhatsApp) warnings.push("WA_TRUST_ROOT_PUBLIC_KEY is ignored: it is honoured only when WA_WEBSOCKET_URL is not WhatsApp's own");
     else trustRootPublicKey = Buffer.from(e.WA_TRUST_ROOT_PUBLIC_KEY, 'hex');
   }
 
@@ -193,7 +211,8 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     );
   }
   if (!e.SESSION_ENCRYPTION_KEY) {
-    if (e.NODE_ENV === 'production') throw new ConfigError('Invalid configuration:\n  SESSION_ENCRYPTION_KEY: required when NODE_ENV=production (64 hex characters or base64 of 32 bytes)');
+    if (e.NODE_ENV === 'production')
+      throw new ConfigError('Invalid configuration:\n  SESSION_ENCRYPTION_KEY: required when NODE_ENV=production (64 hex characters or base64 of 32 bytes)');
     warnings.push('SESSION_ENCRYPTION_KEY is not set: WhatsApp credentials are stored UNENCRYPTED');
   }
 
@@ -283,4 +302,3 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     warnings,
   };
 }
-

@@ -4,9 +4,7 @@ import { z } from 'zod';
  * Every setting the worker reads, with its default. `.env.example` documents the same list
  * (a unit test keeps the two in sync). Parsed once, at start, by `loadConfig`.
  */
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''])
-  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', '']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
@@ -67,7 +65,10 @@ export const envSchema = z
     COMMAND_MAX_ATTEMPTS: int(1, 100).default(5),
 
     QR_TERMINAL: bool.default(false),
-    WA_WEBSOCKET_URL: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL').default(WHATSAPP_WEBSOCKET_URL),
+    WA_WEBSOCKET_URL: z
+      .string()
+      .regex(/^wss?:\/\//, 'a ws:// or wss:// URL')
+      .default(WHATSAPP_WEBSOCKET_URL),
     WA_TRUST_ROOT_PUBLIC_KEY: z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, '64 hex characters (a 32-byte Curve25519 public key)')

@@ -47,13 +47,16 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
     channels: {
       sessionCommands: {
         address: 'whatsapp.session.update',
-        description: 'Shared command queue (QUEUE_SESSION_COMMANDS). Workers route each command, with a publisher confirm, to `whatsapp.session.update.<workerId>`.',
+        description:
+          'Shared command queue (QUEUE_SESSION_COMMANDS). Workers route each command, with a publisher confirm, to `whatsapp.session.update.<workerId>`.',
         messages: { command: { $ref: '#/components/messages/command' } },
-        bindings: { amqp: { is: 'queue', queue: { name: 'whatsapp.session.update', durable: true, exclusive: false, autoDelete: false }, bindingVersion: '0.3.0' } },
+        bindings: {
+          amqp: { is: 'queue', queue: { name: 'whatsapp.session.update', durable: true, exclusive: false, autoDelete: false }, bindingVersion: '0.3.0' },
+        },
       },
       workerCommands: {
         address: 'whatsapp.session.update.{workerId}',
-        description: 'One worker\'s own command queue, consumed by exactly one process (an exclusive consumer). A backend may publish here directly.',
+        description: "One worker's own command queue, consumed by exactly one process (an exclusive consumer). A backend may publish here directly.",
         parameters: { workerId: { description: 'WORKER_ID of the target worker.' } },
         messages: { command: { $ref: '#/components/messages/command' } },
       },
@@ -86,9 +89,17 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
     operations: {
       sendCommand: { action: 'send', channel: { $ref: '#/channels/sessionCommands' }, summary: 'The backend commands a session.' },
       receiveSessionEvents: { action: 'receive', channel: { $ref: '#/channels/sessionEvents' }, summary: 'The backend learns what happened to a session.' },
-      receiveMessageEvents: { action: 'receive', channel: { $ref: '#/channels/messageEvents' }, summary: 'The backend learns what was sent, delivered, read and received.' },
-      receiveNumberHealth: { action: 'receive', channel: { $ref: '#/channels/numberHealth' }, summary: 'The backend tracks each number\'s health.' },
-      receiveHeartbeats: { action: 'receive', channel: { $ref: '#/channels/workerHeartbeat' }, summary: 'The backend tracks which workers are up, their load and capacity.' },
+      receiveMessageEvents: {
+        action: 'receive',
+        channel: { $ref: '#/channels/messageEvents' },
+        summary: 'The backend learns what was sent, delivered, read and received.',
+      },
+      receiveNumberHealth: { action: 'receive', channel: { $ref: '#/channels/numberHealth' }, summary: "The backend tracks each number's health." },
+      receiveHeartbeats: {
+        action: 'receive',
+        channel: { $ref: '#/channels/workerHeartbeat' },
+        summary: 'The backend tracks which workers are up, their load and capacity.',
+      },
       receiveDeadLetters: { action: 'receive', channel: { $ref: '#/channels/deadLetters' }, summary: 'Operators inspect commands that were refused.' },
     },
     components: {
@@ -97,7 +108,8 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
           name: 'command',
           summary: commandMessageSchema.description,
           contentType: 'application/json',
-          description: 'JSON is read whatever the content type (text/plain from Spring\'s default converter is fine). A Java-serialized body is dead-lettered (code JAVA_SERIALIZED): configure a JSON message converter.',
+          description:
+            "JSON is read whatever the content type (text/plain from Spring's default converter is fine). A Java-serialized body is dead-lettered (code JAVA_SERIALIZED): configure a JSON message converter.",
           payload: jsonSchema(commandMessageSchema),
         },
         ...eventMessages,

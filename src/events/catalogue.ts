@@ -6,7 +6,7 @@ import { z } from 'zod';
  * `docs/asyncapi.json` (a test keeps the two in sync).
  */
 const envelope = {
-  numberId: z.number().int().nonnegative().describe('The backend\'s id of the WhatsApp number.'),
+  numberId: z.number().int().nonnegative().describe("The backend's id of the WhatsApp number."),
   sessionId: z.string().describe('`session_<numberId>_<phone>`.'),
   workerId: z.string().describe('The worker that published the event.'),
   timestamp: z.number().int().describe('When the event happened, epoch milliseconds.'),
@@ -28,18 +28,22 @@ export const sessionEventSchemas = {
   pairing_code_generated: sessionEvent('pairing_code_generated', 'Emitted when a `request_pairing_code` produced a code to type on the phone.', {
     pairingCode: z.string().length(8),
   }),
-  connected: sessionEvent('connected', 'Emitted when the session\'s WhatsApp socket is open (after linking, a restore or a reconnect).', {
-    phoneNumber: z.string().describe('Digits of the linked account\'s number.'),
-    jid: z.string().describe('The linked device\'s JID.'),
+  connected: sessionEvent('connected', "Emitted when the session's WhatsApp socket is open (after linking, a restore or a reconnect).", {
+    phoneNumber: z.string().describe("Digits of the linked account's number."),
+    jid: z.string().describe("The linked device's JID."),
   }),
   disconnected: sessionEvent('disconnected', 'Emitted when the socket closed without a logout: on a `disconnect` command, a drop, or a refused connection.', {
     reason: z.string(),
-    statusCode: z.number().int().optional().describe('WhatsApp\'s disconnect code when there is one (408, 428, 440, 503, 515…).'),
+    statusCode: z.number().int().optional().describe("WhatsApp's disconnect code when there is one (408, 428, 440, 503, 515…)."),
     willReconnect: z.boolean().describe('True when the worker retries by itself.'),
   }),
-  logged_out: sessionEvent('logged_out', 'Emitted when the session is unlinked (a `logout` command, or the phone removed the device); its credentials are deleted.', {
-    reason: z.string(),
-  }),
+  logged_out: sessionEvent(
+    'logged_out',
+    'Emitted when the session is unlinked (a `logout` command, or the phone removed the device); its credentials are deleted.',
+    {
+      reason: z.string(),
+    },
+  ),
   session_deleted: sessionEvent('session_deleted', 'Emitted when a `delete` command removed everything stored for the session.', {}),
   session_status: sessionEvent('session_status', 'Emitted when a `status` command asks where the session stands.', {
     status: z.enum(['starting', 'awaiting_scan', 'awaiting_pairing', 'connected', 'reconnecting', 'stopped', 'logged_out', 'banned', 'unknown']),
@@ -53,7 +57,7 @@ export const sessionEventSchemas = {
       sessionId: envelope.sessionId.optional(),
       code: z.string().describe('A stable error code, e.g. UNKNOWN_SESSION, CAPACITY, INVALID_PHONE, INVALID_COMMAND.'),
       reason: z.string().describe('What was wrong, for a person.'),
-      command: z.string().optional().describe('The rejected command\'s action.'),
+      command: z.string().optional().describe("The rejected command's action."),
     })
     .describe('Emitted when a command that names a session cannot be done (unknown session, capacity reached, invalid phone, malformed).'),
 };
@@ -74,59 +78,89 @@ const messageId = z.string().describe('The WhatsApp message id (`key.id`).');
  * Every one carries the session envelope; `requestId` is the `send_message` command's.
  */
 export const messageEventSchemas = {
-  message_sent: messageEvent('message_sent', 'Emitted when a `send_message` command was handed to WhatsApp (once per requestId: a redelivered command re-publishes it without sending again).', {
-    messageId: messageId.describe('The WhatsApp message id, derived from (sessionId, requestId): the same for every attempt of one command.'),
-    requestId: z.string().describe('The command\'s requestId.'),
-    to: z.string().describe('The recipient as the command gave it.'),
-    toJid: z.string().describe('The recipient JID the message was sent to.'),
-    type: z.enum(['text', 'image', 'video', 'audio', 'document']),
-    sentAt: z.number().int().describe('When WhatsApp took the message, epoch ms.'),
-  }),
-  message_status: messageEvent('message_status', 'Emitted when WhatsApp reports progress of a message this session sent: server_ack, delivered, read, played, or failed.', {
-    messageId,
-    status: z.enum(MESSAGE_STATUSES),
-    chat: z.string().describe('The chat JID the message is in.'),
-    participant: z.string().optional().describe('Groups: the member whose receipt this is.'),
-    statusAt: z.number().int().optional().describe('When the status was reached, epoch ms, if WhatsApp said.'),
-  }),
-  message_failed: messageEvent('message_failed', 'Emitted when a `send_message` could not be sent: the session is unknown, ended or did not open within SEND_WAIT_FOR_OPEN_MS, the recipient is not on WhatsApp, the media is missing, unreachable (url) or too large, or WhatsApp refused it.', {
-    sessionId: envelope.sessionId.optional(),
-    requestId: z.string().describe('The command\'s requestId.'),
-    messageId: messageId.optional().describe('The id the message would have had.'),
-    to: z.string().optional(),
-    code: z.string().describe('A stable code: UNKNOWN_SESSION, NOT_CONNECTED, NOT_ON_WHATSAPP, MEDIA_NOT_FOUND (a `mediaKey` with no file), MEDIA_UNAVAILABLE (a `url` that could not be fetched, whatever the cause: refused address, no answer, an error status), MEDIA_TOO_LARGE, INVALID_MEDIA, SEND_FAILED…'),
-    reason: z.string().describe('What went wrong, for a person.'),
-  }),
-  message_received: messageEvent('message_received', 'Emitted when a message from someone else reaches the session, live or replayed after an offline period (each WhatsApp message id once).', {
-    messageId,
-    chat: z.string().describe('The chat JID (the sender for 1:1 chats, the group for groups).'),
-    isGroup: z.boolean(),
-    from: z
-      .object({
-        pn: z.string().optional().describe('The sender\'s phone-number JID, when known.'),
-        lid: z.string().optional().describe('The sender\'s LID, when known.'),
-      })
-      .describe('Who sent it.'),
-    participant: z.string().optional().describe('Groups: the member who sent it (as WhatsApp addressed it).'),
-    pushName: z.string().optional().describe('The sender\'s display name.'),
-    sentAt: z.number().int().describe('When the sender sent it, epoch ms.'),
-    offline: z.boolean().describe('True when it was held by WhatsApp while the session was offline and replayed on reconnect.'),
-    type: z.enum(RECEIVED_MESSAGE_TYPES),
-    text: z.string().optional().describe('The text (text messages) or caption (media).'),
-    caption: z.string().optional().describe('The caption of a media message.'),
-    replyTo: z.string().optional().describe('The id of the message this one quotes.'),
-    media: z
-      .object({
-        key: z.string().optional().describe('Where the file is in the media store (bucket whatsapp-media, or STORAGE_DIR/media): `media/<sessionId>/<images|videos|audio|documents|stickers>/<hash of chat, sender and message id>-<random>.<ext>`, the extension from an allow-list of MIME types (`bin` otherwise). Absent when it could not be stored.'),
-        mimeType: z.string().optional().describe('The MIME type the sender declared (its claim: the stored Content-Type comes from an allow-list).'),
-        size: z.number().int().nonnegative().optional().describe('Bytes.'),
-        fileName: z.string().optional().describe('The file name the sender gave (information only: never used to name the stored file).'),
-        ptt: z.boolean().optional().describe('Audio: a voice note.'),
-        error: z.string().optional().describe('Why the file could not be stored: larger than MEDIA_MAX_BYTES, a MAC or hash mismatch (the file is not what the sender sent), a host that is not WhatsApp\'s, or the download or the store failing after 3 attempts.'),
-      })
-      .optional()
-      .describe('For media messages.'),
-  }),
+  message_sent: messageEvent(
+    'message_sent',
+    'Emitted when a `send_message` command was handed to WhatsApp (once per requestId: a redelivered command re-publishes it without sending again).',
+    {
+      messageId: messageId.describe('The WhatsApp message id, derived from (sessionId, requestId): the same for every attempt of one command.'),
+      requestId: z.string().describe("The command's requestId."),
+      to: z.string().describe('The recipient as the command gave it.'),
+      toJid: z.string().describe('The recipient JID the message was sent to.'),
+      type: z.enum(['text', 'image', 'video', 'audio', 'document']),
+      sentAt: z.number().int().describe('When WhatsApp took the message, epoch ms.'),
+    },
+  ),
+  message_status: messageEvent(
+    'message_status',
+    'Emitted when WhatsApp reports progress of a message this session sent: server_ack, delivered, read, played, or failed.',
+    {
+      messageId,
+      status: z.enum(MESSAGE_STATUSES),
+      chat: z.string().describe('The chat JID the message is in.'),
+      participant: z.string().optional().describe('Groups: the member whose receipt this is.'),
+      statusAt: z.number().int().optional().describe('When the status was reached, epoch ms, if WhatsApp said.'),
+    },
+  ),
+  message_failed: messageEvent(
+    'message_failed',
+    'Emitted when a `send_message` could not be sent: the session is unknown, ended or did not open within SEND_WAIT_FOR_OPEN_MS, the recipient is not on WhatsApp, the media is missing, unreachable (url) or too large, or WhatsApp refused it.',
+    {
+      sessionId: envelope.sessionId.optional(),
+      requestId: z.string().describe("The command's requestId."),
+      messageId: messageId.optional().describe('The id the message would have had.'),
+      to: z.string().optional(),
+      code: z
+        .string()
+        .describe(
+          'A stable code: UNKNOWN_SESSION, NOT_CONNECTED, NOT_ON_WHATSAPP, MEDIA_NOT_FOUND (a `mediaKey` with no file), MEDIA_UNAVAILABLE (a `url` that could not be fetched, whatever the cause: refused address, no answer, an error status), MEDIA_TOO_LARGE, INVALID_MEDIA, SEND_FAILED…',
+        ),
+      reason: z.string().describe('What went wrong, for a person.'),
+    },
+  ),
+  message_received: messageEvent(
+    'message_received',
+    'Emitted when a message from someone else reaches the session, live or replayed after an offline period (each WhatsApp message id once).',
+    {
+      messageId,
+      chat: z.string().describe('The chat JID (the sender for 1:1 chats, the group for groups).'),
+      isGroup: z.boolean(),
+      from: z
+        .object({
+          pn: z.string().optional().describe("The sender's phone-number JID, when known."),
+          lid: z.string().optional().describe("The sender's LID, when known."),
+        })
+        .describe('Who sent it.'),
+      participant: z.string().optional().describe('Groups: the member who sent it (as WhatsApp addressed it).'),
+      pushName: z.string().optional().describe("The sender's display name."),
+      sentAt: z.number().int().describe('When the sender sent it, epoch ms.'),
+      offline: z.boolean().describe('True when it was held by WhatsApp while the session was offline and replayed on reconnect.'),
+      type: z.enum(RECEIVED_MESSAGE_TYPES),
+      text: z.string().optional().describe('The text (text messages) or caption (media).'),
+      caption: z.string().optional().describe('The caption of a media message.'),
+      replyTo: z.string().optional().describe('The id of the message this one quotes.'),
+      media: z
+        .object({
+          key: z
+            .string()
+            .optional()
+            .describe(
+              'Where the file is in the media store (bucket whatsapp-media, or STORAGE_DIR/media): `media/<sessionId>/<images|videos|audio|documents|stickers>/<hash of chat, sender and message id>-<random>.<ext>`, the extension from an allow-list of MIME types (`bin` otherwise). Absent when it could not be stored.',
+            ),
+          mimeType: z.string().optional().describe('The MIME type the sender declared (its claim: the stored Content-Type comes from an allow-list).'),
+          size: z.number().int().nonnegative().optional().describe('Bytes.'),
+          fileName: z.string().optional().describe('The file name the sender gave (information only: never used to name the stored file).'),
+          ptt: z.boolean().optional().describe('Audio: a voice note.'),
+          error: z
+            .string()
+            .optional()
+            .describe(
+              "Why the file could not be stored: larger than MEDIA_MAX_BYTES, a MAC or hash mismatch (the file is not what the sender sent), a host that is not WhatsApp's, or the download or the store failing after 3 attempts.",
+            ),
+        })
+        .optional()
+        .describe('For media messages.'),
+    },
+  ),
 };
 
 export type MessageEventSchemas = typeof messageEventSchemas;
@@ -148,7 +182,9 @@ export const numberHealthSchema = z
     eventId: envelope.eventId,
     requestId: envelope.requestId,
   })
-  .describe('Emitted on the number-health queue whenever a number\'s health changes: HEALTHY when the socket opens, RECONNECTING, DISCONNECTED, LOGGED_OUT, BANNED.');
+  .describe(
+    "Emitted on the number-health queue whenever a number's health changes: HEALTHY when the socket opens, RECONNECTING, DISCONNECTED, LOGGED_OUT, BANNED.",
+  );
 
 export type SessionEventSchemas = typeof sessionEventSchemas;
 export type SessionEventAction = keyof SessionEventSchemas;
@@ -167,11 +203,11 @@ const workerEvent = <A extends string>(action: A, description: string) =>
       connectedCount: z.number().int().nonnegative().describe('Sessions whose socket is open.'),
       maxSessions: z.number().int().positive(),
       cpuUsage: z.number().nonnegative().describe('Process CPU, percent of one core, since the previous report.'),
-      memoryUsage: z.number().nonnegative().describe('Process RSS, percent of the machine\'s memory.'),
+      memoryUsage: z.number().nonnegative().describe("Process RSS, percent of the machine's memory."),
       rssBytes: z.number().int().nonnegative(),
       uptime: z.number().nonnegative().describe('Seconds since the process started.'),
       messageCount: z.number().int().nonnegative().describe('WhatsApp messages sent and received since start.'),
-      version: z.string().describe('The worker\'s version.'),
+      version: z.string().describe("The worker's version."),
       timestamp: envelope.timestamp,
       eventId: envelope.eventId,
     })

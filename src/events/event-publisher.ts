@@ -31,7 +31,10 @@ export interface MessageSubject {
   requestId?: string | undefined;
 }
 
-export type MessagePayload<A extends MessageEventAction> = Omit<MessageEvent<A>, 'action' | 'numberId' | 'sessionId' | 'workerId' | 'timestamp' | 'eventId' | 'requestId'>;
+export type MessagePayload<A extends MessageEventAction> = Omit<
+  MessageEvent<A>,
+  'action' | 'numberId' | 'sessionId' | 'workerId' | 'timestamp' | 'eventId' | 'requestId'
+>;
 
 type Payload<A extends SessionEventAction> = Omit<SessionEvent<A>, 'action' | 'numberId' | 'sessionId' | 'workerId' | 'timestamp' | 'eventId' | 'requestId'>;
 
@@ -40,7 +43,12 @@ export interface Events {
   session<A extends SessionEventAction>(action: A, subject: EventSubject, payload: Payload<A>): Promise<SessionEvent<A>>;
   health(subject: EventSubject, status: HealthStatus, reason?: string): Promise<NumberHealthEvent>;
   /** `command_rejected` when not even a session id is known (only the numberId). */
-  rejected(subject: { numberId: number; sessionId?: string | undefined; requestId?: string | undefined }, code: string, reason: string, command?: string): Promise<void>;
+  rejected(
+    subject: { numberId: number; sessionId?: string | undefined; requestId?: string | undefined },
+    code: string,
+    reason: string,
+    command?: string,
+  ): Promise<void>;
   /** Message events (`message.<action>`), resolved once the broker confirmed them. */
   message<A extends MessageEventAction>(action: A, subject: MessageSubject, payload: MessagePayload<A>): Promise<MessageEvent<A>>;
 }
@@ -72,7 +80,12 @@ export class EventPublisher implements Events {
     return event;
   }
 
-  async rejected(subject: { numberId: number; sessionId?: string | undefined; requestId?: string | undefined }, code: string, reason: string, command?: string): Promise<void> {
+  async rejected(
+    subject: { numberId: number; sessionId?: string | undefined; requestId?: string | undefined },
+    code: string,
+    reason: string,
+    command?: string,
+  ): Promise<void> {
     const event = { ...this.envelope('command_rejected', subject), code, reason, ...(command ? { command } : {}) } as SessionEvent<'command_rejected'>;
     await this.emit(sessionEventSchemas.command_rejected, ROUTING.sessionEvent('command_rejected'), event, subject.requestId);
   }
@@ -90,7 +103,12 @@ export class EventPublisher implements Events {
     };
   }
 
-  private async emit(schema: Parameters<EventPublisher['check']>[0], routingKey: string, event: { action: string; eventId: string }, requestId: string | undefined): Promise<void> {
+  private async emit(
+    schema: Parameters<EventPublisher['check']>[0],
+    routingKey: string,
+    event: { action: string; eventId: string },
+    requestId: string | undefined,
+  ): Promise<void> {
     this.check(schema, event);
     await this.send(routingKey, event.action, event, requestId);
   }
@@ -121,7 +139,8 @@ export class EventPublisher implements Events {
   private check(schema: { safeParse(v: unknown): { success: boolean; error?: unknown } }, event: object): void {
     const result = schema.safeParse(event);
     // A mismatch is our bug, not the backend's: say so loudly, but still deliver the event.
-    if (!result.success) this.logger.error({ action: (event as { action?: string }).action, issues: String(result.error) }, 'event does not match its catalogue schema');
+    if (!result.success)
+      this.logger.error({ action: (event as { action?: string }).action, issues: String(result.error) }, 'event does not match its catalogue schema');
   }
 
   private async send(routingKey: string, type: string, event: { eventId: string }, correlationId: string | undefined): Promise<void> {

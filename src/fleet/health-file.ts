@@ -46,9 +46,15 @@ export function judgeHealth(report: HealthReport | undefined, now: number, limit
   // Reports written before these fields existed have none: nothing to judge then.
   const outboxAge = report.outboxOldestAgeMs ?? 0;
   if (report.brokerConnected && outboxAge > limits.maxOutboxAgeMs) {
-    return { ok: false, reason: `oldest outbox message is ${Math.round(outboxAge / 1000)} s old with the broker connected (${report.outboxSize} waiting): publishing is stuck` };
+    return {
+      ok: false,
+      reason: `oldest outbox message is ${Math.round(outboxAge / 1000)} s old with the broker connected (${report.outboxSize} waiting): publishing is stuck`,
+    };
   }
-  return { ok: true, summary: `${report.active ? 'active' : 'standby'}, broker ${report.brokerConnected ? 'connected' : 'reconnecting'}, ${report.sessions} sessions` };
+  return {
+    ok: true,
+    summary: `${report.active ? 'active' : 'standby'}, broker ${report.brokerConnected ? 'connected' : 'reconnecting'}, ${report.sessions} sessions`,
+  };
 }
 
 export async function readHealthFile(file: string): Promise<HealthReport | undefined> {

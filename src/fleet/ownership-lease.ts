@@ -84,12 +84,16 @@ export class OwnershipLease {
   /** This process now holds its worker queue. */
   queueHeld(): void {
     if (this.isShuttingDown() || this.current.kind === 'active') return;
-    this.moveTo({ kind: 'active', since: Date.now() }, drivesSessions(this.current) ? 'holds its worker queue again' : 'holds its worker queue: restoring its sessions');
+    this.moveTo(
+      { kind: 'active', since: Date.now() },
+      drivesSessions(this.current) ? 'holds its worker queue again' : 'holds its worker queue: restoring its sessions',
+    );
   }
 
   /** It no longer holds its queue. With the broker still up (only the channel went), nothing runs out: `brokerLost` covers the rest. */
   queueLost(brokerConnected: boolean): void {
-    if (this.current.kind === 'active' && brokerConnected) this.moveTo({ kind: 'reclaiming', since: Date.now() }, 'lost its worker queue with the broker up; taking it again');
+    if (this.current.kind === 'active' && brokerConnected)
+      this.moveTo({ kind: 'reclaiming', since: Date.now() }, 'lost its worker queue with the broker up; taking it again');
   }
 
   /** Its attempt to take the queue found it held by another process with the same WORKER_ID. */
@@ -98,8 +102,8 @@ export class OwnershipLease {
     const state = this.current;
     if (state.kind === 'standby' && state.cause === 'queue-held') return;
     const why = drivesSessions(state)
-      ? 'another process now holds this worker\'s queue: closing every session (no logout) and standing by'
-      : 'another process holds this worker\'s queue: standing by';
+      ? "another process now holds this worker's queue: closing every session (no logout) and standing by"
+      : "another process holds this worker's queue: standing by";
     this.moveTo({ kind: 'standby', since: Date.now(), cause: 'queue-held' }, why);
   }
 
@@ -132,7 +136,10 @@ export class OwnershipLease {
 
   private leaseExpired(): void {
     if (this.current.kind !== 'cut-off') return;
-    this.moveTo({ kind: 'standby', since: Date.now(), cause: 'lease-expired' }, 'broker unreachable past OWNERSHIP_LEASE_MS: closing every session (no logout); they are restored when this process holds its queue again');
+    this.moveTo(
+      { kind: 'standby', since: Date.now(), cause: 'lease-expired' },
+      'broker unreachable past OWNERSHIP_LEASE_MS: closing every session (no logout); they are restored when this process holds its queue again',
+    );
   }
 
   private moveTo(next: WorkerState, why: string): void {

@@ -84,7 +84,11 @@ function origin(url: string): string {
  * "http"). Whatever goes wrong, the backend gets one reason (MEDIA_UNAVAILABLE) but for a file
  * that is too large; the detail goes to the log.
  */
-async function fetchMedia(url: string, mimeType: string | undefined, deps: OutgoingMediaDeps): Promise<{ media: { stream: Readable }; mimeType: string | undefined }> {
+async function fetchMedia(
+  url: string,
+  mimeType: string | undefined,
+  deps: OutgoingMediaDeps,
+): Promise<{ media: { stream: Readable }; mimeType: string | undefined }> {
   const max = deps.mediaMaxBytes;
   const unavailable = (err: unknown) => new SendFailure('MEDIA_UNAVAILABLE', MEDIA_URL_UNAVAILABLE, `${origin(url)}: ${describeError(err)}`);
   let addressPolicy: AddressPolicy;
@@ -110,7 +114,9 @@ async function fetchMedia(url: string, mimeType: string | undefined, deps: Outgo
   const limited = new ByteLimit(max);
   // A failure while the body streams (deadline, idle, cut off) reaches the send through
   // `limited` with the same one reason; MEDIA_TOO_LARGE (from `limited` itself) stays as it is.
-  res.on('error', (err) => limited.destroy(new WorkerError('MEDIA_UNAVAILABLE', MEDIA_URL_UNAVAILABLE, { cause: new Error(`${origin(url)}: ${describeError(err)}`) })));
+  res.on('error', (err) =>
+    limited.destroy(new WorkerError('MEDIA_UNAVAILABLE', MEDIA_URL_UNAVAILABLE, { cause: new Error(`${origin(url)}: ${describeError(err)}`) })),
+  );
   limited.on('error', () => res.destroy());
   limited.on('close', () => {
     if (!res.complete) res.destroy();

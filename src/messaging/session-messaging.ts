@@ -254,4 +254,3 @@ export class SessionMessaging {
     this.statuses.set(dedupe, true);
   }
 }
-

@@ -67,7 +67,11 @@ export function decideOnClose(
   const verdict = classifyDisconnect(statusCode, { linked: close.linked, qrShown: close.qrShown, message: close.message }).kind;
   const reconnect = (reason: string, conflicts = history.conflicts) => {
     const delayMs = backoffDelay(history.failures, { baseMs: policy.reconnectBaseDelayMs, maxMs: policy.reconnectMaxDelayMs, ...(random ? { random } : {}) });
-    return { decision: { kind: 'reconnect', attempt: history.failures + 1, delayMs, reason } as const, history: { failures: history.failures + 1, conflicts }, verdict };
+    return {
+      decision: { kind: 'reconnect', attempt: history.failures + 1, delayMs, reason } as const,
+      history: { failures: history.failures + 1, conflicts },
+      verdict,
+    };
   };
   switch (verdict) {
     case 'restart':
@@ -78,14 +82,22 @@ export function decideOnClose(
       if (!close.ownershipCertain) return { decision: { kind: 'yield' }, history, verdict };
       const conflicts = [...history.conflicts.filter((t) => now - t < policy.conflictWindowMs), now];
       if (conflicts.length >= policy.maxConflicts) {
-        return { decision: { kind: 'give_up', reason: `replaced by another connection ${conflicts.length} times; not reconnecting` }, history: { ...history, conflicts }, verdict };
+        return {
+          decision: { kind: 'give_up', reason: `replaced by another connection ${conflicts.length} times; not reconnecting` },
+          history: { ...history, conflicts },
+          verdict,
+        };
       }
       return reconnect('replaced by another connection', conflicts);
     }
     case 'qr_expired':
       return { decision: { kind: 'qr_expired' }, history, verdict };
     case 'logged_out':
-      return { decision: { kind: 'logged_out', reason: statusCode === 401 ? 'logged out from the phone' : `credentials refused (${statusCode})` }, history, verdict };
+      return {
+        decision: { kind: 'logged_out', reason: statusCode === 401 ? 'logged out from the phone' : `credentials refused (${statusCode})` },
+        history,
+        verdict,
+      };
     case 'banned':
       return { decision: { kind: 'banned', reason: `refused by WhatsApp (${statusCode}): the number is banned or blocked` }, history, verdict };
   }

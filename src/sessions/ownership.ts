@@ -6,5 +6,8 @@
  */
 export interface OwnershipPort {
   isWorkerRunning(workerId: string): Promise<boolean>;
-  requestHandover(owner: string, request: { numberId: number; sessionId: string; phoneNumber: string; handoverTo: string; requestId: string | undefined }): Promise<void>;
+  requestHandover(
+    owner: string,
+    request: { numberId: number; sessionId: string; phoneNumber: string; handoverTo: string; requestId: string | undefined },
+  ): Promise<void>;
 }

@@ -3,7 +3,10 @@ import type { HealthStatus, SessionEvent, SessionEventAction } from '../events/c
 import type { Events, EventSubject } from '../events/event-publisher.js';
 
 /** What a session event carries besides the envelope (the publisher adds action, ids, workerId, time, requestId). */
-export type SessionPayload<A extends SessionEventAction> = Omit<SessionEvent<A>, 'action' | 'numberId' | 'sessionId' | 'workerId' | 'timestamp' | 'eventId' | 'requestId'>;
+export type SessionPayload<A extends SessionEventAction> = Omit<
+  SessionEvent<A>,
+  'action' | 'numberId' | 'sessionId' | 'workerId' | 'timestamp' | 'eventId' | 'requestId'
+>;
 
 /**
  * One session's events and number health. The requestId is an argument of every call, never

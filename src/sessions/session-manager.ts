@@ -149,7 +149,10 @@ export class SessionManager {
     }
     const meta = await this.findStored(cmd);
     if (!meta) {
-      throw new WorkerError('UNKNOWN_SESSION', `no session for numberId ${cmd.numberId}${cmd.sessionId ? ` (${cmd.sessionId})` : ''} on worker ${this.deps.workerId}`);
+      throw new WorkerError(
+        'UNKNOWN_SESSION',
+        `no session for numberId ${cmd.numberId}${cmd.sessionId ? ` (${cmd.sessionId})` : ''} on worker ${this.deps.workerId}`,
+      );
     }
     // Not kept in memory: an object per stored session looked up would grow the map without
     // bound; a session enters the map when it is opened (create, reconnect, restore).
@@ -164,7 +167,9 @@ export class SessionManager {
   private async findStored(cmd: Command): Promise<SessionMeta | undefined> {
     if (cmd.sessionId) return this.deps.store.loadMeta(cmd.sessionId);
     const ids = (await this.deps.store.listSessionIds()).filter((id) => parseSessionId(id)?.numberId === cmd.numberId);
-    const metas = (await Promise.all(ids.map((id) => this.deps.store.loadMeta(id)))).filter((m): m is SessionMeta => m !== undefined && m.numberId === cmd.numberId);
+    const metas = (await Promise.all(ids.map((id) => this.deps.store.loadMeta(id)))).filter(
+      (m): m is SessionMeta => m !== undefined && m.numberId === cmd.numberId,
+    );
     return metas.find((m) => m.workerId === this.deps.workerId) ?? metas[0];
   }
 
@@ -193,7 +198,10 @@ export class SessionManager {
       handoverTo: this.deps.workerId,
       requestId: cmd.requestId,
     });
-    throw new WorkerError('OWNED_ELSEWHERE', `session ${cmd.sessionId} is driven by worker ${meta.workerId}; it was asked to hand it over and the command will be retried`);
+    throw new WorkerError(
+      'OWNED_ELSEWHERE',
+      `session ${cmd.sessionId} is driven by worker ${meta.workerId}; it was asked to hand it over and the command will be retried`,
+    );
   }
 
   /**
@@ -244,7 +252,10 @@ export class SessionManager {
 
   private ensureCapacity(): void {
     if (this.liveCount >= this.opts.maxSessions) {
-      throw new WorkerError('CAPACITY', `worker ${this.deps.workerId} already drives ${this.liveCount} sessions (WORKER_MAX_SESSIONS=${this.opts.maxSessions})`);
+      throw new WorkerError(
+        'CAPACITY',
+        `worker ${this.deps.workerId} already drives ${this.liveCount} sessions (WORKER_MAX_SESSIONS=${this.opts.maxSessions})`,
+      );
     }
   }
 

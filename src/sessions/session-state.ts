@@ -22,7 +22,13 @@ export type SessionStatus = SessionState['status'];
 
 /** States in which the session holds (or is about to hold) a WhatsApp socket. */
 export function isLive(state: SessionState): boolean {
-  return state.status === 'starting' || state.status === 'awaiting_scan' || state.status === 'awaiting_pairing' || state.status === 'connected' || state.status === 'reconnecting';
+  return (
+    state.status === 'starting' ||
+    state.status === 'awaiting_scan' ||
+    state.status === 'awaiting_pairing' ||
+    state.status === 'connected' ||
+    state.status === 'reconnecting'
+  );
 }
 
 /**

@@ -101,7 +101,10 @@ export class Session {
     this.socket.close();
     this.state.set({ status: 'stopped', reason });
     await this.socket.releaseAuth();
-    await Promise.all([this.publisher.publish('disconnected', { reason, willReconnect: false }, requestId), this.publisher.health('DISCONNECTED', reason, requestId)]);
+    await Promise.all([
+      this.publisher.publish('disconnected', { reason, willReconnect: false }, requestId),
+      this.publisher.health('DISCONNECTED', reason, requestId),
+    ]);
   }
 
   /** `logout`: unlink from the phone when connected, then drop the credentials. */

@@ -141,7 +141,9 @@ async function hop(url: string, opts: HttpGetOptions, deadline: Deadline): Promi
   // A pinned request gets a fresh connection (no pooled socket opened for another check).
   const agent = opts.addressPolicy ? { agent: false as const } : parsed.protocol === 'https:' && opts.agent ? { agent: opts.agent } : {};
   return new Promise((resolve, reject) => {
-    const req = request(parsed, { method: 'GET', timeout: opts.timeoutMs, headers: opts.headers, ...agent, ...(lookup ? { lookup } : {}) }, (res) => resolve({ res, parsed }));
+    const req = request(parsed, { method: 'GET', timeout: opts.timeoutMs, headers: opts.headers, ...agent, ...(lookup ? { lookup } : {}) }, (res) =>
+      resolve({ res, parsed }),
+    );
     deadline.watch((err) => req.destroy(err));
     req.on('timeout', () => req.destroy(new HttpGetError(0, `no answer within ${opts.timeoutMs} ms`)));
     req.on('error', (err) => reject(err instanceof HttpGetError ? err : new HttpGetError(0, err.message, { cause: err })));
@@ -155,7 +157,9 @@ async function resolveHost(hostname: string): Promise<LookupAddress[]> {
   const family = isIP(host);
   if (family) return [{ address: host, family }];
   const addresses = await new Promise<LookupAddress[]>((resolve, reject) =>
-    dnsLookup(host, { all: true }, (err, found) => (err ? reject(new HttpGetError(0, `cannot resolve ${host}: ${err.code ?? err.message}`, { cause: err })) : resolve(found))),
+    dnsLookup(host, { all: true }, (err, found) =>
+      err ? reject(new HttpGetError(0, `cannot resolve ${host}: ${err.code ?? err.message}`, { cause: err })) : resolve(found),
+    ),
   );
   if (addresses.length === 0) throw new HttpGetError(0, `cannot resolve ${host}: no address`);
   return addresses;

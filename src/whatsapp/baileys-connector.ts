@@ -1,4 +1,12 @@
-import makeWASocket, { areJidsSameUser, Browsers, type AnyMessageContent, type AuthenticationState, type WAMessage, type WASocket, type WAVersion } from '@whiskeysockets/baileys';
+import makeWASocket, {
+  areJidsSameUser,
+  Browsers,
+  type AnyMessageContent,
+  type AuthenticationState,
+  type WAMessage,
+  type WASocket,
+  type WAVersion,
+} from '@whiskeysockets/baileys';
 import type { Agent } from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -96,9 +104,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       // Messages from others, live ('notify') or replayed after an offline period ('append').
       sock.ev.on('messages.upsert', ({ messages, type }) => {
         if (type !== 'notify' && type !== 'append') return;
-        const incoming = messages
-          .map((m) => toIncomingMessage(m, () => openMedia(sock, m, download)))
-          .filter((m): m is IncomingMessage => m !== undefined);
+        const incoming = messages.map((m) => toIncomingMessage(m, () => openMedia(sock, m, download))).filter((m): m is IncomingMessage => m !== undefined);
         if (incoming.length) emit({ type: 'messages', messages: incoming, offline: type === 'append' });
         // While Baileys buffers events (e.g. during the first sync), a receipt for a message we
         // just sent is merged into the buffered upsert of that message instead of being emitted
@@ -134,7 +140,13 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
           const status = receipt.playedTimestamp ? 'played' : receipt.readTimestamp ? 'read' : receipt.receiptTimestamp ? 'delivered' : undefined;
           if (!status) continue;
           const t = receipt.playedTimestamp ?? receipt.readTimestamp ?? receipt.receiptTimestamp;
-          receipts.push({ messageId: key.id, chat: key.remoteJid, status, ...(receipt.userJid ? { participant: receipt.userJid } : {}), ...(t ? { at: Number(t) * 1000 } : {}) });
+          receipts.push({
+            messageId: key.id,
+            chat: key.remoteJid,
+            status,
+            ...(receipt.userJid ? { participant: receipt.userJid } : {}),
+            ...(t ? { at: Number(t) * 1000 } : {}),
+          });
         }
         if (receipts.length) emit({ type: 'receipts', receipts });
       });
@@ -143,7 +155,12 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         sendMessage: async (jid: string, content: OutgoingContent, options: SendOptions) => {
           const quoted: WAMessage | undefined = options.quoted
             ? {
-                key: { remoteJid: jid, id: options.quoted.id, fromMe: options.quoted.fromMe, ...(options.quoted.participant ? { participant: options.quoted.participant } : {}) },
+                key: {
+                  remoteJid: jid,
+                  id: options.quoted.id,
+                  fromMe: options.quoted.fromMe,
+                  ...(options.quoted.participant ? { participant: options.quoted.participant } : {}),
+                },
                 message: { conversation: options.quoted.text ?? '' },
               }
             : undefined;

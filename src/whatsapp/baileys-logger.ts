@@ -41,7 +41,8 @@ export function baileysLogger(logger: Logger): BaileysLogger {
     info: (obj, msg) => logger.info(obj, msg),
     warn: (obj, msg) => logger.warn(obj, msg),
     error: (obj, msg) => {
-      if (isExpectedRestart(obj, msg)) logger.info({ statusCode: STATUS.restartRequired }, 'stream restart required (515): expected after a new link, reconnecting');
+      if (isExpectedRestart(obj, msg))
+        logger.info({ statusCode: STATUS.restartRequired }, 'stream restart required (515): expected after a new link, reconnecting');
       else logger.error(obj, msg);
     },
   };

@@ -13,7 +13,14 @@ const MEDIA_FIELDS: Array<[keyof proto.IMessage, MediaKind]> = [
 ];
 
 /** Fields that carry no content of their own (they ride along with real messages). */
-const PROTOCOL_ONLY = new Set(['senderKeyDistributionMessage', 'messageContextInfo', 'protocolMessage', 'keepInChatMessage', 'pinInChatMessage', 'encReactionMessage']);
+const PROTOCOL_ONLY = new Set([
+  'senderKeyDistributionMessage',
+  'messageContextInfo',
+  'protocolMessage',
+  'keepInChatMessage',
+  'pinInChatMessage',
+  'encReactionMessage',
+]);
 
 /** Where the file of a media message is and how it is keyed, or undefined for other messages. */
 export function mediaRefOf(message: proto.IMessage | null | undefined): MediaRef | undefined {
@@ -125,7 +132,13 @@ export function toIncomingMessage(msg: WAMessage, download: () => Promise<Readab
   return out;
 }
 
-const STATUS_BY_CODE: Record<number, 'failed' | 'server_ack' | 'delivered' | 'read' | 'played'> = { 0: 'failed', 2: 'server_ack', 3: 'delivered', 4: 'read', 5: 'played' };
+const STATUS_BY_CODE: Record<number, 'failed' | 'server_ack' | 'delivered' | 'read' | 'played'> = {
+  0: 'failed',
+  2: 'server_ack',
+  3: 'delivered',
+  4: 'read',
+  5: 'played',
+};
 
 /** Baileys' `WebMessageInfo.Status` → the event's status (PENDING, 1, is not news). */
 export function receiptStatus(code: number | null | undefined): 'failed' | 'server_ack' | 'delivered' | 'read' | 'played' | undefined {

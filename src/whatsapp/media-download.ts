@@ -103,7 +103,8 @@ export class MediaDecryptor extends Transform {
     if (this.tail.length !== MAC_LENGTH) return corrupt('file shorter than its MAC');
     const mac = this.hmac.digest().subarray(0, MAC_LENGTH);
     if (!timingSafeEqual(mac, this.tail)) return corrupt('MAC mismatch');
-    if (this.expect.fileEncSha256?.length && !this.encHash.digest().equals(Buffer.from(this.expect.fileEncSha256))) return corrupt('encrypted file hash mismatch');
+    if (this.expect.fileEncSha256?.length && !this.encHash.digest().equals(Buffer.from(this.expect.fileEncSha256)))
+      return corrupt('encrypted file hash mismatch');
     let last: Buffer;
     try {
       last = this.decipher.final();

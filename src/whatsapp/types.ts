@@ -81,7 +81,6 @@ export type OutgoingContent =
       ptt: boolean;
     };
 
-
 export interface SendOptions {
   /** The message id to use (deterministic, so a resend is recognised as the same message). */
   messageId: string;

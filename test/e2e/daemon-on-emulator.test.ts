@@ -21,7 +21,12 @@ describe('the real daemon, real Baileys and the real broker against the emulator
 
   const start = async (workerId: string, env: Record<string, string> = {}, qrTimeoutMs?: number) => {
     scenario.workerQueue(workerId);
-    const w = await startTestWorker({ env: { ...scenario.env, ...env }, workerId, connector: baileysConnector(emulator, qrTimeoutMs), store: new MemorySessionStore() });
+    const w = await startTestWorker({
+      env: { ...scenario.env, ...env },
+      workerId,
+      connector: baileysConnector(emulator, qrTimeoutMs),
+      store: new MemorySessionStore(),
+    });
     workers.push(w);
     return w;
   };
@@ -44,7 +49,7 @@ describe('the real daemon, real Baileys and the real broker against the emulator
     await emulator.close();
   });
 
-  it('backend-shaped create → qr_generated (PNG decodes to the emulator\'s QR) → scan → connected + HEALTHY', async () => {
+  it("backend-shaped create → qr_generated (PNG decodes to the emulator's QR) → scan → connected + HEALTHY", async () => {
     const w = await start('1');
     await scenario.probe.publish(w.config.queues.commands, backendCreate('1', 6, '+221771234567'));
     const serverQr = await emulator.waitForQr({ timeoutMs: 20_000 });
@@ -131,7 +136,7 @@ describe('the real daemon, real Baileys and the real broker against the emulator
     ]);
   });
 
-  it('refuses an emulator whose root is not the trusted one (the strict verifier, not rc14\'s, is in force)', async () => {
+  it("refuses an emulator whose root is not the trusted one (the strict verifier, not rc14's, is in force)", async () => {
     trustNoiseRoot(randomBytes(32));
     const w = await start('1');
     await scenario.probe.publish(w.config.queues.commands, backendCreate('1', 14, '+221770000014'));

@@ -51,7 +51,15 @@ const drivers: Driver[] = [
     make: async () => {
       s3 ??= await startS3rver();
       const o = s3.options();
-      const store = new S3MediaStore({ endPoint: o.endPoint, port: o.port, useSSL: false, accessKey: o.accessKey, secretKey: o.secretKey, region: o.region ?? 'us-east-1', bucket: o.bucket });
+      const store = new S3MediaStore({
+        endPoint: o.endPoint,
+        port: o.port,
+        useSSL: false,
+        accessKey: o.accessKey,
+        secretKey: o.secretKey,
+        region: o.region ?? 'us-east-1',
+        bucket: o.bucket,
+      });
       await store.ensureBucket();
       return { store, cleanup: async () => undefined };
     },
@@ -74,7 +82,13 @@ describe.each(drivers)('media over the queues, media store on $name', (driver) =
   const voiceNote = randomBytes(20_000);
 
   const send = (requestId: string, data: Record<string, unknown>) =>
-    scenario.probe.publish(worker.config.queues.commands, { action: 'send_message', numberId: 31, workerId: 'md1', requestId, data: { to: `+${ALICE}`, ...data } });
+    scenario.probe.publish(worker.config.queues.commands, {
+      action: 'send_message',
+      numberId: 31,
+      workerId: 'md1',
+      requestId,
+      data: { to: `+${ALICE}`, ...data },
+    });
 
   beforeAll(async () => {
     emulator = await trustedEmulator();
@@ -83,7 +97,13 @@ describe.each(drivers)('media over the queues, media store on $name', (driver) =
     media = await driver.make();
     scenario.workerQueue('md1');
     // The file server below is on loopback: private addresses must be allowed explicitly.
-    worker = await startTestWorker({ env: { ...scenario.env, MEDIA_MAX_BYTES: String(1024 * 1024), MEDIA_FETCH_ALLOWED_HOSTS: '127.0.0.1/32' }, workerId: 'md1', connector: baileysConnector(emulator), store: new MemorySessionStore(), messaging: { media: media.store } });
+    worker = await startTestWorker({
+      env: { ...scenario.env, MEDIA_MAX_BYTES: String(1024 * 1024), MEDIA_FETCH_ALLOWED_HOSTS: '127.0.0.1/32' },
+      workerId: 'md1',
+      connector: baileysConnector(emulator),
+      store: new MemorySessionStore(),
+      messaging: { media: media.store },
+    });
     // a file server the backend could point `url` at
     source = createServer((req, res) => {
       if (req.url !== '/voice.ogg') return void res.writeHead(404).end();
@@ -161,7 +181,12 @@ describe.each(drivers)('media over the queues, media store on $name', (driver) =
     const downloadsBefore = emulator.mediaStats.downloads;
     const sent = await emulator.sendMedia(ALICE, ACCOUNT.slice(1), { kind: 'image', bytes, mimeType: 'image/jpeg', caption: 'from alice' });
     const event = await scenario.messages.untilAction('message_received', (e) => e.messageId === sent.id, 20_000);
-    expect(event).toMatchObject({ type: 'image', caption: 'from alice', sessionId: SID, media: { key: expect.stringMatching(/^[^/]+\/[^/]+\/images\/[0-9a-f]{16}-[0-9a-f]{8}\.jpg$/), mimeType: 'image/jpeg', size: bytes.length } });
+    expect(event).toMatchObject({
+      type: 'image',
+      caption: 'from alice',
+      sessionId: SID,
+      media: { key: expect.stringMatching(/^[^/]+\/[^/]+\/images\/[0-9a-f]{16}-[0-9a-f]{8}\.jpg$/), mimeType: 'image/jpeg', size: bytes.length },
+    });
     expect(event.media.key.startsWith(`${mediaPrefix(SID)}images/`)).toBe(true);
     expect(event.media.error).toBeUndefined();
     expect(emulator.mediaStats.downloads).toBe(downloadsBefore + 1);
@@ -169,14 +194,20 @@ describe.each(drivers)('media over the queues, media store on $name', (driver) =
   });
 
   it('a file that fails its MAC is not stored: message_received says why', async () => {
-    const sent = await emulator.sendMedia(ALICE, ACCOUNT.slice(1), { kind: 'document', bytes: randomBytes(5000), mimeType: 'application/pdf', fileName: 'tampered.pdf', corrupt: true });
+    const sent = await emulator.sendMedia(ALICE, ACCOUNT.slice(1), {
+      kind: 'document',
+      bytes: randomBytes(5000),
+      mimeType: 'application/pdf',
+      fileName: 'tampered.pdf',
+      corrupt: true,
+    });
     const event = await scenario.messages.untilAction('message_received', (e) => e.messageId === sent.id, 20_000);
     expect(event).toMatchObject({ type: 'document', media: { fileName: 'tampered.pdf', error: expect.stringMatching(/MAC mismatch/) } });
     expect(event.media.key).toBeUndefined();
   });
 
   // Last, since it deletes the session; it stores the files it checks itself (runs alone with -t too).
-  it('delete removes the session\'s media files', async () => {
+  it("delete removes the session's media files", async () => {
     const received = await emulator.sendMedia(ALICE, ACCOUNT.slice(1), { kind: 'image', bytes: randomBytes(10_000), mimeType: 'image/jpeg' });
     const stored = await scenario.messages.untilAction('message_received', (e) => e.messageId === received.id, 20_000);
     const sentKey = `${mediaPrefix(SID)}documents/to-delete.pdf`;

@@ -39,9 +39,21 @@ describe('messaging over the queues, on the emulator', () => {
     return w;
   };
 
-  const command = (action: string, data: Record<string, unknown> = {}) => ({ action, numberId: 21, workerId: 'm1', ...data, data: { phoneNumber: ACCOUNT, ...((data.data as object) ?? {}) } });
+  const command = (action: string, data: Record<string, unknown> = {}) => ({
+    action,
+    numberId: 21,
+    workerId: 'm1',
+    ...data,
+    data: { phoneNumber: ACCOUNT, ...((data.data as object) ?? {}) },
+  });
   const send = (w: TestWorker<WhatsAppConnector>, requestId: string, text: string) =>
-    scenario.probe.publish(w.config.queues.commands, { action: 'send_message', numberId: 21, workerId: 'm1', requestId, data: { to: `+${ALICE}`, type: 'text', text } });
+    scenario.probe.publish(w.config.queues.commands, {
+      action: 'send_message',
+      numberId: 21,
+      workerId: 'm1',
+      requestId,
+      data: { to: `+${ALICE}`, type: 'text', text },
+    });
 
   const link = async (w: TestWorker<WhatsAppConnector>) => {
     await scenario.probe.publish(w.config.queues.commands, command('create'));
@@ -76,10 +88,22 @@ describe('messaging over the queues, on the emulator', () => {
     expect(got.id).toBe(messageId);
 
     const sent = await scenario.messages.untilAction('message_sent', undefined, 20_000);
-    expect(sent).toMatchObject({ numberId: 21, sessionId: SID, workerId: 'm1', requestId: 'req-hello', messageId, to: `+${ALICE}`, toJid: `${ALICE}@s.whatsapp.net`, type: 'text' });
+    expect(sent).toMatchObject({
+      numberId: 21,
+      sessionId: SID,
+      workerId: 'm1',
+      requestId: 'req-hello',
+      messageId,
+      to: `+${ALICE}`,
+      toJid: `${ALICE}@s.whatsapp.net`,
+      type: 'text',
+    });
     const delivered = await scenario.messages.untilAction('message_status', (e) => e.status === 'delivered', 20_000);
     expect(delivered).toMatchObject({ messageId, sessionId: SID });
-    const mine = scenario.messages.bodies().filter((b) => b.messageId === messageId).map((b) => b.action);
+    const mine = scenario.messages
+      .bodies()
+      .filter((b) => b.messageId === messageId)
+      .map((b) => b.action);
     expect(mine.indexOf('message_sent')).toBeLessThan(mine.indexOf('message_status'));
 
     // The backend redelivers the same command (e.g. it never saw the ack): nothing is sent twice.
@@ -105,7 +129,14 @@ describe('messaging over the queues, on the emulator', () => {
     const online = await emulator.sendMessage(ALICE, ACCOUNT.slice(1), 'hi worker');
     expect(online.delivery).toBe('online');
     const first = await scenario.messages.untilAction('message_received', (e) => e.text === 'hi worker', 20_000);
-    expect(first).toMatchObject({ messageId: online.id, sessionId: SID, offline: false, isGroup: false, type: 'text', from: { pn: `${ALICE}@s.whatsapp.net` } });
+    expect(first).toMatchObject({
+      messageId: online.id,
+      sessionId: SID,
+      offline: false,
+      isGroup: false,
+      type: 'text',
+      from: { pn: `${ALICE}@s.whatsapp.net` },
+    });
     expect(first.from.lid).toMatch(/@lid$/);
     expect(first.chat).toBe(first.from.lid);
 
@@ -120,7 +151,12 @@ describe('messaging over the queues, on the emulator', () => {
     expect(replayed).toMatchObject({ messageId: queued.id, offline: true, from: { pn: `${ALICE}@s.whatsapp.net` } });
     const after = await emulator.sendMessage(ALICE, ACCOUNT.slice(1), 'after');
     await scenario.messages.untilAction('message_received', (e) => e.messageId === after.id, 20_000);
-    expect(scenario.messages.bodies().filter((b) => b.action === 'message_received').map((b) => b.text)).toEqual(['hi worker', 'while you were away', 'after']);
+    expect(
+      scenario.messages
+        .bodies()
+        .filter((b) => b.action === 'message_received')
+        .map((b) => b.text),
+    ).toEqual(['hi worker', 'while you were away', 'after']);
   });
 
   it('a group message → message_received with the group as chat and the member who wrote it (LID and PN)', async () => {
@@ -130,7 +166,16 @@ describe('messaging over the queues, on the emulator', () => {
     const sent = await emulator.sendGroupMessage(ALICE, group.jid, 'hello group');
     const got = await scenario.messages.untilAction('message_received', (e) => e.messageId === sent.id, 20_000);
     const alice = emulator.addContact(ALICE);
-    expect(got).toMatchObject({ sessionId: SID, isGroup: true, chat: group.jid, participant: alice.lid, from: { lid: alice.lid, pn: `${ALICE}@s.whatsapp.net` }, type: 'text', text: 'hello group', offline: false });
+    expect(got).toMatchObject({
+      sessionId: SID,
+      isGroup: true,
+      chat: group.jid,
+      participant: alice.lid,
+      from: { lid: alice.lid, pn: `${ALICE}@s.whatsapp.net` },
+      type: 'text',
+      text: 'hello group',
+      offline: false,
+    });
   });
 
   it('a send to a session that stays closed fails after SEND_WAIT_FOR_OPEN_MS with the reason', async () => {
@@ -151,17 +196,37 @@ describe('messaging over the queues, on the emulator', () => {
   it('bad send_message payloads go to the DLQ with a code and reason (and command_rejected)', async () => {
     const w = await start();
     const dlq = await scenario.probe.collect(w.config.queues.deadLetter, { declare: false });
-    await scenario.probe.publish(w.config.queues.commands, { action: 'send_message', numberId: 21, workerId: 'm1', requestId: 'bad-1', data: { to: 'not a number', type: 'text', text: 'x' } });
-    await scenario.probe.publish(w.config.queues.commands, { action: 'send_message', numberId: 21, workerId: 'm1', requestId: 'bad-2', data: { to: `+${ALICE}`, type: 'image' } });
+    await scenario.probe.publish(w.config.queues.commands, {
+      action: 'send_message',
+      numberId: 21,
+      workerId: 'm1',
+      requestId: 'bad-1',
+      data: { to: 'not a number', type: 'text', text: 'x' },
+    });
+    await scenario.probe.publish(w.config.queues.commands, {
+      action: 'send_message',
+      numberId: 21,
+      workerId: 'm1',
+      requestId: 'bad-2',
+      data: { to: `+${ALICE}`, type: 'image' },
+    });
     // credentials in a media url would become Basic auth for whatever host it names
-    await scenario.probe.publish(w.config.queues.commands, { action: 'send_message', numberId: 21, workerId: 'm1', requestId: 'bad-3', data: { to: `+${ALICE}`, type: 'image', url: 'http://admin:hunter2@10.0.0.1/a.jpg' } });
+    await scenario.probe.publish(w.config.queues.commands, {
+      action: 'send_message',
+      numberId: 21,
+      workerId: 'm1',
+      requestId: 'bad-3',
+      data: { to: `+${ALICE}`, type: 'image', url: 'http://admin:hunter2@10.0.0.1/a.jpg' },
+    });
     await dlq.until((bs) => bs.length === 3, 20_000, 'three dead letters');
     const headers = dlq.messages.map((m) => m.raw.properties.headers as Record<string, string>);
     expect(headers.map((h) => h['x-error-code']).sort()).toEqual(['INVALID_MEDIA', 'INVALID_MEDIA', 'INVALID_RECIPIENT']);
-    expect(headers.filter((h) => h['x-error-code'] === 'INVALID_MEDIA').map((h) => h['x-error-reason']).sort()).toEqual([
-      expect.stringMatching(/^"url" must not carry credentials/),
-      expect.stringMatching(/needs one of "url", "base64" or "mediaKey"/),
-    ]);
+    expect(
+      headers
+        .filter((h) => h['x-error-code'] === 'INVALID_MEDIA')
+        .map((h) => h['x-error-reason'])
+        .sort(),
+    ).toEqual([expect.stringMatching(/^"url" must not carry credentials/), expect.stringMatching(/needs one of "url", "base64" or "mediaKey"/)]);
     expect(headers.map((h) => h['x-error-reason']).join(' ')).not.toMatch(/hunter2/);
     const rejected = await scenario.events.until((bs) => {
       const r = bs.filter((b) => b.action === 'command_rejected');

@@ -58,7 +58,12 @@ describe.each([
       STORAGE_DIR: dir,
       HEALTH_FILE: join(dir, 'health.json'),
       ...(s3Options
-        ? { MINIO_ENDPOINT: `127.0.0.1:${s3Options.port}`, MINIO_ACCESS_KEY: s3Options.accessKey, MINIO_SECRET_KEY: s3Options.secretKey, MINIO_BUCKET_NAME: s3Options.bucket }
+        ? {
+            MINIO_ENDPOINT: `127.0.0.1:${s3Options.port}`,
+            MINIO_ACCESS_KEY: s3Options.accessKey,
+            MINIO_SECRET_KEY: s3Options.secretKey,
+            MINIO_BUCKET_NAME: s3Options.bucket,
+          }
         : {}),
     };
     const first = new WorkerProcess(env);
@@ -81,7 +86,11 @@ describe.each([
     const restartedAt = Date.now();
     const second = new WorkerProcess(env);
     processes.push(second);
-    const connected = await scenario.events.until((bs) => bs.filter((b) => b.action === 'connected').length === 2 && bs.filter((b) => b.action === 'connected')[1], 45_000, 'a second connected');
+    const connected = await scenario.events.until(
+      (bs) => bs.filter((b) => b.action === 'connected').length === 2 && bs.filter((b) => b.action === 'connected')[1],
+      45_000,
+      'a second connected',
+    );
     expect(connected).toMatchObject({ numberId: 6, sessionId: 'session_6_+221771234567', workerId: 'r1', phoneNumber: '221771234567' });
     expect(connected.requestId).toBeUndefined();
     expect(scenario.events.bodies().filter((b) => b.action === 'qr_generated').length).toBe(qrBefore);
@@ -115,12 +124,28 @@ describe.each([
     });
     expect((await emulator.mediaOf((await gotPhoto).message)).equals(photo)).toBe(true);
     const scan = randomBytes(20_000);
-    const sentScan = await emulator.sendMedia('221770000099', '221771234567', { kind: 'document', bytes: scan, mimeType: 'application/pdf', fileName: 'scan.pdf' });
+    const sentScan = await emulator.sendMedia('221770000099', '221771234567', {
+      kind: 'document',
+      bytes: scan,
+      mimeType: 'application/pdf',
+      fileName: 'scan.pdf',
+    });
     const withMedia = await scenario.messages.untilAction('message_received', (e) => e.messageId === sentScan.id, 30_000);
-    expect(withMedia.media).toMatchObject({ key: expect.stringMatching(/^media\/session_6_~2B221771234567\/documents\/[0-9a-f]{16}-[0-9a-f]{8}\.pdf$/), size: scan.length });
+    expect(withMedia.media).toMatchObject({
+      key: expect.stringMatching(/^media\/session_6_~2B221771234567\/documents\/[0-9a-f]{16}-[0-9a-f]{8}\.pdf$/),
+      size: scan.length,
+    });
     const stored = s3Options
       ? await (async () => {
-          const store = new S3MediaStore({ endPoint: '127.0.0.1', port: s3Options.port, useSSL: false, accessKey: s3Options.accessKey, secretKey: s3Options.secretKey, region: 'us-east-1', bucket: 'whatsapp-media' });
+          const store = new S3MediaStore({
+            endPoint: '127.0.0.1',
+            port: s3Options.port,
+            useSSL: false,
+            accessKey: s3Options.accessKey,
+            secretKey: s3Options.secretKey,
+            region: 'us-east-1',
+            bucket: 'whatsapp-media',
+          });
           const chunks: Buffer[] = [];
           for await (const c of (await store.getStream(withMedia.media.key))!) chunks.push(c as Buffer);
           return Buffer.concat(chunks);

@@ -61,7 +61,10 @@ export class ClientConnection extends EventEmitter {
   pairingHello: { phone: string; wrappedEphemeral: Buffer; ref: string } | undefined;
   clientPayload: proto.ClientPayload | undefined;
 
-  constructor(readonly ws: WebSocket, private readonly host: ConnectionHost) {
+  constructor(
+    readonly ws: WebSocket,
+    private readonly host: ConnectionHost,
+  ) {
     super();
     this.noise = host.responder();
     ws.on('message', (data: Buffer) => this.onData(data));
@@ -228,6 +231,5 @@ export class ClientConnection extends EventEmitter {
   }
 }
 
-export const streamError = (code?: string, child?: BinaryNode): BinaryNode =>
-  node('stream:error', code ? { code } : {}, child ? [child] : undefined);
+export const streamError = (code?: string, child?: BinaryNode): BinaryNode => node('stream:error', code ? { code } : {}, child ? [child] : undefined);
 export const failure = (reason: string): BinaryNode => node('failure', { reason, location: 'emu' });

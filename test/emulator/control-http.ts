@@ -82,7 +82,10 @@ async function route(emu: Emulator, req: IncomingMessage, url: URL): Promise<unk
 }
 
 /** Serves the control API for `emu`; resolves once listening. */
-export async function startControlServer(emu: Emulator, opts: { host?: string; port?: number } = {}): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
+export async function startControlServer(
+  emu: Emulator,
+  opts: { host?: string; port?: number } = {},
+): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
   const host = opts.host ?? '127.0.0.1';
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', `http://${host}`);

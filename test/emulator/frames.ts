@@ -53,11 +53,7 @@ export const S_WHATSAPP_NET = 's.whatsapp.net';
  * Builds a node with every attribute forced to a string: the binary encoder
  * silently drops non-string values while still counting them, corrupting the frame.
  */
-export function node(
-  tag: string,
-  attrs: Record<string, string | number | boolean | undefined> = {},
-  content?: BinaryNode[] | Uint8Array | string,
-): BinaryNode {
+export function node(tag: string, attrs: Record<string, string | number | boolean | undefined> = {}, content?: BinaryNode[] | Uint8Array | string): BinaryNode {
   const clean: Record<string, string> = {};
   for (const [k, v] of Object.entries(attrs)) {
     if (v !== undefined) clean[k] = String(v);

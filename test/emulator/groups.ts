@@ -18,7 +18,10 @@ export class GroupStore {
   private readonly groups = new Map<string, Group>();
 
   create(subject: string, members: string[]): Group {
-    const jid = `120363${BigInt(`0x${randomBytes(6).toString('hex')}`).toString().padStart(12, '0').slice(0, 12)}@g.us`;
+    const jid = `120363${BigInt(`0x${randomBytes(6).toString('hex')}`)
+      .toString()
+      .padStart(12, '0')
+      .slice(0, 12)}@g.us`;
     const group: Group = { jid, subject, members: new Set(members) };
     this.groups.set(jid, group);
     return group;

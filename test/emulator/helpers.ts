@@ -48,7 +48,11 @@ export async function linkViaQr(
  */
 export function quietLibsignal(): () => void {
   const { info, warn } = console;
-  const routine = (args: unknown[]): boolean => typeof args[0] === 'string' && /^(Closing (open )?session|Opening session|Session already|Decrypted message with closed session|Removing old closed session|Migrating session)/.test(args[0]);
+  const routine = (args: unknown[]): boolean =>
+    typeof args[0] === 'string' &&
+    /^(Closing (open )?session|Opening session|Session already|Decrypted message with closed session|Removing old closed session|Migrating session)/.test(
+      args[0],
+    );
   console.info = (...args: unknown[]) => {
     if (!routine(args)) info(...args);
   };

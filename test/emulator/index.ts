@@ -5,12 +5,4 @@ export { startControlServer } from './control-http.js';
 // The phone side of a link without the QR round trip (the benchmark seeds hundreds of accounts so).
 export { buildPairSuccess, type PairSuccessInput } from './registration.js';
 export { normalizePhone } from './accounts.js';
-export type {
-  Emulator,
-  EmulatorOptions,
-  EmulatorState,
-  FaultKind,
-  OutgoingMedia,
-  ReceivedMessage,
-  SendResult,
-} from './types.js';
+export type { Emulator, EmulatorOptions, EmulatorState, FaultKind, OutgoingMedia, ReceivedMessage, SendResult } from './types.js';

@@ -153,7 +153,11 @@ function answerUsync(ctx: IqContext, iq: BinaryNode): BinaryNode {
   }
   return iqResult(iq, [
     node('usync', { sid: usync?.attrs.sid, index: '0', last: 'true', mode: usync?.attrs.mode, context: usync?.attrs.context }, [
-      node('result', {}, protocols.map((p) => node(p, {}))),
+      node(
+        'result',
+        {},
+        protocols.map((p) => node(p, {})),
+      ),
       node('list', {}, users),
     ]),
   ]);
@@ -181,7 +185,11 @@ export function answerIq(ctx: IqContext, conn: ClientConnection, iq: BinaryNode)
       if (iq.attrs.type === 'get') {
         const cats = ['last', 'online', 'profile', 'status', 'readreceipts', 'groupadd', 'calladd', 'messages'];
         return iqResult(iq, [
-          node('privacy', {}, cats.map((name) => node('category', { name, value: 'all' }))),
+          node(
+            'privacy',
+            {},
+            cats.map((name) => node('category', { name, value: 'all' })),
+          ),
         ]);
       }
       return iqResult(iq);
@@ -189,7 +197,11 @@ export function answerIq(ctx: IqContext, conn: ClientConnection, iq: BinaryNode)
       // empty collections at the requested version: accepted as "nothing to sync"
       const cols = children(child(iq, 'sync')).filter((c) => c.tag === 'collection');
       return iqResult(iq, [
-        node('sync', {}, cols.map((c) => node('collection', { name: c.attrs.name, version: c.attrs.version ?? '0' }))),
+        node(
+          'sync',
+          {},
+          cols.map((c) => node('collection', { name: c.attrs.name, version: c.attrs.version ?? '0' })),
+        ),
       ]);
     }
     case 'w:m':

@@ -25,7 +25,10 @@ export class MediaHost {
   uploads = 0;
   downloads = 0;
 
-  constructor(private readonly bindHost: string, private readonly log: (msg: string, extra?: unknown) => void) {}
+  constructor(
+    private readonly bindHost: string,
+    private readonly log: (msg: string, extra?: unknown) => void,
+  ) {}
 
   async start(): Promise<void> {
     const pems = await generate([{ name: 'commonName', value: 'wa-emulator media' }], {
@@ -34,7 +37,13 @@ export class MediaHost {
       notAfterDate: new Date(Date.now() + 7 * 24 * 3600_000),
       extensions: [
         { name: 'basicConstraints', cA: true },
-        { name: 'subjectAltName', altNames: [{ type: 7, ip: this.bindHost }, { type: 2, value: 'localhost' }] },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 7, ip: this.bindHost },
+            { type: 2, value: 'localhost' },
+          ],
+        },
       ],
     });
     this.ca = pems.cert;

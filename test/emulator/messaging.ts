@@ -43,10 +43,7 @@ export function parseJid(jid: string): { user: string; device: number; server: s
 
 const messageId = (): string => `3EB0${randomBytes(9).toString('hex').toUpperCase()}`;
 
-type Target =
-  | { kind: 'contact'; contact: Contact }
-  | { kind: 'phone'; account: Account }
-  | { kind: 'companion'; account: Account; device: CompanionDevice };
+type Target = { kind: 'contact'; contact: Contact } | { kind: 'phone'; account: Account } | { kind: 'companion'; account: Account; device: CompanionDevice };
 
 export class Messaging {
   constructor(private readonly server: EmulatorServer) {}
@@ -144,7 +141,9 @@ export class Messaging {
     let senderKey = this.senderKeys.get(sessionKey);
     if (!senderKey) this.senderKeys.set(sessionKey, (senderKey = new SenderKeySession(groupJid, contact.lidJid)));
     const skdm = writeRandomPadMax16(
-      proto.Message.encode({ senderKeyDistributionMessage: { groupId: groupJid, axolotlSenderKeyDistributionMessage: await senderKey.distribution() } }).finish(),
+      proto.Message.encode({
+        senderKeyDistributionMessage: { groupId: groupJid, axolotlSenderKeyDistributionMessage: await senderKey.distribution() },
+      }).finish(),
     );
     const skmsg = await senderKey.encrypt(writeRandomPadMax16(proto.Message.encode(message).finish()));
     const id = messageId();
@@ -155,9 +154,19 @@ export class Messaging {
       if (!account) continue;
       for (const device of account.devices.values()) {
         const { type, ciphertext } = await this.encryptTo(contact, device, skdm);
-        const attrs = { from: groupJid, participant: contact.lidJid, participant_pn: contact.pnJid, addressing_mode: 'lid', notify: `Contact ${contact.phone}`, type: 'text', id, t: unixNow() };
+        const attrs = {
+          from: groupJid,
+          participant: contact.lidJid,
+          participant_pn: contact.pnJid,
+          addressing_mode: 'lid',
+          notify: `Contact ${contact.phone}`,
+          type: 'text',
+          id,
+          t: unixNow(),
+        };
         delivered++;
-        if (this.deliver(account, device, node('message', attrs, [node('enc', { v: '2', type }, ciphertext), node('enc', { v: '2', type: 'skmsg' }, skmsg)]))) online = true;
+        if (this.deliver(account, device, node('message', attrs, [node('enc', { v: '2', type }, ciphertext), node('enc', { v: '2', type: 'skmsg' }, skmsg)])))
+          online = true;
       }
     }
     return { id, delivery: online ? 'online' : 'queued', delivered };

@@ -72,7 +72,10 @@ export function makeCertChain(root: KeyPair, serverStaticPublic: Uint8Array): Ui
 export class NoiseTransport {
   private readCounter = 0;
   private writeCounter = 0;
-  constructor(private readonly encKey: Uint8Array, private readonly decKey: Uint8Array) {}
+  constructor(
+    private readonly encKey: Uint8Array,
+    private readonly decKey: Uint8Array,
+  ) {}
   encrypt(plain: Uint8Array): Buffer {
     return aesGcmEncrypt(plain, this.encKey, counterIv(this.writeCounter++), Buffer.alloc(0));
   }
@@ -96,7 +99,10 @@ export class NoiseResponder {
   private readonly ephemeral: KeyPair = Curve.generateKeyPair();
   private clientEphemeral: Buffer | undefined;
 
-  constructor(private readonly serverStatic: KeyPair, private readonly certChain: Uint8Array) {
+  constructor(
+    private readonly serverStatic: KeyPair,
+    private readonly certChain: Uint8Array,
+  ) {
     const mode = Buffer.from(NOISE_MODE);
     this.hash = mode.length === 32 ? mode : sha256(mode);
     this.salt = this.hash;

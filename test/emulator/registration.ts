@@ -65,10 +65,7 @@ export function buildPairSuccess(input: PairSuccessInput): { stanza: BinaryNode;
     timestamp: Math.floor(Date.now() / 1000),
     keyIndex: input.deviceId,
   }).finish();
-  const accountSignature = Curve.sign(
-    input.accountKey.private,
-    Buffer.concat([ACCOUNT_SIG_PREFIX, deviceDetails, input.companionIdentity]),
-  );
+  const accountSignature = Curve.sign(input.accountKey.private, Buffer.concat([ACCOUNT_SIG_PREFIX, deviceDetails, input.companionIdentity]));
   const details = proto.ADVSignedDeviceIdentity.encode({
     details: deviceDetails,
     accountSignatureKey: input.accountKey.public,
@@ -111,8 +108,7 @@ export function verifyPairDeviceSign(
 const pbkdf2Async = promisify(pbkdf2);
 
 /** PBKDF2-SHA256(code, salt, 2<<16 rounds), as Baileys' derivePairingCodeKey. */
-export const pairingCodeKey = (code: string, salt: Uint8Array): Promise<Buffer> =>
-  pbkdf2Async(Buffer.from(code, 'utf8'), salt, 2 << 16, 32, 'sha256');
+export const pairingCodeKey = (code: string, salt: Uint8Array): Promise<Buffer> => pbkdf2Async(Buffer.from(code, 'utf8'), salt, 2 << 16, 32, 'sha256');
 
 /** salt(32) ‖ iv(16) ‖ AES-CTR(key(code, salt), ephemeral public) */
 export async function unwrapEphemeral(wrapped: Uint8Array, code: string): Promise<Buffer> {
@@ -143,9 +139,7 @@ export function openKeyBundle(input: {
 }): { companionIdentity: Buffer; advSecret: Buffer } {
   const buf = Buffer.from(input.wrappedBundle);
   const companionShared = Curve.sharedKey(input.primaryEphemeral.private, input.companionEphemeralPublic);
-  const key = Buffer.from(
-    hkdfSync('sha256', companionShared, buf.subarray(0, 32), Buffer.from('link_code_pairing_key_bundle_encryption_key'), 32),
-  );
+  const key = Buffer.from(hkdfSync('sha256', companionShared, buf.subarray(0, 32), Buffer.from('link_code_pairing_key_bundle_encryption_key'), 32));
   const plain = aesGcmDecrypt(buf.subarray(44), key, buf.subarray(32, 44), Buffer.alloc(0));
   const companionIdentity = plain.subarray(0, 32);
   const primaryIdentity = plain.subarray(32, 64);
@@ -154,8 +148,6 @@ export function openKeyBundle(input: {
     throw new Error('key bundle names a different primary identity');
   }
   const identityShared = Curve.sharedKey(input.primaryIdentity.private, companionIdentity);
-  const advSecret = Buffer.from(
-    hkdfSync('sha256', Buffer.concat([companionShared, identityShared, random]), Buffer.alloc(0), Buffer.from('adv_secret'), 32),
-  );
+  const advSecret = Buffer.from(hkdfSync('sha256', Buffer.concat([companionShared, identityShared, random]), Buffer.alloc(0), Buffer.from('adv_secret'), 32));
   return { companionIdentity: Buffer.from(companionIdentity), advSecret };
 }

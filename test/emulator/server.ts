@@ -22,16 +22,7 @@ import { Messaging, type OutgoingMedia } from './messaging.js';
 import type { KeyPair } from './noise.js';
 import { makeCertChain, NoiseResponder } from './noise.js';
 import { bootstrapMessages, phonePeerStanza } from './phone.js';
-import {
-  buildPairSuccess,
-  makeRef,
-  openKeyBundle,
-  parseQr,
-  qrPrefix,
-  unwrapEphemeral,
-  verifyPairDeviceSign,
-  wrapEphemeral,
-} from './registration.js';
+import { buildPairSuccess, makeRef, openKeyBundle, parseQr, qrPrefix, unwrapEphemeral, verifyPairDeviceSign, wrapEphemeral } from './registration.js';
 import type { PreKeyBundle } from './signal-device.js';
 import { ContactStore } from './signal-contacts.js';
 import type { Emulator, EmulatorOptions, EmulatorState, FaultKind, ReceivedMessage, SendResult } from './types.js';
@@ -147,7 +138,11 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
     reg.refs = Array.from({ length: count }, makeRef);
     reg.refsIssuedAt = Date.now();
     const iq = node('iq', { from: S_WHATSAPP_NET, type: 'set', id: serverId('qr'), xmlns: 'md' }, [
-      node('pair-device', {}, reg.refs.map((r) => node('ref', {}, Buffer.from(r, 'utf8')))),
+      node(
+        'pair-device',
+        {},
+        reg.refs.map((r) => node('ref', {}, Buffer.from(r, 'utf8'))),
+      ),
     ]);
     // the client emits its first QR right after answering this IQ
     conn
@@ -268,7 +263,8 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
     if (stage === 'companion_hello') {
       const wrapped = bytes(child(reg, 'link_code_pairing_wrapped_companion_ephemeral_pub'));
       const phone = (reg?.attrs.jid ?? '').split('@')[0]?.split(':')[0] ?? '';
-      if (!wrapped || !phone) return node('iq', { from: S_WHATSAPP_NET, type: 'error', id: iq.attrs.id }, [node('error', { code: '400', text: 'bad-request' })]);
+      if (!wrapped || !phone)
+        return node('iq', { from: S_WHATSAPP_NET, type: 'error', id: iq.attrs.id }, [node('error', { code: '400', text: 'bad-request' })]);
       const ref = makeRef();
       conn.pairingHello = { phone: normalizePhone(phone), wrappedEphemeral: wrapped, ref };
       this.events.emit('pairing-hello');

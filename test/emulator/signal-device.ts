@@ -137,8 +137,7 @@ export class SignalDevice {
   /** Decrypts a message from the device owning `remoteIdentity`. */
   async decrypt(remoteIdentity: Uint8Array, type: EncType, ciphertext: Uint8Array): Promise<Buffer> {
     const cipher = new libsignal.SessionCipher(this.storage, identityAddress(remoteIdentity));
-    const out =
-      type === 'pkmsg' ? await cipher.decryptPreKeyWhisperMessage(ciphertext) : await cipher.decryptWhisperMessage(ciphertext);
+    const out = type === 'pkmsg' ? await cipher.decryptPreKeyWhisperMessage(ciphertext) : await cipher.decryptWhisperMessage(ciphertext);
     return Buffer.from(out);
   }
 }

@@ -75,7 +75,11 @@ export class TestClient {
   readonly messages: BaileysEventMap['messages.upsert'][] = [];
   readonly messageUpdates: BaileysEventMap['messages.update'] = [];
 
-  constructor(url: string, readonly auth: MemoryAuth, extra: Partial<UserFacingSocketConfig> = {}) {
+  constructor(
+    url: string,
+    readonly auth: MemoryAuth,
+    extra: Partial<UserFacingSocketConfig> = {},
+  ) {
     this.sock = makeWASocket({
       waWebSocketUrl: url,
       auth: { creds: auth.creds, keys: auth.keys },
@@ -122,7 +126,11 @@ export class TestClient {
       };
       const timer = setTimeout(() => {
         this.listeners.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; updates: ${JSON.stringify(this.updates.map((u) => ({ ...u, qr: u.qr ? 'qr' : undefined, lastDisconnect: u.lastDisconnect ? (u.lastDisconnect.error as { output?: { statusCode?: number } })?.output?.statusCode : undefined })))}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what}; updates: ${JSON.stringify(this.updates.map((u) => ({ ...u, qr: u.qr ? 'qr' : undefined, lastDisconnect: u.lastDisconnect ? (u.lastDisconnect.error as { output?: { statusCode?: number } })?.output?.statusCode : undefined })))}`,
+          ),
+        );
       }, timeoutMs);
       this.listeners.add(check);
       check();

@@ -1,5 +1,13 @@
 import type { AuthStateHandle } from '../../src/storage/types.js';
-import type { IncomingMessage, MessageReceipt, OutgoingContent, SendOptions, WhatsAppConnection, WhatsAppConnector, WhatsAppEvent } from '../../src/whatsapp/types.js';
+import type {
+  IncomingMessage,
+  MessageReceipt,
+  OutgoingContent,
+  SendOptions,
+  WhatsAppConnection,
+  WhatsAppConnector,
+  WhatsAppEvent,
+} from '../../src/whatsapp/types.js';
 
 export interface FakeSend {
   jid: string;

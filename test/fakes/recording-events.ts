@@ -18,7 +18,16 @@ export class RecordingEvents implements Events {
   constructor(private readonly workerId = 'w-test') {}
 
   async session<A extends SessionEventAction>(action: A, subject: EventSubject, payload: object): Promise<SessionEvent<A>> {
-    const event = { action, numberId: subject.numberId, sessionId: subject.sessionId, workerId: this.workerId, timestamp: Date.now(), eventId: randomUUID(), ...(subject.requestId ? { requestId: subject.requestId } : {}), ...payload } as SessionEvent<A>;
+    const event = {
+      action,
+      numberId: subject.numberId,
+      sessionId: subject.sessionId,
+      workerId: this.workerId,
+      timestamp: Date.now(),
+      eventId: randomUUID(),
+      ...(subject.requestId ? { requestId: subject.requestId } : {}),
+      ...payload,
+    } as SessionEvent<A>;
     sessionEventSchemas[action].parse(event);
     this.sessionEvents.push(event);
     this.wake();
@@ -26,14 +35,33 @@ export class RecordingEvents implements Events {
   }
 
   async rejected(subject: { numberId: number; sessionId?: string; requestId?: string }, code: string, reason: string, command?: string): Promise<void> {
-    const event = { action: 'command_rejected' as const, numberId: subject.numberId, ...(subject.sessionId ? { sessionId: subject.sessionId } : {}), workerId: this.workerId, timestamp: Date.now(), eventId: randomUUID(), code, reason, ...(command ? { command } : {}) };
+    const event = {
+      action: 'command_rejected' as const,
+      numberId: subject.numberId,
+      ...(subject.sessionId ? { sessionId: subject.sessionId } : {}),
+      workerId: this.workerId,
+      timestamp: Date.now(),
+      eventId: randomUUID(),
+      code,
+      reason,
+      ...(command ? { command } : {}),
+    };
     sessionEventSchemas.command_rejected.parse(event);
     this.sessionEvents.push(event as SessionEvent);
     this.wake();
   }
 
   async health(subject: EventSubject, status: HealthStatus, reason?: string): Promise<NumberHealthEvent> {
-    const event = numberHealthSchema.parse({ numberId: subject.numberId, sessionId: subject.sessionId, workerId: this.workerId, status, ...(reason ? { reason } : {}), timestamp: Date.now(), eventId: randomUUID(), ...(subject.requestId ? { requestId: subject.requestId } : {}) });
+    const event = numberHealthSchema.parse({
+      numberId: subject.numberId,
+      sessionId: subject.sessionId,
+      workerId: this.workerId,
+      status,
+      ...(reason ? { reason } : {}),
+      timestamp: Date.now(),
+      eventId: randomUUID(),
+      ...(subject.requestId ? { requestId: subject.requestId } : {}),
+    });
     this.healthEvents.push(event);
     this.wake();
     return event;
@@ -46,7 +74,16 @@ export class RecordingEvents implements Events {
       await this.messageGate;
       this.heldAtGate--;
     }
-    const event = { action, numberId: subject.numberId, ...(subject.sessionId ? { sessionId: subject.sessionId } : {}), workerId: this.workerId, timestamp: Date.now(), eventId: randomUUID(), ...(subject.requestId ? { requestId: subject.requestId } : {}), ...payload } as MessageEvent<A>;
+    const event = {
+      action,
+      numberId: subject.numberId,
+      ...(subject.sessionId ? { sessionId: subject.sessionId } : {}),
+      workerId: this.workerId,
+      timestamp: Date.now(),
+      eventId: randomUUID(),
+      ...(subject.requestId ? { requestId: subject.requestId } : {}),
+      ...payload,
+    } as MessageEvent<A>;
     messageEventSchemas[action].parse(event);
     this.messageEvents.push(event);
     this.wake();

@@ -34,7 +34,16 @@ export async function startS3rver(): Promise<RunningS3> {
   const { port } = (await server.run()) as { port: number };
   return {
     name: 's3rver',
-    options: (bucket = freshBucket()) => ({ endPoint: '127.0.0.1', port, useSSL: false, accessKey: 'S3RVER', secretKey: 'S3RVER', bucket, region: 'us-east-1', requestTimeoutMs: 10_000 }),
+    options: (bucket = freshBucket()) => ({
+      endPoint: '127.0.0.1',
+      port,
+      useSSL: false,
+      accessKey: 'S3RVER',
+      secretKey: 'S3RVER',
+      bucket,
+      region: 'us-east-1',
+      requestTimeoutMs: 10_000,
+    }),
     close: async () => {
       await server.close();
       rmSync(directory, { recursive: true, force: true });

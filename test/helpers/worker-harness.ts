@@ -10,7 +10,14 @@ import { BrokerProbe, RABBITMQ_URL, uniqueQueueEnv, type Collector } from './bro
 import { within } from './wait.js';
 
 export function testConfig(env: Record<string, string | undefined>): Config {
-  return loadConfig({ NODE_ENV: 'test', RABBITMQ_URL, WA_RECONNECT_BASE_DELAY_MS: '20', WA_RECONNECT_MAX_DELAY_MS: '200', RABBITMQ_RECONNECT_MAX_DELAY_MS: '500', ...env });
+  return loadConfig({
+    NODE_ENV: 'test',
+    RABBITMQ_URL,
+    WA_RECONNECT_BASE_DELAY_MS: '20',
+    WA_RECONNECT_MAX_DELAY_MS: '200',
+    RABBITMQ_RECONNECT_MAX_DELAY_MS: '500',
+    ...env,
+  });
 }
 
 export interface TestWorker<C extends WhatsAppConnector = FakeConnector> {
@@ -40,7 +47,10 @@ export async function startTestWorker<C extends WhatsAppConnector = FakeConnecto
 }
 
 /** A test's private set of queues, a probe on them, and collectors for events and health. */
-export async function brokerScenario(label: string, opts: { queueType?: 'classic' | 'quorum' } = {}): Promise<{
+export async function brokerScenario(
+  label: string,
+  opts: { queueType?: 'classic' | 'quorum' } = {},
+): Promise<{
   env: Record<string, string>;
   probe: BrokerProbe;
   events: Collector;

@@ -76,7 +76,10 @@ describe('broker outage', () => {
 
     proxy.restore();
     await scenario.events.untilAction('session_status', undefined, 30_000);
-    const session1 = scenario.events.distinct().filter((b) => b.numberId === 1).map((b) => b.action);
+    const session1 = scenario.events
+      .distinct()
+      .filter((b) => b.numberId === 1)
+      .map((b) => b.action);
     expect(session1).toEqual(['qr_generated', 'qr_generated', 'connected', 'disconnected', 'connected', 'session_status']);
     const health1 = () => scenario.health.distinct().filter((b) => b.numberId === 1);
     await waitFor(() => health1().length >= 3, 'three health events for number 1', { detail: () => JSON.stringify(health1().map((b) => b.status)) });
@@ -89,7 +92,10 @@ describe('broker outage', () => {
       for (const b of collector.bodies()) expect(b).toEqual(first.get(b.eventId));
     }
     // The command published during the outage was applied once.
-    await waitFor(() => connector.sockets.filter((s) => s.sessionId === 'session_2_+221770000002').length === 1, 'the session of the command published during the outage');
+    await waitFor(
+      () => connector.sockets.filter((s) => s.sessionId === 'session_2_+221770000002').length === 1,
+      'the session of the command published during the outage',
+    );
     expect(connector.sockets.filter((s) => s.sessionId === 'session_2_+221770000002')).toHaveLength(1);
     expect(w.worker.connection.disconnects).toBe(1);
   });
@@ -145,10 +151,14 @@ describe('broker outage', () => {
     await within(disconnected, 10_000, 'the worker to notice the cut');
     const downSince = Date.now();
     // Wait for the report that shows the outage past the limit (written every 5 s at most).
-    await waitFor(() => {
-      const r = check();
-      return r.status === 1 && /broker unreachable/.test(r.stderr) && Date.now() - downSince > 1000;
-    }, 'the healthcheck to fail on the outage', { timeoutMs: 20_000, intervalMs: 100 });
+    await waitFor(
+      () => {
+        const r = check();
+        return r.status === 1 && /broker unreachable/.test(r.stderr) && Date.now() - downSince > 1000;
+      },
+      'the healthcheck to fail on the outage',
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
     proxy.restore();
     await within(new Promise((r) => w!.worker.connection.once('connected', r)), 15_000, 'the reconnection');
     await waitFor(() => check().status === 0, 'the healthcheck to pass again', { timeoutMs: 20_000, intervalMs: 100 });

@@ -45,7 +45,13 @@ describe('the command contract against the real broker', () => {
     expect(decodeQrDataUrl(qr.qrCode)).toBe(QR);
     expect(typeof qr.timestamp).toBe('number');
     const raw = scenario.events.messages.find((m) => m.body.action === 'qr_generated')!.raw;
-    expect(raw.properties).toMatchObject({ type: 'qr_generated', messageId: qr.eventId, contentType: 'application/json', deliveryMode: 2, correlationId: 'corr-42' });
+    expect(raw.properties).toMatchObject({
+      type: 'qr_generated',
+      messageId: qr.eventId,
+      contentType: 'application/json',
+      deliveryMode: 2,
+      correlationId: 'corr-42',
+    });
 
     connector.latest()!.open('221771234567');
     await scenario.events.untilAction('connected', (e) => e.phoneNumber === '221771234567');
@@ -53,12 +59,12 @@ describe('the command contract against the real broker', () => {
     expect(health).toMatchObject({ numberId: 6, sessionId: 'session_6_+221771234567', workerId: '1' });
   });
 
-  it('a command for another worker lands in that worker\'s queue (declared if missing) and is not acted on here', async () => {
+  it("a command for another worker lands in that worker's queue (declared if missing) and is not acted on here", async () => {
     const { config, connector } = await start('1');
     await scenario.probe.publish(config.queues.commands, backendCreate('2'));
     const w2queue = scenario.workerQueue('2');
     // Wait for the forward to land rather than for time to pass.
-    await waitFor(async () => (await scenario.probe.messageCount(w2queue).catch(() => 0)) > 0, 'the forwarded command in worker 2\'s queue');
+    await waitFor(async () => (await scenario.probe.messageCount(w2queue).catch(() => 0)) > 0, "the forwarded command in worker 2's queue");
     const forwarded = await scenario.probe.get(w2queue);
     expect(forwarded?.body).toEqual(backendCreate('2'));
     expect(forwarded?.raw.properties.headers).toMatchObject({ 'x-forwarded-by': '1' });
@@ -168,7 +174,7 @@ describe('the command contract against the real broker', () => {
       const w = await startTestWorker({ env: { ...scenario.env, RABBITMQ_URL: proxy.url() }, workerId: '1', connector });
       workers.push(w);
       await scenario.probe.publish(w.config.queues.commands, backendCreate('1'));
-      await waitFor(() => connector.sockets.length === 1, 'the session\'s socket');
+      await waitFor(() => connector.sockets.length === 1, "the session's socket");
       // Cut the TCP connection under the worker, then let WhatsApp produce events while it is down.
       const disconnected = new Promise((resolve) => w.worker.connection.once('disconnected', resolve));
       proxy.cut();
@@ -195,7 +201,11 @@ describe('the command contract against the real broker', () => {
     const first = await start('same');
     const second = await start('same', new FakeConnector(), false);
     // Judged once the broker has answered the second one's exclusive consume (right after start it may still be pending).
-    const answered = await within(second.worker.waitForState((s) => s.kind !== 'starting'), 10_000, 'the broker to answer the second process');
+    const answered = await within(
+      second.worker.waitForState((s) => s.kind !== 'starting'),
+      10_000,
+      'the broker to answer the second process',
+    );
     expect(answered).toMatchObject({ kind: 'standby', cause: 'queue-held' });
     expect(first.worker.getState().kind).toBe('active');
     expect(await scenario.probe.consumerCount(first.config.queues.workerCommands)).toBe(1);

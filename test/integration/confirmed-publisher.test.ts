@@ -7,7 +7,12 @@ import { recordingLogger, type LogLine } from '../helpers/recording-logger.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { nextEvent, within } from '../helpers/wait.js';
 
-const options = (messageId: string, over: Partial<PublishOptions> = {}): PublishOptions => ({ messageId, type: 'test', contentType: 'application/json', ...over });
+const options = (messageId: string, over: Partial<PublishOptions> = {}): PublishOptions => ({
+  messageId,
+  type: 'test',
+  contentType: 'application/json',
+  ...over,
+});
 
 /** Settles a publish into what became of it: confirmed, or the error code it was rejected with. */
 const outcome = (p: Promise<void>) =>
@@ -29,7 +34,12 @@ describe('ConfirmedPublisher against the real broker', () => {
   const setup = (opts: { url?: string; maxInFlight?: number } = {}) => {
     const rec = recordingLogger();
     lines = rec.lines;
-    connection = new AmqpConnection({ url: opts.url ?? RABBITMQ_URL, connectionName: 'confirmed-publisher test', logger: rec.logger, reconnectMaxDelayMs: 500 });
+    connection = new AmqpConnection({
+      url: opts.url ?? RABBITMQ_URL,
+      connectionName: 'confirmed-publisher test',
+      logger: rec.logger,
+      reconnectMaxDelayMs: 500,
+    });
     publisher = new ConfirmedPublisher(connection, rec.logger, opts.maxInFlight);
   };
 
@@ -55,17 +65,21 @@ describe('ConfirmedPublisher against the real broker', () => {
 
   it('rejects a message amqplib cannot encode with UNPUBLISHABLE, at error level, and keeps publishing the ones after it, in order', async () => {
     await connection.start();
-    const results = await within(Promise.all([
-      outcome(send('m1')),
-      outcome(send('m2')),
-      // A header table beyond amqplib's 64 KB encoding buffer.
-      outcome(send('huge', { headers: { big: 'x'.repeat(70_000) } })),
-      outcome(send('m3')),
-      // What amqplib decodes from a timestamp header of 2^64-1: a Number it cannot encode again.
-      outcome(send('timestamp', { headers: { ts: { '!': 'timestamp', value: 2 ** 64 } } })),
-      outcome(send('m4')),
-      outcome(send('m5')),
-    ]), 10_000, 'the publishes (publishing is stuck)');
+    const results = await within(
+      Promise.all([
+        outcome(send('m1')),
+        outcome(send('m2')),
+        // A header table beyond amqplib's 64 KB encoding buffer.
+        outcome(send('huge', { headers: { big: 'x'.repeat(70_000) } })),
+        outcome(send('m3')),
+        // What amqplib decodes from a timestamp header of 2^64-1: a Number it cannot encode again.
+        outcome(send('timestamp', { headers: { ts: { '!': 'timestamp', value: 2 ** 64 } } })),
+        outcome(send('m4')),
+        outcome(send('m5')),
+      ]),
+      10_000,
+      'the publishes (publishing is stuck)',
+    );
     expect(results).toEqual(['confirmed', 'confirmed', 'UNPUBLISHABLE', 'confirmed', 'UNPUBLISHABLE', 'confirmed', 'confirmed']);
     await received.until((bs) => bs.length >= 5, 10_000, 'five messages');
     expect(arrivedIds()).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
@@ -83,14 +97,18 @@ describe('ConfirmedPublisher against the real broker', () => {
 
   it(`rejects a message the broker refuses by closing the channel after ${MAX_REFUSALS} tries, and still sends the others, in order`, async () => {
     await connection.start();
-    const results = await within(Promise.all([
-      outcome(send('a')),
-      outcome(send('b')),
-      // RabbitMQ closes the channel (PRECONDITION_FAILED): user_id is not the connection's user.
-      outcome(send('forged', { userId: 'mallory' })),
-      outcome(send('c')),
-      outcome(send('d')),
-    ]), 10_000, 'the publishes (publishing is stuck)');
+    const results = await within(
+      Promise.all([
+        outcome(send('a')),
+        outcome(send('b')),
+        // RabbitMQ closes the channel (PRECONDITION_FAILED): user_id is not the connection's user.
+        outcome(send('forged', { userId: 'mallory' })),
+        outcome(send('c')),
+        outcome(send('d')),
+      ]),
+      10_000,
+      'the publishes (publishing is stuck)',
+    );
     expect(results).toEqual(['confirmed', 'confirmed', 'UNPUBLISHABLE', 'confirmed', 'confirmed']);
     await received.until((bs) => new Set(bs.map((b) => b.id)).size >= 4, 10_000, 'a, b, c, d');
     // At least once: a message in flight when the channel died may arrive twice, but never out of order.
@@ -104,7 +122,7 @@ describe('ConfirmedPublisher against the real broker', () => {
     await expect(send('e')).resolves.toBeUndefined();
   });
 
-  it('a message sent with the connection\'s own user id goes out (the refusal above is about the forged one)', async () => {
+  it("a message sent with the connection's own user id goes out (the refusal above is about the forged one)", async () => {
     await connection.start();
     await expect(send('own', { userId: 'guest' })).resolves.toBeUndefined();
     await received.until((bs) => bs.length >= 1, 10_000, 'own');
@@ -159,7 +177,7 @@ describe('ConfirmedPublisher against the real broker', () => {
     const ids = ['m1', 'm2', 'm3', 'm4', 'm5'];
     const publishes = ids.map((id) => send(id));
     expect(publisher.outboxSize).toBe(5);
-    const lost = nextEvent(connection, 'disconnected', 10_000, 'the publisher\'s connection to notice the cut');
+    const lost = nextEvent(connection, 'disconnected', 10_000, "the publisher's connection to notice the cut");
     proxy.cut();
     await lost;
     expect(publisher.outboxSize).toBe(5);
@@ -183,7 +201,7 @@ describe('ConfirmedPublisher against the real broker', () => {
     const publishes = ['m1', 'm2'].map((id) => send(id));
     await received.until((bs) => bs.length >= 2, 10_000, 'the broker to route m1 and m2');
     expect(publisher.outboxSize).toBe(2); // unconfirmed, as far as the worker knows
-    const lost = nextEvent(connection, 'disconnected', 10_000, 'the publisher\'s connection to notice the cut');
+    const lost = nextEvent(connection, 'disconnected', 10_000, "the publisher's connection to notice the cut");
     proxy.cut();
     await lost;
     const m3 = send('m3');

@@ -43,7 +43,13 @@ describe('commands for a number another worker drives', () => {
   };
 
   it('a delete addressed to another worker is carried out by the owner, not beside it', async () => {
-    await scenario.probe.publish(scenario.env.QUEUE_SESSION_COMMANDS!, { action: 'delete', numberId: 8, phoneNumber: '+221770000008', workerId: 'B', requestId: 'del-1' });
+    await scenario.probe.publish(scenario.env.QUEUE_SESSION_COMMANDS!, {
+      action: 'delete',
+      numberId: 8,
+      phoneNumber: '+221770000008',
+      workerId: 'B',
+      requestId: 'del-1',
+    });
     const deleted = await scenario.events.untilAction('session_deleted', (e) => e.requestId === 'del-1');
     expect(deleted.workerId).toBe('A');
     expect(a.connector.sockets[0]!.loggedOut).toBe(true);
@@ -66,7 +72,13 @@ describe('commands for a number another worker drives', () => {
   });
 
   it('a release from the backend (no worker user_id) is refused and the owner keeps the session', async () => {
-    await scenario.probe.publish(`${scenario.env.QUEUE_SESSION_COMMANDS}.A`, { action: 'release', numberId: 8, workerId: 'A', handoverTo: 'nobody', requestId: 'rel-1' });
+    await scenario.probe.publish(`${scenario.env.QUEUE_SESSION_COMMANDS}.A`, {
+      action: 'release',
+      numberId: 8,
+      workerId: 'A',
+      handoverTo: 'nobody',
+      requestId: 'rel-1',
+    });
     const rejected = await scenario.events.untilAction('command_rejected', (e) => e.requestId === 'rel-1');
     expect(rejected).toMatchObject({ code: 'NOT_AUTHORIZED', workerId: 'A' });
     const dlq = await deadLettered('NOT_AUTHORIZED');
@@ -77,14 +89,26 @@ describe('commands for a number another worker drives', () => {
 
   it('a command older than COMMAND_MAX_AGE_MS is refused as STALE, and the session is untouched', async () => {
     const twoHoursAgo = Date.now() - 2 * 3600_000;
-    await scenario.probe.publish(scenario.env.QUEUE_SESSION_COMMANDS!, { action: 'logout', numberId: 8, workerId: 'A', requestId: 'old-1', timestamp: twoHoursAgo });
+    await scenario.probe.publish(scenario.env.QUEUE_SESSION_COMMANDS!, {
+      action: 'logout',
+      numberId: 8,
+      workerId: 'A',
+      requestId: 'old-1',
+      timestamp: twoHoursAgo,
+    });
     const rejected = await scenario.events.untilAction('command_rejected', (e) => e.requestId === 'old-1');
     expect(rejected.code).toBe('STALE');
     expect(a.connector.sockets[0]!.loggedOut).toBe(false);
   });
 
   it('a worker id that would address a queue of another kind (the DLQ) is refused, not forwarded there', async () => {
-    await scenario.probe.publish(scenario.env.QUEUE_SESSION_COMMANDS!, { action: 'create', numberId: 9, phoneNumber: '+221770000009', workerId: 'dlq', requestId: 'dlq-1' });
+    await scenario.probe.publish(scenario.env.QUEUE_SESSION_COMMANDS!, {
+      action: 'create',
+      numberId: 9,
+      phoneNumber: '+221770000009',
+      workerId: 'dlq',
+      requestId: 'dlq-1',
+    });
     const rejected = await scenario.events.untilAction('command_rejected', (e) => e.requestId === 'dlq-1');
     expect(rejected.code).toBe('UNKNOWN_WORKER');
     const dlq = await deadLettered('UNKNOWN_WORKER');

@@ -153,7 +153,8 @@ function encodeProperties(p: RawProperties): { flags: number; list: Buffer } {
 }
 
 const frame = (type: number, channel: number, payload: Buffer) => Buffer.concat([u8(type), u16(channel), u32(payload.length), payload, u8(0xce)]);
-const method = (channel: number, classId: number, methodId: number, ...args: Buffer[]) => frame(1, channel, Buffer.concat([u16(classId), u16(methodId), ...args]));
+const method = (channel: number, classId: number, methodId: number, ...args: Buffer[]) =>
+  frame(1, channel, Buffer.concat([u16(classId), u16(methodId), ...args]));
 
 interface Frame {
   type: number;
@@ -209,7 +210,9 @@ class RawAmqpPublisher {
     await this.expect(10, 10); // Connection.Start
     const user = decodeURIComponent(u.username) || 'guest';
     const pass = decodeURIComponent(u.password) || 'guest';
-    socket.write(method(0, 10, 11, encodeTable({ product: 'hostile-publisher' }), shortstr('PLAIN'), longstr(Buffer.from(`\0${user}\0${pass}`)), shortstr('en_US')));
+    socket.write(
+      method(0, 10, 11, encodeTable({ product: 'hostile-publisher' }), shortstr('PLAIN'), longstr(Buffer.from(`\0${user}\0${pass}`)), shortstr('en_US')),
+    );
     const tune = await this.expect(10, 30);
     const serverFrameMax = tune.readUInt32BE(2);
     this.frameMax = serverFrameMax === 0 ? 131_072 : Math.min(serverFrameMax, 131_072);
@@ -316,13 +319,31 @@ const headerValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     fc.array(tie('value'), { maxLength: 4 }),
     fc.dictionary(shortString, tie('value'), { maxKeys: 4 }),
     // A table with a "!" key: amqplib reads it back as a typed value it may not know.
-    fc.record({ '!': fc.constantFrom('bogus', 'timestamp', 'decimal', 'int64'), value: fc.oneof(fc.string({ maxLength: 8 }), fc.constant(null), fc.double(FINITE)) }),
+    fc.record({
+      '!': fc.constantFrom('bogus', 'timestamp', 'decimal', 'int64'),
+      value: fc.oneof(fc.string({ maxLength: 8 }), fc.constant(null), fc.double(FINITE)),
+    }),
   ),
 })).value;
 
 /** Headers a sender could set, with the ones the worker reads or writes itself over-represented. */
 const hostileHeaders = fc.dictionary(
-  fc.oneof(shortString.filter((k) => k.length > 0), fc.constantFrom('x-death', 'x-forward-hops', 'x-forwarded-by', 'x-error-code', 'x-original-queue', 'x-delivery-count', 'traceparent', 'tracestate', '__proto__', '!', 'value')),
+  fc.oneof(
+    shortString.filter((k) => k.length > 0),
+    fc.constantFrom(
+      'x-death',
+      'x-forward-hops',
+      'x-forwarded-by',
+      'x-error-code',
+      'x-original-queue',
+      'x-delivery-count',
+      'traceparent',
+      'tracestate',
+      '__proto__',
+      '!',
+      'value',
+    ),
+  ),
   headerValue,
   { maxKeys: 8 },
 );
@@ -334,14 +355,19 @@ const MONSTERS: Record<string, () => Record<string, unknown>> = {
   '1500 keys (90 KB table)': () => ({ many: Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`k${i}`, 'v'.repeat(40)])) }),
   'tables 60 deep': () => ({ deep: Array.from({ length: 60 }).reduce<unknown>((inner) => ({ d: inner }), 'bottom') }),
   '3000 timestamps in an array': () => ({ arr: Array.from({ length: 3000 }, (_, i) => ({ '!': 'timestamp', value: BigInt(i) * 10n ** 15n })) }),
-  'forged x-death': () => ({ 'x-death': [{ count: { '!': 'int64', value: MAX_INT64 }, reason: 'rejected', queue: 'x', time: { '!': 'timestamp', value: MAX_UINT64 } }] }),
+  'forged x-death': () => ({
+    'x-death': [{ count: { '!': 'int64', value: MAX_INT64 }, reason: 'rejected', queue: 'x', time: { '!': 'timestamp', value: MAX_UINT64 } }],
+  }),
   'table with an unknown "!" type': () => ({ nested: { '!': 'bogus', value: 'amqplib cannot encode this type' } }),
 };
 const monster = fc.constantFrom(...Object.keys(MONSTERS));
 
 const hostileProperties: fc.Arbitrary<RawProperties> = fc.record(
   {
-    contentType: fc.oneof(shortString, fc.constantFrom('application/json', 'application/x-java-serialized-object', 'text/plain; charset=utf-8', 'application/json\r\nX: y')),
+    contentType: fc.oneof(
+      shortString,
+      fc.constantFrom('application/json', 'application/x-java-serialized-object', 'text/plain; charset=utf-8', 'application/json\r\nX: y'),
+    ),
     contentEncoding: fc.oneof(shortString, fc.constantFrom('gzip', 'utf-8', 'binary')),
     headers: hostileHeaders,
     // The broker itself refuses any other delivery mode.
@@ -377,7 +403,11 @@ const input: fc.Arbitrary<Input> = fc.oneof(
       fc.record({ action: fc.constantFrom('explode', 'status', 'create', ''), numberId: fc.constantFrom('x', -1, 1.5, '') }),
       fc.record({ action: fc.constant('create'), data: fc.record({ numberId: fc.integer({ min: 1, max: 1000 }), phoneNumber: fc.constant('abc') }) }),
       // Anything but an action: never a command.
-      fc.dictionary(fc.string({ maxLength: 6 }).filter((k) => k !== 'action'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }),
+      fc.dictionary(
+        fc.string({ maxLength: 6 }).filter((k) => k !== 'action'),
+        fc.jsonValue({ maxDepth: 2 }),
+        { maxKeys: 4 },
+      ),
     ),
   }),
   fc.record({ kind: fc.constant('command' as const), workerId: fc.constantFrom(undefined, 'hostile1', 'hostile2') }),
@@ -397,7 +427,16 @@ function bodyOf(item: Input, marker: string): Buffer {
 
 // ---------------------------------------------------------------------------------------------
 
-const OURS_ON_DLQ = ['traceparent', 'tracestate', 'x-forwarded-by', 'x-forward-hops', 'x-error-code', 'x-error-reason', 'x-original-queue', 'x-dead-lettered-at'];
+const OURS_ON_DLQ = [
+  'traceparent',
+  'tracestate',
+  'x-forwarded-by',
+  'x-forward-hops',
+  'x-error-code',
+  'x-error-reason',
+  'x-original-queue',
+  'x-dead-lettered-at',
+];
 const OURS_ON_FORWARD = ['traceparent', 'tracestate', 'x-forwarded-by', 'x-forward-hops'];
 
 describe('a hostile publisher cannot stop the worker', () => {
@@ -435,7 +474,11 @@ describe('a hostile publisher cannot stop the worker', () => {
   async function stillWorks(): Promise<void> {
     const markers = [`sentinel-${++sentinels}-shared`, `sentinel-${sentinels}-own`];
     await scenario.probe.publish(w.config.queues.commands, { action: 'status', numberId: 31337, requestId: markers[0] }, { contentType: 'application/json' });
-    await scenario.probe.publish(w.config.queues.workerCommands, { action: 'status', numberId: 31337, requestId: markers[1] }, { contentType: 'application/json' });
+    await scenario.probe.publish(
+      w.config.queues.workerCommands,
+      { action: 'status', numberId: 31337, requestId: markers[1] },
+      { contentType: 'application/json' },
+    );
     for (const marker of markers) {
       const answer = await scenario.events.untilAction('command_rejected', (b) => b.requestId === marker, 10_000);
       expect(answer).toMatchObject({ numberId: 31337, code: 'UNKNOWN_SESSION', command: 'status' });
@@ -467,12 +510,17 @@ describe('a hostile publisher cannot stop the worker', () => {
       // Garbage: dead-lettered with its properties (it used to be copied wholesale).
       cases.push({ queue: w.config.queues.workerCommands, body: (m) => Buffer.from(`{not json ${m}`), headers });
       // A command for another worker, on the shared queue: forwarded (same story).
-      cases.push({ queue: w.config.queues.commands, body: (m) => Buffer.from(JSON.stringify({ action: 'status', numberId: 7, requestId: m, workerId: 'hostile2' })), headers });
+      cases.push({
+        queue: w.config.queues.commands,
+        body: (m) => Buffer.from(JSON.stringify({ action: 'status', numberId: 7, requestId: m, workerId: 'hostile2' })),
+        headers,
+      });
       // A command for this worker, on the shared queue: forwarded to its own queue, then answered.
       cases.push({ queue: w.config.queues.commands, body: (m) => Buffer.from(JSON.stringify({ action: 'status', numberId: 7, requestId: m })), headers });
     }
     const markers = cases.map(() => `reported-${randomUUID()}`);
-    for (const [i, c] of cases.entries()) await raw.publish(c.queue, c.body(markers[i]!), { headers: c.headers, messageId: markers[i]!, contentType: 'application/json' });
+    for (const [i, c] of cases.entries())
+      await raw.publish(c.queue, c.body(markers[i]!), { headers: c.headers, messageId: markers[i]!, contentType: 'application/json' });
 
     await stillWorks();
     await waitFor(() => markers.every(accountedFor), 'every reported case to be accounted for');
@@ -484,20 +532,28 @@ describe('a hostile publisher cannot stop the worker', () => {
     expect(w.worker.publisher.unpublishable).toBe(0);
   });
 
-  it('random and malformed properties and headers, on the shared queue and the worker\'s own: every input accounted for, and the worker carries on', async () => {
+  it("random and malformed properties and headers, on the shared queue and the worker's own: every input accounted for, and the worker carries on", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(input, hostileProperties, fc.option(monster, { freq: 2 }), fc.boolean()), { minLength: 1, maxLength: 8 }), async (batch) => {
-        const markers: string[] = [];
-        for (const [item, props, monsterName, toShared] of batch) {
-          const marker = `hostile-${randomUUID()}`;
-          markers.push(marker);
-          const headers = monsterName === null ? props.headers : { ...props.headers, ...MONSTERS[monsterName]!() };
-          await raw.publish(toShared ? w.config.queues.commands : w.config.queues.workerCommands, bodyOf(item, marker), { ...props, ...(headers ? { headers } : {}) });
-        }
-        await stillWorks();
-        await waitFor(() => markers.every(accountedFor), 'every input to be accounted for', { detail: () => `missing: ${markers.filter((m) => !accountedFor(m)).join(', ')}` });
-        onlyOurHeaders();
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(input, hostileProperties, fc.option(monster, { freq: 2 }), fc.boolean()), { minLength: 1, maxLength: 8 }),
+        async (batch) => {
+          const markers: string[] = [];
+          for (const [item, props, monsterName, toShared] of batch) {
+            const marker = `hostile-${randomUUID()}`;
+            markers.push(marker);
+            const headers = monsterName === null ? props.headers : { ...props.headers, ...MONSTERS[monsterName]!() };
+            await raw.publish(toShared ? w.config.queues.commands : w.config.queues.workerCommands, bodyOf(item, marker), {
+              ...props,
+              ...(headers ? { headers } : {}),
+            });
+          }
+          await stillWorks();
+          await waitFor(() => markers.every(accountedFor), 'every input to be accounted for', {
+            detail: () => `missing: ${markers.filter((m) => !accountedFor(m)).join(', ')}`,
+          });
+          onlyOurHeaders();
+        },
+      ),
       { numRuns: 25, endOnFailure: true },
     );
     expect(w.worker.publisher.unpublishable).toBe(0);

@@ -33,14 +33,25 @@ describe('one owner per number', () => {
     proxies.push(proxy);
     const aConnector = new FakeConnector();
     aConnector.onConnect = (s) => s.open();
-    const a = await startTestWorker({ env: { ...scenario.env, RABBITMQ_URL: proxy.url(), OWNERSHIP_LEASE_MS: '1000' }, workerId: 'same', connector: aConnector, store });
+    const a = await startTestWorker({
+      env: { ...scenario.env, RABBITMQ_URL: proxy.url(), OWNERSHIP_LEASE_MS: '1000' },
+      workerId: 'same',
+      connector: aConnector,
+      store,
+    });
     workers.push(a);
     const bConnector = new FakeConnector();
     bConnector.onConnect = (s) => s.open();
     const b = await startTestWorker({ env: { ...scenario.env, STANDBY_RETRY_MS: '200' }, workerId: 'same', connector: bConnector, store, waitActive: false });
     workers.push(b);
     // Once the broker has answered B (right after start its attempt may still be pending).
-    expect(await within(b.worker.waitForState((s) => s.kind !== 'starting'), 10_000, 'the broker to answer B')).toMatchObject({ kind: 'standby', cause: 'queue-held' });
+    expect(
+      await within(
+        b.worker.waitForState((s) => s.kind !== 'starting'),
+        10_000,
+        'the broker to answer B',
+      ),
+    ).toMatchObject({ kind: 'standby', cause: 'queue-held' });
     const aStates: string[] = [];
     a.worker.onStateChange((s) => aStates.push(label(s)));
 
@@ -51,17 +62,30 @@ describe('one owner per number', () => {
 
     proxy.cut(); // A is cut off; the broker frees A's queue and B takes it
     await within(b.worker.waitUntilActive(), 10_000, 'B to take the queue over');
-    await within(a.worker.waitForState((s) => s.kind === 'standby'), 10_000, 'A to stand down past its lease');
+    await within(
+      a.worker.waitForState((s) => s.kind === 'standby'),
+      10_000,
+      'A to stand down past its lease',
+    );
     const aSession = a.worker.sessions.get('session_1_+221770000001')!;
     await aSession.waitFor((s) => s.status === 'idle', 10_000);
     expect(aConnector.sockets[0]!.ended).toBe(true);
     await scenario.health.until((bs) => bs.filter((x) => x.status === 'HEALTHY').length === 2, 15_000);
     expect(bConnector.sockets).toHaveLength(1);
-    expect(scenario.health.bodies().filter((x) => x.status === 'HEALTHY').map((x) => x.workerId)).toEqual(['same', 'same']);
+    expect(
+      scenario.health
+        .bodies()
+        .filter((x) => x.status === 'HEALTHY')
+        .map((x) => x.workerId),
+    ).toEqual(['same', 'same']);
 
     proxy.restore(); // A comes back, finds the queue held, stays standby and drives nothing
     // Judged once the broker has answered A's attempt (a refusal, or wrongly the queue).
-    await within(a.worker.waitForState((s) => s.kind === 'active' || (s.kind === 'standby' && s.cause === 'queue-held')), 15_000, 'the broker to answer A');
+    await within(
+      a.worker.waitForState((s) => s.kind === 'active' || (s.kind === 'standby' && s.cause === 'queue-held')),
+      15_000,
+      'the broker to answer A',
+    );
     expect(aStates).toEqual(['cut-off', 'standby:lease-expired', 'standby:queue-held']);
     expect(aConnector.open('session_1_+221770000001')).toHaveLength(0);
     expect(aConnector.sockets).toHaveLength(1);
@@ -75,13 +99,24 @@ describe('one owner per number', () => {
     const aConnector = new FakeConnector();
     aConnector.onConnect = (s) => s.open();
     // A lease far longer than the test: only the broker's refusal can make A let go.
-    const a = await startTestWorker({ env: { ...scenario.env, RABBITMQ_URL: proxy.url(), OWNERSHIP_LEASE_MS: '600000' }, workerId: 'same', connector: aConnector, store });
+    const a = await startTestWorker({
+      env: { ...scenario.env, RABBITMQ_URL: proxy.url(), OWNERSHIP_LEASE_MS: '600000' },
+      workerId: 'same',
+      connector: aConnector,
+      store,
+    });
     workers.push(a);
     const bConnector = new FakeConnector();
     bConnector.onConnect = (s) => s.open();
     const b = await startTestWorker({ env: { ...scenario.env, STANDBY_RETRY_MS: '200' }, workerId: 'same', connector: bConnector, store, waitActive: false });
     workers.push(b);
-    expect(await within(b.worker.waitForState((s) => s.kind !== 'starting'), 10_000, 'the broker to answer B')).toMatchObject({ kind: 'standby', cause: 'queue-held' });
+    expect(
+      await within(
+        b.worker.waitForState((s) => s.kind !== 'starting'),
+        10_000,
+        'the broker to answer B',
+      ),
+    ).toMatchObject({ kind: 'standby', cause: 'queue-held' });
     const aStates: string[] = [];
     a.worker.onStateChange((s) => aStates.push(label(s)));
 
@@ -95,7 +130,11 @@ describe('one owner per number', () => {
     expect(aConnector.sockets[0]!.ended).toBe(false);
 
     proxy.restore(); // A is back within its lease and asks for its queue: refused
-    await within(a.worker.waitForState((s) => s.kind === 'active' || s.kind === 'standby'), 15_000, 'the broker to answer A');
+    await within(
+      a.worker.waitForState((s) => s.kind === 'active' || s.kind === 'standby'),
+      15_000,
+      'the broker to answer A',
+    );
     expect(a.worker.getState()).toMatchObject({ kind: 'standby', cause: 'queue-held' });
     expect(aStates).toEqual(['cut-off', 'reclaiming', 'standby:queue-held']);
     await a.worker.sessions.get('session_1_+221770000001')!.waitFor((s) => s.status === 'idle', 10_000);
@@ -212,7 +251,13 @@ describe('graceful shutdown', () => {
     scenario.workerQueue('s2');
     const log = recordingLogger('info');
     const config = testConfig({ ...scenario.env, WORKER_ID: 's2' });
-    const worker = new Worker({ config, logger: log.logger, store: new MemorySessionStore(), connector: new FakeConnector(), beforeBrokerClose: () => new Promise<void>(() => undefined) });
+    const worker = new Worker({
+      config,
+      logger: log.logger,
+      store: new MemorySessionStore(),
+      connector: new FakeConnector(),
+      beforeBrokerClose: () => new Promise<void>(() => undefined),
+    });
     try {
       await worker.start();
       await within(worker.waitUntilActive(), 10_000, 'the worker to hold its queue');

@@ -9,7 +9,11 @@ describe('quorum queues (RABBITMQ_QUEUE_TYPE=quorum)', () => {
     const connector = new FakeConnector();
     connector.onConnect = (s) => s.qr('2@quorum');
     // The broker's delivery limit (2) comes before the worker's own attempt limit (10).
-    const w = await startTestWorker({ env: { ...scenario.env, RABBITMQ_QUEUE_TYPE: 'quorum', RABBITMQ_DELIVERY_LIMIT: '2', COMMAND_MAX_ATTEMPTS: '10' }, workerId: 'q1', connector });
+    const w = await startTestWorker({
+      env: { ...scenario.env, RABBITMQ_QUEUE_TYPE: 'quorum', RABBITMQ_DELIVERY_LIMIT: '2', COMMAND_MAX_ATTEMPTS: '10' },
+      workerId: 'q1',
+      connector,
+    });
     try {
       await scenario.probe.publish(scenario.env.QUEUE_SESSION_COMMANDS!, { action: 'create', numberId: 1, phoneNumber: '+221770000001', workerId: 'q1' });
       await scenario.events.untilAction('qr_generated');

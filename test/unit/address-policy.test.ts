@@ -46,12 +46,22 @@ describe('address classification (what a media url may reach)', () => {
     expect(nonPublicReason(address)).toBe(reason);
   });
 
-  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '169.255.0.1', '192.169.0.1', '11.0.0.1', '2606:4700:4700::1111', '2a00:1450:4007:80b::200e', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1'])(
-    '%s is public',
-    (address) => {
-      expect(nonPublicReason(address)).toBeUndefined();
-    },
-  );
+  it.each([
+    '8.8.8.8',
+    '1.1.1.1',
+    '172.32.0.1',
+    '100.128.0.1',
+    '169.255.0.1',
+    '192.169.0.1',
+    '11.0.0.1',
+    '2606:4700:4700::1111',
+    '2a00:1450:4007:80b::200e',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+    '2002:808:808::1',
+  ])('%s is public', (address) => {
+    expect(nonPublicReason(address)).toBeUndefined();
+  });
 
   it('not an address at all is refused', () => {
     expect(nonPublicReason('localhost')).toBe('not an IP address');
@@ -109,9 +119,14 @@ describe('MEDIA_FETCH_ALLOWED_HOSTS', () => {
     expect(AddressPolicy.parse(['0.0.0.0/0']).refusal('x', '255.255.255.255')).toBe('255.255.255.255 is broadcast');
   });
 
-  it.each(['10.0.0.0/33', '10.0.0.0/', '::/129', 'host/16', '10.0.0.0/8/8', 'bad host', 'http://x', 'a..b', '-a.example'])('"%s" is a configuration error', (entry) => {
-    expect(() => AddressPolicy.parse([entry])).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('MEDIA_FETCH_ALLOWED_HOSTS') }));
-  });
+  it.each(['10.0.0.0/33', '10.0.0.0/', '::/129', 'host/16', '10.0.0.0/8/8', 'bad host', 'http://x', 'a..b', '-a.example'])(
+    '"%s" is a configuration error',
+    (entry) => {
+      expect(() => AddressPolicy.parse([entry])).toThrow(
+        expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('MEDIA_FETCH_ALLOWED_HOSTS') }),
+      );
+    },
+  );
 
   it('from(): a list is parsed once; an AddressPolicy is used as it is', () => {
     const list = ['10.0.0.0/8'];

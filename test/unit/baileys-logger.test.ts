@@ -19,11 +19,15 @@ const streamError = (attrs: Record<string, string>, content?: unknown[]) => {
 describe('the logger handed to Baileys', () => {
   it('logs the expected 515 restart at info, not error', () => {
     const { logger, records } = capture();
-    baileysLogger(logger.child({ component: 'baileys' })).child({ class: 'baileys' }).error(streamError({ code: '515' }), 'stream errored out');
-    expect(records()).toEqual([expect.objectContaining({ level: 30, component: 'baileys', class: 'baileys', statusCode: 515, msg: expect.stringContaining('restart required (515)') })]);
+    baileysLogger(logger.child({ component: 'baileys' }))
+      .child({ class: 'baileys' })
+      .error(streamError({ code: '515' }), 'stream errored out');
+    expect(records()).toEqual([
+      expect.objectContaining({ level: 30, component: 'baileys', class: 'baileys', statusCode: 515, msg: expect.stringContaining('restart required (515)') }),
+    ]);
   });
 
-  it('hides it entirely at the demo\'s level (warn)', () => {
+  it("hides it entirely at the demo's level (warn)", () => {
     const { logger, records } = capture('warn');
     baileysLogger(logger).error(streamError({ code: '515' }), 'stream errored out');
     expect(records()).toEqual([]);
@@ -37,7 +41,7 @@ describe('the logger handed to Baileys', () => {
     log.error(streamError({ code: '5150' }), 'stream errored out');
     log.error({ fullErrorNode: { tag: 'failure', attrs: { code: '515' } } }, 'stream errored out');
     log.error(streamError({ code: '515' }), 'error in handling message');
-    log.error({ err: new Error('boom') }, 'unexpected error in \'x\'');
+    log.error({ err: new Error('boom') }, "unexpected error in 'x'");
     const recs = records();
     expect(recs.map((r) => r.level)).toEqual([50, 50, 50, 50, 50, 50]);
     expect(recs[0]).toMatchObject({ msg: 'stream errored out', fullErrorNode: { tag: 'stream:error', content: [{ tag: 'conflict' }] } });
@@ -45,7 +49,7 @@ describe('the logger handed to Baileys', () => {
     expect(recs[4]).toMatchObject({ msg: 'error in handling message' });
   });
 
-  it('passes the other levels through, and reads and sets the wrapped logger\'s level', () => {
+  it("passes the other levels through, and reads and sets the wrapped logger's level", () => {
     const { logger, records } = capture('debug');
     const log = baileysLogger(logger);
     expect(log.level).toBe('debug');
@@ -57,10 +61,16 @@ describe('the logger handed to Baileys', () => {
     log.level = 'trace';
     expect(logger.level).toBe('trace');
     log.trace({ a: 4 }, 't');
-    expect(records().map((r) => [r.level, r.msg])).toEqual([[20, 'd'], [30, 'i'], [40, 'w'], [30, 'text only'], [10, 't']]);
+    expect(records().map((r) => [r.level, r.msg])).toEqual([
+      [20, 'd'],
+      [30, 'i'],
+      [40, 'w'],
+      [30, 'text only'],
+      [10, 't'],
+    ]);
   });
 
-  it('isExpectedRestart: only Baileys\' stream-error record with code 515', () => {
+  it("isExpectedRestart: only Baileys' stream-error record with code 515", () => {
     expect(isExpectedRestart(streamError({ code: '515' }), 'stream errored out')).toBe(true);
     expect(isExpectedRestart(streamError({ code: '515' }), 'other')).toBe(false);
     expect(isExpectedRestart(streamError({ code: '401' }), 'stream errored out')).toBe(false);

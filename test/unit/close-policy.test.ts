@@ -35,7 +35,10 @@ describe('close policy: what a close means and when to retry', () => {
     }
     expect(kinds).toEqual(['reconnect', 'reconnect', 'give_up']);
     expect(decideOnClose(replaced, NO_HISTORY, policy, 0, top).decision).toMatchObject({ reason: 'replaced by another connection' });
-    expect(decideOnClose(replaced, { failures: 0, conflicts: [0, 10_000] }, policy, 20_000).decision).toEqual({ kind: 'give_up', reason: 'replaced by another connection 3 times; not reconnecting' });
+    expect(decideOnClose(replaced, { failures: 0, conflicts: [0, 10_000] }, policy, 20_000).decision).toEqual({
+      kind: 'give_up',
+      reason: 'replaced by another connection 3 times; not reconnecting',
+    });
     // The first two conflicts left the 60 s window: this is the second one that counts.
     expect(decideOnClose(replaced, { failures: 0, conflicts: [0, 10_000, 65_000] }, policy, 75_000).decision.kind).toBe('reconnect');
     // A successful open resets the backoff, not the conflict count.
@@ -54,7 +57,10 @@ describe('close policy: what a close means and when to retry', () => {
     [{ statusCode: 411 }, { kind: 'logged_out', reason: 'credentials refused (411)' }],
     [{ statusCode: 403 }, { kind: 'banned', reason: 'refused by WhatsApp (403): the number is banned or blocked' }],
     [{ statusCode: 408, linked: false, qrShown: true }, { kind: 'qr_expired' }],
-    [{ statusCode: 408, linked: true, qrShown: false }, { kind: 'reconnect', attempt: 1 }],
+    [
+      { statusCode: 408, linked: true, qrShown: false },
+      { kind: 'reconnect', attempt: 1 },
+    ],
   ] as const)('%o → %o', (close, decision) => {
     expect(decideOnClose({ ...linked, ...close }, NO_HISTORY, policy, 0, top).decision).toMatchObject(decision);
   });

@@ -34,7 +34,12 @@ describe('configuration', () => {
 
   it('reads the session and fleet policy it used to hard-code, with the former values as defaults', () => {
     const d = loadConfig({});
-    expect([d.whatsapp.conflictWindowMs, d.whatsapp.pairingReadyTimeoutMs, d.restoreSettleTimeoutMs, d.standbyRetryMs]).toEqual([10 * 60_000, 30_000, 30_000, 2000]);
+    expect([d.whatsapp.conflictWindowMs, d.whatsapp.pairingReadyTimeoutMs, d.restoreSettleTimeoutMs, d.standbyRetryMs]).toEqual([
+      10 * 60_000,
+      30_000,
+      30_000,
+      2000,
+    ]);
     const c = loadConfig({ WA_CONFLICT_WINDOW_MS: '60000', WA_PAIRING_READY_TIMEOUT_MS: '5000', RESTORE_SETTLE_TIMEOUT_MS: '1000', STANDBY_RETRY_MS: '250' });
     expect([c.whatsapp.conflictWindowMs, c.whatsapp.pairingReadyTimeoutMs, c.restoreSettleTimeoutMs, c.standbyRetryMs]).toEqual([60_000, 5000, 1000, 250]);
     expect(() => loadConfig({ STANDBY_RETRY_MS: '0' })).toThrow(/STANDBY_RETRY_MS/);
@@ -64,7 +69,9 @@ describe('configuration', () => {
     const key = 'ab'.repeat(32);
     expect(loadConfig({ WA_TRUST_ROOT_PUBLIC_KEY: key }).whatsapp.trustRootPublicKey).toBeUndefined();
     expect(loadConfig({ WA_TRUST_ROOT_PUBLIC_KEY: key, WA_WEBSOCKET_URL: 'wss://g.whatsapp.net/ws/chat' }).whatsapp.trustRootPublicKey).toBeUndefined();
-    expect(loadConfig({ WA_TRUST_ROOT_PUBLIC_KEY: key, WA_WEBSOCKET_URL: 'ws://127.0.0.1:8765/ws/chat' }).whatsapp.trustRootPublicKey?.toString('hex')).toBe(key);
+    expect(loadConfig({ WA_TRUST_ROOT_PUBLIC_KEY: key, WA_WEBSOCKET_URL: 'ws://127.0.0.1:8765/ws/chat' }).whatsapp.trustRootPublicKey?.toString('hex')).toBe(
+      key,
+    );
   });
 
   it('reads secrets from *_FILE, parses MinIO endpoints as the backend writes them, and splits WA_VERSION', () => {
@@ -75,7 +82,10 @@ describe('configuration', () => {
     expect(c.rabbitmq.url).toBe('amqps://u:p@broker:5671');
     expect(c.storage.minio).toMatchObject({ endPoint: 'localhost', port: 9000, useSSL: false, bucket: 'whatsapp-sessions' });
     expect(c.whatsapp.version).toEqual([2, 3000, 123]);
-    expect(loadConfig({ MINIO_ENDPOINT: 'https://s3.example.org', MINIO_ACCESS_KEY: 'a', MINIO_SECRET_KEY: 'b' }).storage.minio).toMatchObject({ endPoint: 's3.example.org', useSSL: true });
+    expect(loadConfig({ MINIO_ENDPOINT: 'https://s3.example.org', MINIO_ACCESS_KEY: 'a', MINIO_SECRET_KEY: 'b' }).storage.minio).toMatchObject({
+      endPoint: 's3.example.org',
+      useSSL: true,
+    });
   });
 
   it('warns loudly when the events queue is the command queue', () => {
@@ -93,7 +103,7 @@ describe('configuration', () => {
   });
 
   describe('the broker user', () => {
-    it('is the URL\'s decoded user name, guest when it has none', () => {
+    it("is the URL's decoded user name, guest when it has none", () => {
       expect(brokerUser('amqp://guest:guest@127.0.0.1:5672')).toBe('guest');
       expect(brokerUser('amqps://wa%40worker:s3cr%3At@rabbit.internal/vh')).toBe('wa@worker');
       expect(brokerUser('amqp://127.0.0.1')).toBe('guest');

@@ -35,7 +35,10 @@ describe('judgeHealth', () => {
   it('tolerates a short broker outage but not a long one', () => {
     const down = report({ brokerConnected: false, brokerDownSince: 990_000 });
     expect(judgeHealth(down, 1_000_000, limits).ok).toBe(true);
-    expect(judgeHealth({ ...down, writtenAt: 1_060_000 }, 1_060_000, limits)).toMatchObject({ ok: false, reason: expect.stringMatching(/broker unreachable for 70 s/) });
+    expect(judgeHealth({ ...down, writtenAt: 1_060_000 }, 1_060_000, limits)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/broker unreachable for 70 s/),
+    });
   });
 
   it('fails when, with the broker connected, the oldest outbox message is older than maxOutboxAgeMs (publishing is stuck)', () => {
@@ -62,10 +65,27 @@ describe('HealthFileWriter', () => {
     const dir = mkdtempSync(join(tmpdir(), 'health-'));
     try {
       const file = join(dir, 'h.json');
-      const writer = new HealthFileWriter(file, () => ({ workerId: 'w9', brokerConnected: false, brokerDownSince: 5, active: false, sessions: 0, outboxSize: 3, outboxOldestAgeMs: 1200, unpublishable: 2 }));
+      const writer = new HealthFileWriter(file, () => ({
+        workerId: 'w9',
+        brokerConnected: false,
+        brokerDownSince: 5,
+        active: false,
+        sessions: 0,
+        outboxSize: 3,
+        outboxOldestAgeMs: 1200,
+        unpublishable: 2,
+      }));
       await writer.write();
       const read = await readHealthFile(file);
-      expect(read).toMatchObject({ workerId: 'w9', pid: process.pid, brokerDownSince: 5, active: false, outboxSize: 3, outboxOldestAgeMs: 1200, unpublishable: 2 });
+      expect(read).toMatchObject({
+        workerId: 'w9',
+        pid: process.pid,
+        brokerDownSince: 5,
+        active: false,
+        outboxSize: 3,
+        outboxOldestAgeMs: 1200,
+        unpublishable: 2,
+      });
       expect(Date.now() - read!.writtenAt).toBeLessThan(5000);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -79,7 +99,16 @@ describe('HealthFileWriter', () => {
       const victim = join(dir, 'victim');
       writeFileSync(victim, 'untouched');
       symlinkSync(victim, `${file}.${process.pid}.tmp`);
-      const writer = new HealthFileWriter(file, () => ({ workerId: 'w1', brokerConnected: true, brokerDownSince: null, active: true, sessions: 0, outboxSize: 0, outboxOldestAgeMs: 0, unpublishable: 0 }));
+      const writer = new HealthFileWriter(file, () => ({
+        workerId: 'w1',
+        brokerConnected: true,
+        brokerDownSince: null,
+        active: true,
+        sessions: 0,
+        outboxSize: 0,
+        outboxOldestAgeMs: 0,
+        unpublishable: 0,
+      }));
       await writer.write();
       await writer.write();
       expect(readFileSync(victim, 'utf8')).toBe('untouched');

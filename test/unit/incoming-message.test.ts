@@ -14,7 +14,14 @@ const msg = (message: proto.IMessage | undefined, key: Partial<WAMessage['key']>
 describe('Baileys messages → IncomingMessage', () => {
   it('text, with sender as LID and PN, timestamp in ms', () => {
     expect(toIncomingMessage(msg({ conversation: 'hi' }), download)).toEqual({
-      id: 'ID1', chat: '111@lid', isGroup: false, from: { lid: '111@lid', pn: '221770000001@s.whatsapp.net' }, pushName: 'Alice', sentAt: 1_733_396_400_000, type: 'text', text: 'hi',
+      id: 'ID1',
+      chat: '111@lid',
+      isGroup: false,
+      from: { lid: '111@lid', pn: '221770000001@s.whatsapp.net' },
+      pushName: 'Alice',
+      sentAt: 1_733_396_400_000,
+      type: 'text',
+      text: 'hi',
     });
   });
 
@@ -24,7 +31,10 @@ describe('Baileys messages → IncomingMessage', () => {
   });
 
   it('groups: the participant is the sender', () => {
-    const m = toIncomingMessage(msg({ conversation: 'g' }, { remoteJid: '1203@g.us', remoteJidAlt: undefined, participant: '222@lid', participantAlt: '221770000002@s.whatsapp.net' }), download);
+    const m = toIncomingMessage(
+      msg({ conversation: 'g' }, { remoteJid: '1203@g.us', remoteJidAlt: undefined, participant: '222@lid', participantAlt: '221770000002@s.whatsapp.net' }),
+      download,
+    );
     expect(m).toMatchObject({ chat: '1203@g.us', isGroup: true, participant: '222@lid', from: { lid: '222@lid', pn: '221770000002@s.whatsapp.net' } });
   });
 
@@ -33,11 +43,18 @@ describe('Baileys messages → IncomingMessage', () => {
     expect(img).toMatchObject({ type: 'image', caption: 'cap', text: 'cap', media: { kind: 'image', mimeType: 'image/jpeg', size: 1234, ptt: false } });
     expect(img.media!.open).toBe(download);
     expect(toIncomingMessage(msg({ audioMessage: { mimetype: 'audio/ogg', ptt: true } }), download)!.media).toMatchObject({ kind: 'audio', ptt: true });
-    expect(toIncomingMessage(msg({ documentMessage: { mimetype: 'application/pdf', fileName: 'a.pdf' } }), download)!.media).toMatchObject({ kind: 'document', fileName: 'a.pdf' });
+    expect(toIncomingMessage(msg({ documentMessage: { mimetype: 'application/pdf', fileName: 'a.pdf' } }), download)!.media).toMatchObject({
+      kind: 'document',
+      fileName: 'a.pdf',
+    });
   });
 
   it('reactions, locations, contacts; unknown content is "other"', () => {
-    expect(toIncomingMessage(msg({ reactionMessage: { text: '👍', key: { id: 'R1' } } }), download)).toMatchObject({ type: 'reaction', text: '👍', replyTo: 'R1' });
+    expect(toIncomingMessage(msg({ reactionMessage: { text: '👍', key: { id: 'R1' } } }), download)).toMatchObject({
+      type: 'reaction',
+      text: '👍',
+      replyTo: 'R1',
+    });
     expect(toIncomingMessage(msg({ locationMessage: { degreesLatitude: 1, name: 'Dakar' } }), download)).toMatchObject({ type: 'location', text: 'Dakar' });
     expect(toIncomingMessage(msg({ contactMessage: { displayName: 'Bob' } }), download)).toMatchObject({ type: 'contact', text: 'Bob' });
     expect(toIncomingMessage(msg({ buttonsResponseMessage: { selectedButtonId: 'b' } }), download)).toMatchObject({ type: 'other' });

@@ -8,7 +8,9 @@ describe('libsignal console output', () => {
     const lines: string[] = [];
     const logger = pino({ level: 'debug' }, new Writable({ write: (c, _e, done) => (lines.push(c.toString()), done()) }));
     const printed: unknown[][] = [];
-    const spies = (['info', 'warn', 'log', 'error'] as const).map((level) => jest.spyOn(console, level).mockImplementation((...args: unknown[]) => void printed.push(args)));
+    const spies = (['info', 'warn', 'log', 'error'] as const).map((level) =>
+      jest.spyOn(console, level).mockImplementation((...args: unknown[]) => void printed.push(args)),
+    );
     const restore = routeLibsignalConsole(logger);
     try {
       const privKey = Buffer.from('a1b2c3d4e5f60718293a4b5c6d7e8f90', 'hex');

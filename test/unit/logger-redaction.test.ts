@@ -19,7 +19,12 @@ describe('errors in the logs', () => {
     const { logger, records } = capture();
     logger.error({ err: new WorkerError('STORAGE_UNAVAILABLE', 'cannot write auth/journal/1', { cause: new Error('ECONNRESET') }) }, 'write failed');
     const [rec] = records();
-    expect(rec!.err).toMatchObject({ type: 'WorkerError', message: 'cannot write auth/journal/1', code: 'STORAGE_UNAVAILABLE', cause: { type: 'Error', message: 'ECONNRESET' } });
+    expect(rec!.err).toMatchObject({
+      type: 'WorkerError',
+      message: 'cannot write auth/journal/1',
+      code: 'STORAGE_UNAVAILABLE',
+      cause: { type: 'Error', message: 'ECONNRESET' },
+    });
     expect(rec!.err.stack).toMatch(/^WorkerError: cannot write/);
     expect(rec!.err.cause.stack).toMatch(/^Error: ECONNRESET/);
   });
@@ -37,7 +42,11 @@ describe('log redaction at any depth', () => {
 
   it('redacts inside arrays, arrays of arrays, and whatever the case of the key', () => {
     const { logger, lines, records } = capture();
-    logger.warn({ list: [{ password: SECRET }, [{ keyPair: { private: Buffer.from(SECRET), public: 'pub' } }], 'plain'], Authorization: `Bearer ${SECRET}`, headers: { COOKIE: SECRET } });
+    logger.warn({
+      list: [{ password: SECRET }, [{ keyPair: { private: Buffer.from(SECRET), public: 'pub' } }], 'plain'],
+      Authorization: `Bearer ${SECRET}`,
+      headers: { COOKIE: SECRET },
+    });
     expect(lines.join('')).not.toContain(SECRET);
     expect(lines.join('')).not.toContain(Buffer.from(SECRET).toString('base64'));
     const [rec] = records();
@@ -58,7 +67,7 @@ describe('log redaction at any depth', () => {
     expect(node.secretKey).toBe(SECRET); // the caller's object is not touched
   });
 
-  it('logs an Error with a cause: class, message and the cause\'s message, with secrets in its fields redacted', () => {
+  it("logs an Error with a cause: class, message and the cause's message, with secrets in its fields redacted", () => {
     const { logger, lines, records } = capture();
     class BoomError extends Error {}
     const cause = Object.assign(new Error('socket closed'), { data: { creds: SECRET } });
@@ -67,7 +76,13 @@ describe('log redaction at any depth', () => {
     logger.error(new Error('plain failure', { cause: new Error('root cause') }));
     expect(lines.join('')).not.toContain(SECRET);
     const [first, second] = records();
-    expect(first!.err).toMatchObject({ type: 'BoomError', message: 'could not connect', statusCode: 428, data: { advSecretKey: REDACTED, reason: 'stream errored' }, cause: { message: 'socket closed', data: { creds: REDACTED } } });
+    expect(first!.err).toMatchObject({
+      type: 'BoomError',
+      message: 'could not connect',
+      statusCode: 428,
+      data: { advSecretKey: REDACTED, reason: 'stream errored' },
+      cause: { message: 'socket closed', data: { creds: REDACTED } },
+    });
     expect(first!.err.stack).toMatch(/could not connect/);
     expect(second!).toMatchObject({ msg: 'plain failure', err: { type: 'Error', message: 'plain failure', cause: { message: 'root cause' } } });
     expect((err as unknown as { data: Record<string, string> }).data.advSecretKey).toBe(SECRET);
@@ -100,7 +115,10 @@ describe('log redaction at any depth', () => {
   it('redacts child logger bindings too', () => {
     const { logger, lines, records } = capture();
     logger.child({ component: 'baileys', auth: { creds: SECRET } }).info('hello');
-    logger.child({ component: 'sessions' }).child({ sessionId: 's1', nested: { pairingCode: SECRET } }).info('grandchild');
+    logger
+      .child({ component: 'sessions' })
+      .child({ sessionId: 's1', nested: { pairingCode: SECRET } })
+      .info('grandchild');
     expect(lines.join('')).not.toContain(SECRET);
     const [child, grandchild] = records();
     expect(child).toMatchObject({ component: 'baileys', auth: { creds: REDACTED }, msg: 'hello' });
@@ -126,7 +144,12 @@ describe('log redaction at any depth', () => {
   });
 
   it('never throws, even on a getter that does', () => {
-    const hostile = Object.defineProperty({}, 'boom', { enumerable: true, get: () => { throw new Error('getter exploded'); } });
+    const hostile = Object.defineProperty({}, 'boom', {
+      enumerable: true,
+      get: () => {
+        throw new Error('getter exploded');
+      },
+    });
     expect(redactSecrets({ hostile })).toEqual({ redactionFailed: 'getter exploded' });
   });
 });

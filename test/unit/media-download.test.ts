@@ -14,7 +14,11 @@ async function decrypt(file: Buffer, mediaKey: Buffer, chunkSizes: number[], exp
     i += size;
   }
   const out: Buffer[] = [];
-  await pipeline(Readable.from(chunks), new MediaDecryptor(await mediaKeys(mediaKey, 'image'), expect), new Writable({ write: (c: Buffer, _e, done) => (out.push(c), done()) }));
+  await pipeline(
+    Readable.from(chunks),
+    new MediaDecryptor(await mediaKeys(mediaKey, 'image'), expect),
+    new Writable({ write: (c: Buffer, _e, done) => (out.push(c), done()) }),
+  );
   return Buffer.concat(out);
 }
 
@@ -39,10 +43,17 @@ describe('received media decryption (streaming, verified)', () => {
     const plain = randomBytes(3000);
     const enc = await encryptMedia(plain, 'image');
     await expect(decrypt(enc.file, randomBytes(32), [100])).rejects.toMatchObject({ code: 'MEDIA_CORRUPT' });
-    await expect(decrypt(enc.file.subarray(0, 5), enc.mediaKey, [100])).rejects.toMatchObject({ code: 'MEDIA_CORRUPT', message: expect.stringMatching(/shorter than its MAC/) });
+    await expect(decrypt(enc.file.subarray(0, 5), enc.mediaKey, [100])).rejects.toMatchObject({
+      code: 'MEDIA_CORRUPT',
+      message: expect.stringMatching(/shorter than its MAC/),
+    });
     await expect(decrypt(enc.file.subarray(0, enc.file.length - 16), enc.mediaKey, [100])).rejects.toMatchObject({ code: 'MEDIA_CORRUPT' });
-    await expect(decrypt(enc.file, enc.mediaKey, [100], { fileSha256: randomBytes(32) })).rejects.toMatchObject({ message: expect.stringMatching(/file hash mismatch/) });
-    await expect(decrypt(enc.file, enc.mediaKey, [100], { fileEncSha256: randomBytes(32) })).rejects.toMatchObject({ message: expect.stringMatching(/encrypted file hash mismatch/) });
+    await expect(decrypt(enc.file, enc.mediaKey, [100], { fileSha256: randomBytes(32) })).rejects.toMatchObject({
+      message: expect.stringMatching(/file hash mismatch/),
+    });
+    await expect(decrypt(enc.file, enc.mediaKey, [100], { fileEncSha256: randomBytes(32) })).rejects.toMatchObject({
+      message: expect.stringMatching(/encrypted file hash mismatch/),
+    });
   });
 });
 
@@ -50,7 +61,9 @@ describe('where received media are fetched from', () => {
   const ref = (url?: string, directPath?: string) => ({ kind: 'image' as const, url, directPath });
 
   it('WhatsApp media hosts: the URL host with the direct path, or mmg.whatsapp.net', () => {
-    expect(mediaDownloadUrl(ref('https://mmg.whatsapp.net/o1/v/t62?x=1', '/v/t62.7118-24/abc.enc?ccb=11'), [])).toBe('https://mmg.whatsapp.net/v/t62.7118-24/abc.enc?ccb=11');
+    expect(mediaDownloadUrl(ref('https://mmg.whatsapp.net/o1/v/t62?x=1', '/v/t62.7118-24/abc.enc?ccb=11'), [])).toBe(
+      'https://mmg.whatsapp.net/v/t62.7118-24/abc.enc?ccb=11',
+    );
     expect(mediaDownloadUrl(ref('https://media-cdg2-1.cdn.whatsapp.net/x', '/v/abc'), [])).toBe('https://media-cdg2-1.cdn.whatsapp.net/v/abc');
     expect(mediaDownloadUrl(ref(undefined, '/v/abc'), [])).toBe('https://mmg.whatsapp.net/v/abc');
     expect(mediaDownloadUrl(ref('https://mmg.whatsapp.net/d/f/abc.enc'), [])).toBe('https://mmg.whatsapp.net/d/f/abc.enc');

@@ -107,7 +107,10 @@ describe('media url fetch: private addresses are never reached', () => {
 
   it('credentials are refused even for an allowed host; they would have become Basic auth', async () => {
     const s = await server('127.0.0.1');
-    await expect(get(`http://user:pass@127.0.0.1:${s.port}/x.png`, ['127.0.0.1/32'])).rejects.toMatchObject({ refused: true, message: 'credentials in the URL refused' });
+    await expect(get(`http://user:pass@127.0.0.1:${s.port}/x.png`, ['127.0.0.1/32'])).rejects.toMatchObject({
+      refused: true,
+      message: 'credentials in the URL refused',
+    });
     await expect(get(`http://:secret@127.0.0.1:${s.port}/x.png`, ['127.0.0.1/32'])).rejects.toMatchObject({ refused: true });
     expect(s.connections).toBe(0);
   });
@@ -120,7 +123,10 @@ describe('media url fetch: private addresses are never reached', () => {
     });
     expect(await body(await get(`http://127.0.0.1:${first.port}/x.png`, ['127.0.0.1/32']))).toBe('png-bytes');
 
-    await expect(get(`http://127.0.0.1:${first.port}/hop`, ['127.0.0.1/32'])).rejects.toMatchObject({ refused: true, message: expect.stringMatching(/127\.0\.0\.2 is loopback \(not in MEDIA_FETCH_ALLOWED_HOSTS\)/) });
+    await expect(get(`http://127.0.0.1:${first.port}/hop`, ['127.0.0.1/32'])).rejects.toMatchObject({
+      refused: true,
+      message: expect.stringMatching(/127\.0\.0\.2 is loopback \(not in MEDIA_FETCH_ALLOWED_HOSTS\)/),
+    });
     expect(first.requests.map((r) => r.url)).toEqual(['/x.png', '/hop']);
     expect(second.connections).toBe(0);
 
@@ -171,7 +177,9 @@ describe('media url fetch: time limits', () => {
   it('the deadline covers the wait for an answer too', async () => {
     const s = await server('127.0.0.1', () => undefined); // never answers
     const started = Date.now();
-    await expect(get(`http://127.0.0.1:${s.port}/`, ['127.0.0.1/32'], { timeoutMs: 5000, deadlineMs: 300 })).rejects.toMatchObject({ message: expect.stringMatching(/not complete within 300 ms/) });
+    await expect(get(`http://127.0.0.1:${s.port}/`, ['127.0.0.1/32'], { timeoutMs: 5000, deadlineMs: 300 })).rejects.toMatchObject({
+      message: expect.stringMatching(/not complete within 300 ms/),
+    });
     expect(Date.now() - started).toBeLessThan(2000);
   });
 });

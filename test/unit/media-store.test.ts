@@ -38,8 +38,15 @@ describe('received media keys and types', () => {
     // the same message twice still gets two files (the random part), with the same hash part
     expect(b).not.toBe(a);
     expect(b.split('/').pop()!.slice(0, 16)).toBe(a.split('/').pop()!.slice(0, 16));
-    const hash = (f: Partial<typeof from>) => receivedMediaKey(SID, 'image', { ...from, ...f }, 'jpg').split('/').pop()!.slice(0, 16);
-    expect(new Set([hash({}), hash({ messageId: '3EB0_AB' }), hash({ chat: '222@lid' }), hash({ sender: '333@lid' }), hash({ chat: '111@lid\0x', messageId: 'AB' })]).size).toBe(5);
+    const hash = (f: Partial<typeof from>) =>
+      receivedMediaKey(SID, 'image', { ...from, ...f }, 'jpg')
+        .split('/')
+        .pop()!
+        .slice(0, 16);
+    expect(
+      new Set([hash({}), hash({ messageId: '3EB0_AB' }), hash({ chat: '222@lid' }), hash({ sender: '333@lid' }), hash({ chat: '111@lid\0x', messageId: 'AB' })])
+        .size,
+    ).toBe(5);
     expect(receivedMediaKey(SID, 'sticker', from, 'webp')).toMatch(/\/stickers\/[0-9a-f]{16}-[0-9a-f]{8}\.webp$/);
   });
 
@@ -115,7 +122,11 @@ describe('S3MediaStore', () => {
   it('the first write sweeps old `wa-media-<16 hex>.tmp` spool files, and only those (even when the upload then fails)', async () => {
     const spool = tempDir();
     const stale = file(join(spool, 'wa-media-0123456789abcdef.tmp'), OLD);
-    const kept = [file(join(spool, 'wa-media-fedcba9876543210.tmp'), 60_000), file(join(spool, 'wa-media-0123.tmp'), OLD), file(join(spool, 'other-0123456789abcdef.tmp'), OLD)];
+    const kept = [
+      file(join(spool, 'wa-media-fedcba9876543210.tmp'), 60_000),
+      file(join(spool, 'wa-media-0123.tmp'), OLD),
+      file(join(spool, 'other-0123456789abcdef.tmp'), OLD),
+    ];
     mkdirSync(join(spool, 'wa-media-aaaaaaaaaaaaaaaa.tmp'));
     kept.push(join(spool, 'wa-media-aaaaaaaaaaaaaaaa.tmp'));
     const outside = file(join(tempDir(), 'wa-media-bbbbbbbbbbbbbbbb.tmp'), OLD);
@@ -123,8 +134,19 @@ describe('S3MediaStore', () => {
     kept.push(outside, join(spool, 'wa-media-cccccccccccccccc.tmp'));
 
     // nothing listens on port 1: the upload fails, the sweep has run before it
-    const store = new S3MediaStore({ endPoint: '127.0.0.1', port: 1, useSSL: false, accessKey: 'k', secretKey: 's', region: 'us-east-1', bucket: 'whatsapp-media', spoolDir: spool });
-    await expect(store.putStream(`${mediaPrefix(SID)}images/a.jpg`, Readable.from([Buffer.from('x')]), { maxBytes: 10 })).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+    const store = new S3MediaStore({
+      endPoint: '127.0.0.1',
+      port: 1,
+      useSSL: false,
+      accessKey: 'k',
+      secretKey: 's',
+      region: 'us-east-1',
+      bucket: 'whatsapp-media',
+      spoolDir: spool,
+    });
+    await expect(store.putStream(`${mediaPrefix(SID)}images/a.jpg`, Readable.from([Buffer.from('x')]), { maxBytes: 10 })).rejects.toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+    });
     expect(existsSync(stale)).toBe(false);
     for (const p of kept) expect(existsSync(p)).toBe(true);
   });
@@ -132,7 +154,16 @@ describe('S3MediaStore', () => {
   it('the stored Content-Type is allow-listed, whatever the caller passes', async () => {
     s3 ??= await startS3rver();
     const o = s3.options();
-    const store = new S3MediaStore({ endPoint: o.endPoint, port: o.port, useSSL: false, accessKey: o.accessKey, secretKey: o.secretKey, region: 'us-east-1', bucket: o.bucket, spoolDir: tempDir() });
+    const store = new S3MediaStore({
+      endPoint: o.endPoint,
+      port: o.port,
+      useSSL: false,
+      accessKey: o.accessKey,
+      secretKey: o.secretKey,
+      region: 'us-east-1',
+      bucket: o.bucket,
+      spoolDir: tempDir(),
+    });
     const client = createMinioClient({ endPoint: o.endPoint, port: o.port, useSSL: false, accessKey: o.accessKey, secretKey: o.secretKey });
     const put = async (name: string, contentType: string | undefined) => {
       const key = `${mediaPrefix(SID)}documents/${name}`;

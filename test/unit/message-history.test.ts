@@ -4,7 +4,10 @@ import { FailingBlobStore } from '../fakes/blob-stores.js';
 import { silentLogger } from '../helpers/silent-logger.js';
 
 const SID = 'session_6_+221771234567';
-const codec = { encode: (b: Buffer, ctx: string) => Buffer.concat([Buffer.from(`ENC(${ctx})`), b]), decode: (b: Buffer, ctx: string) => ({ data: b.subarray(`ENC(${ctx})`.length) }) };
+const codec = {
+  encode: (b: Buffer, ctx: string) => Buffer.concat([Buffer.from(`ENC(${ctx})`), b]),
+  decode: (b: Buffer, ctx: string) => ({ data: b.subarray(`ENC(${ctx})`.length) }),
+};
 const rec = (id: string, at: number): HistoryRecord => ({ direction: 'in', messageId: id, at, chat: 'x@lid', type: 'text', text: id });
 const DAY1 = Date.UTC(2025, 0, 15, 23, 59);
 const DAY2 = Date.UTC(2025, 0, 16, 0, 1);
@@ -19,7 +22,12 @@ describe('message history', () => {
     expect(blobs.attempts).toBe(2);
     expect([...blobs.objects.keys()]).toEqual([objectKeys.messagesBatch(SID, '2025-01-15', 1), objectKeys.messagesBatch(SID, '2025-01-16', 1)]);
     expect(objectKeys.messagesBatch(SID, '2025-01-15', 1)).toBe('sessions/session_6_~2B221771234567/messages/2025-01-15/000000000001');
-    expect(blobs.objects.get(objectKeys.messagesBatch(SID, '2025-01-15', 1))!.subarray(0, 4).toString()).toBe('ENC(');
+    expect(
+      blobs.objects
+        .get(objectKeys.messagesBatch(SID, '2025-01-15', 1))!
+        .subarray(0, 4)
+        .toString(),
+    ).toBe('ENC(');
 
     history.append(SID, rec('a50', DAY1));
     await history.flush();

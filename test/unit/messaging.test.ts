@@ -50,7 +50,9 @@ function capturingLogger() {
   return { logger, lines };
 }
 
-async function setup(opts: { waitMs?: number; maxMediaBytes?: number; fetchTimeoutMs?: number; fetchDeadlineMs?: number; allowedHosts?: string[]; logger?: pino.Logger } = {}) {
+async function setup(
+  opts: { waitMs?: number; maxMediaBytes?: number; fetchTimeoutMs?: number; fetchDeadlineMs?: number; allowedHosts?: string[]; logger?: pino.Logger } = {},
+) {
   const connector = new FakeConnector();
   const events = new RecordingEvents('w1');
   const media = new MemoryMediaStore();
@@ -63,7 +65,14 @@ async function setup(opts: { waitMs?: number; maxMediaBytes?: number; fetchTimeo
     events,
     logger: opts.logger ?? silentLogger,
     renderQr: async (qr) => `data:image/png;base64,${Buffer.from(qr).toString('base64')}`,
-    policy: { reconnectBaseDelayMs: 5, reconnectMaxDelayMs: 20, maxConflicts: 3, conflictWindowMs: 60_000, qrTimeoutMs: undefined, pairingReadyTimeoutMs: 1000 },
+    policy: {
+      reconnectBaseDelayMs: 5,
+      reconnectMaxDelayMs: 20,
+      maxConflicts: 3,
+      conflictWindowMs: 60_000,
+      qrTimeoutMs: undefined,
+      pairingReadyTimeoutMs: 1000,
+    },
     messaging: {
       media,
       history,
@@ -114,11 +123,23 @@ describe('sending', () => {
   it('sends text with the derived id and publishes message_sent (requestId, to, messageId)', async () => {
     const { manager, socket, events, history, stats } = await connected();
     await manager.execute(sendText('req-1'));
-    expect(socket.sends).toEqual([{ jid: '221770000001@s.whatsapp.net', content: { type: 'text', text: 'Hello' }, opts: { messageId: deriveMessageId(SID, 'req-1') } }]);
-    expect(events.messages('message_sent')).toEqual([
-      expect.objectContaining({ messageId: deriveMessageId(SID, 'req-1'), requestId: 'req-1', to: '+221770000001', toJid: '221770000001@s.whatsapp.net', type: 'text', numberId: 6, sessionId: SID }),
+    expect(socket.sends).toEqual([
+      { jid: '221770000001@s.whatsapp.net', content: { type: 'text', text: 'Hello' }, opts: { messageId: deriveMessageId(SID, 'req-1') } },
     ]);
-    expect(history.records).toEqual([[SID, expect.objectContaining({ direction: 'out', messageId: deriveMessageId(SID, 'req-1'), text: 'Hello', requestId: 'req-1' })]]);
+    expect(events.messages('message_sent')).toEqual([
+      expect.objectContaining({
+        messageId: deriveMessageId(SID, 'req-1'),
+        requestId: 'req-1',
+        to: '+221770000001',
+        toJid: '221770000001@s.whatsapp.net',
+        type: 'text',
+        numberId: 6,
+        sessionId: SID,
+      }),
+    ]);
+    expect(history.records).toEqual([
+      [SID, expect.objectContaining({ direction: 'out', messageId: deriveMessageId(SID, 'req-1'), text: 'Hello', requestId: 'req-1' })],
+    ]);
     expect(stats.sent).toBe(1);
     expect(stats.total).toBe(1);
   });
@@ -152,7 +173,14 @@ describe('sending', () => {
     const started = Date.now();
     await manager.execute(sendText('req-3'));
     expect(Date.now() - started).toBeGreaterThanOrEqual(90);
-    expect(events.messages('message_failed')).toEqual([expect.objectContaining({ requestId: 'req-3', code: 'NOT_CONNECTED', reason: expect.stringMatching(/did not open within 100 ms/), messageId: deriveMessageId(SID, 'req-3') })]);
+    expect(events.messages('message_failed')).toEqual([
+      expect.objectContaining({
+        requestId: 'req-3',
+        code: 'NOT_CONNECTED',
+        reason: expect.stringMatching(/did not open within 100 ms/),
+        messageId: deriveMessageId(SID, 'req-3'),
+      }),
+    ]);
   });
 
   it('a stopped session fails at once (waiting cannot help)', async () => {
@@ -160,7 +188,10 @@ describe('sending', () => {
     const { manager, events } = await connected({ waitMs: 3_600_000 });
     await manager.execute({ ...create, action: 'disconnect' });
     await within(manager.execute(sendText('req-4')), 10_000, 'the send to a stopped session to fail without waiting for it to open');
-    expect(events.messages('message_failed')[0]).toMatchObject({ code: 'NOT_CONNECTED', reason: expect.stringMatching(/not connected \(stopped: disconnect requested\)/) });
+    expect(events.messages('message_failed')[0]).toMatchObject({
+      code: 'NOT_CONNECTED',
+      reason: expect.stringMatching(/not connected \(stopped: disconnect requested\)/),
+    });
   });
 
   it('unknown session, number not on WhatsApp, WhatsApp refusing: message_failed with a code', async () => {
@@ -183,18 +214,25 @@ describe('sending', () => {
     const { manager, socket, media, events } = await connected();
     const own = `${mediaPrefix(SID)}images/a.jpg`;
     await media.putStream(own, Readable.from([Buffer.from('jpeg')]), { maxBytes: 100 });
-    const image: SendMessageCommand = { ...sendText('req-8'), message: { type: 'image', media: { kind: 'mediaKey', key: own }, mimeType: 'image/jpeg', caption: 'hi', fileName: undefined, ptt: false } };
+    const image: SendMessageCommand = {
+      ...sendText('req-8'),
+      message: { type: 'image', media: { kind: 'mediaKey', key: own }, mimeType: 'image/jpeg', caption: 'hi', fileName: undefined, ptt: false },
+    };
     await manager.execute(image);
     const sent = socket.sends[0]!.content;
     expect(sent).toMatchObject({ type: 'image', caption: 'hi', mimeType: 'image/jpeg' });
     const chunks: Buffer[] = [];
     for await (const c of (sent as { media: { stream: Readable } }).media.stream) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe('jpeg');
-    await manager.execute({ ...image, requestId: 'req-9', message: { ...image.message, media: { kind: 'mediaKey', key: `${mediaPrefix(SID)}images/none.jpg` } } as SendMessageCommand['message'] });
+    await manager.execute({
+      ...image,
+      requestId: 'req-9',
+      message: { ...image.message, media: { kind: 'mediaKey', key: `${mediaPrefix(SID)}images/none.jpg` } } as SendMessageCommand['message'],
+    });
     expect(events.messages('message_failed')[0]).toMatchObject({ requestId: 'req-9', code: 'MEDIA_NOT_FOUND' });
   });
 
-  it('a mediaKey of another session is refused (INVALID_MEDIA), though the file exists: one number cannot send another\'s files', async () => {
+  it("a mediaKey of another session is refused (INVALID_MEDIA), though the file exists: one number cannot send another's files", async () => {
     const { manager, socket, media, events } = await connected();
     const others = [
       `${mediaPrefix('session_7_+221770000007')}images/theirs.jpg`,
@@ -204,7 +242,10 @@ describe('sending', () => {
     ];
     for (const key of others) await media.putStream(key, Readable.from([Buffer.from('not yours')]), { maxBytes: 100 });
     for (const [i, key] of others.entries()) {
-      await manager.execute({ ...sendText(`req-x${i}`), message: { type: 'image', media: { kind: 'mediaKey', key }, mimeType: 'image/jpeg', caption: undefined, fileName: undefined, ptt: false } });
+      await manager.execute({
+        ...sendText(`req-x${i}`),
+        message: { type: 'image', media: { kind: 'mediaKey', key }, mimeType: 'image/jpeg', caption: undefined, fileName: undefined, ptt: false },
+      });
     }
     expect(events.messages('message_failed').map((e) => [e.requestId, e.code, e.reason])).toEqual([
       ['req-x0', 'INVALID_MEDIA', 'mediaKey belongs to another session'],
@@ -235,7 +276,10 @@ describe('sending', () => {
     servers.push(local);
     return local;
   }
-  const image = (requestId: string, url: string): SendMessageCommand => ({ ...sendText(requestId), message: { type: 'image', media: { kind: 'url', url }, mimeType: undefined, caption: undefined, fileName: undefined, ptt: false } });
+  const image = (requestId: string, url: string): SendMessageCommand => ({
+    ...sendText(requestId),
+    message: { type: 'image', media: { kind: 'url', url }, mimeType: undefined, caption: undefined, fileName: undefined, ptt: false },
+  });
   /** Reads the media stream the way Baileys does while it uploads: a failing stream fails the send. */
   const consumeLikeBaileys = (socket: FakeSocket) => {
     const send = socket.sendMessage.bind(socket);
@@ -262,7 +306,13 @@ describe('sending', () => {
     for await (const c of sent.media.stream) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe('png-bytes');
 
-    for (const [id, path] of [['u-2', '/missing'], ['u-3', '/big'], ['u-4', '/to-file'], ['u-5', '/silent']]) await manager.execute(image(id!, `http://${server.base}${path}`));
+    for (const [id, path] of [
+      ['u-2', '/missing'],
+      ['u-3', '/big'],
+      ['u-4', '/to-file'],
+      ['u-5', '/silent'],
+    ])
+      await manager.execute(image(id!, `http://${server.base}${path}`));
     const failed = Object.fromEntries(events.messages('message_failed').map((e) => [e.requestId, `${e.code}: ${e.reason}`]));
     expect(failed).toEqual({
       // a 404 says "the host answered": no more than any other failure
@@ -308,7 +358,9 @@ describe('sending', () => {
     expect(server.connections).toBe(1);
 
     const outcomes = [...refusing.events.messages('message_failed'), ...allowing.events.messages('message_failed')].map((e) => [e.requestId, e.code, e.reason]);
-    expect(outcomes).toEqual(['p-1', 'p-2', 'p-3', 'p-4', 'p-5', 'p-6', 'q-1', 'q-2'].map((id) => [id, 'MEDIA_UNAVAILABLE', 'the media URL could not be fetched']));
+    expect(outcomes).toEqual(
+      ['p-1', 'p-2', 'p-3', 'p-4', 'p-5', 'p-6', 'q-1', 'q-2'].map((id) => [id, 'MEDIA_UNAVAILABLE', 'the media URL could not be fetched']),
+    );
     const log = lines.join('');
     expect(log).toMatch(/127\.0\.0\.1 is loopback/);
     expect(log).toMatch(/169\.254\.169\.254 is link-local/);
@@ -331,7 +383,9 @@ describe('sending', () => {
       const elapsed = Date.now() - started;
       expect(elapsed).toBeGreaterThanOrEqual(850);
       expect(elapsed).toBeLessThan(3000);
-      expect(events.messages('message_failed')).toEqual([expect.objectContaining({ requestId: 'd-1', code: 'MEDIA_UNAVAILABLE', reason: 'the media URL could not be fetched' })]);
+      expect(events.messages('message_failed')).toEqual([
+        expect.objectContaining({ requestId: 'd-1', code: 'MEDIA_UNAVAILABLE', reason: 'the media URL could not be fetched' }),
+      ]);
       expect(socket.sends).toHaveLength(0);
       expect(lines.join('')).toMatch(/not complete within 900 ms/);
     } finally {
@@ -386,7 +440,15 @@ describe('receiving', () => {
       ['B', true],
       ['C', false],
     ]);
-    expect(received[0]).toMatchObject({ from: { lid: '111111111111111@lid', pn: '221770000001@s.whatsapp.net' }, chat: '111111111111111@lid', isGroup: false, type: 'text', text: 'text of A', sentAt: 1_733_396_400_000, sessionId: SID });
+    expect(received[0]).toMatchObject({
+      from: { lid: '111111111111111@lid', pn: '221770000001@s.whatsapp.net' },
+      chat: '111111111111111@lid',
+      isGroup: false,
+      type: 'text',
+      text: 'text of A',
+      sentAt: 1_733_396_400_000,
+      sessionId: SID,
+    });
     expect(history.records.map(([, r]) => [r.direction, r.messageId])).toEqual([
       ['in', 'A'],
       ['in', 'B'],
@@ -397,7 +459,14 @@ describe('receiving', () => {
 
   it('streams media into the media store and references it; too large → no file, the reason instead', async () => {
     const { socket, events, media } = await connected({ maxMediaBytes: 10 });
-    const file = (body: string, size?: number) => ({ kind: 'image' as const, mimeType: 'image/jpeg', size, fileName: undefined, ptt: false, open: async () => Readable.from([Buffer.from(body)]) });
+    const file = (body: string, size?: number) => ({
+      kind: 'image' as const,
+      mimeType: 'image/jpeg',
+      size,
+      fileName: undefined,
+      ptt: false,
+      open: async () => Readable.from([Buffer.from(body)]),
+    });
     socket.receive([
       incoming('IMG-1', { type: 'image', text: 'cap', caption: 'cap', media: file('12345') }),
       incoming('IMG-2', { type: 'image', media: file('x'.repeat(50)) }),
@@ -426,7 +495,14 @@ describe('receiving', () => {
       return realPut(key, body, opts);
     };
     let opened = 0;
-    const file = (open: () => Promise<Readable>) => ({ kind: 'image' as const, mimeType: 'image/jpeg', size: undefined, fileName: undefined, ptt: false, open: () => (opened++, open()) });
+    const file = (open: () => Promise<Readable>) => ({
+      kind: 'image' as const,
+      mimeType: 'image/jpeg',
+      size: undefined,
+      fileName: undefined,
+      ptt: false,
+      open: () => (opened++, open()),
+    });
     socket.receive([incoming('IMG-R', { type: 'image', media: file(async () => Readable.from([Buffer.from('abc')])) })]);
     await events.until(() => events.messages('message_received').length === 1);
     expect(events.messages('message_received')[0]!.media).toMatchObject({ key: expect.stringMatching(RECEIVED_KEY('images', 'jpg')), size: 3 });
@@ -434,7 +510,14 @@ describe('receiving', () => {
     expect(opened).toBe(2);
 
     opened = 0;
-    socket.receive([incoming('IMG-C', { type: 'image', media: file(async () => { throw new WorkerError('MEDIA_CORRUPT', 'received media rejected: MAC mismatch'); }) })]);
+    socket.receive([
+      incoming('IMG-C', {
+        type: 'image',
+        media: file(async () => {
+          throw new WorkerError('MEDIA_CORRUPT', 'received media rejected: MAC mismatch');
+        }),
+      }),
+    ]);
     await events.until(() => events.messages('message_received').length === 2);
     expect(events.messages('message_received')[1]!.media).toMatchObject({ error: 'received media rejected: MAC mismatch' });
     expect(opened).toBe(1);
@@ -454,7 +537,14 @@ describe('receiving', () => {
 
   it('received files never overwrite one another: ids that sanitize alike, the same id in two chats', async () => {
     const { socket, events, media } = await connected({ maxMediaBytes: 100 });
-    const file = (body: string) => ({ kind: 'image' as const, mimeType: 'image/jpeg', size: undefined, fileName: undefined, ptt: false, open: async () => Readable.from([Buffer.from(body)]) });
+    const file = (body: string) => ({
+      kind: 'image' as const,
+      mimeType: 'image/jpeg',
+      size: undefined,
+      fileName: undefined,
+      ptt: false,
+      open: async () => Readable.from([Buffer.from(body)]),
+    });
     socket.receive([
       incoming('3EB0.AB', { type: 'image', media: file('first') }),
       incoming('3EB0_AB', { type: 'image', media: file('second') }),
@@ -470,9 +560,16 @@ describe('receiving', () => {
     expect(new Set(keys.map(hashOf)).size).toBe(3);
   });
 
-  it('the stored type and extension come from an allow-list, never from the sender\'s claim or file name; the event passes the claim on', async () => {
+  it("the stored type and extension come from an allow-list, never from the sender's claim or file name; the event passes the claim on", async () => {
     const { socket, events, media } = await connected({ maxMediaBytes: 100 });
-    const doc = (mimeType: string | undefined, fileName: string | undefined) => ({ kind: 'document' as const, mimeType, size: undefined, fileName, ptt: false, open: async () => Readable.from([Buffer.from('<script>x</script>')]) });
+    const doc = (mimeType: string | undefined, fileName: string | undefined) => ({
+      kind: 'document' as const,
+      mimeType,
+      size: undefined,
+      fileName,
+      ptt: false,
+      open: async () => Readable.from([Buffer.from('<script>x</script>')]),
+    });
     socket.receive([
       incoming('D-1', { type: 'document', media: doc('text/html', 'page.html') }),
       incoming('D-2', { type: 'document', media: doc('image/svg+xml', 'logo.svg') }),
@@ -494,12 +591,17 @@ describe('receiving', () => {
     expect(refs[3]).toMatchObject({ mimeType: 'Application/PDF; x=1', fileName: 'evil.html' });
   });
 
-  it('delete removes the session\'s media files and its queued history, and nothing of another session', async () => {
+  it("delete removes the session's media files and its queued history, and nothing of another session", async () => {
     const { socket, events, media, history, manager } = await connected({ maxMediaBytes: 100 });
     const other = 'media/session_7_~2B221770000007/images/X.jpg';
     media.files.set(other, { body: Buffer.from('not mine'), contentType: 'image/jpeg' });
     history.append('session_7_+221770000007', { direction: 'in', messageId: 'X', at: 1, chat: 'c', type: 'text' });
-    socket.receive([incoming('IMG-9', { type: 'image', media: { kind: 'image', mimeType: 'image/jpeg', size: 3, fileName: undefined, ptt: false, open: async () => Readable.from([Buffer.from('abc')]) } })]);
+    socket.receive([
+      incoming('IMG-9', {
+        type: 'image',
+        media: { kind: 'image', mimeType: 'image/jpeg', size: 3, fileName: undefined, ptt: false, open: async () => Readable.from([Buffer.from('abc')]) },
+      }),
+    ]);
     await events.until(() => events.messages('message_received').length === 1);
     expect([...media.files.keys()].sort()).toEqual([expect.stringMatching(RECEIVED_KEY('images', 'jpg')), other]);
     expect(history.records.map(([sid]) => sid)).toContain(SID);

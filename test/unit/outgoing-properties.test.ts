@@ -29,7 +29,16 @@ const delivery = (over: Partial<Delivery> = {}): Delivery => ({
 });
 
 const why = { code: 'INVALID_JSON', reason: 'payload is not valid JSON', originalQueue: 'whatsapp.session.update', now: new Date(0) };
-const OURS_ON_DLQ = ['traceparent', 'tracestate', 'x-forwarded-by', 'x-forward-hops', 'x-error-code', 'x-error-reason', 'x-original-queue', 'x-dead-lettered-at'];
+const OURS_ON_DLQ = [
+  'traceparent',
+  'tracestate',
+  'x-forwarded-by',
+  'x-forward-hops',
+  'x-error-code',
+  'x-error-reason',
+  'x-original-queue',
+  'x-dead-lettered-at',
+];
 
 /** Every header value amqplib can decode: the shapes a hostile publisher can make us hold. */
 const headerValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
@@ -54,7 +63,12 @@ describe('outgoing properties: an allow-list of fields we own', () => {
     fc.assert(
       fc.property(
         fc.dictionary(fc.string({ maxLength: 20 }), headerValue, { maxKeys: 12 }),
-        fc.record({ messageId: fc.option(fc.string({ maxLength: 300 }), { nil: undefined }), correlationId: fc.option(fc.string({ maxLength: 300 }), { nil: undefined }), type: fc.option(fc.string(), { nil: undefined }), contentType: fc.option(fc.string(), { nil: undefined }) }),
+        fc.record({
+          messageId: fc.option(fc.string({ maxLength: 300 }), { nil: undefined }),
+          correlationId: fc.option(fc.string({ maxLength: 300 }), { nil: undefined }),
+          type: fc.option(fc.string(), { nil: undefined }),
+          contentType: fc.option(fc.string(), { nil: undefined }),
+        }),
         fc.string({ maxLength: 5000 }),
         (headers, props, reason) => {
           const out = deadLetterProperties(delivery({ ...props, headers }), { ...why, reason });
@@ -81,7 +95,16 @@ describe('outgoing properties: an allow-list of fields we own', () => {
         correlationId: 'corr-1',
         type: 'create',
         contentType: 'application/json; charset=utf-8',
-        headers: { traceparent: TRACEPARENT, tracestate: 'congo=t61rcWkgMzE', 'x-forwarded-by': 'w1', 'x-forward-hops': 2, 'x-death': [{ count: 1 }], 'x-error-code': 'FORGED', expiration: '0', other: 'x' },
+        headers: {
+          traceparent: TRACEPARENT,
+          tracestate: 'congo=t61rcWkgMzE',
+          'x-forwarded-by': 'w1',
+          'x-forward-hops': 2,
+          'x-death': [{ count: 1 }],
+          'x-error-code': 'FORGED',
+          expiration: '0',
+          other: 'x',
+        },
       }),
       why,
     );
@@ -128,13 +151,20 @@ describe('outgoing properties: an allow-list of fields we own', () => {
     const smuggled = Object.create({ 'x-forward-hops': 7, traceparent: TRACEPARENT }) as Record<string, unknown>;
     for (const h of [headers, smuggled]) {
       expect(forwardHops({ headers: h })).toBe(0);
-      expect(forwardProperties(delivery({ headers: h }), { forwardedBy: 'w1', action: 'create' }).headers).toEqual({ 'x-forwarded-by': 'w1', 'x-forward-hops': 1 });
+      expect(forwardProperties(delivery({ headers: h }), { forwardedBy: 'w1', action: 'create' }).headers).toEqual({
+        'x-forwarded-by': 'w1',
+        'x-forward-hops': 1,
+      });
     }
   });
 
   it('forward: only trace context and our routing headers, with the hop count incremented', () => {
     const out = forwardProperties(
-      delivery({ messageId: 'm-2', type: 'create', headers: { 'x-forward-hops': 3, 'x-forwarded-by': 'w0', traceparent: TRACEPARENT, big: 'x'.repeat(70_000), ts: { '!': 'timestamp', value: 2 ** 64 } } }),
+      delivery({
+        messageId: 'm-2',
+        type: 'create',
+        headers: { 'x-forward-hops': 3, 'x-forwarded-by': 'w0', traceparent: TRACEPARENT, big: 'x'.repeat(70_000), ts: { '!': 'timestamp', value: 2 ** 64 } },
+      }),
       { forwardedBy: 'w1', action: 'create' },
     );
     expect(out).toEqual({
@@ -144,13 +174,20 @@ describe('outgoing properties: an allow-list of fields we own', () => {
       correlationId: undefined,
       headers: { traceparent: TRACEPARENT, 'x-forwarded-by': 'w1', 'x-forward-hops': 4 },
     });
-    expect(forwardProperties(delivery({ type: '' }), { forwardedBy: 'w1', action: 'status' })).toMatchObject({ type: 'status', messageId: expect.stringMatching(/^fwd-/) });
+    expect(forwardProperties(delivery({ type: '' }), { forwardedBy: 'w1', action: 'status' })).toMatchObject({
+      type: 'status',
+      messageId: expect.stringMatching(/^fwd-/),
+    });
   });
 
-  it('forward to the worker driving the session: says so in x-forwarded-to-owner, never copies a sender\'s one', () => {
+  it("forward to the worker driving the session: says so in x-forwarded-to-owner, never copies a sender's one", () => {
     const forged = delivery({ headers: { [FORWARDED_TO_OWNER_HEADER]: 'w9', 'x-forward-hops': MAX_FORWARD_HOPS } });
     expect(forwardProperties(forged, { forwardedBy: 'w1', action: 'create' }).headers).toEqual({ 'x-forwarded-by': 'w1', 'x-forward-hops': MAX_FORWARD_HOPS });
-    expect(forwardProperties(forged, { forwardedBy: 'w1', action: 'create', toOwner: 'w2' }).headers).toEqual({ 'x-forwarded-by': 'w1', 'x-forward-hops': MAX_FORWARD_HOPS, [FORWARDED_TO_OWNER_HEADER]: 'w2' });
+    expect(forwardProperties(forged, { forwardedBy: 'w1', action: 'create', toOwner: 'w2' }).headers).toEqual({
+      'x-forwarded-by': 'w1',
+      'x-forward-hops': MAX_FORWARD_HOPS,
+      [FORWARDED_TO_OWNER_HEADER]: 'w2',
+    });
   });
 
   it('forwardHops reads a small non-negative integer and nothing else', () => {
@@ -160,16 +197,24 @@ describe('outgoing properties: an allow-list of fields we own', () => {
     expect(hops(5)).toBe(5);
     expect(hops('5')).toBe(5);
     expect(hops(10_000)).toBe(MAX_FORWARD_HOPS);
-    for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 64, '-1', '1e3', ' 5', 'five', null, true, {}, [3], { '!': 'timestamp', value: 3 }]) expect(hops(bad)).toBe(0);
-    fc.assert(fc.property(headerValue, (v) => {
-      const n = hops(v);
-      expect(Number.isInteger(n) && n >= 0 && n <= MAX_FORWARD_HOPS).toBe(true);
-    }));
+    for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 64, '-1', '1e3', ' 5', 'five', null, true, {}, [3], { '!': 'timestamp', value: 3 }])
+      expect(hops(bad)).toBe(0);
+    fc.assert(
+      fc.property(headerValue, (v) => {
+        const n = hops(v);
+        expect(Number.isInteger(n) && n >= 0 && n <= MAX_FORWARD_HOPS).toBe(true);
+      }),
+    );
   });
 
   it('bare dead-letter: nothing but our error headers', () => {
     const out = bareDeadLetterProperties({ code: 'INVALID_JSON', reason: 'bad' });
-    expect(out).toEqual({ messageId: expect.stringMatching(/^dlq-/), type: 'dead-letter', contentType: 'application/octet-stream', headers: { 'x-error-code': 'INVALID_JSON', 'x-error-reason': 'bad' } });
+    expect(out).toEqual({
+      messageId: expect.stringMatching(/^dlq-/),
+      type: 'dead-letter',
+      contentType: 'application/octet-stream',
+      headers: { 'x-error-code': 'INVALID_JSON', 'x-error-reason': 'bad' },
+    });
     expect(bareDeadLetterProperties({ code: 'not a code', reason: '' }).headers!['x-error-code']).toBe('INTERNAL');
   });
 
@@ -182,18 +227,21 @@ describe('outgoing properties: an allow-list of fields we own', () => {
       headers: { 'x-sent-by': 'w1' },
       userId: 'svc',
     });
-    expect(commandProperties({ messageId: 'id-1', action: 'release', correlationId: '€'.repeat(100), sentBy: 'w1', userId: 'svc' }).correlationId).toBeUndefined();
+    expect(
+      commandProperties({ messageId: 'id-1', action: 'release', correlationId: '€'.repeat(100), sentBy: 'w1', userId: 'svc' }).correlationId,
+    ).toBeUndefined();
   });
-
 
   it('truncate keeps whole code points', () => {
     expect(truncate('short', 10)).toBe('short');
     expect(truncate('😀😀😀', 4)).toBe('😀…');
-    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 50 }), fc.integer({ min: 2, max: 40 }), (s, max) => {
-      const t = truncate(s, max);
-      if (s.length <= max) expect(t).toBe(s);
-      else expect(t.length).toBeLessThanOrEqual(max);
-      expect(Buffer.from(t, 'utf8').toString('utf8')).toBe(t); // no lone surrogate
-    }));
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 50 }), fc.integer({ min: 2, max: 40 }), (s, max) => {
+        const t = truncate(s, max);
+        if (s.length <= max) expect(t).toBe(s);
+        else expect(t.length).toBeLessThanOrEqual(max);
+        expect(Buffer.from(t, 'utf8').toString('utf8')).toBe(t); // no lone surrogate
+      }),
+    );
   });
 });

@@ -53,7 +53,9 @@ describe('the worker state and its ownership lease', () => {
     expect(l.state).toEqual({ kind: 'standby', since: cutAt + LEASE, cause: 'lease-expired' });
     expect(changes).toEqual(['active', 'cut-off', 'standby:lease-expired']);
     // Standing down is what an operator must see: a warning naming the setting.
-    expect(log.lines.filter((x) => x.level === 40).map((x) => [x.from, x.to, x.why])).toEqual([['cut-off', 'standby', expect.stringMatching(/OWNERSHIP_LEASE_MS/)]]);
+    expect(log.lines.filter((x) => x.level === 40).map((x) => [x.from, x.to, x.why])).toEqual([
+      ['cut-off', 'standby', expect.stringMatching(/OWNERSHIP_LEASE_MS/)],
+    ]);
   });
 
   it('a connection lost again before it was fully back does not extend the lease', () => {

@@ -75,7 +75,11 @@ const commandLike = fc.record(
     action: mostly(fc.constantFrom(...COMMAND_ACTIONS), fc.oneof(fc.constantFrom('qr_generated', 'explode'), fc.string({ maxLength: 10 }))),
     numberId: numberIdField,
     phoneNumber: anyPhone,
-    sessionId: fc.oneof(fc.nat(), fc.string({ maxLength: 30 }), fc.tuple(fc.nat({ max: 999 }), e164.chain(spelling)).map(([n, p]) => `session_${n}_${p}`)),
+    sessionId: fc.oneof(
+      fc.nat(),
+      fc.string({ maxLength: 30 }),
+      fc.tuple(fc.nat({ max: 999 }), e164.chain(spelling)).map(([n, p]) => `session_${n}_${p}`),
+    ),
     workerId: mostly(fc.stringMatching(/^[A-Za-z0-9._-]{1,8}$/), fc.oneof(fc.string({ maxLength: 10 }), fc.nat())),
     requestId: mostly(fc.string({ minLength: 1, maxLength: 20 }), fc.constant('')),
     timestamp: timestampField,
@@ -109,13 +113,19 @@ describe('parseCommand, property-based', () => {
 
   it('never throws on command-like objects, fields at the top, in data, or encoded twice', () => {
     fc.assert(
-      fc.property(commandLike, commandLike, fc.constantFrom('plain', 'twice'), fc.option(fc.string({ maxLength: 10 }), { nil: undefined }), (top, data, encoding, correlationId) => {
-        const text = JSON.stringify({ ...top, data });
-        const result = parseText(encoding === 'twice' ? JSON.stringify(text) : text, { correlationId });
-        expectWellFormed(result);
-        // Encoding a command twice (a Java String) changes nothing.
-        if (encoding === 'plain') expect(parseText(JSON.stringify(text), { correlationId })).toEqual(result);
-      }),
+      fc.property(
+        commandLike,
+        commandLike,
+        fc.constantFrom('plain', 'twice'),
+        fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
+        (top, data, encoding, correlationId) => {
+          const text = JSON.stringify({ ...top, data });
+          const result = parseText(encoding === 'twice' ? JSON.stringify(text) : text, { correlationId });
+          expectWellFormed(result);
+          // Encoding a command twice (a Java String) changes nothing.
+          if (encoding === 'plain') expect(parseText(JSON.stringify(text), { correlationId })).toEqual(result);
+        },
+      ),
       { numRuns: 400 },
     );
   });
@@ -131,7 +141,12 @@ describe('parseCommand, property-based', () => {
         fc.option(fc.string({ minLength: 1, maxLength: 50 }), { nil: undefined }),
         fc.integer({ min: -300_000, max: 3_600_000 }),
         (action, numberId, idAsString, [digits, phoneNumber], where, requestId, age) => {
-          const fields = { numberId: idAsString && numberId < 1e15 ? String(numberId) : numberId, phoneNumber, ...(requestId ? { requestId } : {}), timestamp: NOW - age };
+          const fields = {
+            numberId: idAsString && numberId < 1e15 ? String(numberId) : numberId,
+            phoneNumber,
+            ...(requestId ? { requestId } : {}),
+            timestamp: NOW - age,
+          };
           const result = parseValue(where === 'top' ? { action, ...fields } : { action, data: fields });
           expect(result.ok).toBe(true);
           if (!result.ok) return;
@@ -187,7 +202,10 @@ describe('parseCommand, property-based', () => {
         fc.array(fc.nat(), { maxLength: 6 }),
         fc.constantFrom('__proto__', 'constructor', 'prototype'),
         (base, path, key) => {
-          const text = JSON.stringify(withKeyAt({ action: 'status', numberId: 1, ...base }, path, key)).replace(JSON.stringify(PLACEHOLDER), JSON.stringify(key));
+          const text = JSON.stringify(withKeyAt({ action: 'status', numberId: 1, ...base }, path, key)).replace(
+            JSON.stringify(PLACEHOLDER),
+            JSON.stringify(key),
+          );
           const result = parseText(text);
           expect(result).toMatchObject({ ok: false, code: 'FORBIDDEN_KEY' });
           expect(({} as Record<string, unknown>)[PLACEHOLDER]).toBeUndefined();
@@ -219,7 +237,13 @@ describe('parseCommand, property-based', () => {
           expect(result).toMatchObject({ ok: false, code: 'INVALID_JSON', reason: expect.stringMatching(/nesting too deep/) });
         },
       ),
-      { numRuns: 40, examples: [[100_000, ['['], 'plain'], [100_000, ['{"a":'], 'twice']] },
+      {
+        numRuns: 40,
+        examples: [
+          [100_000, ['['], 'plain'],
+          [100_000, ['{"a":'], 'twice'],
+        ],
+      },
     );
   });
 

@@ -30,11 +30,20 @@ describe('parseCommand', () => {
   it('accepts top-level fields, string numberId, numeric workerId, and the correlation id as requestId', () => {
     const result = parse({ action: 'create', numberId: '42', phoneNumber: '221700000001', workerId: 7 }, { correlationId: 'corr-1' });
     // The phone is canonicalised: "221700000001" is the number "+221700000001", one session.
-    expect(result.ok && result.command).toMatchObject({ numberId: 42, workerId: '7', phoneNumber: '+221700000001', sessionId: 'session_42_+221700000001', requestId: 'corr-1' });
+    expect(result.ok && result.command).toMatchObject({
+      numberId: 42,
+      workerId: '7',
+      phoneNumber: '+221700000001',
+      sessionId: 'session_42_+221700000001',
+      requestId: 'corr-1',
+    });
   });
 
   it('prefers fields in data over top-level ones and an explicit requestId over the correlation id', () => {
-    const result = parse({ action: 'status', numberId: 1, workerId: 'a', requestId: 'top', data: { numberId: 2, workerId: 'b', requestId: 'nested' } }, { correlationId: 'c' });
+    const result = parse(
+      { action: 'status', numberId: 1, workerId: 'a', requestId: 'top', data: { numberId: 2, workerId: 'b', requestId: 'nested' } },
+      { correlationId: 'c' },
+    );
     expect(result.ok && result.command).toMatchObject({ numberId: 2, workerId: 'b', requestId: 'nested' });
   });
 
@@ -75,7 +84,10 @@ describe('parseCommand', () => {
 
   it('rejects a Java-serialized body, by magic bytes or content type, telling the backend what to configure', () => {
     const javaBody = Buffer.concat([Buffer.from([0xac, 0xed, 0x00, 0x05]), Buffer.from('sr java.util.HashMap')]);
-    for (const result of [parseCommand(javaBody, {}, limits), parseCommand(Buffer.from('{}'), { contentType: 'application/x-java-serialized-object' }, limits)]) {
+    for (const result of [
+      parseCommand(javaBody, {}, limits),
+      parseCommand(Buffer.from('{}'), { contentType: 'application/x-java-serialized-object' }, limits),
+    ]) {
       expect(result.ok).toBe(false);
       if (!result.ok) {
         expect(result.code).toBe('JAVA_SERIALIZED');
@@ -96,7 +108,9 @@ describe('parseCommand', () => {
   });
 
   it('salvages the hint of a command refused for a forbidden key, from the one parse', () => {
-    const result = parse('{"action":"create","data":{"numberId":"5","phoneNumber":"221771234567","requestId":"r-1"},"x":{"y":{"__proto__":{"polluted":true}}}}');
+    const result = parse(
+      '{"action":"create","data":{"numberId":"5","phoneNumber":"221771234567","requestId":"r-1"},"x":{"y":{"__proto__":{"polluted":true}}}}',
+    );
     expect(result).toEqual({
       ok: false,
       code: 'FORBIDDEN_KEY',
@@ -156,13 +170,23 @@ describe('parseCommand: size, and the base64 media allowance', () => {
   const small = { maxBytes: 2048, maxMediaBytes: 30_000 };
   const b64 = (bytes: number) => Buffer.alloc(bytes, 7).toString('base64');
   const send = (fields: Record<string, unknown>, top: Record<string, unknown> = {}) =>
-    JSON.stringify({ action: 'send_message', numberId: 6, phoneNumber: '+221771234567', requestId: 'r-1', ...top, data: { to: '+221770000001', type: 'image', mimeType: 'image/png', ...fields } });
+    JSON.stringify({
+      action: 'send_message',
+      numberId: 6,
+      phoneNumber: '+221771234567',
+      requestId: 'r-1',
+      ...top,
+      data: { to: '+221770000001', type: 'image', mimeType: 'image/png', ...fields },
+    });
 
   it('accepts a send_message whose base64 media makes it larger than maxBytes', () => {
     const body = send({ base64: b64(30_000) });
     expect(body.length).toBeGreaterThan(small.maxBytes * 10);
     const r = at(body, small);
-    expect(r.ok && r.command.action === 'send_message' && r.command.message.type === 'image' && r.command.message.media).toEqual({ kind: 'base64', data: Buffer.alloc(30_000, 7) });
+    expect(r.ok && r.command.action === 'send_message' && r.command.message.type === 'image' && r.command.message.media).toEqual({
+      kind: 'base64',
+      data: Buffer.alloc(30_000, 7),
+    });
   });
 
   it('accepts the media of a send_message encoded twice (a Java String)', () => {
@@ -197,7 +221,14 @@ describe('parseCommand: size, and the base64 media allowance', () => {
 describe('parseCommand: STALE', () => {
   const NOW = Date.parse('2025-01-01T12:00:00Z');
   const stale = { maxAgeMs: 3_600_000, maxClockSkewMs: 300_000, now: () => NOW };
-  const cmd = (timestamp: unknown, extra: Record<string, unknown> = {}) => ({ action: 'logout', numberId: 6, phoneNumber: '221771234567', requestId: 'r-7', timestamp, ...extra });
+  const cmd = (timestamp: unknown, extra: Record<string, unknown> = {}) => ({
+    action: 'logout',
+    numberId: 6,
+    phoneNumber: '221771234567',
+    requestId: 'r-7',
+    timestamp,
+    ...extra,
+  });
 
   it.each([
     ['epoch ms, 2 h old', NOW - 2 * 3_600_000, /issued 2 h ago \(timestamp 2025-01-01T10:00:00.000Z\), older than COMMAND_MAX_AGE_MS \(1 h\)/],
@@ -249,36 +280,59 @@ describe('parseCommand: STALE', () => {
   });
 
   it('judges a send_message too, and keeps its requestId in the hint', () => {
-    const r = at({ action: 'send_message', numberId: 6, requestId: 'send-1', to: '+221770000001', type: 'text', text: 'hi', timestamp: NOW - 7_200_000 }, stale);
+    const r = at(
+      { action: 'send_message', numberId: 6, requestId: 'send-1', to: '+221770000001', type: 'text', text: 'hi', timestamp: NOW - 7_200_000 },
+      stale,
+    );
     expect(r).toMatchObject({ ok: false, code: 'STALE', hint: { numberId: 6, requestId: 'send-1', action: 'send_message' } });
   });
 });
 
 describe('one canonical phone, one session', () => {
-  it.each(['+221771234567', '221771234567', '00221771234567', '+221 77 123 45 67', '(221) 77-123-4567', ' +221.77.123.45.67 ', '+221\u00a077\u00a0123\u00a045\u00a067'])(
-    '%j is +221771234567, session_6_+221771234567',
-    (phoneNumber) => {
-      expect(normalisePhone(phoneNumber)).toBe('+221771234567');
-      const r = at({ action: 'create', numberId: 6, phoneNumber });
-      expect(r.ok && r.command).toMatchObject({ phoneNumber: '+221771234567', sessionId: 'session_6_+221771234567' });
-    },
-  );
+  it.each([
+    '+221771234567',
+    '221771234567',
+    '00221771234567',
+    '+221 77 123 45 67',
+    '(221) 77-123-4567',
+    ' +221.77.123.45.67 ',
+    '+221\u00a077\u00a0123\u00a045\u00a067',
+  ])('%j is +221771234567, session_6_+221771234567', (phoneNumber) => {
+    expect(normalisePhone(phoneNumber)).toBe('+221771234567');
+    const r = at({ action: 'create', numberId: 6, phoneNumber });
+    expect(r.ok && r.command).toMatchObject({ phoneNumber: '+221771234567', sessionId: 'session_6_+221771234567' });
+  });
 
-  it.each(['0771234567', '+0221771234567', '000221771234567', '011221771234567', '+22177123456789012', '12345', '221+771234567', '+221 77 123 45 67 ext 2', '٢٢١٧٧١٢٣٤٥٦٧', '1'.repeat(70)])(
-    'refuses %j as INVALID_PHONE',
-    (phoneNumber) => {
-      expect(() => normalisePhone(phoneNumber)).toThrow(expect.objectContaining({ code: 'INVALID_PHONE' }));
-      // The schema refuses a phoneNumber over 32 characters before it is read.
-      expect(failure(at({ action: 'create', numberId: 6, phoneNumber }))?.code).toBe(phoneNumber.length > 32 ? 'INVALID_COMMAND' : 'INVALID_PHONE');
-    },
-  );
+  it.each([
+    '0771234567',
+    '+0221771234567',
+    '000221771234567',
+    '011221771234567',
+    '+22177123456789012',
+    '12345',
+    '221+771234567',
+    '+221 77 123 45 67 ext 2',
+    '٢٢١٧٧١٢٣٤٥٦٧',
+    '1'.repeat(70),
+  ])('refuses %j as INVALID_PHONE', (phoneNumber) => {
+    expect(() => normalisePhone(phoneNumber)).toThrow(expect.objectContaining({ code: 'INVALID_PHONE' }));
+    // The schema refuses a phoneNumber over 32 characters before it is read.
+    expect(failure(at({ action: 'create', numberId: 6, phoneNumber }))?.code).toBe(phoneNumber.length > 32 ? 'INVALID_COMMAND' : 'INVALID_PHONE');
+  });
 
   it('maps a non-canonical session id to the canonical one', () => {
     expect(parseSessionId('session_6_221771234567')).toEqual({ numberId: 6, phoneNumber: '+221771234567' });
     expect(parseSessionId('session_06_00221771234567')).toEqual({ numberId: 6, phoneNumber: '+221771234567' });
     expect(canonicalSessionId('session_6_221771234567')).toBe('session_6_+221771234567');
     expect(canonicalSessionId('session_6_+221771234567')).toBe('session_6_+221771234567');
-    for (const other of ['session_6_2533b0aa', 'session_6_0771234567', 'session_6_+22 1771234567', 'session_6_', 'session__+221771234567', 'xsession_6_+221771234567']) {
+    for (const other of [
+      'session_6_2533b0aa',
+      'session_6_0771234567',
+      'session_6_+22 1771234567',
+      'session_6_',
+      'session__+221771234567',
+      'xsession_6_+221771234567',
+    ]) {
       expect(parseSessionId(other)).toBeUndefined();
     }
     const r = at({ action: 'logout', sessionId: 'session_6_221771234567' });

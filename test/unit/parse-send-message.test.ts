@@ -6,7 +6,7 @@ const send = (data: Record<string, unknown>, top: Record<string, unknown> = {}) 
   parse({ action: 'send_message', numberId: 6, workerId: '1', requestId: 'req-1', ...top, data });
 
 describe('parseCommand: send_message', () => {
-  it('accepts the backend\'s text send and resolves the recipient to a JID', () => {
+  it("accepts the backend's text send and resolves the recipient to a JID", () => {
     const r = send({ to: '+221770000001', type: 'text', text: 'Hello' });
     expect(r).toEqual({
       ok: true,
@@ -41,11 +41,33 @@ describe('parseCommand: send_message', () => {
 
   it('media: url, base64 (data URLs give the MIME type) and mediaKey', () => {
     const img = send({ to: '+221770000001', type: 'image', url: 'https://example.com/a.jpg', caption: 'look' });
-    expect(img.ok && img.command.action === 'send_message' && img.command.message).toEqual({ type: 'image', media: { kind: 'url', url: 'https://example.com/a.jpg' }, mimeType: undefined, caption: 'look', fileName: undefined, ptt: false });
+    expect(img.ok && img.command.action === 'send_message' && img.command.message).toEqual({
+      type: 'image',
+      media: { kind: 'url', url: 'https://example.com/a.jpg' },
+      mimeType: undefined,
+      caption: 'look',
+      fileName: undefined,
+      ptt: false,
+    });
     const b64 = send({ to: '+221770000001', type: 'audio', base64: `data:audio/ogg;base64,${Buffer.from('voice').toString('base64')}`, ptt: true });
-    expect(b64.ok && b64.command.action === 'send_message' && b64.command.message).toMatchObject({ type: 'audio', mimeType: 'audio/ogg', ptt: true, media: { kind: 'base64', data: Buffer.from('voice') } });
-    const doc = send({ to: '+221770000001', type: 'document', mediaKey: 'media/session_6_~2B221/documents/3EB0AA.pdf', fileName: 'a.pdf', mimeType: 'application/pdf' });
-    expect(doc.ok && doc.command.action === 'send_message' && doc.command.message).toMatchObject({ type: 'document', media: { kind: 'mediaKey', key: 'media/session_6_~2B221/documents/3EB0AA.pdf' }, fileName: 'a.pdf' });
+    expect(b64.ok && b64.command.action === 'send_message' && b64.command.message).toMatchObject({
+      type: 'audio',
+      mimeType: 'audio/ogg',
+      ptt: true,
+      media: { kind: 'base64', data: Buffer.from('voice') },
+    });
+    const doc = send({
+      to: '+221770000001',
+      type: 'document',
+      mediaKey: 'media/session_6_~2B221/documents/3EB0AA.pdf',
+      fileName: 'a.pdf',
+      mimeType: 'application/pdf',
+    });
+    expect(doc.ok && doc.command.action === 'send_message' && doc.command.message).toMatchObject({
+      type: 'document',
+      media: { kind: 'mediaKey', key: 'media/session_6_~2B221/documents/3EB0AA.pdf' },
+      fileName: 'a.pdf',
+    });
   });
 
   it.each([

@@ -3,7 +3,7 @@ import { AttemptCounter, judgeFailure } from '../../src/commands/command-outcome
 import { WorkerError } from '../../src/util/errors.js';
 
 describe('routeCommand', () => {
-  it('moves everything on the shared queue to the executing worker\'s own queue', () => {
+  it("moves everything on the shared queue to the executing worker's own queue", () => {
     expect(routeCommand({ workerId: '2' }, { self: '1', source: 'shared' })).toEqual({ kind: 'forward', workerId: '2' });
     expect(routeCommand({ workerId: '1' }, { self: '1', source: 'shared' })).toEqual({ kind: 'forward', workerId: '1' });
     expect(routeCommand({ workerId: undefined }, { self: '1', source: 'shared' })).toEqual({ kind: 'forward', workerId: '1' });

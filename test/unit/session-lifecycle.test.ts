@@ -32,7 +32,15 @@ function setup(opts: { maxSessions?: number; maxConflicts?: number; pairingCodeM
     events,
     logger: silentLogger,
     renderQr: async (qr) => `data:image/png;base64,${Buffer.from(qr).toString('base64')}`,
-    policy: { reconnectBaseDelayMs: 5, reconnectMaxDelayMs: 20, maxConflicts: opts.maxConflicts ?? 3, conflictWindowMs: 60_000, qrTimeoutMs: undefined, pairingReadyTimeoutMs: 1000, pairingCodeMinIntervalMs: opts.pairingCodeMinIntervalMs },
+    policy: {
+      reconnectBaseDelayMs: 5,
+      reconnectMaxDelayMs: 20,
+      maxConflicts: opts.maxConflicts ?? 3,
+      conflictWindowMs: 60_000,
+      qrTimeoutMs: undefined,
+      pairingReadyTimeoutMs: 1000,
+      pairingCodeMinIntervalMs: opts.pairingCodeMinIntervalMs,
+    },
   };
   const manager = new SessionManager(deps, { maxSessions: opts.maxSessions ?? 10, restoreConcurrency: 2, restoreSettleTimeoutMs: 1000 });
   return { connector, store, events, manager };
@@ -56,7 +64,13 @@ describe('session lifecycle', () => {
     socket.open('221771234567');
     await events.until(() => events.statuses().includes('HEALTHY'));
     expect(events.actions()).toEqual(['qr_generated', 'qr_generated', 'connected']);
-    expect(events.sessionEvents[2]).toMatchObject({ phoneNumber: '221771234567', jid: '221771234567:1@s.whatsapp.net', numberId: 6, sessionId: SID, workerId: 'w1' });
+    expect(events.sessionEvents[2]).toMatchObject({
+      phoneNumber: '221771234567',
+      jid: '221771234567:1@s.whatsapp.net',
+      numberId: 6,
+      sessionId: SID,
+      workerId: 'w1',
+    });
     expect(manager.get(SID)!.status).toBe('connected');
     await events.until(() => store.metas.get(SID)?.jid !== undefined);
     expect(store.metas.get(SID)).toMatchObject({ workerId: 'w1', numberId: 6, phoneNumber: '+221771234567' });
@@ -184,7 +198,9 @@ describe('session lifecycle', () => {
 
   it('status publishes the current state; commands for unknown sessions are rejected', async () => {
     const { connector, events, manager } = setup();
-    await expect(manager.execute(cmd('status', { numberId: 99, sessionId: undefined, phoneNumber: undefined }))).rejects.toMatchObject({ code: 'UNKNOWN_SESSION' });
+    await expect(manager.execute(cmd('status', { numberId: 99, sessionId: undefined, phoneNumber: undefined }))).rejects.toMatchObject({
+      code: 'UNKNOWN_SESSION',
+    });
     await manager.execute(cmd('create'));
     connector.latest(SID)!.open();
     await events.until(() => events.actions().includes('connected'));
@@ -195,7 +211,9 @@ describe('session lifecycle', () => {
   it('enforces WORKER_MAX_SESSIONS: a create beyond it is rejected and opens nothing', async () => {
     const { connector, manager } = setup({ maxSessions: 1 });
     await manager.execute(cmd('create'));
-    await expect(manager.execute(cmd('create', { numberId: 7, sessionId: 'session_7_+221770000007', phoneNumber: '+221770000007' }))).rejects.toMatchObject({ code: 'CAPACITY' });
+    await expect(manager.execute(cmd('create', { numberId: 7, sessionId: 'session_7_+221770000007', phoneNumber: '+221770000007' }))).rejects.toMatchObject({
+      code: 'CAPACITY',
+    });
     expect(connector.sockets).toHaveLength(1);
   });
 
@@ -203,14 +221,24 @@ describe('session lifecycle', () => {
     const { manager } = setup({ maxSessions: 1 });
     await manager.execute(cmd('create'));
     for (let n = 100; n < 110; n++) {
-      await expect(manager.execute(cmd('create', { numberId: n, sessionId: `session_${n}_+2217700001${n}`, phoneNumber: `+2217700001${n}` }))).rejects.toMatchObject({ code: 'CAPACITY' });
+      await expect(
+        manager.execute(cmd('create', { numberId: n, sessionId: `session_${n}_+2217700001${n}`, phoneNumber: `+2217700001${n}` })),
+      ).rejects.toMatchObject({ code: 'CAPACITY' });
     }
     expect(manager.list().map((s) => s.id)).toEqual([SID]);
   });
 
-  it('a command naming only the numberId reads the metadata of that number\'s sessions, not of every session', async () => {
+  it("a command naming only the numberId reads the metadata of that number's sessions, not of every session", async () => {
     const { store, manager } = setup();
-    for (let n = 1; n <= 20; n++) await store.saveMeta({ sessionId: `session_${n}_+22177000${1000 + n}`, numberId: n, phoneNumber: `+22177000${1000 + n}`, workerId: 'w1', createdAt: 1, updatedAt: 1 });
+    for (let n = 1; n <= 20; n++)
+      await store.saveMeta({
+        sessionId: `session_${n}_+22177000${1000 + n}`,
+        numberId: n,
+        phoneNumber: `+22177000${1000 + n}`,
+        workerId: 'w1',
+        createdAt: 1,
+        updatedAt: 1,
+      });
     const loaded: string[] = [];
     const load = store.loadMeta.bind(store);
     store.loadMeta = async (id: string) => {
@@ -290,7 +318,11 @@ describe('session lifecycle', () => {
     };
     const first = m2.execute(cmd('create'));
     try {
-      await within(m2.execute(cmd('create', { numberId: 7, sessionId: OTHER, phoneNumber: '+221770000007' })), 5000, 'the other number\'s create while the first is stuck (commands of different sessions must not queue behind each other)');
+      await within(
+        m2.execute(cmd('create', { numberId: 7, sessionId: OTHER, phoneNumber: '+221770000007' })),
+        5000,
+        "the other number's create while the first is stuck (commands of different sessions must not queue behind each other)",
+      );
       expect(c2.sockets.map((s) => s.sessionId)).toEqual([OTHER]);
     } finally {
       release();
@@ -483,7 +515,7 @@ describe('which requestId an event carries', () => {
     ]);
   });
 
-  it('QR expiry ends the attempt with the create\'s requestId; the next create starts its own', async () => {
+  it("QR expiry ends the attempt with the create's requestId; the next create starts its own", async () => {
     const { connector, events, manager } = setup();
     await manager.execute(cmd('create', { requestId: 'r1' }));
     connector.latest(SID)!.qr('2@a');

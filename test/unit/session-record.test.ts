@@ -17,7 +17,7 @@ function countingStore() {
   return { store, writes };
 }
 
-describe('session record: the one writer of a session\'s ownership metadata', () => {
+describe("session record: the one writer of a session's ownership metadata", () => {
   it('claims once, writes again only for a new JID, keeps createdAt', async () => {
     const { store, writes } = countingStore();
     const record = new SessionRecord(identity, store, 'w1');
@@ -42,7 +42,15 @@ describe('session record: the one writer of a session\'s ownership metadata', ()
 
   it('a handover records the new owner (keeping JID and creation time); a claim afterwards takes the session back', async () => {
     const { store, writes } = countingStore();
-    const record = new SessionRecord(identity, store, 'w1').adopt({ sessionId: SID, numberId: 6, phoneNumber: '+221771234567', workerId: 'w1', jid: 'j@s.whatsapp.net', createdAt: 5, updatedAt: 5 });
+    const record = new SessionRecord(identity, store, 'w1').adopt({
+      sessionId: SID,
+      numberId: 6,
+      phoneNumber: '+221771234567',
+      workerId: 'w1',
+      jid: 'j@s.whatsapp.net',
+      createdAt: 5,
+      updatedAt: 5,
+    });
     await record.claim();
     expect(writes).toHaveLength(0); // adopted: already ours, nothing to write
     await record.handOver('w2');
@@ -51,7 +59,7 @@ describe('session record: the one writer of a session\'s ownership metadata', ()
     expect(writes.map((m) => m.workerId)).toEqual(['w2', 'w1']);
   });
 
-  it('a failed write is the caller\'s to see, and nothing is remembered as written', async () => {
+  it("a failed write is the caller's to see, and nothing is remembered as written", async () => {
     const { store, writes } = countingStore();
     const save = store.saveMeta;
     store.saveMeta = async () => {

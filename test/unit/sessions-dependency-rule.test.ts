@@ -70,7 +70,8 @@ describe('the dependency rule for src/sessions', () => {
   });
 
   it('reads every form of import', () => {
-    const source = "import type { A } from 'a';\nexport { b } from './b.js';\nexport * from 'c';\ntype D = import('d').D;\nconst e = await import('e');\nimport 'f';\n";
+    const source =
+      "import type { A } from 'a';\nexport { b } from './b.js';\nexport * from 'c';\ntype D = import('d').D;\nconst e = await import('e');\nimport 'f';\n";
     expect(ts.preProcessFile(source, true, true).importedFiles.map((f) => f.fileName)).toEqual(['a', './b.js', 'c', 'd', 'e', 'f']);
   });
 });

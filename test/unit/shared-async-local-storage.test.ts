@@ -6,7 +6,7 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 describe('SharedAsyncLocalStorage (all instances in one real AsyncLocalStorage)', () => {
   const Shared = createSharedAsyncLocalStorageClass(AsyncLocalStorage);
 
-  it('keeps each instance\'s value to its own run, across awaits and timers', async () => {
+  it("keeps each instance's value to its own run, across awaits and timers", async () => {
     const a = new Shared<string>();
     const b = new Shared<string>();
     expect(a.getStore()).toBeUndefined();
@@ -47,12 +47,10 @@ describe('SharedAsyncLocalStorage (all instances in one real AsyncLocalStorage)'
     });
   });
 
-  it('exit() hides only this instance\'s value; run passes arguments and returns the result', () => {
+  it("exit() hides only this instance's value; run passes arguments and returns the result", () => {
     const a = new Shared<string>();
     const b = new Shared<string>();
-    const out = a.run('a', () =>
-      b.run('b', () => a.exit((x: number) => [a.getStore(), b.getStore(), x], 7)),
-    );
+    const out = a.run('a', () => b.run('b', () => a.exit((x: number) => [a.getStore(), b.getStore(), x], 7)));
     expect(out).toEqual([undefined, 'b', 7]);
   });
 

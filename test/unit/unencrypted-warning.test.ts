@@ -19,7 +19,7 @@ describe('a missing SESSION_ENCRYPTION_KEY', () => {
     return { logger, warnings };
   };
 
-  it('is warned about once on the worker\'s path: in the config\'s warnings, not again by the storage factory', async () => {
+  it("is warned about once on the worker's path: in the config's warnings, not again by the storage factory", async () => {
     const config = loadConfig({ WORKER_ID: 'w-test', STORAGE_DIR: dir });
     expect(config.warnings.filter((w) => /UNENCRYPTED/.test(w))).toHaveLength(1);
     const { logger, warnings } = recording();

@@ -69,13 +69,26 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
       const workerId = `bench-mem-${n}`;
       broker.trackWorker(workerId);
       const env = {
-        ...workerEnv({ workerId, emulatorUrl: ctx.emulator.url, rootPublicKeyHex: ctx.emulator.rootPublicKeyHex, storageDir: dir, extra: { RESTORE_CONCURRENCY: String(concurrency) } }),
+        ...workerEnv({
+          workerId,
+          emulatorUrl: ctx.emulator.url,
+          rootPublicKeyHex: ctx.emulator.rootPublicKeyHex,
+          storageDir: dir,
+          extra: { RESTORE_CONCURRENCY: String(concurrency) },
+        }),
         ...broker.env,
       };
       await seedWorkerStorage(env, subset);
       const seedFile = join(dir, 'seeds.json');
       writeFileSync(seedFile, serializeSeeds(subset));
-      const common = { BENCH_N: String(n), BENCH_ROOT_HEX: ctx.emulator.rootPublicKeyHex, BENCH_EMULATOR_URL: ctx.emulator.url, BENCH_SEED_FILE: seedFile, BENCH_SETTLE_MS: String(settleMs), BENCH_CONCURRENCY: String(concurrency) };
+      const common = {
+        BENCH_N: String(n),
+        BENCH_ROOT_HEX: ctx.emulator.rootPublicKeyHex,
+        BENCH_EMULATOR_URL: ctx.emulator.url,
+        BENCH_SEED_FILE: seedFile,
+        BENCH_SETTLE_MS: String(settleMs),
+        BENCH_CONCURRENCY: String(concurrency),
+      };
       const rss = { worker: [] as number[], baseline: [] as number[] };
       const heap = { worker: [] as number[], baseline: [] as number[] };
       const total = { worker: [] as number[], baseline: [] as number[] };
@@ -86,7 +99,9 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
           rss[side].push((res.after.rss - res.before.rss) / MB / n);
           heap[side].push((res.after.heapUsed - res.before.heapUsed) / MB / n);
           total[side].push(res.after.rss / MB);
-          ctx.log(`  memory N=${n} round ${r + 1}/${rounds} ${side}: ${((res.after.rss - res.before.rss) / MB / n).toFixed(3)} MB RSS/session, ${((res.after.heapUsed - res.before.heapUsed) / MB / n).toFixed(3)} MB heap/session, total RSS ${(res.after.rss / MB).toFixed(0)} MB, all open in ${(res.openMs / 1000).toFixed(1)} s`);
+          ctx.log(
+            `  memory N=${n} round ${r + 1}/${rounds} ${side}: ${((res.after.rss - res.before.rss) / MB / n).toFixed(3)} MB RSS/session, ${((res.after.heapUsed - res.before.heapUsed) / MB / n).toFixed(3)} MB heap/session, total RSS ${(res.after.rss / MB).toFixed(0)} MB, all open in ${(res.openMs / 1000).toFixed(1)} s`,
+          );
         }
       }
       if (process.env.BENCH_MEMORY_WHATIF === '1') {
@@ -124,9 +139,17 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
   return {
     id: 'memory',
     title: 'Memory per open session',
-    measures: 'RSS and V8 heap per open (linked, connected) session, each side alone in a child process started with --expose-gc; mean over rounds. Also the whole process RSS with N sessions open.',
+    measures:
+      'RSS and V8 heap per open (linked, connected) session, each side alone in a child process started with --expose-gc; mean over rounds. Also the whole process RSS with N sessions open.',
     status: 'ok',
-    settings: { ns, rounds: Object.fromEntries(ns.map((n) => [`N=${n}`, roundsFor(n)])), settleMs, loginConcurrency: concurrency, storage: 'local disk', childProcess: true },
+    settings: {
+      ns,
+      rounds: Object.fromEntries(ns.map((n) => [`N=${n}`, roundsFor(n)])),
+      settleMs,
+      loginConcurrency: concurrency,
+      storage: 'local disk',
+      childProcess: true,
+    },
     figures,
     notes,
     durationMs: Date.now() - started,

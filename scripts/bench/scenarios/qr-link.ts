@@ -28,7 +28,10 @@ async function workerRound(ctx: BenchContext, broker: BenchBroker, n: number, ro
   const workerId = `bench-qr-${round < 0 ? 'warmup' : round}-${n}`;
   broker.trackWorker(workerId);
   const dir = tempDir(ctx, 'qr-worker');
-  const { worker } = await buildWorker({ ...workerEnv({ workerId, emulatorUrl: ctx.emulator.url, rootPublicKeyHex: ctx.emulator.rootPublicKeyHex, storageDir: dir }), ...broker.env });
+  const { worker } = await buildWorker({
+    ...workerEnv({ workerId, emulatorUrl: ctx.emulator.url, rootPublicKeyHex: ctx.emulator.rootPublicKeyHex, storageDir: dir }),
+    ...broker.env,
+  });
   try {
     await worker.start();
     await withTimeout(worker.waitUntilActive(), 30_000, 'worker active');
@@ -37,13 +40,22 @@ async function workerRound(ctx: BenchContext, broker: BenchBroker, n: number, ro
     // (restore of its empty storage, heartbeat, first use of each code path) is over.
     const ping = nextNumber();
     const pong = broker.events.collect((b) => b?.action === 'command_rejected' && b.numberId === ping.numberId, 1, 30_000, 'warm-up command_rejected');
-    broker.publishCommand({ sessionId: ping.numberId, action: 'status', requestId: `warmup-${ping.numberId}`, data: { numberId: ping.numberId, phoneNumber: ping.phone, workerId } });
+    broker.publishCommand({
+      sessionId: ping.numberId,
+      action: 'status',
+      requestId: `warmup-${ping.numberId}`,
+      data: { numberId: ping.numberId, phoneNumber: ping.phone, workerId },
+    });
     await pong;
     const numbers = Array.from({ length: n }, () => nextNumber());
     const ids = new Set(numbers.map((x) => x.numberId));
     const qrs = broker.events.collect((b) => b?.action === 'qr_generated' && ids.has(b.numberId) && b.attempt === 1, n, timeoutFor(n), `${n} qr_generated`);
     const sent = new Map<number, number>();
-    for (const { numberId, phone } of numbers) sent.set(numberId, broker.publishCommand({ sessionId: numberId, action: 'create', data: { numberId, phoneNumber: phone, workerId }, timestamp: Date.now() }));
+    for (const { numberId, phone } of numbers)
+      sent.set(
+        numberId,
+        broker.publishCommand({ sessionId: numberId, action: 'create', data: { numberId, phoneNumber: phone, workerId }, timestamp: Date.now() }),
+      );
     await broker.confirmed();
     const got = await qrs;
     const qr = got.map((m) => m.at - sent.get(m.body.numberId)!);
@@ -154,32 +166,51 @@ export async function qrLinkScenarios(ctx: BenchContext): Promise<ScenarioResult
           ...(n === 1
             ? { target: ({ overhead }) => ({ text: 'p50 overhead ≤ 25 ms', met: overhead !== null && overhead <= 25 }) }
             : largest
-              ? { target: ({ ratio }) => ({ text: n === 200 ? 'ratio ≤ 1.3 at N=200' : `ratio ≤ 1.3 (set for N=200; shown at N=${n})`, met: ratio !== null && ratio <= 1.3 }) }
+              ? {
+                  target: ({ ratio }) => ({
+                    text: n === 200 ? 'ratio ≤ 1.3 at N=200' : `ratio ≤ 1.3 (set for N=200; shown at N=${n})`,
+                    met: ratio !== null && ratio <= 1.3,
+                  }),
+                }
               : {}),
         }),
       );
-      linkFigures.push(figure({ name: `N=${n} scan→connected`, unit: 'ms', worker: w.link, baseline: b.link, rounds: { worker: perRound.wl, baseline: perRound.bl } }));
+      linkFigures.push(
+        figure({ name: `N=${n} scan→connected`, unit: 'ms', worker: w.link, baseline: b.link, rounds: { worker: perRound.wl, baseline: perRound.bl } }),
+      );
     }
   } finally {
     await broker.close();
   }
-  const settings = { ns, rounds: Object.fromEntries(ns.map((n) => [`N=${n}`, roundsFor(n)])), warmUp: 'one uncounted N=1 round per side', emulator: { skipPrekeyUpload: true }, order: 'alternating W,B / B,W', workerAndBaseline: 'in the bench process', emulatorProcess: 'separate (scripts/bench/emulator-child.ts)' };
+  const settings = {
+    ns,
+    rounds: Object.fromEntries(ns.map((n) => [`N=${n}`, roundsFor(n)])),
+    warmUp: 'one uncounted N=1 round per side',
+    emulator: { skipPrekeyUpload: true },
+    order: 'alternating W,B / B,W',
+    workerAndBaseline: 'in the bench process',
+    emulatorProcess: 'separate (scripts/bench/emulator-child.ts)',
+  };
   const durationMs = Date.now() - started;
   return [
     {
       id: 'qr-latency',
       title: 'QR latency: create → first QR',
-      measures: 'Per session: worker = `create` published to the shared command queue → `qr_generated` consumed from the session-events queue (routing to the worker queue, session start, PNG rendering, publish with confirm included); baseline = makeWASocket() → first connection.update {qr}. N sessions started at once; samples pooled over rounds. Each worker round uses a fresh worker, warmed by one command round trip (a `status` for an unknown number) before the timed creates.',
+      measures:
+        'Per session: worker = `create` published to the shared command queue → `qr_generated` consumed from the session-events queue (routing to the worker queue, session start, PNG rendering, publish with confirm included); baseline = makeWASocket() → first connection.update {qr}. N sessions started at once; samples pooled over rounds. Each worker round uses a fresh worker, warmed by one command round trip (a `status` for an unknown number) before the timed creates.',
       status: 'ok',
       settings,
       figures: qrFigures,
-      notes: [`Rounds per N: ${ns.map((n) => `N=${n}: ${roundsFor(n)}`).join(', ')} (each round = one worker and one baseline pass, alternating order), after one uncounted N=1 warm-up round per side. Emulator in its own process, skipPrekeyUpload: true.`],
+      notes: [
+        `Rounds per N: ${ns.map((n) => `N=${n}: ${roundsFor(n)}`).join(', ')} (each round = one worker and one baseline pass, alternating order), after one uncounted N=1 warm-up round per side. Emulator in its own process, skipPrekeyUpload: true.`,
+      ],
       durationMs,
     },
     {
       id: 'link-latency',
       title: 'Link latency: scan → connected',
-      measures: "Per session: emulator.scanQr(qr) called → worker: `connected` consumed from the session-events queue (the worker flushes the credentials and saves metadata before publishing it); baseline: connection 'open' after the 515 restart. No target was set for this figure.",
+      measures:
+        "Per session: emulator.scanQr(qr) called → worker: `connected` consumed from the session-events queue (the worker flushes the credentials and saves metadata before publishing it); baseline: connection 'open' after the 515 restart. No target was set for this figure.",
       status: 'ok',
       settings,
       figures: linkFigures,

@@ -73,7 +73,17 @@ export async function restoreScenario(ctx: BenchContext): Promise<ScenarioResult
         const workerId = `bench-restore-${driver}-${n}`;
         broker.trackWorker(workerId);
         const env = {
-          ...workerEnv({ workerId, emulatorUrl: ctx.emulator.url, rootPublicKeyHex: ctx.emulator.rootPublicKeyHex, storageDir: dir, extra: { SESSION_ENCRYPTION_KEY: key, RESTORE_CONCURRENCY: process.env.BENCH_RESTORE_CONCURRENCY, ...(driver === 's3' ? s3Env(s3.options(`bench-${ctx.runId}-${n}`)) : {}) } }),
+          ...workerEnv({
+            workerId,
+            emulatorUrl: ctx.emulator.url,
+            rootPublicKeyHex: ctx.emulator.rootPublicKeyHex,
+            storageDir: dir,
+            extra: {
+              SESSION_ENCRYPTION_KEY: key,
+              RESTORE_CONCURRENCY: process.env.BENCH_RESTORE_CONCURRENCY,
+              ...(driver === 's3' ? s3Env(s3.options(`bench-${ctx.runId}-${n}`)) : {}),
+            },
+          }),
           ...broker.env,
         };
         await seedWorkerStorage(env, subset);
@@ -88,12 +98,16 @@ export async function restoreScenario(ctx: BenchContext): Promise<ScenarioResult
             if (side === 'worker' && driver === 's3') {
               const cpuMs = (s3.cpuSeconds() - s3Cpu0) * 1000;
               const req = await s3.requests();
-              const perSession = Object.entries(req).map(([k, v]) => `${k} ${((v - (s3Req0[k] ?? 0)) / n).toFixed(2)}`).join(', ');
+              const perSession = Object.entries(req)
+                .map(([k, v]) => `${k} ${((v - (s3Req0[k] ?? 0)) / n).toFixed(2)}`)
+                .join(', ');
               s3Cpu = `; s3rver: ${cpuMs.toFixed(0)} ms CPU (${(cpuMs / n).toFixed(1)} ms per session), requests per session: ${perSession}`;
               s3Stats.push({ n, cpuMsPerSession: cpuMs / n, perSession });
             }
             (side === 'worker' ? w : b).push(ms);
-            ctx.log(`  restore N=${n} ${driver} round ${r + 1}/${rounds} ${side}: all connected in ${ms.toFixed(0)} ms (emulator connections open after teardown: ${await ctx.emulator.connectionCount()}${s3Cpu})`);
+            ctx.log(
+              `  restore N=${n} ${driver} round ${r + 1}/${rounds} ${side}: all connected in ${ms.toFixed(0)} ms (emulator connections open after teardown: ${await ctx.emulator.connectionCount()}${s3Cpu})`,
+            );
           }
         }
         removeDir(dir);
@@ -104,7 +118,10 @@ export async function restoreScenario(ctx: BenchContext): Promise<ScenarioResult
             worker: w,
             baseline: b,
             rounds: { worker: w, baseline: b },
-            target: ({ ratio }) => ({ text: n === 500 ? '≤ 1.5× bare re-login' : `≤ 1.5× bare (set for N=500; shown at N=${n})`, met: ratio !== null && ratio <= 1.5 }),
+            target: ({ ratio }) => ({
+              text: n === 500 ? '≤ 1.5× bare re-login' : `≤ 1.5× bare (set for N=500; shown at N=${n})`,
+              met: ratio !== null && ratio <= 1.5,
+            }),
           }),
         );
       }
@@ -116,9 +133,16 @@ export async function restoreScenario(ctx: BenchContext): Promise<ScenarioResult
   return {
     id: 'restore',
     title: 'Restore: start → all connected',
-    measures: 'Wall time per round. Worker: worker.start() → the last of N `connected` events consumed (storage encrypted with SESSION_ENCRYPTION_KEY; RESTORE_CONCURRENCY at its default, 32). Baseline: N bare sockets started at once from in-memory creds → the last connection "open". p50 over rounds.',
+    measures:
+      'Wall time per round. Worker: worker.start() → the last of N `connected` events consumed (storage encrypted with SESSION_ENCRYPTION_KEY; RESTORE_CONCURRENCY at its default, 32). Baseline: N bare sockets started at once from in-memory creds → the last connection "open". p50 over rounds.',
     status: 'ok',
-    settings: { ns, rounds, drivers: ['local', 's3 (s3rver in its own process)'], restoreConcurrency: process.env.BENCH_RESTORE_CONCURRENCY ?? 'default (32)', encrypted: true },
+    settings: {
+      ns,
+      rounds,
+      drivers: ['local', 's3 (s3rver in its own process)'],
+      restoreConcurrency: process.env.BENCH_RESTORE_CONCURRENCY ?? 'default (32)',
+      encrypted: true,
+    },
     figures,
     notes: [
       SEED_METHOD,
@@ -126,7 +150,9 @@ export async function restoreScenario(ctx: BenchContext): Promise<ScenarioResult
       ...ns.flatMap((n) => {
         const mine = s3Stats.filter((s) => s.n === n);
         if (!mine.length) return [];
-        return [`S3, N=${n}: the s3rver process (a single-threaded JS stand-in for S3, on the same cores) spent ${median(mine.map((s) => s.cpuMsPerSession)).toFixed(1)} ms of CPU per restored session (median over worker rounds); requests per session: ${mine[mine.length - 1]!.perSession}.`];
+        return [
+          `S3, N=${n}: the s3rver process (a single-threaded JS stand-in for S3, on the same cores) spent ${median(mine.map((s) => s.cpuMsPerSession)).toFixed(1)} ms of CPU per restored session (median over worker rounds); requests per session: ${mine[mine.length - 1]!.perSession}.`,
+        ];
       }),
     ],
     durationMs: Date.now() - started,

@@ -24,7 +24,12 @@ interface SendSamples {
 }
 
 function sendCommand(seed: Seed, workerId: string, requestId: string, text: string): unknown {
-  return { sessionId: seed.numberId, action: 'send_message', requestId, data: { numberId: seed.numberId, phoneNumber: seed.phone, workerId, to: CONTACT, type: 'text', text } };
+  return {
+    sessionId: seed.numberId,
+    action: 'send_message',
+    requestId,
+    data: { numberId: seed.numberId, phoneNumber: seed.phone, workerId, to: CONTACT, type: 'text', text },
+  };
 }
 
 export async function sendScenario(ctx: BenchContext): Promise<ScenarioResult> {
@@ -61,7 +66,9 @@ export async function sendScenario(ctx: BenchContext): Promise<ScenarioResult> {
           await broker.confirmed();
           const body = await answer;
           if (body?.action === 'message_sent') return { latencies: [], perSecond: 0 };
-          return body ? `probe answered ${body.action}${body.code ? ` (${body.code}: ${body.reason})` : ''}` : 'no message_sent within 15 s (send_message not handled yet?)';
+          return body
+            ? `probe answered ${body.action}${body.code ? ` (${body.code}: ${body.reason})` : ''}`
+            : 'no message_sent within 15 s (send_message not handled yet?)';
         }
         const sent = new Map<string, number>();
         const ids = new Set<string>();
@@ -88,7 +95,9 @@ export async function sendScenario(ctx: BenchContext): Promise<ScenarioResult> {
         status: 'skipped',
         settings,
         figures: [],
-        notes: [`skipped: the worker does not send yet — ${probe}. The scenario runs as soon as send_message answers with message_sent (capability probe at run time).`],
+        notes: [
+          `skipped: the worker does not send yet — ${probe}. The scenario runs as soon as send_message answers with message_sent (capability probe at run time).`,
+        ],
         durationMs: Date.now() - started,
       };
     }
@@ -128,7 +137,15 @@ export async function sendScenario(ctx: BenchContext): Promise<ScenarioResult> {
       status: 'ok',
       settings,
       figures: [
-        figure({ name: `${m} msgs throughput`, unit: 'msg/s', better: 'higher', worker: w.rate, baseline: b.rate, rounds: { worker: w.rate, baseline: b.rate }, target: ({ ratio }) => ({ text: '≥ 0.8× bare', met: ratio !== null && ratio >= 0.8 }) }),
+        figure({
+          name: `${m} msgs throughput`,
+          unit: 'msg/s',
+          better: 'higher',
+          worker: w.rate,
+          baseline: b.rate,
+          rounds: { worker: w.rate, baseline: b.rate },
+          target: ({ ratio }) => ({ text: '≥ 0.8× bare', met: ratio !== null && ratio >= 0.8 }),
+        }),
         figure({ name: `${m} msgs per-message latency`, unit: 'ms', worker: w.lat, baseline: b.lat }),
       ],
       notes: [

@@ -85,7 +85,15 @@ export async function storageWritesScenario(ctx: BenchContext): Promise<Scenario
       // Message history: 1,000 records per session in the window.
       const beforeMsg = counting.puts;
       for (let s = 0; s < sessions; s++) {
-        for (let i = 0; i < UPDATES; i++) history.append(sessionIdOf(s), { direction: 'out', messageId: `m${w}-${s}-${i}`, at: Date.now(), chat: '4915199990001@s.whatsapp.net', type: 'text', text: `message ${i}` });
+        for (let i = 0; i < UPDATES; i++)
+          history.append(sessionIdOf(s), {
+            direction: 'out',
+            messageId: `m${w}-${s}-${i}`,
+            at: Date.now(),
+            chat: '4915199990001@s.whatsapp.net',
+            type: 'text',
+            text: `message ${i}`,
+          });
       }
       await sleep(flushIntervalMs + 500);
       await history.flush();
@@ -109,7 +117,9 @@ export async function storageWritesScenario(ctx: BenchContext): Promise<Scenario
         removeDir(folder);
       }
       basePerWindow.push(baseWrites / sessions);
-      ctx.log(`  storage writes window ${w + 1}/${windows}: worker auth ${authPerWindow[w]} / session, history ${msgPerWindow[w]} / session, useMultiFileAuthState ${basePerWindow[w]} / session`);
+      ctx.log(
+        `  storage writes window ${w + 1}/${windows}: worker auth ${authPerWindow[w]} / session, history ${msgPerWindow[w]} / session, useMultiFileAuthState ${basePerWindow[w]} / session`,
+      );
     }
     for (const h of handles) await h.close();
     statsWrites = (store as { stats?: { writes: number } }).stats?.writes ?? Number.NaN;
@@ -130,7 +140,7 @@ export async function storageWritesScenario(ctx: BenchContext): Promise<Scenario
       figure({ name: `history: ${UPDATES} messages`, unit: 'writes', stat: 'mean', worker: msgPerWindow, baseline: null, ...target }),
     ],
     notes: [
-      `BlobSessionStore.stats.writes at the end: ${statsWrites ?? "n/a"} (auth objects over ${sessions} sessions × ${windows} windows, plus the final close).`,
+      `BlobSessionStore.stats.writes at the end: ${statsWrites ?? 'n/a'} (auth objects over ${sessions} sessions × ${windows} windows, plus the final close).`,
       'Baseline = Baileys useMultiFileAuthState (one file per key, creds.json per save); bare Baileys has no message log, so history has no baseline.',
     ],
     durationMs: Date.now() - started,
