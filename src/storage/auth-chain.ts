@@ -16,6 +16,12 @@ export interface SessionLedger {
   journalKnown: boolean;
   /** The head as this process's last auth state left it once retired, and `metaRevision` then. */
   retired?: { head: AuthChainLink | null; asOfRevision: number };
+  /**
+   * What `loadMeta` just read, kept for the auth load that usually follows at once (a restore
+   * lists the metadata, then opens the session): one GET per session instead of two. Used once,
+   * only while fresh, and dropped by any metadata write of this process.
+   */
+  justRead?: { anchor: MetaAnchor; at: number };
 }
 
 /** `session-data.json` as the loader found it, for the checks that anchor the journal to it. */

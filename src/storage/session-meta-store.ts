@@ -105,6 +105,7 @@ export class SessionMetaStore {
       // The caller's copy of the store's own fields (none, normally) is ignored.
       const next: StoredSessionMeta = { ...withoutStoreFields(meta), revision, authHead, ...(floor > 0 ? { authSeqFloor: floor } : {}) };
       await this.blobs.put(key, this.codec.encode(Buffer.from(JSON.stringify(next), 'utf8'), key));
+      ledger.justRead = undefined;
       ledger.metaRevision = Math.max(ledger.metaRevision, revision);
       if (retired && !open && authHead === retired.head) retired.asOfRevision = revision;
     });
@@ -123,6 +124,7 @@ export class SessionMetaStore {
       );
     }
     ledger.metaRevision = Math.max(ledger.metaRevision, meta.revision ?? 0);
+    ledger.justRead = { anchor: anchorFrom(meta), at: Date.now() };
     if (stale) {
       // Opportunistic re-encryption under the current key, of exactly what was read (same
       // revision), unless it changed meanwhile; a failure here must not fail the read.
@@ -161,6 +163,7 @@ export class SessionMetaStore {
       const next: StoredSessionMeta = { ...stored, revision, authHead: null, ...(floor > 0 ? { authSeqFloor: floor } : {}) };
       const key = objectKeys.meta(sessionId);
       await this.blobs.put(key, this.codec.encode(Buffer.from(JSON.stringify(next), 'utf8'), key));
+      ledger.justRead = undefined;
       ledger.metaRevision = Math.max(ledger.metaRevision, revision);
       ledger.retired = { head: null, asOfRevision: revision };
     });
@@ -168,11 +171,14 @@ export class SessionMetaStore {
 
   /** `session-data.json` for the auth loader's checks (an unreadable one is for it to judge). */
   async anchorOf(sessionId: string): Promise<MetaAnchor> {
+    const ledger = this.ledgerFor(sessionId);
+    const recent = ledger.justRead;
+    ledger.justRead = undefined;
+    if (recent && Date.now() - recent.at < JUST_READ_MS) return recent.anchor;
     try {
       const found = await this.read(sessionId);
       if (!found) return { state: 'missing' };
-      const { revision, authHead, authSeqFloor } = found.meta;
-      return { state: 'present', revision: revision ?? 0, authHead, authSeqFloor: authSeqFloor ?? 0 };
+      return anchorFrom(found.meta);
     } catch (err) {
       if (isUnreadable(err)) return { state: 'unreadable', error: err };
       throw err;
@@ -268,4 +274,11 @@ function withoutStoreFields(meta: SessionMeta): SessionMeta {
 /** An object that cannot be used as it is: not decryptable with our keys, or decoded but corrupt. */
 export function isUnreadable(err: unknown): err is WorkerError {
   return isWorkerError(err, 'DECRYPTION_FAILED') || isWorkerError(err, 'STORAGE_CORRUPT');
+}
+
+/** How long a metadata read stands in for the next auth load's (see `SessionLedger.justRead`). */
+const JUST_READ_MS = 2000;
+
+function anchorFrom(meta: StoredSessionMeta): MetaAnchor {
+  return { state: 'present', revision: meta.revision ?? 0, authHead: meta.authHead, authSeqFloor: meta.authSeqFloor ?? 0 };
 }
