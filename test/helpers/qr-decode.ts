@@ -3,7 +3,8 @@ import { PNG } from 'pngjs';
 
 // jsqr is CommonJS: under ESM its default import is the module object's function.
 type JsQr = (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
-const jsQR = ((jsQRModule as unknown as { default?: JsQr }).default ?? jsQRModule) as unknown as JsQr;
+const interop: { default?: JsQr } = jsQRModule as never;
+const jsQR: JsQr = interop.default ?? (jsQRModule as never);
 
 /** Decodes a `data:image/png;base64,…` QR back to its string (independently of the encoder). */
 export function decodeQrDataUrl(dataUrl: string): string | undefined {

@@ -105,7 +105,7 @@ describe('broker outage', () => {
     w = await startTestWorker({ env: { ...scenario.env, RABBITMQ_URL: proxy.url(), HEALTH_FILE: join(dir, 'h.json') }, workerId: 'o1', connector });
     // The first create stalls (storage is slow) until the connection has dropped: its delivery
     // can no longer be acked, so the broker redelivers it.
-    const store = w.store as unknown as { openAuthState: (id: string) => Promise<unknown> };
+    const store = w.store;
     const open = store.openAuthState.bind(store);
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

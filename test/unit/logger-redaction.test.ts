@@ -85,7 +85,7 @@ describe('log redaction at any depth', () => {
     });
     expect(first!.err.stack).toMatch(/could not connect/);
     expect(second!).toMatchObject({ msg: 'plain failure', err: { type: 'Error', message: 'plain failure', cause: { message: 'root cause' } } });
-    expect((err as unknown as { data: Record<string, string> }).data.advSecretKey).toBe(SECRET);
+    expect(err.data.advSecretKey).toBe(SECRET);
     // The cause is walked too (it is logged whole, its fields included).
     const redacted = redactSecrets({ err }).err as Error & { cause: { data: unknown } };
     expect(redacted).toBeInstanceOf(BoomError);
