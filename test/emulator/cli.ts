@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   if (env.EMULATOR_ROOT_PRIVATE_HEX) {
     const priv = Buffer.from(env.EMULATOR_ROOT_PRIVATE_HEX, 'hex');
     // present at run time in libsignal's curve.js, missing from its typings
-    const fromPrivate = (curve as unknown as { getPublicFromPrivateKey: (k: Uint8Array) => Uint8Array }).getPublicFromPrivateKey;
+    const fromPrivate = (curve as typeof curve & { getPublicFromPrivateKey: (k: Uint8Array) => Uint8Array }).getPublicFromPrivateKey;
     opts.rootKeyPair = { private: priv, public: Buffer.from(fromPrivate(priv)).subarray(1) };
   }
   const emu = await startEmulator(opts);

@@ -123,9 +123,7 @@ export class SignalDevice {
           signature: remote.signedPreKey.signature,
         },
         // libsignal's typings require a preKey, its code does not: sessions may use the signed prekey alone
-        preKey: remote.preKey
-          ? { keyId: remote.preKey.keyId, publicKey: prefixed(remote.preKey.publicKey) }
-          : (undefined as unknown as { keyId: number; publicKey: Uint8Array }),
+        preKey: remote.preKey ? { keyId: remote.preKey.keyId, publicKey: prefixed(remote.preKey.publicKey) } : (undefined as never),
       };
       await builder.initOutgoing(session);
     }
