@@ -62,7 +62,7 @@ export class Worker {
     // Setup steps run in registration order on every (re)connection: topology first, then the
     // publisher's channel, the declarer's, and the consumers.
     const connection = (this.connection = new AmqpConnection({
-      url: config.rabbitmq.url,
+      url: config.rabbitmq.urls,
       connectionName: `wa-worker ${config.workerId}`,
       logger: logger.child({ component: 'broker' }),
       reconnectMaxDelayMs: config.rabbitmq.reconnectMaxDelayMs,

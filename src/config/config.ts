@@ -11,11 +11,16 @@ export interface Config {
   workerId: string;
   maxSessions: number;
   rabbitmq: {
-    url: string;
     /**
-     * The broker user in the URL ('guest' when it names none). RabbitMQ checks a message's
-     * `user_id` against its publisher's connection user, so workers stamp worker-to-worker
-     * commands with it and accept such commands only when stamped so.
+     * The broker's addresses (RABBITMQ_URL, comma-separated: the nodes of a cluster), each a full
+     * URL, in the order given. The worker connects to the first that answers and, after losing a
+     * connection, tries them in turn starting with the one after the node it lost.
+     */
+    urls: string[];
+    /**
+     * The broker user in the URLs ('guest' when they name none; every address names the same).
+     * RabbitMQ checks a message's `user_id` against its publisher's connection user, so workers
+     * stamp worker-to-worker commands with it and accept such commands only when stamped so.
      */
     user: string;
     prefetch: number;
@@ -164,6 +169,53 @@ export function brokerUser(url: string): string {
   }
 }
 
+/**
+ * RABBITMQ_URL's addresses, each made a full URL: `amqp://u:p@node1:5672,amqp://u:p@node2:5672`,
+ * or the short form `amqp://u:p@node1:5672/vh,node2:5672,node3` where an entry without a scheme
+ * is a `host[:port]` that takes the first URL's scheme, credentials, vhost and query (and its
+ * port when it names none). Every address must log in as the same user: workers stamp
+ * `user_id` with it. A comma inside a password must be written %2C. Errors never echo a password.
+ */
+export function parseBrokerAddresses(raw: string): string[] {
+  const entries = raw.split(',').map((s) => s.trim());
+  if (entries.some((s) => !s)) throw new ConfigError('Invalid configuration:\n  RABBITMQ_URL: an empty address in the list');
+  const fail = (n: number, why: string): never => {
+    throw new ConfigError(`Invalid configuration:\n  RABBITMQ_URL: address ${n} ${why}`);
+  };
+  let first: URL | undefined;
+  const urls = entries.map((entry, i) => {
+    const n = i + 1;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(entry)) {
+      if (!/^amqps?:\/\//i.test(entry)) fail(n, 'is not an amqp:// or amqps:// URL');
+      let url: URL;
+      try {
+        url = new URL(entry);
+      } catch {
+        return fail(n, 'is not a valid URL');
+      }
+      if (!url.hostname) fail(n, 'names no host');
+      first ??= url;
+      return url.href;
+    }
+    if (!first) return fail(n, 'must be a full amqp:// or amqps:// URL (later ones may be host:port)');
+    const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(entry);
+    if (!m || (m[2] !== undefined && Number(m[2]) > 65535)) return fail(n, 'is neither a URL nor host[:port]');
+    const url = new URL(first.href);
+    url.hostname = m[1]!;
+    if (m[2] !== undefined) url.port = m[2];
+    return url.href;
+  });
+  const users = urls.map(brokerUser);
+  const other = users.findIndex((u) => u !== users[0]);
+  if (other > 0) {
+    fail(
+      other + 1,
+      `logs in as "${users[other]}" but address 1 as "${users[0]}": every address must name the same broker user (workers stamp user_id with it)`,
+    );
+  }
+  return urls;
+}
+
 /** `a, b,,c` → ['a', 'b', 'c']. */
 function splitList(raw: string | undefined): string[] {
   return (
@@ -202,6 +254,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     throw new ConfigError(`Invalid configuration:\n  ${(err as Error).message}`);
   }
 
+  const brokerUrls = parseBrokerAddresses(e.RABBITMQ_URL);
   const version = e.WA_VERSION ? (e.WA_VERSION.split(/[.,]/).map(Number) as [number, number, number]) : undefined;
 
   if (e.QUEUE_SESSION_EVENTS === e.QUEUE_SESSION_COMMANDS) {
@@ -222,8 +275,8 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     workerId,
     maxSessions: e.WORKER_MAX_SESSIONS,
     rabbitmq: {
-      url: e.RABBITMQ_URL,
-      user: brokerUser(e.RABBITMQ_URL),
+      urls: brokerUrls,
+      user: brokerUser(brokerUrls[0]!),
       prefetch: e.RABBITMQ_PREFETCH,
       queueType: e.RABBITMQ_QUEUE_TYPE,
       deliveryLimit: e.RABBITMQ_DELIVERY_LIMIT,

@@ -27,9 +27,10 @@ export const envSchema = z
       .optional(),
     WORKER_MAX_SESSIONS: int(1, 100_000).default(50),
 
+    /** One address, or a cluster's: comma-separated, checked further by `parseBrokerAddresses`. */
     RABBITMQ_URL: z
       .string()
-      .regex(/^amqps?:\/\//, 'an amqp:// or amqps:// URL')
+      .regex(/^amqps?:\/\//, 'an amqp:// or amqps:// URL (or a comma-separated list of them)')
       .default('amqp://guest:guest@127.0.0.1:5672'),
     RABBITMQ_PREFETCH: int(1, 10_000).default(32),
     RABBITMQ_QUEUE_TYPE: z.enum(['classic', 'quorum']).default('classic'),

@@ -1,11 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { brokerUser, loadConfig, ConfigError } from '../../src/config/config.js';
+import { brokerUser, loadConfig, ConfigError, parseBrokerAddresses } from '../../src/config/config.js';
+import { addressOrder, redactBrokerUrl } from '../../src/broker/amqp-connection.js';
 import { envSchema } from '../../src/config/schema.js';
 
 describe('configuration', () => {
   it('has a sensible default for everything in development', () => {
     const c = loadConfig({});
-    expect(c.rabbitmq.url).toBe('amqp://guest:guest@127.0.0.1:5672');
+    expect(c.rabbitmq.urls).toEqual(['amqp://guest:guest@127.0.0.1:5672']);
     expect(c.maxSessions).toBe(50);
     expect(c.workerId).toMatch(/^dev-/);
     expect(c.queues).toEqual({
@@ -79,7 +80,9 @@ describe('configuration', () => {
     const file = `${dir}/wa-worker-secret-${process.pid}`;
     writeFileSync(file, 'amqps://u:p@broker:5671\n');
     const c = loadConfig({ RABBITMQ_URL_FILE: file, MINIO_ENDPOINT: 'localhost:9000', MINIO_ACCESS_KEY: 'a', MINIO_SECRET_KEY: 'b', WA_VERSION: '2.3000.123' });
-    expect(c.rabbitmq.url).toBe('amqps://u:p@broker:5671');
+    expect(c.rabbitmq.urls).toEqual(['amqps://u:p@broker:5671']);
+    writeFileSync(file, 'amqps://u:p@node1:5671,node2:5671\n');
+    expect(loadConfig({ RABBITMQ_URL_FILE: file }).rabbitmq.urls).toEqual(['amqps://u:p@node1:5671', 'amqps://u:p@node2:5671']);
     expect(c.storage.minio).toMatchObject({ endPoint: 'localhost', port: 9000, useSSL: false, bucket: 'whatsapp-sessions' });
     expect(c.whatsapp.version).toEqual([2, 3000, 123]);
     expect(loadConfig({ MINIO_ENDPOINT: 'https://s3.example.org', MINIO_ACCESS_KEY: 'a', MINIO_SECRET_KEY: 'b' }).storage.minio).toMatchObject({
@@ -100,6 +103,69 @@ describe('configuration', () => {
       .map((l) => l.split('=')[0])
       .sort();
     expect(documented).toEqual(Object.keys(envSchema.shape).sort());
+  });
+
+  describe('broker addresses (a cluster)', () => {
+    const error = (raw: string): string => {
+      try {
+        parseBrokerAddresses(raw);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+
+    it('reads a comma-separated list of full URLs, in order', () => {
+      const c = loadConfig({ RABBITMQ_URL: 'amqp://wa:s3cret@node1:5672/prod, amqp://wa:s3cret@node2:5673/prod ,amqps://wa:s3cret@node3/prod?heartbeat=5' });
+      expect(c.rabbitmq.urls).toEqual(['amqp://wa:s3cret@node1:5672/prod', 'amqp://wa:s3cret@node2:5673/prod', 'amqps://wa:s3cret@node3/prod?heartbeat=5']);
+      expect(c.rabbitmq.user).toBe('wa');
+    });
+
+    it("gives short host[:port] entries the first URL's scheme, credentials, vhost, query and (without their own) port", () => {
+      expect(parseBrokerAddresses('amqps://wa%40w:p%2Cw@node1:5671/vh%2Fa?frameMax=8192,node2:5672,node3,[::1]:5673,10.0.0.4')).toEqual([
+        'amqps://wa%40w:p%2Cw@node1:5671/vh%2Fa?frameMax=8192',
+        'amqps://wa%40w:p%2Cw@node2:5672/vh%2Fa?frameMax=8192',
+        'amqps://wa%40w:p%2Cw@node3:5671/vh%2Fa?frameMax=8192',
+        'amqps://wa%40w:p%2Cw@[::1]:5673/vh%2Fa?frameMax=8192',
+        'amqps://wa%40w:p%2Cw@10.0.0.4:5671/vh%2Fa?frameMax=8192',
+      ]);
+      expect(parseBrokerAddresses('amqp://127.0.0.1')).toEqual(['amqp://127.0.0.1']);
+    });
+
+    it('requires one broker user for every address, and says which differs without echoing a password', () => {
+      const message = error('amqp://wa:pw1@node1,amqp://wa:pw2@node2,amqp://other:pw3@node3');
+      expect(message).toMatch(/RABBITMQ_URL: address 3 logs in as "other" but address 1 as "wa": every address must name the same broker user/);
+      expect(message).not.toMatch(/pw/);
+      // No user is RabbitMQ's default, guest: the same as naming guest.
+      expect(parseBrokerAddresses('amqp://node1,amqp://guest:guest@node2')).toHaveLength(2);
+      expect(error('amqp://node1,amqp://wa:x@node2')).toMatch(/address 2 logs in as "wa" but address 1 as "guest"/);
+      expect(() => loadConfig({ RABBITMQ_URL: 'amqp://a:x@n1,amqp://b:x@n2' })).toThrow(ConfigError);
+    });
+
+    it('rejects malformed lists', () => {
+      expect(error('amqp://n1,,amqp://n2')).toMatch(/RABBITMQ_URL: an empty address/);
+      expect(error('amqp://n1,')).toMatch(/RABBITMQ_URL: an empty address/);
+      expect(error('amqp://n1,http://n2')).toMatch(/address 2 is not an amqp:\/\/ or amqps:\/\/ URL/);
+      expect(error('amqp://n1,user:pw@n2')).toMatch(/address 2 is neither a URL nor host\[:port\]/);
+      expect(error('amqp://n1,n2:99999')).toMatch(/address 2 is neither a URL nor host\[:port\]/);
+      expect(error('amqp://n1,n2/vh')).toMatch(/address 2 is neither/);
+    });
+  });
+
+  describe('broker address rotation', () => {
+    it('starts at the given address and wraps around, so the address just lost comes last', () => {
+      expect(addressOrder(1, 0)).toEqual([0]);
+      expect(addressOrder(3, 0)).toEqual([0, 1, 2]);
+      expect(addressOrder(3, 1)).toEqual([1, 2, 0]);
+      expect(addressOrder(3, 2)).toEqual([2, 0, 1]);
+      expect(addressOrder(3, 4)).toEqual([1, 2, 0]);
+    });
+
+    it('logs an address without its password or query', () => {
+      expect(redactBrokerUrl('amqps://wa:s3cret@node2:5671/prod?password=x')).toBe('amqps://wa@node2:5671/prod');
+      expect(redactBrokerUrl('amqp://127.0.0.1:5672')).toBe('amqp://127.0.0.1:5672');
+    });
   });
 
   describe('the broker user', () => {
