@@ -38,7 +38,7 @@ export async function composeWorker(config: Config, logger: Logger, version: WAV
     connector,
     messaging: { media, history },
     beforeBrokerClose: async () => {
-      await history.close().catch((err) => logger.error({ err: err }, 'could not flush the message history'));
+      await history.close().catch((err) => logger.error({ err }, 'could not flush the message history'));
       await storage.close();
     },
   });

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, workerId: config.workerId });
 
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
-  process.on('uncaughtException', (err) => logger.error({ err: err, stack: err.stack }, 'uncaught exception'));
+  process.on('uncaughtException', (err) => logger.error({ err, stack: err.stack }, 'uncaught exception'));
 
   routeLibsignalConsole(logger.child({ component: 'libsignal' }));
   // Before any socket: Baileys' per-socket AsyncLocalStorage would otherwise make every promise O(sockets ever opened).
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     void worker.stop().then(
       () => process.exit(0),
       (err) => {
-        logger.error({ err: err }, 'shutdown failed');
+        logger.error({ err }, 'shutdown failed');
         process.exit(1);
       },
     );

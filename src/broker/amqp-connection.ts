@@ -88,7 +88,7 @@ export class AmqpConnection extends EventEmitter {
       let address = 0;
       [conn, address] = await this.connectToFirstAnswering();
       if (this.urls.length > 1) this.nextAddress = (address + 1) % this.urls.length;
-      conn.on('error', (err: Error) => log.warn({ err: err }, 'broker connection error'));
+      conn.on('error', (err: Error) => log.warn({ err }, 'broker connection error'));
       conn.on('close', () => this.lost(conn!, 'connection closed'));
       conn.on('blocked', (reason: string) => log.warn({ reason }, 'broker blocked the connection (resource alarm)'));
       if (this.closing) {
@@ -103,7 +103,7 @@ export class AmqpConnection extends EventEmitter {
       this.emit('connected', conn);
       this.firstConnect.resolve();
     } catch (err) {
-      log.warn({ err: err, attempt: this.attempt }, 'broker connection attempt failed');
+      log.warn({ err, attempt: this.attempt }, 'broker connection attempt failed');
       if (conn) {
         this.connection = undefined;
         this.connectedAddress = undefined;
@@ -130,7 +130,7 @@ export class AmqpConnection extends EventEmitter {
         return [conn, index];
       } catch (err) {
         lastError = err;
-        if (this.urls.length > 1) this.opts.logger.warn({ err: err, address: redactBrokerUrl(url) }, 'broker address did not answer');
+        if (this.urls.length > 1) this.opts.logger.warn({ err, address: redactBrokerUrl(url) }, 'broker address did not answer');
       }
     }
     throw lastError ?? new Error('closing');
@@ -150,7 +150,7 @@ export class AmqpConnection extends EventEmitter {
 
   /** A setup step or a channel failed in a way that needs a fresh connection. */
   fail(err: unknown): void {
-    this.opts.logger.warn({ err: err }, 'broker channel failure; recycling the connection');
+    this.opts.logger.warn({ err }, 'broker channel failure; recycling the connection');
     const conn = this.connection;
     if (conn) void conn.close().catch(() => undefined);
   }

@@ -73,7 +73,7 @@ export class QueueConsumer extends EventEmitter {
       await this.consumeOn(conn);
     } catch (err) {
       if (this.stopped || this.connection.current() !== conn) return;
-      this.logger.info({ queue: this.opts.queue, err: err }, 'queue held by another consumer; standing by');
+      this.logger.info({ queue: this.opts.queue, err }, 'queue held by another consumer; standing by');
       this.emit('refused');
       this.standbyTimer.schedule(this.opts.exclusiveRetryMs ?? 2000, () => {
         const current = this.connection.current();
@@ -133,7 +133,7 @@ export class QueueConsumer extends EventEmitter {
       outcome = await this.opts.handler(delivery);
     } catch (err) {
       // Handlers decide outcomes; one that throws has a bug, and the message must not be lost.
-      this.logger.error({ err: err, queue: this.opts.queue }, 'handler threw; requeueing');
+      this.logger.error({ err, queue: this.opts.queue }, 'handler threw; requeueing');
       outcome = { kind: 'retry', reason: describeError(err), delayMs: 1000 };
     }
     await this.settle(channel, msg, delivery, outcome);
@@ -149,9 +149,9 @@ export class QueueConsumer extends EventEmitter {
         fn();
       } catch (err) {
         if (err instanceof Error && err.name === 'IllegalOperationError') {
-          this.logger.debug({ err: err }, 'settling on a closing channel; the broker will redeliver');
+          this.logger.debug({ err }, 'settling on a closing channel; the broker will redeliver');
         } else {
-          this.logger.warn({ err: err, queue: this.opts.queue }, 'could not settle a message; the broker will redeliver it');
+          this.logger.warn({ err, queue: this.opts.queue }, 'could not settle a message; the broker will redeliver it');
         }
       }
     };
@@ -190,11 +190,11 @@ export class QueueConsumer extends EventEmitter {
         return;
       } catch (err) {
         if (!isWorkerError(err, 'UNPUBLISHABLE')) {
-          log.error({ err: err }, 'could not dead-letter; requeueing');
+          log.error({ err }, 'could not dead-letter; requeueing');
           settle('requeue');
           return;
         }
-        log.warn({ err: err, bare: i > 0 }, 'dead-letter copy cannot be published');
+        log.warn({ err, bare: i > 0 }, 'dead-letter copy cannot be published');
       }
     }
     this.dropped++;

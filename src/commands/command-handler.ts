@@ -59,7 +59,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
         return { kind: 'retry', reason: parsed.reason, delayMs: 1000 };
       }
       log.warn({ code: parsed.code, reason: parsed.reason, hint: parsed.hint }, 'command rejected');
-      await reject(parsed.hint, parsed.code, parsed.reason).catch((err) => log.error({ err: err }, 'could not publish command_rejected'));
+      await reject(parsed.hint, parsed.code, parsed.reason).catch((err) => log.error({ err }, 'could not publish command_rejected'));
       return { kind: 'dead-letter', code: parsed.code, reason: parsed.reason };
     }
 
@@ -67,7 +67,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
     const hint: CommandHint = { action: command.action, numberId: command.numberId, sessionId: command.sessionId, requestId: command.requestId };
     const refuse = async (code: 'NOT_AUTHORIZED' | 'UNKNOWN_WORKER', reason: string): Promise<Outcome> => {
       log.warn({ code, reason, action: command.action, numberId: command.numberId }, 'command refused');
-      await reject(hint, code, reason).catch((err) => log.error({ err: err }, 'could not publish command_rejected'));
+      await reject(hint, code, reason).catch((err) => log.error({ err }, 'could not publish command_rejected'));
       return { kind: 'dead-letter', code, reason };
     };
     // `release` makes a worker drop a number: only another worker may ask for it, proven by the
@@ -128,7 +128,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
           attempts.forget(key);
           return { kind: 'ack' };
         case 'retry':
-          cmdLog.warn({ attempt, err: err }, 'command failed; will retry');
+          cmdLog.warn({ attempt, err }, 'command failed; will retry');
           return verdict.outcome;
         case 'give-up':
           cmdLog.error({ attempt, code: verdict.code, reason: verdict.reason }, 'command failed too often; dead-lettering');

@@ -56,7 +56,7 @@ export class Heartbeat {
     try {
       await this.events.worker(action, this.snapshot(status));
     } catch (err) {
-      this.logger.warn({ err: err, action }, 'could not publish heartbeat');
+      this.logger.warn({ err, action }, 'could not publish heartbeat');
     }
   }
 }

@@ -50,11 +50,11 @@ export async function storeReceivedMedia(sessionId: string, m: IncomingMessage, 
       // a file that is too large or fails its MAC will not get better.
       const transient = isWorkerError(err, 'STORAGE_UNAVAILABLE') || isWorkerError(err, 'MEDIA_UNAVAILABLE');
       if (transient && attempt < MEDIA_ATTEMPTS) {
-        log.warn({ messageId: m.id, attempt, err: err }, 'could not store received media; trying again');
+        log.warn({ messageId: m.id, attempt, err }, 'could not store received media; trying again');
         await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt - 1, { baseMs: deps.mediaRetryBaseMs ?? 500, maxMs: 5000 })));
         continue;
       }
-      log.warn({ messageId: m.id, attempt, err: err }, 'could not store received media');
+      log.warn({ messageId: m.id, attempt, err }, 'could not store received media');
       return { ...meta, ...announced, error: describeError(err) };
     }
   }

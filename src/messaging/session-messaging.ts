@@ -194,7 +194,7 @@ export class SessionMessaging {
   }
 
   private chain(task: () => Promise<void>): void {
-    this.inbound = this.inbound.then(task).catch((err) => this.log.error({ err: err }, 'incoming message handling failed'));
+    this.inbound = this.inbound.then(task).catch((err) => this.log.error({ err }, 'incoming message handling failed'));
   }
 
   private async receive(m: IncomingMessage, offline: boolean): Promise<void> {

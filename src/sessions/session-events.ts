@@ -24,7 +24,7 @@ export class SessionPublisher {
    * whether or not the caller awaits the broker's confirm.
    */
   publish<A extends SessionEventAction>(action: A, payload: SessionPayload<A>, requestId: string | undefined): Promise<void> {
-    return this.answer(action, payload, requestId).catch((err) => this.log.error({ err: err, action }, 'could not publish event'));
+    return this.answer(action, payload, requestId).catch((err) => this.log.error({ err, action }, 'could not publish event'));
   }
 
   /** Publishes and rejects if the broker refuses: for an event that is the whole answer to a command (it is retried). */
@@ -37,7 +37,7 @@ export class SessionPublisher {
     return this.events
       .health(this.subject(requestId), status, reason)
       .then(() => undefined)
-      .catch((err) => this.log.error({ err: err, status }, 'could not publish health'));
+      .catch((err) => this.log.error({ err, status }, 'could not publish health'));
   }
 
   private subject(requestId: string | undefined): EventSubject {

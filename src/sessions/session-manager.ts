@@ -296,7 +296,7 @@ export class SessionManager {
         const meta = owned[next++]!;
         await runOne(meta).catch((err) => {
           skipped++;
-          this.log.error({ sessionId: meta.sessionId, err: err }, 'restore failed');
+          this.log.error({ sessionId: meta.sessionId, err }, 'restore failed');
         });
       }
     });

@@ -87,7 +87,7 @@ export class SessionSocket {
     const conn = this.conn;
     if (!conn || this.parts.state.current.status !== 'connected') return;
     this.generation++;
-    await conn.logout().catch((err) => this.parts.log.warn({ err: err }, `logout on WhatsApp failed; ${otherwise}`));
+    await conn.logout().catch((err) => this.parts.log.warn({ err }, `logout on WhatsApp failed; ${otherwise}`));
   }
 
   /** Resolves once every WhatsApp event received so far is handled. */
@@ -122,7 +122,7 @@ export class SessionSocket {
   }
 
   private enqueue(task: () => Promise<void>): void {
-    this.chain = this.chain.then(task).catch((err) => this.parts.log.error({ err: err }, 'session event handling failed'));
+    this.chain = this.chain.then(task).catch((err) => this.parts.log.error({ err }, 'session event handling failed'));
   }
 
   private async onWhatsApp(generation: number, event: WhatsAppEvent): Promise<void> {
@@ -166,7 +166,7 @@ export class SessionSocket {
     if (!this.linkDurable) {
       await this.auth?.flush().then(
         () => (this.linkDurable = true),
-        (err) => this.parts.log.error({ err: err }, 'could not persist credentials yet; retrying in the background'),
+        (err) => this.parts.log.error({ err }, 'could not persist credentials yet; retrying in the background'),
       );
     }
     await this.parts.claim(account.jid);
@@ -215,7 +215,7 @@ export class SessionSocket {
         return;
       case 'logged_out':
         await this.releaseAuth();
-        await deps.store.removeAuth(this.parts.sessionId).catch((err) => log.error({ err: err }, 'could not remove credentials'));
+        await deps.store.removeAuth(this.parts.sessionId).catch((err) => log.error({ err }, 'could not remove credentials'));
         state.set({ status: 'logged_out', reason: decision.reason });
         void publisher.publish('logged_out', { reason: decision.reason }, requestId);
         void publisher.health('LOGGED_OUT', decision.reason, requestId);

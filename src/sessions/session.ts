@@ -228,7 +228,7 @@ export class Session {
 
   /** Never rejects: a session whose metadata cannot be written yet still works (logged). */
   private async claimOwnership(jid?: string): Promise<void> {
-    await this.record.claim(jid).catch((err) => this.log.warn({ err: err }, 'could not save session metadata'));
+    await this.record.claim(jid).catch((err) => this.log.warn({ err }, 'could not save session metadata'));
   }
 
   /** A create on a live session: publish where it stands, as the answer to that create. */

@@ -241,7 +241,7 @@ export class AuthJournalWriter {
       this.restorePending(taken);
       this.failures++;
       if (this.opts.stats) this.opts.stats.failures++;
-      this.opts.logger.warn({ sessionId: this.sessionId, object: objectKey, failures: this.failures, err: err }, 'auth state write failed; changes kept, will retry');
+      this.opts.logger.warn({ sessionId: this.sessionId, object: objectKey, failures: this.failures, err }, 'auth state write failed; changes kept, will retry');
       throw isWorkerError(err) ? err : new WorkerError('STORAGE_UNAVAILABLE', `cannot write ${objectKey}: ${describeError(err)}`, { cause: err });
     }
 
@@ -288,7 +288,7 @@ export class AuthJournalWriter {
       });
       await Promise.all(obsolete.map((key) => this.blobs.delete(key)));
     } catch (err) {
-      this.opts.logger.warn({ sessionId: this.sessionId, err: err }, 'could not prune the auth journal after a snapshot; will retry at the next one');
+      this.opts.logger.warn({ sessionId: this.sessionId, err }, 'could not prune the auth journal after a snapshot; will retry at the next one');
     }
   }
 }

@@ -74,7 +74,7 @@ export async function createStorageFromConfig(config: StorageConfig): Promise<St
       const swept = await local.sweepTemporaryFiles();
       if (swept.removed > 0 || swept.truncated) logger.info({ ...swept }, 'removed temporary files left by an interrupted write');
     } catch (err) {
-      logger.warn({ err: err }, 'could not sweep temporary files');
+      logger.warn({ err }, 'could not sweep temporary files');
     }
     blobStore = local;
   }

@@ -71,7 +71,7 @@ export class SessionMetaStore {
       } catch (err) {
         if (!isUnreadable(err)) throw err;
         unreadable = true;
-        this.logger.warn({ sessionId, err: err.message }, 'overwriting unreadable session metadata: the rollback check restarts from this write');
+        this.logger.warn({ sessionId, err }, 'overwriting unreadable session metadata: the rollback check restarts from this write');
       }
       const open = this.openAuth(sessionId);
       const floor = stored?.authSeqFloor ?? 0;
@@ -132,7 +132,7 @@ export class SessionMetaStore {
       await this.withLock(sessionId, async () => {
         const now = await this.blobs.get(key);
         if (now && now.equals(stored)) await this.blobs.put(key, this.codec.encode(this.codec.decode(stored, key).data, key));
-      }).catch((err) => this.logger.warn({ sessionId, err: err }, 'could not re-encrypt session metadata'));
+      }).catch((err) => this.logger.warn({ sessionId, err }, 'could not re-encrypt session metadata'));
     }
     return withoutStoreFields(meta);
   }
@@ -150,7 +150,7 @@ export class SessionMetaStore {
         stored = (await this.read(sessionId))?.meta;
       } catch (err) {
         if (!isUnreadable(err)) throw err;
-        this.logger.warn({ sessionId, err: err.message }, 'session metadata unreadable: removing the credentials without recording it there');
+        this.logger.warn({ sessionId, err }, 'session metadata unreadable: removing the credentials without recording it there');
         return;
       }
       const ledger = this.ledgerFor(sessionId);

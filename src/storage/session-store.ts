@@ -127,7 +127,7 @@ export class BlobSessionStore implements ClosableSessionStore {
             return await this.loadMeta(id);
           } catch (err) {
             if (!isUnreadable(err) && !isWorkerError(err, 'STORAGE_ROLLBACK')) throw err;
-            this.logger.error({ sessionId: id, code: err.code, err: err.message }, err.code === 'STORAGE_ROLLBACK' ? 'session storage rolled back: skipped' : 'session metadata unreadable: skipped');
+            this.logger.error({ sessionId: id, err }, err.code === 'STORAGE_ROLLBACK' ? 'session storage rolled back: skipped' : 'session metadata unreadable: skipped');
             return undefined;
           }
         }),

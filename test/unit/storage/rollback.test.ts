@@ -402,7 +402,7 @@ describe.each(drivers)('rollback detection on $name', (driver) => {
     await blobs.put(objectKeys.meta(SID), oldMeta);
     await expect(store.loadMeta(SID)).rejects.toMatchObject(rollback(escaped(SID), 'this process already saw revision'));
     expect((await store.listMeta()).map((m) => m.sessionId)).toEqual([OTHER]);
-    expect(logger.lines).toContainEqual(expect.objectContaining({ level: 'error', msg: 'session storage rolled back: skipped', obj: expect.objectContaining({ sessionId: SID, code: 'STORAGE_ROLLBACK' }) }));
+    expect(logger.lines).toContainEqual(expect.objectContaining({ level: 'error', msg: 'session storage rolled back: skipped', obj: expect.objectContaining({ sessionId: SID, err: expect.objectContaining({ code: 'STORAGE_ROLLBACK' }) }) }));
   });
 });
 
