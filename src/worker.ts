@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { AmqpConnection } from './broker/amqp-connection.js';
 import { ConfirmedPublisher } from './broker/confirmed-publisher.js';
+import { OutboxJournal } from './broker/outbox-journal.js';
 import { QueueConsumer } from './broker/queue-consumer.js';
 import { declareTopology } from './broker/topology.js';
 import { WorkerQueues } from './broker/worker-queues.js';
@@ -75,7 +76,9 @@ export class Worker {
         await channel.close().catch(() => undefined);
       }
     });
-    const publisher = (this.publisher = new ConfirmedPublisher(connection, logger.child({ component: 'publisher' })));
+    const publisher = (this.publisher = new ConfirmedPublisher(connection, logger.child({ component: 'publisher' }), undefined, {
+      journal: OutboxJournal.open({ ...config.outbox, logger: logger.child({ component: 'outbox-journal' }) }),
+    }));
     const workerQueues = new WorkerQueues(connection, publisher, config, { self: config.workerId, brokerUser: config.rabbitmq.user });
     const events = (this.events = new EventPublisher(
       publisher,
@@ -205,7 +208,7 @@ export class Worker {
 
   /** This process holds its queue: restore its sessions from storage and announce it (`worker_online`). */
   private driveSessions(): void {
-    this.sessions.restore().catch((err) => this.log.error({ err: err }, 'restore failed'));
+    this.sessions.restore().catch((err) => this.log.error({ err }, 'restore failed'));
     this.heartbeat.start();
   }
 
@@ -273,7 +276,7 @@ export class Worker {
         await Promise.race([fn(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), left())))]);
         this.log.info({ step: name, ms: Date.now() - started }, 'shutdown step done');
       } catch (err) {
-        this.log.error({ step: name, err: err }, 'shutdown step failed');
+        this.log.error({ step: name, err }, 'shutdown step failed');
       } finally {
         clearTimeout(timer);
       }

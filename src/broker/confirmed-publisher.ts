@@ -2,6 +2,7 @@ import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import type { Logger } from 'pino';
 import { describeError, WorkerError } from '../util/errors.js';
 import type { AmqpConnection } from './amqp-connection.js';
+import type { OutboxJournal } from './outbox-journal.js';
 import type { PublishOptions, Publisher } from './types.js';
 import { safeId } from './outgoing-properties.js';
 
@@ -16,6 +17,16 @@ interface Pending {
   enqueuedAt: number;
   /** Times the broker closed the channel while this message was in flight. */
   refusals: number;
+  /** Publish order, across restarts' replays too. */
+  seq: number;
+  /** Its id in the durable journal, once journaled. */
+  journalId?: number | undefined;
+}
+
+export interface DurableOutboxOptions {
+  journal: OutboxJournal;
+  /** A message unconfirmed for longer than this is journaled (default 1000 ms); while the broker is down, at once. */
+  journalAfterMs?: number;
 }
 
 /** The broker closed the channel this many times with the message in flight: it is refusing it. */
@@ -34,6 +45,12 @@ export const MAX_REFUSALS = 3;
  * after MAX_REFUSALS channels died with it in flight. After such a channel loss the messages
  * that were in flight go out one at a time until confirmed, so a refusal is blamed on the
  * message that causes it and never on its neighbours.
+ *
+ * With a durable outbox (`OutboxJournal`), nothing waits in memory only for long: a message is
+ * journaled on disk as soon as the broker is unreachable, or once it has waited unconfirmed for
+ * `journalAfterMs`; on the happy path nothing is written. A confirmation (or an UNPUBLISHABLE
+ * rejection) is recorded, and at start what a previous process journaled and never got confirmed
+ * is published first, in order (duplicates are possible, losses are not).
  */
 export class ConfirmedPublisher implements Publisher {
   private channel: ConfirmChannel | undefined;
@@ -42,13 +59,40 @@ export class ConfirmedPublisher implements Publisher {
   private draining = false;
   private closed = false;
   private rejected = 0;
+  private nextSeq = 0;
+  /** Every message with a seq up to this one is journaled (or was not journaled for good). */
+  private journaledThrough = -1;
+  private readonly journal: OutboxJournal | undefined;
+  private readonly journalAfterMs: number;
+  private readonly journalTimer: NodeJS.Timeout | undefined;
   published = 0;
 
   constructor(
     private readonly connection: AmqpConnection,
     private readonly logger: Logger,
     private readonly maxInFlight = 256,
+    durable?: DurableOutboxOptions,
   ) {
+    this.journal = durable?.journal;
+    this.journalAfterMs = durable?.journalAfterMs ?? 1000;
+    if (this.journal) {
+      // What a previous process journaled and never got confirmed goes out first, in order.
+      for (const entry of this.journal.recovered) {
+        const seq = this.nextSeq++;
+        this.journaledThrough = seq;
+        this.outbox.push({
+          ...entry,
+          resolve: () => undefined,
+          reject: () => undefined,
+          enqueuedAt: Date.now(),
+          refusals: 0,
+          seq,
+          journalId: entry.id,
+        });
+      }
+      this.journalTimer = setInterval(() => this.journalOld(), Math.max(20, Math.floor(this.journalAfterMs / 2)));
+      this.journalTimer.unref();
+    }
     connection.onConnect((conn) => this.open(conn));
     connection.on('disconnected', () => this.channelLost());
   }
@@ -72,7 +116,10 @@ export class ConfirmedPublisher implements Publisher {
   publish(exchange: string, routingKey: string, body: Buffer, options: PublishOptions): Promise<void> {
     if (this.closed) return Promise.reject(new WorkerError('BROKER_UNAVAILABLE', 'publisher is closed'));
     return new Promise<void>((resolve, reject) => {
-      this.outbox.push({ exchange, routingKey, body, options, resolve, reject, enqueuedAt: Date.now(), refusals: 0 });
+      const item: Pending = { exchange, routingKey, body, options, resolve, reject, enqueuedAt: Date.now(), refusals: 0, seq: this.nextSeq++ };
+      this.outbox.push(item);
+      // The broker is unreachable: nothing waits in memory only.
+      if (!this.channel) this.journalThrough(item.seq);
       this.drain();
     });
   }
@@ -84,7 +131,7 @@ export class ConfirmedPublisher implements Publisher {
     let closedByBroker: Error | undefined;
     channel.on('error', (err: Error) => {
       closedByBroker = err;
-      this.logger.warn({ err: err }, 'publish channel error');
+      this.logger.warn({ err }, 'publish channel error');
     });
     channel.on('close', () => {
       if (this.channel !== channel) return;
@@ -113,10 +160,45 @@ export class ConfirmedPublisher implements Publisher {
     }
     this.inFlight.clear();
     this.outbox.unshift(...unconfirmed);
+    this.journalThrough(this.nextSeq - 1);
+  }
+
+  /** Journals every message waiting longer than `journalAfterMs` (and, to keep the order, every older one). */
+  private journalOld(): void {
+    const cutoff = Date.now() - this.journalAfterMs;
+    let through = -1;
+    for (const item of this.inFlight) if (item.enqueuedAt <= cutoff) through = Math.max(through, item.seq);
+    for (const item of this.outbox) if (item.enqueuedAt <= cutoff) through = Math.max(through, item.seq);
+    this.journalThrough(through);
+  }
+
+  /** Journals, in publish order, every waiting message up to `seq` not journaled yet. */
+  private journalThrough(seq: number): void {
+    if (!this.journal || seq <= this.journaledThrough) return;
+    const last = this.outbox.at(-1);
+    let todo: Pending[];
+    if (last && last.seq === seq && seq === this.journaledThrough + 1) {
+      todo = [last]; // the common case while the broker is down: only the message just published
+    } else {
+      todo = [...this.inFlight, ...this.outbox].filter((i) => i.seq > this.journaledThrough && i.seq <= seq).sort((a, b) => a.seq - b.seq);
+    }
+    for (const item of todo) item.journalId = this.journal.append(item.exchange, item.routingKey, item.body, this.durableOptions(item));
+    this.journaledThrough = seq;
+  }
+
+  /** What is journaled: the timestamp fixed, so a replay carries the original one. */
+  private durableOptions(item: Pending): PublishOptions {
+    return { ...item.options, timestamp: item.options.timestamp ?? item.enqueuedAt };
+  }
+
+  /** Done with a message (confirmed, or rejected for good): it is not replayed. */
+  private settled(item: Pending): void {
+    if (item.journalId !== undefined) this.journal?.confirm(item.journalId);
   }
 
   private reject(item: Pending, why: string): void {
     this.rejected++;
+    this.settled(item);
     this.logger.error(
       { messageId: item.options.messageId, type: item.options.type, exchange: item.exchange, routingKey: item.routingKey, why },
       'message cannot be published; dropping it',
@@ -159,7 +241,7 @@ export class ConfirmedPublisher implements Publisher {
           if (isChannelClosing(err) || this.channel !== channel || !this.connection.isConnected) {
             // The channel is closing under us: the message stays queued for the next one.
             this.outbox.unshift(item);
-            this.logger.debug({ err: err }, 'publish failed; will retry on the next channel');
+            this.logger.debug({ err }, 'publish failed; will retry on the next channel');
             break;
           }
           // amqplib cannot encode it (a header too big, a number out of range): it never will.
@@ -188,6 +270,7 @@ export class ConfirmedPublisher implements Publisher {
     }
     this.inFlight.delete(item);
     this.published++;
+    this.settled(item);
     item.resolve();
     this.drain();
   }
@@ -201,7 +284,16 @@ export class ConfirmedPublisher implements Publisher {
     return this.outboxSize === 0;
   }
 
+  /**
+   * Stops publishing. With a durable outbox, what is still waiting is journaled and fsynced first,
+   * and the next process publishes it.
+   */
   close(): void {
+    if (this.journalTimer) clearInterval(this.journalTimer);
+    if (!this.closed) {
+      this.journalThrough(this.nextSeq - 1);
+      this.journal?.close();
+    }
     this.closed = true;
     const left = [...this.inFlight, ...this.outbox];
     this.inFlight.clear();

@@ -103,6 +103,8 @@ export interface Config {
     acceptPlaintext: boolean;
     flushIntervalMs: number;
   };
+  /** The durable outbox (OUTBOX_*): where and how much the publisher journals. */
+  outbox: { dir: string; maxBytes: number; fsyncIntervalMs: number };
   restoreConcurrency: number;
   /** How long the restore waits for one session to connect before moving to the next. */
   restoreSettleTimeoutMs: number;
@@ -346,6 +348,11 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       previousEncryptionKeys: splitList(e.SESSION_ENCRYPTION_PREVIOUS_KEYS),
       flushIntervalMs: e.AUTH_FLUSH_INTERVAL_MS,
       acceptPlaintext: e.SESSION_ENCRYPTION_ACCEPT_PLAINTEXT,
+    },
+    outbox: {
+      dir: e.OUTBOX_DIR ?? join(e.STORAGE_DIR, 'outbox', workerId),
+      maxBytes: e.OUTBOX_MAX_BYTES,
+      fsyncIntervalMs: e.OUTBOX_FSYNC_INTERVAL_MS,
     },
     restoreConcurrency: e.RESTORE_CONCURRENCY,
     restoreSettleTimeoutMs: e.RESTORE_SETTLE_TIMEOUT_MS,

@@ -123,6 +123,12 @@ export const envSchema = z
     /** Comma-separated older keys, still accepted for reading while data is rotated. */
     SESSION_ENCRYPTION_PREVIOUS_KEYS: z.string().optional(),
     AUTH_FLUSH_INTERVAL_MS: int(10, 60_000).default(1000),
+    /** The durable outbox: events the broker has not confirmed, journaled on local disk. Default <STORAGE_DIR>/outbox/<WORKER_ID>. */
+    OUTBOX_DIR: z.string().min(1).optional(),
+    /** The journal never grows beyond this; past it new events wait in memory only (logged, counted). */
+    OUTBOX_MAX_BYTES: int(64 * 1024).default(256 * 1024 * 1024),
+    /** Journaled events are written and fsynced together once per this window. */
+    OUTBOX_FSYNC_INTERVAL_MS: int(1, 10_000).default(50),
 
     /** Written every few seconds for the `healthcheck` command (Docker HEALTHCHECK, Kubernetes exec probe). */
     HEALTH_FILE: z.string().min(1).optional(),
