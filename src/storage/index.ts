@@ -96,7 +96,8 @@ export async function createMediaStoreFromConfig(settings: { dir: string; minio:
   return store;
 }
 
-export { LocalDiskStore, type SweepOptions, type SweepResult } from './local-disk-store.js';
+export { LocalDiskStore } from './local-disk-store.js';
+export type { SweepOptions, SweepResult } from './stale-temp-files.js';
 export { S3Store, type S3StoreOptions } from './s3-store.js';
 export { createSessionStore, BlobSessionStore, type SessionStoreOptions, type PersistentAuthStateHandle } from './session-store.js';
 export { createCodec, plaintextCodec, parseEncryptionKey, parseKeyring, deriveKeyId, type Codec, type Keyring, type EncryptionKey } from './encryption.js';

@@ -1,29 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { WorkerError } from '../util/errors.js';
 import type { BlobStore } from './types.js';
+import { sweepStaleTempFiles, type SweepOptions, type SweepResult } from './stale-temp-files.js';
 
 const TEMP_SUFFIX = '.tmp';
 const TEMP_RANDOM_BYTES = 6;
 /** Exactly the names `put` gives its temporary files: `<object name>.<12 lower-case hex>.tmp`. */
 const TEMP_NAME = new RegExp(`^.+\\.[0-9a-f]{${TEMP_RANDOM_BYTES * 2}}\\${TEMP_SUFFIX}$`);
 
-export interface SweepOptions {
-  /** Only temporary files last modified longer ago than this. Default 1 hour. */
-  olderThanMs?: number;
-  /** Directory entries looked at, at most (the walk stops there). Default 100,000. */
-  maxEntries?: number;
-  /** Folder depth below the root, at most. Default 8 (object keys are 4 or 5 levels deep). */
-  maxDepth?: number;
-}
-
-export interface SweepResult {
-  removed: number;
-  scanned: number;
-  /** The walk stopped at `maxEntries`: more may be left (swept at the next open). */
-  truncated: boolean;
-}
 
 /**
  * Objects as files under a root directory (key `a/b/c` → `<root>/a/b/c`).
@@ -122,54 +108,12 @@ export class LocalDiskStore implements BlobStore {
 
   /**
    * Removes the temporary files that a crash between `put`'s write and its rename left behind
-   * (they are never read, but they would pile up). Called once at open (createStorageFromConfig).
-   * Careful by construction:
-   *   - only names of exactly `put`'s pattern (`<name>.<12 hex>.tmp`), only regular files;
-   *   - only older than `olderThanMs` (1 hour): a `put` in flight, here or in another process on
-   *     the same folder, takes far less, so its file is never pulled from under it;
-   *   - symbolic links are never followed (nor removed): the walk uses the entries' own types,
-   *     so a link to a folder is not entered and a link named like a temporary file is left;
-   *   - bounded: at most `maxEntries` directory entries and `maxDepth` levels.
-   * Errors on single entries (gone meanwhile, no permission) are skipped; a root that does not
-   * exist yet is an empty sweep.
+   * (they are never read, but they would pile up): `sweepStaleTempFiles` with `put`'s exact
+   * name pattern, at most 8 folders deep by default (object keys are 4 or 5 levels deep).
+   * Called once at open (createStorageFromConfig).
    */
-  async sweepTemporaryFiles(opts: SweepOptions = {}): Promise<SweepResult> {
-    const olderThanMs = opts.olderThanMs ?? 3_600_000;
-    const maxEntries = opts.maxEntries ?? 100_000;
-    const maxDepth = opts.maxDepth ?? 8;
-    const cutoff = Date.now() - olderThanMs;
-    const result: SweepResult = { removed: 0, scanned: 0, truncated: false };
-    const walk = async (dir: string, depth: number): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const entry of entries) {
-        if (result.scanned >= maxEntries) {
-          result.truncated = true;
-          return;
-        }
-        result.scanned++;
-        const path = join(dir, entry.name);
-        if (entry.isDirectory()) {
-          if (depth < maxDepth) await walk(path, depth + 1);
-        } else if (entry.isFile() && TEMP_NAME.test(entry.name)) {
-          try {
-            const stat = await lstat(path);
-            if (stat.isFile() && stat.mtimeMs < cutoff) {
-              await unlink(path);
-              result.removed++;
-            }
-          } catch {
-            // Gone meanwhile (renamed into place, or removed by someone else): nothing to do.
-          }
-        }
-      }
-    };
-    await walk(this.root, 0);
-    return result;
+  sweepTemporaryFiles(opts: Partial<SweepOptions> = {}): Promise<SweepResult> {
+    return sweepStaleTempFiles(this.root, TEMP_NAME, { ...opts, maxDepth: opts.maxDepth ?? 8 });
   }
 
   /** Maps a key to a path under the root, refusing anything that could leave it. */

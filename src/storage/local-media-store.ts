@@ -21,7 +21,7 @@ export class LocalMediaStore implements MediaStore {
 
   /** Removes `<file>.<12 hex>.tmp` files older than STALE_TEMP_MS under root/media/<session>/<kind>/ (a crash mid-write). */
   sweepTempFiles(olderThanMs = STALE_TEMP_MS): Promise<number> {
-    return sweepStaleTempFiles(join(this.root, 'media'), LOCAL_TEMP, { depth: 2, olderThanMs });
+    return sweepStaleTempFiles(join(this.root, 'media'), LOCAL_TEMP, { maxDepth: 2, olderThanMs }).then((r) => r.removed);
   }
 
   private path(key: string): string {

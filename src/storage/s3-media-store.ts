@@ -38,7 +38,7 @@ export class S3MediaStore implements MediaStore {
 
   /** Removes `wa-media-<16 hex>.tmp` spool files older than STALE_TEMP_MS from the spool directory (a crash mid-upload). */
   sweepTempFiles(olderThanMs = STALE_TEMP_MS): Promise<number> {
-    return sweepStaleTempFiles(this.opts.spoolDir ?? tmpdir(), S3_SPOOL, { depth: 0, olderThanMs });
+    return sweepStaleTempFiles(this.opts.spoolDir ?? tmpdir(), S3_SPOOL, { maxDepth: 0, olderThanMs }).then((r) => r.removed);
   }
 
   ensureBucket(): Promise<void> {

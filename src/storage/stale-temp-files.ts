@@ -1,43 +1,66 @@
-import { lstat, opendir, unlink } from 'node:fs/promises';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** Temporary files older than this were left by a crash (or a kill): removed when a store is first used. */
+/** Temporary files older than this were left by a crash (or a kill): removed when a store is opened or first used. */
 export const STALE_TEMP_MS = 60 * 60_000;
-/** Entries a sweep looks at, at most (a huge media tree or temp dir costs a bounded time). */
-const SWEEP_MAX_ENTRIES = 100_000;
+
+export interface SweepOptions {
+  /** Only temporary files last modified longer ago than this. Default STALE_TEMP_MS (1 hour). */
+  olderThanMs?: number;
+  /** Directory entries looked at, at most (the walk stops there). Default 100,000. */
+  maxEntries?: number;
+  /** Folder depth below `dir`, at most (0: `dir` itself only). */
+  maxDepth: number;
+}
+
+export interface SweepResult {
+  removed: number;
+  scanned: number;
+  /** The walk stopped at `maxEntries`: more may be left (swept the next time). */
+  truncated: boolean;
+}
 
 /**
- * Removes the temporary files a crash left behind: regular files only (never a symlink, never
- * a directory), whose name matches `pattern` exactly, older than `olderThanMs`, in `dir` and
- * its subdirectories down to `depth` levels (symlinked directories are not followed), looking
- * at no more than SWEEP_MAX_ENTRIES entries. Never throws; resolves to the number removed.
+ * Removes the temporary files a crash left between a write and its rename (the one sweep of every
+ * store that writes through temporary files). Careful by construction:
+ *   - only names matching `pattern` exactly, only regular files;
+ *   - only older than `olderThanMs`: a write in flight, here or in another process on the same
+ *     folder, takes far less, so its file is never pulled from under it;
+ *   - symbolic links are never followed (nor removed): the walk uses the entries' own types, so a
+ *     link to a folder is not entered and a link named like a temporary file is left;
+ *   - bounded: at most `maxEntries` directory entries and `maxDepth` levels.
+ * Errors on single entries (gone meanwhile, no permission) are skipped; a folder that does not
+ * exist yet is an empty sweep. Never throws.
  */
-export async function sweepStaleTempFiles(dir: string, pattern: RegExp, opts: { depth: number; olderThanMs: number }): Promise<number> {
-  const cutoff = Date.now() - opts.olderThanMs;
-  let looked = 0;
-  let removed = 0;
-  const walk = async (path: string, level: number): Promise<void> => {
-    const handle = await opendir(path).catch(() => undefined);
-    if (!handle) return;
-    for await (const entry of handle) {
-      if (++looked > SWEEP_MAX_ENTRIES) break;
+export async function sweepStaleTempFiles(dir: string, pattern: RegExp, opts: SweepOptions): Promise<SweepResult> {
+  const cutoff = Date.now() - (opts.olderThanMs ?? STALE_TEMP_MS);
+  const maxEntries = opts.maxEntries ?? 100_000;
+  const result: SweepResult = { removed: 0, scanned: 0, truncated: false };
+  const walk = async (path: string, depth: number): Promise<void> => {
+    const entries = await readdir(path, { withFileTypes: true }).catch(() => undefined);
+    if (!entries) return;
+    for (const entry of entries) {
+      if (result.scanned >= maxEntries) {
+        result.truncated = true;
+        return;
+      }
+      result.scanned++;
       const full = join(path, entry.name);
-      const isCandidate = pattern.test(entry.name);
-      // A directory, or an entry of unknown type (some file systems do not say): lstat decides.
-      const maybeDir = level < opts.depth && !entry.isFile() && !entry.isSymbolicLink();
-      if (!isCandidate && !maybeDir) continue;
-      const stat = await lstat(full).catch(() => undefined);
-      if (!stat) continue;
-      if (stat.isDirectory()) {
-        if (level < opts.depth) await walk(full, level + 1);
-      } else if (isCandidate && stat.isFile() && stat.mtimeMs < cutoff) {
-        await unlink(full).then(
-          () => removed++,
-          () => undefined,
-        );
+      if (entry.isDirectory()) {
+        if (depth < opts.maxDepth) await walk(full, depth + 1);
+      } else if (entry.isFile() && pattern.test(entry.name)) {
+        try {
+          const stat = await lstat(full);
+          if (stat.isFile() && stat.mtimeMs < cutoff) {
+            await unlink(full);
+            result.removed++;
+          }
+        } catch {
+          // Gone meanwhile (renamed into place, or removed by someone else): nothing to do.
+        }
       }
     }
   };
-  await walk(dir, 0).catch(() => undefined);
-  return removed;
+  await walk(dir, 0);
+  return result;
 }
