@@ -177,6 +177,23 @@ const MUTANTS = [
     tests: ['test/integration/heartbeat.test.ts'],
     only: 'oldest',
   },
+  {
+    id: 'receipt-before-confirm',
+    guarantee: 'WhatsApp gets the receipt of an incoming message only after its message_received is confirmed',
+    file: 'src/messaging/session-messaging.ts',
+    find: '    const media = m.media ? await storeReceivedMedia',
+    replace: '    m.acknowledge();\n    const media = m.media ? await storeReceivedMedia',
+    tests: ['test/unit/messaging.test.ts'],
+    only: 'receipt',
+  },
+  {
+    id: 'receipt-gate-sends-after-close',
+    guarantee: 'a receipt released after its socket closed is not sent (WhatsApp redelivers instead)',
+    file: 'src/whatsapp/receipt-gate.ts',
+    find: '      if (sent || this.closed) return;',
+    replace: '      if (sent) return;',
+    tests: ['test/unit/receipt-gate.test.ts'],
+  },
 ];
 
 // ---- command line ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import { installStrictSignatureVerification, trustNoiseRoot } from './whatsapp/t
 import { installSharedAsyncLocalStorage } from './whatsapp/shared-async-local-storage.js';
 import { routeLibsignalConsole } from './whatsapp/libsignal-console.js';
 import { resolveWaVersion } from './whatsapp/version.js';
+import { baileysHoldsReceipts } from './whatsapp/receipt-gate-check.js';
 import { WHATSAPP_WEBSOCKET_URL } from './config/schema.js';
 import { composeWorker } from './compose.js';
 
@@ -31,6 +32,11 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   process.on('uncaughtException', (err) => logger.error({ err, stack: err.stack }, 'uncaught exception'));
 
+  if (!(await baileysHoldsReceipts())) {
+    // Without the patch WhatsApp gets a receipt before the message is safe: a crash loses it.
+    logger.fatal('Baileys is not patched (receipt gate): run `npm install` (or `node scripts/patch-baileys.mjs`) instead of installing with --ignore-scripts');
+    process.exit(1);
+  }
   routeLibsignalConsole(logger.child({ component: 'libsignal' }));
   // Before any socket: Baileys' per-socket AsyncLocalStorage would otherwise make every promise O(sockets ever opened).
   installSharedAsyncLocalStorage();

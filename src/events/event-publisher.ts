@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Publisher } from '../broker/types.js';
 import { ROUTING } from '../broker/routing-keys.js';
@@ -17,6 +17,15 @@ import {
   type SessionEventAction,
 } from './catalogue.js';
 
+/** A UUID (RFC 9562 version 8: application-defined) derived from `key`: the same key, the same id. */
+export function stableEventId(key: string): string {
+  const b = createHash('sha256').update('wa-worker/event/v1\0').update(key).digest().subarray(0, 16);
+  b[6] = (b[6]! & 0x0f) | 0x80;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 /** Who an event is about. */
 export interface EventSubject {
   numberId: number;
@@ -29,6 +38,11 @@ export interface MessageSubject {
   numberId: number;
   sessionId?: string | undefined;
   requestId?: string | undefined;
+  /**
+   * What the event reports, when it can be reported again (a message WhatsApp redelivers after a
+   * crash): the eventId is derived from it, so the re-publication carries the same eventId.
+   */
+  eventKey?: string | undefined;
 }
 
 export type MessagePayload<A extends MessageEventAction> = Omit<
@@ -91,14 +105,17 @@ export class EventPublisher implements Events {
   }
 
   /** What every session and message event starts with. */
-  private envelope(action: string, subject: { numberId: number; sessionId?: string | undefined; requestId?: string | undefined }) {
+  private envelope(
+    action: string,
+    subject: { numberId: number; sessionId?: string | undefined; requestId?: string | undefined; eventKey?: string | undefined },
+  ) {
     return {
       action,
       numberId: subject.numberId,
       ...(subject.sessionId ? { sessionId: subject.sessionId } : {}),
       workerId: this.opts.workerId,
       timestamp: Date.now(),
-      eventId: randomUUID(),
+      eventId: subject.eventKey ? stableEventId(subject.eventKey) : randomUUID(),
       ...(subject.requestId ? { requestId: subject.requestId } : {}),
     };
   }

@@ -55,7 +55,8 @@ interface SentRecord {
  * turned into events, media into the media store, everything into the history. Incoming
  * messages and receipts are handled one at a time on their own chain, each event confirmed by
  * the broker before the next: so a broker outage holds them back (in order) without stalling
- * the session's lifecycle.
+ * the session's lifecycle. An incoming message is acknowledged to WhatsApp only once its event
+ * is confirmed (at least once from WhatsApp to the backend).
  */
 export class SessionMessaging {
   /** requestId → what was sent: a redelivered command re-publishes message_sent instead of sending. */
@@ -203,6 +204,7 @@ export class SessionMessaging {
     const seenKey = `${m.chat}\0${m.id}`;
     if (this.seen.has(seenKey)) {
       this.log.debug({ messageId: m.id }, 'duplicate delivery ignored');
+      m.acknowledge(); // published already: WhatsApp may drop it now
       return;
     }
     const media = m.media ? await storeReceivedMedia(this.host.id, m, this.deps, this.log) : undefined;
@@ -221,8 +223,15 @@ export class SessionMessaging {
       ...(m.replyTo ? { replyTo: m.replyTo } : {}),
       ...(media ? { media } : {}),
     };
-    // Confirmed by the broker before the message counts as handled.
-    await this.events.message('message_received', { numberId: this.host.numberId, sessionId: this.host.id }, payload);
+    // Confirmed by the broker before the message counts as handled, and only then does WhatsApp
+    // get its receipt (and drop it): a crash before this point means a redelivery, never a loss.
+    // The eventId is derived from the message, so a redelivery re-publishes the same event.
+    await this.events.message(
+      'message_received',
+      { numberId: this.host.numberId, sessionId: this.host.id, eventKey: `message_received\0${this.host.id}\0${seenKey}` },
+      payload,
+    );
+    m.acknowledge();
     this.seen.set(seenKey, true);
     this.known.set(m.id, { fromMe: false, ...(m.participant ? { participant: m.participant } : {}), ...(m.text ? { text: m.text } : {}) });
     this.deps.counters?.countReceived();

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { baileysLogger } from './baileys-logger.js';
 import { mediaRefOf, receiptStatus, toIncomingMessage } from './incoming-message.js';
 import { downloadMedia, MediaGoneError, type MediaDownloadOptions } from './media-download.js';
+import { ReceiptGate } from './receipt-gate.js';
 import type { WhatsAppAuthState } from '../storage/types.js';
 import type { IncomingMessage, MessageReceipt, OutgoingContent, SendOptions, WhatsAppConnection, WhatsAppConnector, WhatsAppConnectParams } from './types.js';
 
@@ -28,6 +29,12 @@ export interface BaileysConnectorOptions {
    */
   media?: { extraHosts: readonly string[]; agent?: Agent | undefined; timeoutMs?: number | undefined };
 }
+
+/**
+ * A receipt no message claimed for this long is sent anyway (see `ReceiptGate.releaseUnclaimed`).
+ * Long: Baileys buffers the events of a big offline backlog for a while before emitting them.
+ */
+const UNCLAIMED_RECEIPT_MS = 10 * 60_000;
 
 /** The decrypted file of a received media message; asks the phone to upload it again once when the host says it is gone. */
 async function openMedia(sock: WASocket, msg: WAMessage, opts: MediaDownloadOptions): Promise<Readable> {
@@ -64,12 +71,19 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         if (!ended) onEvent(event);
       };
       const state = baileysAuthState(auth.state);
+      const log = opts.logger.child({ sessionId });
+      const receipts = new ReceiptGate((err, messageId) => log.debug({ err, messageId }, 'delivery receipt not sent (WhatsApp will redeliver)'));
+      const sweep = setInterval(() => receipts.releaseUnclaimed(UNCLAIMED_RECEIPT_MS), UNCLAIMED_RECEIPT_MS / 4);
+      sweep.unref();
       const sock = makeWASocket({
         waWebSocketUrl: opts.websocketUrl,
         version: opts.version,
         auth: state,
         // The expected 515 restart after a new link logs at info, not error (baileys-logger.ts).
-        logger: baileysLogger(opts.logger.child({ sessionId })),
+        logger: baileysLogger(log),
+        // At-least-once from WhatsApp: the receipt that makes WhatsApp drop a message waits until the
+        // session acknowledges the message (its event is confirmed); see receipt-gate.ts.
+        holdIncomingReceipt: (key, release) => receipts.hold(key.id, release),
         browser: Browsers.ubuntu('Chrome'),
         ...(opts.qrTimeoutMs ? { qrTimeout: opts.qrTimeoutMs } : {}),
         // A headless worker keeps no chat store: no full history, no presence, no link previews.
@@ -98,13 +112,23 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
           const error = update.lastDisconnect?.error as { output?: { statusCode?: number }; message?: string } | undefined;
           emit({ type: 'close', statusCode: error?.output?.statusCode, message: error?.message ?? 'connection closed' });
           ended = true;
+          receipts.close();
+          clearInterval(sweep);
         }
       });
 
       // Messages from others, live ('notify') or replayed after an offline period ('append').
+      // Each message the session gets carries the release of its held receipt; any other one is
+      // receipted at once (nobody will publish it).
       sock.ev.on('messages.upsert', ({ messages, type }) => {
+        const incoming: IncomingMessage[] = [];
+        for (const m of messages) {
+          const acknowledge = receipts.take(m.key.id);
+          const message = type === 'notify' || type === 'append' ? toIncomingMessage(m, () => openMedia(sock, m, download)) : undefined;
+          if (message) incoming.push({ ...message, acknowledge: acknowledge ?? noop });
+          else acknowledge?.();
+        }
         if (type !== 'notify' && type !== 'append') return;
-        const incoming = messages.map((m) => toIncomingMessage(m, () => openMedia(sock, m, download))).filter((m): m is IncomingMessage => m !== undefined);
         if (incoming.length) emit({ type: 'messages', messages: incoming, offline: type === 'append' });
         // While Baileys buffers events (e.g. during the first sync), a receipt for a message we
         // just sent is merged into the buffered upsert of that message instead of being emitted
@@ -177,6 +201,8 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         end: () => {
           if (ended) return;
           ended = true;
+          receipts.close();
+          clearInterval(sweep);
           // rc14's end() is async: a failure closing an already broken socket must not become an
           // unhandled rejection (the socket is gone either way).
           sock.end(undefined).catch((err: unknown) => opts.logger.debug({ err }, 'closing the socket failed'));
@@ -185,6 +211,8 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
     },
   };
 }
+
+const noop = (): void => undefined;
 
 /** Our outgoing content → Baileys' message content. */
 function toBaileysContent(content: OutgoingContent): AnyMessageContent {

@@ -42,7 +42,7 @@ const num = (v: unknown): number | undefined => (v === null || v === undefined ?
  * protocol messages (key distribution, revokes, history sync notices) and stubs (group
  * notifications). `download` streams the media of this very message (the adapter binds it).
  */
-export function toIncomingMessage(msg: WAMessage, download: () => Promise<Readable>): IncomingMessage | undefined {
+export function toIncomingMessage(msg: WAMessage, download: () => Promise<Readable>): Omit<IncomingMessage, 'acknowledge'> | undefined {
   const key = msg.key;
   if (!key?.id || !key.remoteJid || key.fromMe) return undefined;
   if (key.remoteJid === 'status@broadcast' || key.remoteJid.endsWith('@newsletter')) return undefined;
@@ -60,7 +60,7 @@ export function toIncomingMessage(msg: WAMessage, download: () => Promise<Readab
     else if (jid.endsWith('@s.whatsapp.net')) from.pn ??= jid;
   }
 
-  const out: IncomingMessage = {
+  const out: Omit<IncomingMessage, 'acknowledge'> = {
     id: key.id,
     chat: key.remoteJid,
     isGroup,

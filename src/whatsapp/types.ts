@@ -43,6 +43,12 @@ export interface IncomingMessage {
   caption?: string;
   replyTo?: string;
   media?: IncomingMedia;
+  /**
+   * Sends WhatsApp the delivery receipt, after which WhatsApp deletes the message: call it once
+   * the message is safe (its `message_received` confirmed). Until then, and if the connection
+   * closes first, WhatsApp keeps the message and delivers it again on the next connection.
+   */
+  acknowledge(): void;
 }
 
 /** Progress of a message this session sent. */

@@ -4,7 +4,7 @@
  * each linked companion device with the keys it registered and uploaded.
  */
 import { createHash } from 'node:crypto';
-import type { BinaryNode } from '@whiskeysockets/baileys';
+import type { Outgoing } from './delivery.js';
 import type { PreKeyBundle } from './signal-device.js';
 import { SignalDevice } from './signal-device.js';
 
@@ -20,8 +20,8 @@ export interface CompanionDevice {
   preKeys: Map<number, Buffer>;
   /** the first-login history bootstrap was delivered */
   bootstrapped: boolean;
-  /** stanzas queued while the device was offline, delivered with offline="1" on next login */
-  offlineQueue: BinaryNode[];
+  /** messages sent while the device was offline, delivered with offline="1" on its next login (then unacked: see delivery.ts) */
+  offlineQueue: Outgoing[];
 }
 
 /** Digits only: '+49 170-1234' -> '491701234'. */
@@ -37,12 +37,22 @@ export const lidForPhone = (phone: string): string => {
   return `1${(h.readBigUInt64BE(0) % 10n ** 14n).toString().padStart(14, '0')}`;
 };
 
+/** How many sent message ids per account the duplicate check remembers. */
+const SENT_IDS_KEPT = 10_000;
+
 export class Account {
   readonly lid: string;
   readonly phoneDevice = new SignalDevice();
   readonly devices = new Map<number, CompanionDevice>();
   nextDeviceId = 1;
   banned = false;
+  /** counters for chaos tests (EmulatorState.accounts) */
+  redelivered = 0;
+  maxConcurrentConnections = 0;
+  loginConflicts = 0;
+  duplicateSends = 0;
+  /** ids of message stanzas accepted from the account's clients, oldest first (a Set keeps insertion order) */
+  private readonly sentIds = new Set<string>();
 
   constructor(readonly phone: string) {
     this.lid = lidForPhone(phone);
@@ -50,6 +60,17 @@ export class Account {
 
   get pnJid(): string {
     return `${this.phone}@s.whatsapp.net`;
+  }
+
+  /** Remembers a sent message id; false if it was already accepted (WhatsApp delivers one message per key). */
+  acceptSentId(id: string): boolean {
+    if (this.sentIds.has(id)) return false;
+    this.sentIds.add(id);
+    if (this.sentIds.size > SENT_IDS_KEPT) {
+      const oldest = this.sentIds.values().next();
+      if (!oldest.done) this.sentIds.delete(oldest.value);
+    }
+    return true;
   }
 
   get lidJid(): string {

@@ -1,7 +1,8 @@
 /**
  * Small JSON control API on loopback, so a test in another process (e.g. the
  * daemon's e2e suite) can drive the emulator:
- *   GET  /state                                   -> EmulatorState
+ *   GET  /state                                   -> EmulatorState (per account also unacked, redelivered,
+ *                                                    maxConcurrentConnections, loginConflicts, duplicateSends)
  *   GET  /qr?timeoutMs=                           -> { qr } next QR prefix (see Emulator.waitForQr)
  *   POST /scan      { qr, phoneNumber }           -> { jid, lid }
  *   POST /pairing   { phoneNumber, code }         -> { jid, lid }

@@ -4,7 +4,9 @@
  * a contact's copy is decrypted as that contact, the copy for the account's own
  * phone is decrypted by the phone. Contacts answer with ack + delivery receipt.
  * Messages from a contact are encrypted per companion device and written to its
- * open connection, or queued and replayed with offline="1" on its next login.
+ * open connection, or queued and replayed with offline="1" on its next login; until
+ * the device acknowledges one, delivery.ts keeps it for redelivery.
+ * A message id the account already sent is acked but not delivered again.
  */
 import { randomBytes } from 'node:crypto';
 import { proto, unpadRandomMax16, writeRandomPadMax16 } from '@whiskeysockets/baileys';
@@ -80,6 +82,12 @@ export class Messaging {
       conn.send(node('ack', { class: 'message', id, from: to, t: unixNow(), error: '401' }));
       return;
     }
+    if (stanza.attrs.id !== undefined && !account.acceptSentId(stanza.attrs.id)) {
+      // WhatsApp delivers one message per message key: a resend (e.g. by a worker restarted mid-send) is acked, not fanned out
+      account.duplicateSends += 1;
+      conn.send(node('ack', { class: 'message', id, from: to, t: unixNow() }));
+      return;
+    }
     // direct <enc> children (peer messages) are addressed to the stanza's `to`
     const copies: Array<{ jid: string; enc: BinaryNode }> = [];
     for (const c of children(stanza)) {
@@ -122,8 +130,9 @@ export class Messaging {
     if (deliveredTo.size > 0) conn.send(node('receipt', { from: to, id, t: unixNow() }));
   }
 
-  onClientReceipt(_conn: ClientConnection, _stanza: BinaryNode): void {
-    // delivery/read receipts for messages from contacts are not tracked
+  /** Delivery/read/retry receipts from a device for messages it got from contacts. */
+  onClientReceipt(conn: ClientConnection, stanza: BinaryNode): Promise<void> {
+    return this.server.delivery.onReceipt(conn, stanza);
   }
 
   private readonly senderKeys = new Map<string, SenderKeySession>();
@@ -145,28 +154,33 @@ export class Messaging {
         senderKeyDistributionMessage: { groupId: groupJid, axolotlSenderKeyDistributionMessage: await senderKey.distribution() },
       }).finish(),
     );
-    const skmsg = await senderKey.encrypt(writeRandomPadMax16(proto.Message.encode(message).finish()));
+    const plain = writeRandomPadMax16(proto.Message.encode(message).finish());
+    const skmsg = await senderKey.encrypt(plain);
     const id = messageId();
+    const attrs = {
+      from: groupJid,
+      participant: contact.lidJid,
+      participant_pn: contact.pnJid,
+      addressing_mode: 'lid',
+      notify: `Contact ${contact.phone}`,
+      type: 'text',
+      id,
+      t: unixNow(),
+    };
     let online = false;
     let delivered = 0;
     for (const phone of group.members) {
       const account = this.server.accounts.get(phone);
       if (!account) continue;
       for (const device of account.devices.values()) {
-        const { type, ciphertext } = await this.encryptTo(contact, device, skdm);
-        const attrs = {
-          from: groupJid,
-          participant: contact.lidJid,
-          participant_pn: contact.pnJid,
-          addressing_mode: 'lid',
-          notify: `Contact ${contact.phone}`,
-          type: 'text',
-          id,
-          t: unixNow(),
+        const stanza = async (sk: Uint8Array, fresh?: PreKeyBundle): Promise<BinaryNode> => {
+          const { type, ciphertext } = await this.encryptTo(contact, device, skdm, fresh);
+          return node('message', attrs, [node('enc', { v: '2', type }, ciphertext), node('enc', { v: '2', type: 'skmsg' }, sk)]);
         };
         delivered++;
-        if (this.deliver(account, device, node('message', attrs, [node('enc', { v: '2', type }, ciphertext), node('enc', { v: '2', type: 'skmsg' }, skmsg)])))
-          online = true;
+        // a redelivery gets a new skmsg too: a device that decrypted the first one cannot decrypt it twice
+        const rebuild = async (fresh?: PreKeyBundle): Promise<BinaryNode> => stanza(await senderKey.encrypt(plain), fresh);
+        if (this.server.delivery.deliver(account, device, await stanza(skmsg), rebuild)) online = true;
       }
     }
     return { id, delivery: online ? 'online' : 'queued', delivered };
@@ -209,31 +223,36 @@ export class Messaging {
     if (!account || account.devices.size === 0) throw new Error(`no linked device for ${toAccountPhone}`);
     const id = messageId();
     const plain = writeRandomPadMax16(proto.Message.encode(message).finish());
+    const attrs = { from: contact.lidJid, sender_pn: contact.pnJid, notify: `Contact ${contact.phone}`, type: stanzaType, id, t: unixNow() };
     let online = false;
     for (const device of account.devices.values()) {
-      const { type, ciphertext } = await this.encryptTo(contact, device, plain);
-      const attrs = { from: contact.lidJid, sender_pn: contact.pnJid, notify: `Contact ${contact.phone}`, type: stanzaType, id, t: unixNow() };
-      if (this.deliver(account, device, node('message', attrs, [node('enc', { v: '2', type }, ciphertext)]))) online = true;
+      // kept for redelivery: the same id and t, encrypted anew
+      const stanza = async (fresh?: PreKeyBundle): Promise<BinaryNode> => {
+        const { type, ciphertext } = await this.encryptTo(contact, device, plain, fresh);
+        return node('message', attrs, [node('enc', { v: '2', type }, ciphertext)]);
+      };
+      if (this.server.delivery.deliver(account, device, await stanza(), stanza)) online = true;
     }
     return { id, delivery: online ? 'online' : 'queued' };
   }
 
-  /** `plain` encrypted by the contact for one companion device (a new session from its bundle when needed). */
-  private async encryptTo(contact: Contact, device: CompanionDevice, plain: Uint8Array): Promise<{ type: EncType; ciphertext: Uint8Array }> {
+  /**
+   * `plain` encrypted by the contact for one companion device (a new session from its bundle when needed,
+   * or from `fresh`, the keys of a retry receipt, replacing the session).
+   */
+  private async encryptTo(
+    contact: Contact,
+    device: CompanionDevice,
+    plain: Uint8Array,
+    fresh?: PreKeyBundle,
+  ): Promise<{ type: EncType; ciphertext: Uint8Array }> {
+    if (fresh) {
+      contact.device.forgetSession(device.identityKey);
+      return contact.device.encrypt(fresh, plain);
+    }
     const bundle = (await contact.device.hasSession(device.identityKey))
       ? { registrationId: device.registrationId, identityKey: device.identityKey, signedPreKey: device.signedPreKey }
       : takeCompanionBundle(device);
     return contact.device.encrypt(bundle, plain);
-  }
-
-  /** Writes the stanza to the device's open connection (true), or queues it for its next login (false). */
-  private deliver(account: Account, device: CompanionDevice, stanza: BinaryNode): boolean {
-    const conn = this.server.connectionsOf(account.phone).find((c) => c.device === device);
-    if (!conn) {
-      device.offlineQueue.push(stanza);
-      return false;
-    }
-    conn.send(stanza);
-    return true;
   }
 }

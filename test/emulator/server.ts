@@ -18,6 +18,7 @@ import { answerIq } from './iq-handlers.js';
 import { MediaHost } from './media-host.js';
 import { GroupStore } from './groups.js';
 import { decryptMedia, type MediaKind } from './media-crypto.js';
+import { Delivery } from './delivery.js';
 import { Messaging, type OutgoingMedia } from './messaging.js';
 import type { KeyPair } from './noise.js';
 import { makeCertChain, NoiseResponder } from './noise.js';
@@ -65,6 +66,8 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   private wss: WebSocketServer | undefined;
   private port = 0;
   private readonly messaging: Messaging;
+  /** messages held for companion devices until they acknowledge them (redelivered otherwise) */
+  readonly delivery: Delivery;
   /** WhatsApp's media servers: uploads from clients, files of media messages from contacts. */
   readonly media: MediaHost;
 
@@ -77,6 +80,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
     this.delayMs = opts.responseDelayMs ?? 0;
     this.events.setMaxListeners(0);
     this.messaging = new Messaging(this);
+    this.delivery = new Delivery(this);
     this.media = new MediaHost(opts.host ?? '127.0.0.1', (msg, extra) => this.log(msg, extra));
   }
 
@@ -130,6 +134,10 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
 
   onClose(conn: ClientConnection): void {
     this.conns.delete(conn);
+    const { account, device } = conn;
+    // a removed device (logout) or a forgotten account drops what it had not acknowledged
+    const linked = !!account && !!device && this.accounts.get(account.phone) === account && account.devices.get(device.deviceId) === device;
+    this.delivery.onClose(conn, linked);
     this.events.emit('change');
   }
 
@@ -173,13 +181,18 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
       return;
     }
     // a newer login of the same device replaces the older connection
+    let replaced = false;
     for (const other of this.conns) {
       if (other !== conn && other.isOpen && other.device === device) {
+        replaced = true;
         void other.sendFatal(streamError(undefined, node('conflict', { type: 'replaced' })));
       }
     }
+    if (replaced) account.loginConflicts += 1;
     conn.account = account;
     conn.device = device;
+    // the replaced connection is still open here: two workers on one account show up as 2
+    account.maxConcurrentConnections = Math.max(account.maxConcurrentConnections, this.connectionsOf(account.phone).length);
     conn.send(
       node('success', {
         t: unixNow(),
@@ -198,28 +211,33 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
         if (stanza.attrs.type !== 'get' && stanza.attrs.type !== 'set') return;
         const answer = answerIq(this, conn, stanza);
         conn.send(answer);
-        if (stanza.attrs.xmlns === 'passive' && child(stanza, 'active')) this.afterPassive(conn);
+        if (stanza.attrs.xmlns === 'passive' && child(stanza, 'active')) await this.afterPassive(conn);
         return;
       }
       case 'message':
         await this.messaging.onClientMessage(conn, stanza);
         return;
       case 'receipt':
-        this.messaging.onClientReceipt(conn, stanza);
+        await this.messaging.onClientReceipt(conn, stanza);
+        return;
+      case 'ack':
+        this.delivery.onAck(conn, stanza);
         return;
       default:
-        // ack, presence, ib (unified_session), chatstate...: nothing to answer
+        // presence, ib (unified_session), chatstate...: nothing to answer
         return;
     }
   }
 
-  /** After <passive><active/>: queued offline stanzas, then <ib><offline/>, then the phone's first-login bootstrap. */
-  private afterPassive(conn: ClientConnection): void {
+  /**
+   * After <passive><active/>: unacknowledged messages of earlier connections and queued offline
+   * stanzas, then <ib><offline/>, then the phone's first-login bootstrap.
+   */
+  private async afterPassive(conn: ClientConnection): Promise<void> {
     const { account, device } = conn;
     if (!account || !device) return;
-    const queued = device.offlineQueue.splice(0);
-    for (const q of queued) conn.send({ ...q, attrs: { ...q.attrs, offline: '1' } });
-    conn.send(node('ib', { from: S_WHATSAPP_NET }, [node('offline', { count: String(queued.length) })]));
+    const count = await this.delivery.replay(conn, account, device);
+    conn.send(node('ib', { from: S_WHATSAPP_NET }, [node('offline', { count: String(count) })]));
     if (!device.bootstrapped) {
       device.bootstrapped = true;
       void this.sendBootstrap(conn, account, device);
@@ -534,6 +552,11 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
         banned: a.banned,
         devices: [...a.devices.keys()],
         queued: [...a.devices.values()].reduce((n, d) => n + d.offlineQueue.length, 0),
+        unacked: [...a.devices.values()].reduce((n, d) => n + this.delivery.unackedOf(d).size, 0),
+        redelivered: a.redelivered,
+        maxConcurrentConnections: a.maxConcurrentConnections,
+        loginConflicts: a.loginConflicts,
+        duplicateSends: a.duplicateSends,
       })),
       contacts: this.contacts.all().map((c) => ({ phone: c.phone, lid: c.lid, received: c.received.length })),
       connections: [...this.conns].map((c) => ({

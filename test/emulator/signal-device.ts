@@ -109,6 +109,11 @@ export class SignalDevice {
     return !!rec && rec.haveOpenSession();
   }
 
+  /** Drops the session with a remote device, so the next encrypt starts a new one (a retry receipt with keys asks for that). */
+  forgetSession(remoteIdentity: Uint8Array): void {
+    this.sessions.delete(identityAddress(remoteIdentity).toString());
+  }
+
   /** Encrypts to the device owning `remote.identityKey`, building a session from the bundle if needed. */
   async encrypt(remote: PreKeyBundle, plaintext: Uint8Array): Promise<{ type: EncType; ciphertext: Buffer }> {
     const addr = identityAddress(remote.identityKey);

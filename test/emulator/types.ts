@@ -58,7 +58,24 @@ export interface EmulatorState {
   unknownIqCount: number;
   responseDelayMs: number;
   latestQr: string | undefined;
-  accounts: Array<{ phone: string; lid: string; banned: boolean; devices: number[]; queued: number }>;
+  accounts: Array<{
+    phone: string;
+    lid: string;
+    banned: boolean;
+    devices: number[];
+    /** messages sent while its devices were offline, not yet written to any connection */
+    queued: number;
+    /** messages written to a device and not yet acknowledged (receipt or ack), including those waiting for redelivery */
+    unacked: number;
+    /** redeliveries so far (a message written again after its connection closed unacknowledged) */
+    redelivered: number;
+    /** most logged-in connections of the account open at the same time */
+    maxConcurrentConnections: number;
+    /** logins that replaced a still-open connection of the same device (440 for the old one) */
+    loginConflicts: number;
+    /** message stanzas from its clients with an id already accepted: acked, not delivered again */
+    duplicateSends: number;
+  }>;
   contacts: Array<{ phone: string; lid: string; received: number }>;
   connections: Array<{ id: number; phone?: string; device?: number; registering: boolean }>;
 }

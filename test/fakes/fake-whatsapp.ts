@@ -24,6 +24,8 @@ export class FakeSocket implements WhatsAppConnection {
   readonly sends: FakeSend[] = [];
   /** Phone JIDs the fake WhatsApp says are not registered. */
   readonly unregistered = new Set<string>();
+  /** Ids of incoming messages the session acknowledged (the receipts WhatsApp got), in order. */
+  readonly acknowledged: string[] = [];
   /** Make the next sendMessage reject with this error. */
   failNextSend: Error | undefined;
   constructor(
@@ -53,9 +55,13 @@ export class FakeSocket implements WhatsAppConnection {
     this.emit({ type: 'close', statusCode, message });
   }
 
-  /** Someone else's messages arrive (`offline`: replayed after a reconnect, Baileys' 'append'). */
-  receive(messages: IncomingMessage[], offline = false): void {
-    this.emit({ type: 'messages', messages, offline });
+  /**
+   * Someone else's messages arrive (`offline`: replayed after a reconnect, Baileys' 'append').
+   * Their receipts are recorded in `acknowledged` when the session releases them.
+   */
+  receive(messages: Array<Omit<IncomingMessage, 'acknowledge'>>, offline = false): void {
+    const withReceipts = messages.map((m) => ({ ...m, acknowledge: () => void this.acknowledged.push(m.id) }));
+    this.emit({ type: 'messages', messages: withReceipts, offline });
   }
 
   receipts(receipts: MessageReceipt[]): void {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Events, EventSubject } from '../../src/events/event-publisher.js';
 import type { HealthStatus, MessageEvent, MessageEventAction, NumberHealthEvent, SessionEvent, SessionEventAction } from '../../src/events/catalogue.js';
 import { messageEventSchemas, numberHealthSchema, sessionEventSchemas } from '../../src/events/catalogue.js';
-import type { MessageSubject } from '../../src/events/event-publisher.js';
+import { stableEventId, type MessageSubject } from '../../src/events/event-publisher.js';
 
 /** Records every event, validated against the catalogue, and lets a test await one. */
 export class RecordingEvents implements Events {
@@ -13,6 +13,8 @@ export class RecordingEvents implements Events {
   messageGate: Promise<void> | undefined;
   /** Message events currently held at the gate. */
   heldAtGate = 0;
+  /** The next message event fails with this error (the broker refused it, the publisher closed). */
+  failNextMessage: Error | undefined;
   private waiters: Array<() => void> = [];
 
   constructor(private readonly workerId = 'w-test') {}
@@ -74,13 +76,18 @@ export class RecordingEvents implements Events {
       await this.messageGate;
       this.heldAtGate--;
     }
+    if (this.failNextMessage) {
+      const err = this.failNextMessage;
+      this.failNextMessage = undefined;
+      throw err;
+    }
     const event = {
       action,
       numberId: subject.numberId,
       ...(subject.sessionId ? { sessionId: subject.sessionId } : {}),
       workerId: this.workerId,
       timestamp: Date.now(),
-      eventId: randomUUID(),
+      eventId: subject.eventKey ? stableEventId(subject.eventKey) : randomUUID(),
       ...(subject.requestId ? { requestId: subject.requestId } : {}),
       ...payload,
     } as MessageEvent<A>;

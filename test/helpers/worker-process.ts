@@ -20,6 +20,11 @@ export class WorkerProcess {
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
 
+  /** The process id (undefined if the spawn failed). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Resolves when a log line matches (e.g. the worker holds its queue). */
   async waitForLog(pattern: RegExp, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

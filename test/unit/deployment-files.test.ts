@@ -41,7 +41,11 @@ describe('deployment files', () => {
   it('Dockerfile: multi-stage, production dependencies only, non-root, HEALTHCHECK on the built healthcheck', () => {
     const dockerfile = read('Dockerfile');
     expect(dockerfile.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(2);
-    expect(dockerfile).toMatch(/npm install --omit=dev/);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    // The receipt gate is applied by postinstall: every stage that installs has the patch script first.
+    const installs = [...dockerfile.matchAll(/^RUN npm (?:ci|install)\b/gm)].map((m) => m.index!);
+    expect(installs.length).toBeGreaterThanOrEqual(2);
+    for (const at of installs) expect(dockerfile.slice(dockerfile.lastIndexOf('FROM ', at), at)).toContain('COPY scripts/patch-baileys.mjs');
     expect(dockerfile).toMatch(/^USER node$/m);
     // What HEALTHCHECK runs is a file the build emits and the last stage copies: the built form
     // of a source that exists (tsconfig.build.json maps src/**.ts to dist/**.js).

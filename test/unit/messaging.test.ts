@@ -4,6 +4,7 @@ import { Readable, Writable } from 'node:stream';
 import pino from 'pino';
 import type { SendMessageCommand, SessionCommand } from '../../src/commands/command.js';
 import { deriveMessageId } from '../../src/messaging/message-id.js';
+import { stableEventId } from '../../src/events/event-publisher.js';
 import { mediaPrefix } from '../../src/storage/media-store.js';
 import { MessageCounters } from '../../src/messaging/message-counters.js';
 import { WorkerError } from '../../src/util/errors.js';
@@ -16,7 +17,7 @@ import { MemoryMediaStore } from '../fakes/memory-media-store.js';
 import { MemorySessionStore } from '../fakes/memory-session-store.js';
 import { RecordingEvents } from '../fakes/recording-events.js';
 import { silentLogger } from '../helpers/silent-logger.js';
-import { within } from '../helpers/wait.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 const SID = 'session_6_+221771234567';
 const base = { numberId: 6, phoneNumber: '+221771234567', sessionId: SID, workerId: 'w1', backendSessionId: undefined, issuedAt: undefined };
@@ -98,7 +99,7 @@ async function connected(opts: Parameters<typeof setup>[0] = {}) {
   return { ...s, socket };
 }
 
-const incoming = (id: string, extra: Partial<IncomingMessage> = {}): IncomingMessage => ({
+const incoming = (id: string, extra: Partial<IncomingMessage> = {}): Omit<IncomingMessage, 'acknowledge'> => ({
   id,
   chat: '111111111111111@lid',
   isGroup: false,
@@ -624,6 +625,40 @@ describe('receiving', () => {
     open();
     await events.until(() => events.messages('message_received').length === 2);
     expect(events.messages('message_received').map((e) => e.messageId)).toEqual(['S-1', 'S-2']);
+  });
+
+  it('WhatsApp gets the receipt of an incoming message only once its message_received is confirmed; a duplicate is receipted at once', async () => {
+    const { socket, events } = await connected();
+    let open!: () => void;
+    events.messageGate = new Promise<void>((resolve) => (open = resolve));
+    socket.receive([incoming('R-1')]);
+    await events.until(() => events.heldAtGate === 1);
+    expect(socket.acknowledged).toEqual([]);
+    events.messageGate = undefined;
+    open();
+    await waitFor(() => socket.acknowledged.length === 1, '1 receipt(s) sent', { detail: () => socket.acknowledged.join() });
+    expect(events.messages('message_received').map((e) => e.messageId)).toEqual(['R-1']);
+    expect(socket.acknowledged).toEqual(['R-1']);
+    socket.receive([incoming('R-1')], true);
+    socket.receive([incoming('R-2')]);
+    await events.until(() => events.messages('message_received').length === 2);
+    await waitFor(() => socket.acknowledged.length === 3, '3 receipt(s) sent', { detail: () => socket.acknowledged.join() });
+    expect(socket.acknowledged).toEqual(['R-1', 'R-1', 'R-2']);
+  });
+
+  it('a message whose event is not published is not receipted (WhatsApp keeps it); its redelivery is, with the eventId a re-publication would carry', async () => {
+    const { socket, events } = await connected();
+    events.failNextMessage = new WorkerError('UNPUBLISHABLE', 'refused');
+    socket.receive([incoming('L-1')]);
+    socket.receive([incoming('L-2')]);
+    await waitFor(() => socket.acknowledged.length === 1, '1 receipt(s) sent', { detail: () => socket.acknowledged.join() });
+    expect(socket.acknowledged).toEqual(['L-2']);
+    socket.receive([incoming('L-1')], true);
+    await waitFor(() => socket.acknowledged.length === 2, '2 receipt(s) sent', { detail: () => socket.acknowledged.join() });
+    expect(socket.acknowledged).toEqual(['L-2', 'L-1']);
+    const [l2, l1] = events.messages('message_received');
+    expect(l1!.eventId).toBe(stableEventId(`message_received\0${SID}\0${l1!.chat}\0L-1`));
+    expect(l2!.eventId).not.toBe(l1!.eventId);
   });
 });
 

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+/* global process, console */
+/**
+ * Patches the installed Baileys (run by `npm install` / `npm ci` as the postinstall script).
+ *
+ * The one patch: the receipt gate. Baileys 7.0.0-rc14 sends WhatsApp the delivery receipt of an
+ * incoming message before the application sees the message (`Socket/messages-recv.js`:
+ * `sendReceipt`, then `upsertMessage`), and WhatsApp deletes what a device has receipted. A
+ * worker killed in between loses the message for good. With the patch, a socket created with
+ * `holdIncomingReceipt(key, release)` hands the receipt to the application instead, which sends
+ * it (`release()`) once the message is safe: its `message_received` confirmed by the broker.
+ * Without the option Baileys behaves exactly as before.
+ *
+ * Why a patch and not a wrapper: every Baileys layer captures `sendNode` from the layer below
+ * when the socket is built, and the only later hook (`ws.send`) sees Noise-encrypted frames that
+ * must go out in order. A wrapper would have to hold every frame behind a held receipt.
+ *
+ * The patch replaces exact text. If Baileys changed (an upgrade), the text is not found and this
+ * script fails the install, loudly, instead of leaving a worker that silently loses messages
+ * (`test/unit/baileys-receipt-gate.test.ts` checks the same on every test run). Idempotent.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const MARKER = 'wa-worker receipt gate';
+
+const RECV_BEFORE = `                        acked = true;
+                        await sendReceipt(msg.key.remoteJid, participant, [msg.key.id], type);
+                        // send ack for history message
+                        const isAnyHistoryMsg = getHistoryMsg(msg.message);
+                        if (isAnyHistoryMsg) {
+                            const jid = jidNormalizedUser(msg.key.remoteJid);
+                            await sendReceipt(jid, undefined, [msg.key.id], 'hist_sync'); // TODO: investigate
+                        }
+`;
+
+const RECV_AFTER = `                        acked = true;
+                        // ${MARKER} (scripts/patch-baileys.mjs): WhatsApp deletes what a device has
+                        // receipted, so the application may send the receipt once the message is safe.
+                        const sendDeliveryReceipts = async () => {
+                            await sendReceipt(msg.key.remoteJid, participant, [msg.key.id], type);
+                            // send ack for history message
+                            const isAnyHistoryMsg = getHistoryMsg(msg.message);
+                            if (isAnyHistoryMsg) {
+                                const jid = jidNormalizedUser(msg.key.remoteJid);
+                                await sendReceipt(jid, undefined, [msg.key.id], 'hist_sync'); // TODO: investigate
+                            }
+                        };
+                        if (config.holdIncomingReceipt) {
+                            config.holdIncomingReceipt({ ...msg.key }, sendDeliveryReceipts);
+                        }
+                        else {
+                            await sendDeliveryReceipts();
+                        }
+`;
+
+const TYPES_BEFORE = `export type SocketConfig = {
+`;
+
+const TYPES_AFTER = `export type SocketConfig = {
+    /**
+     * ${MARKER} (scripts/patch-baileys.mjs): when set, the delivery receipt of an incoming
+     * message is not sent; it is handed over here, and sent when \`release\` is called.
+     */
+    holdIncomingReceipt?: (key: WAMessageKey, release: () => Promise<void>) => void;
+`;
+
+export const PATCHES = [
+  { file: 'lib/Socket/messages-recv.js', before: RECV_BEFORE, after: RECV_AFTER },
+  { file: 'lib/Types/Socket.d.ts', before: TYPES_BEFORE, after: TYPES_AFTER },
+];
+
+/** Where the Baileys this project resolves is installed. */
+export function baileysDir(from = process.cwd()) {
+  const entry = fileURLToPath(import.meta.resolve('@whiskeysockets/baileys', `file://${join(from, 'package.json')}`));
+  return dirname(dirname(entry)); // .../baileys/lib/index.js -> .../baileys
+}
+
+/** Applies every patch not applied yet; throws when a file is neither patched nor as expected. */
+export function applyPatches(dir) {
+  const applied = [];
+  for (const { file, before, after } of PATCHES) {
+    const path = join(dir, file);
+    const text = readFileSync(path, 'utf8');
+    if (text.includes(after)) continue;
+    const at = text.indexOf(before);
+    if (at < 0 || text.indexOf(before, at + 1) >= 0) {
+      throw new Error(
+        `${path} is not the Baileys 7.0.0-rc14 this patch was written for (the text to replace is missing or not unique). ` +
+          'Without the patch incoming messages can be lost on a crash: re-check Socket/messages-recv.js and update scripts/patch-baileys.mjs.',
+      );
+    }
+    writeFileSync(path, text.slice(0, at) + after + text.slice(at + before.length));
+    applied.push(file);
+  }
+  return applied;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  try {
+    const dir = baileysDir();
+    const applied = applyPatches(dir);
+    console.log(applied.length ? `patch-baileys: applied the receipt gate to ${applied.join(', ')}` : 'patch-baileys: already applied');
+  } catch (err) {
+    console.error(`patch-baileys: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+}
