@@ -180,6 +180,8 @@ export class Worker {
       outboxSize: publisher.outboxSize,
       outboxOldestAgeMs: publisher.outboxOldestAgeMs,
       unpublishable: publisher.unpublishable,
+      outboxJournaled: publisher.journalStats.journaled,
+      outboxJournalBytes: publisher.journalStats.bytes,
     }));
 
     // Every part exists: only now the callbacks that tie them together.

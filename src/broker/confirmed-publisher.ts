@@ -108,6 +108,11 @@ export class ConfirmedPublisher implements Publisher {
     return oldest === Infinity ? 0 : Math.max(0, Date.now() - oldest);
   }
 
+  /** Journaled messages not yet confirmed (they survive a crash), and the journal's bytes on disk. */
+  get journalStats(): { journaled: number; bytes: number } {
+    return { journaled: this.journal?.pending ?? 0, bytes: this.journal?.bytes ?? 0 };
+  }
+
   /** Messages rejected with UNPUBLISHABLE (unencodable, or refused by the broker every time). */
   get unpublishable(): number {
     return this.rejected;

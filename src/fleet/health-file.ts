@@ -24,6 +24,9 @@ export interface HealthReport {
   outboxOldestAgeMs: number;
   /** Messages dropped because they could not be published (UNPUBLISHABLE) since the start. */
   unpublishable: number;
+  /** Of the outbox, the messages journaled on local disk (they survive a crash), and the journal's size. */
+  outboxJournaled?: number;
+  outboxJournalBytes?: number;
 }
 
 export interface HealthLimits {

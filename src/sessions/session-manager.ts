@@ -23,6 +23,13 @@ export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   private readonly queue = new KeyedSerialQueue<number>();
   private readonly log: Logger;
+  /**
+   * While a restore runs: its listing of the owned sessions, then per number the end of its
+   * restore. A command for such a number (a send redelivered after a crash, say) waits for it
+   * instead of finding the session "not started" a moment before it reconnects.
+   */
+  private restoreListing: Promise<void> | undefined;
+  private readonly restoring = new Map<number, Promise<void>>();
 
   constructor(
     private readonly deps: SessionDeps,
@@ -59,10 +66,23 @@ export class SessionManager {
    */
   execute(command: Command): Promise<void> {
     const deferred: Array<Promise<unknown>> = [];
-    return this.queue
-      .run(command.numberId, () => this.apply(command, (p) => deferred.push(p)))
+    return this.afterRestoreOf(command.numberId)
+      .then(() => this.queue.run(command.numberId, () => this.apply(command, (p) => deferred.push(p))))
       .then(() => Promise.all(deferred))
       .then(() => undefined);
+  }
+
+  /**
+   * Waits (outside the number's lane, which the restore itself needs) until a restore in
+   * progress has reopened this number, at most `restoreSettleTimeoutMs` per step: past that the
+   * command goes on and meets the session as it is.
+   */
+  private async afterRestoreOf(numberId: number): Promise<void> {
+    if (!this.restoreListing) return;
+    const bound = this.opts.restoreSettleTimeoutMs;
+    await settledWithin(this.restoreListing, bound);
+    const pending = this.restoring.get(numberId);
+    if (pending) await settledWithin(pending, bound);
   }
 
   private async apply(cmd: Command, defer: (confirmed: Promise<unknown>) => void): Promise<void> {
@@ -264,7 +284,21 @@ export class SessionManager {
    * most `restoreConcurrency` at a time so that hundreds of sessions do not stampede.
    */
   async restore(): Promise<{ restored: number; skipped: number }> {
-    const owned = (await this.deps.store.listMeta()).filter((m) => m.workerId === this.deps.workerId && !this.sessions.get(m.sessionId)?.live);
+    let listed!: () => void;
+    const listing = new Promise<void>((resolve) => (listed = resolve));
+    this.restoreListing = listing;
+    const done = new Map<number, () => void>();
+    let owned: SessionMeta[];
+    try {
+      owned = (await this.deps.store.listMeta()).filter((m) => m.workerId === this.deps.workerId && !this.sessions.get(m.sessionId)?.live);
+      for (const meta of owned) this.restoring.set(meta.numberId, new Promise<void>((resolve) => done.set(meta.numberId, resolve)));
+    } finally {
+      listed();
+    }
+    const finished = (numberId: number) => {
+      done.get(numberId)?.();
+      this.restoring.delete(numberId);
+    };
     let restored = 0;
     let skipped = 0;
     let next = 0;
@@ -294,13 +328,16 @@ export class SessionManager {
     const workers = Array.from({ length: Math.min(this.opts.restoreConcurrency, owned.length) }, async () => {
       while (next < owned.length) {
         const meta = owned[next++]!;
-        await runOne(meta).catch((err) => {
-          skipped++;
-          this.log.error({ sessionId: meta.sessionId, err }, 'restore failed');
-        });
+        await runOne(meta)
+          .catch((err) => {
+            skipped++;
+            this.log.error({ sessionId: meta.sessionId, err }, 'restore failed');
+          })
+          .finally(() => finished(meta.numberId));
       }
     });
     await Promise.all(workers);
+    if (this.restoreListing === listing) this.restoreListing = undefined;
     if (owned.length) this.log.info({ restored, skipped }, 'sessions restored');
     return { restored, skipped };
   }
@@ -310,4 +347,11 @@ export class SessionManager {
     await this.queue.idle();
     await Promise.allSettled([...this.sessions.values()].map((s) => s.stopForShutdown()));
   }
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first (never rejects). */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -5,4 +5,6 @@ export { startControlServer } from './control-http.js';
 // The phone side of a link without the QR round trip (the benchmark seeds hundreds of accounts so).
 export { buildPairSuccess, type PairSuccessInput } from './registration.js';
 export { normalizePhone } from './accounts.js';
+// How many retry receipts an emulated contact sends per message before it reports the message undecryptable.
+export { MAX_RETRY_RECEIPTS } from './contact-retry.js';
 export type { Emulator, EmulatorOptions, EmulatorState, FaultKind, OutgoingMedia, ReceivedMessage, SendResult } from './types.js';

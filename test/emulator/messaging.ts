@@ -6,7 +6,8 @@
  * Messages from a contact are encrypted per companion device and written to its
  * open connection, or queued and replayed with offline="1" on its next login; until
  * the device acknowledges one, delivery.ts keeps it for redelivery.
- * A message id the account already sent is acked but not delivered again.
+ * A message id the account already sent is acked but not delivered again, unless it is the
+ * resend a contact asked for with a retry receipt (contact-retry.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { proto, unpadRandomMax16, writeRandomPadMax16 } from '@whiskeysockets/baileys';
@@ -19,6 +20,7 @@ import type { EmulatorServer } from './server.js';
 import type { Contact } from './signal-contacts.js';
 import type { EncType, PreKeyBundle } from './signal-device.js';
 import type { SendResult } from './types.js';
+import type { FailedCopy } from './contact-retry.js';
 import { encryptMedia, type MediaKind } from './media-crypto.js';
 import { SenderKeySession } from './groups.js';
 
@@ -82,7 +84,9 @@ export class Messaging {
       conn.send(node('ack', { class: 'message', id, from: to, t: unixNow(), error: '401' }));
       return;
     }
-    if (stanza.attrs.id !== undefined && !account.acceptSentId(stanza.attrs.id)) {
+    // the resend a contact asked for (retry receipt) reuses the id: it goes to that contact only
+    const awaiting = stanza.attrs.id === undefined ? undefined : this.server.contactRetries.awaiting(sender, stanza.attrs.id);
+    if (!awaiting && stanza.attrs.id !== undefined && !account.acceptSentId(stanza.attrs.id)) {
       // WhatsApp delivers one message per message key: a resend (e.g. by a worker restarted mid-send) is acked, not fanned out
       account.duplicateSends += 1;
       conn.send(node('ack', { class: 'message', id, from: to, t: unixNow() }));
@@ -100,34 +104,55 @@ export class Messaging {
       }
     }
     const deliveredTo = new Set<Contact>();
+    const undecryptable: Array<{ contact: Contact; copy: FailedCopy }> = [];
+    const stamp = stanza.attrs.t ?? unixNow();
     for (const { jid, enc } of copies) {
       const target = this.resolve(jid);
       const type = enc.attrs.type as EncType;
       if (!target || !(enc.content instanceof Uint8Array) || (type !== 'pkmsg' && type !== 'msg')) continue;
-      try {
-        if (target.kind === 'contact') {
-          const plain = await target.contact.device.decrypt(sender.identityKey, type, enc.content);
-          const message = proto.Message.decode(unpadRandomMax16(plain));
-          target.contact.record({
-            id,
-            to: target.contact.phone,
-            from: account.phone,
-            fromDevice: sender.deviceId,
-            t: Number(stanza.attrs.t ?? unixNow()),
-            message,
-          });
-          deliveredTo.add(target.contact);
-        } else if (target.kind === 'phone') {
+      if (target.kind === 'contact') {
+        if (awaiting && target.contact !== awaiting) continue;
+        const failed = await this.toContact(account, sender, target.contact, { id, chat: to, jid, t: stamp, type, ciphertext: enc.content });
+        if (failed) undecryptable.push({ contact: target.contact, copy: failed });
+        else deliveredTo.add(target.contact);
+      } else if (target.kind === 'phone') {
+        try {
           // the phone keeps its session state in step; its copy (deviceSentMessage) is not exposed
           await target.account.phoneDevice.decrypt(sender.identityKey, type, enc.content);
+        } catch (err) {
+          // not "copy for … failed to decrypt": that line means a contact lost the message (scripts/chaos reads it)
+          this.server.log(`message ${id}: the phone's copy (${jid}) failed to decrypt (the emulated phone sends no retry receipt)`, err);
         }
-        // copies for other companion devices are not relayed (no multi-device fan-out)
-      } catch (err) {
-        this.server.log(`message ${id}: copy for ${jid} failed to decrypt`, err);
       }
+      // copies for other companion devices are not relayed (no multi-device fan-out)
     }
     conn.send(node('ack', { class: 'message', id, from: to, t: unixNow() }));
     if (deliveredTo.size > 0) conn.send(node('receipt', { from: to, id, t: unixNow() }));
+    // after the server's ack, as on WhatsApp: the contact's retry receipt comes from its phone later
+    for (const { contact, copy } of undecryptable) this.server.contactRetries.failed(conn, sender, contact, copy);
+  }
+
+  /**
+   * A contact's copy: decrypted and recorded (undefined), or the failure for contact-retry.ts to
+   * answer with a retry receipt.
+   */
+  private async toContact(
+    account: Account,
+    sender: CompanionDevice,
+    contact: Contact,
+    copy: Omit<FailedCopy, 'error'> & { type: EncType; ciphertext: Uint8Array },
+  ): Promise<FailedCopy | undefined> {
+    const retries = this.server.contactRetries;
+    retries.copyArrived(sender, copy.id, contact);
+    let message: proto.Message;
+    try {
+      message = proto.Message.decode(unpadRandomMax16(await contact.device.decrypt(sender.identityKey, copy.type, copy.ciphertext)));
+    } catch (error) {
+      return { id: copy.id, chat: copy.chat, jid: copy.jid, t: copy.t, error };
+    }
+    retries.decrypted(sender, copy.id);
+    contact.record({ id: copy.id, to: contact.phone, from: account.phone, fromDevice: sender.deviceId, t: Number(copy.t), message });
+    return undefined;
   }
 
   /** Delivery/read/retry receipts from a device for messages it got from contacts. */

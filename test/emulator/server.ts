@@ -19,6 +19,7 @@ import { MediaHost } from './media-host.js';
 import { GroupStore } from './groups.js';
 import { decryptMedia, type MediaKind } from './media-crypto.js';
 import { Delivery } from './delivery.js';
+import { ContactRetries } from './contact-retry.js';
 import { Messaging, type OutgoingMedia } from './messaging.js';
 import type { KeyPair } from './noise.js';
 import { makeCertChain, NoiseResponder } from './noise.js';
@@ -68,6 +69,8 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   private readonly messaging: Messaging;
   /** messages held for companion devices until they acknowledge them (redelivered otherwise) */
   readonly delivery: Delivery;
+  /** retry receipts of contacts that could not decrypt a device's message, until the device acks them */
+  readonly contactRetries: ContactRetries;
   /** WhatsApp's media servers: uploads from clients, files of media messages from contacts. */
   readonly media: MediaHost;
 
@@ -81,6 +84,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
     this.events.setMaxListeners(0);
     this.messaging = new Messaging(this);
     this.delivery = new Delivery(this);
+    this.contactRetries = new ContactRetries(this);
     this.media = new MediaHost(opts.host ?? '127.0.0.1', (msg, extra) => this.log(msg, extra));
   }
 
@@ -138,6 +142,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
     // a removed device (logout) or a forgotten account drops what it had not acknowledged
     const linked = !!account && !!device && this.accounts.get(account.phone) === account && account.devices.get(device.deviceId) === device;
     this.delivery.onClose(conn, linked);
+    this.contactRetries.onClose(conn, linked);
     this.events.emit('change');
   }
 
@@ -222,6 +227,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
         return;
       case 'ack':
         this.delivery.onAck(conn, stanza);
+        this.contactRetries.onAck(conn, stanza);
         return;
       default:
         // presence, ib (unified_session), chatstate...: nothing to answer
@@ -231,12 +237,13 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
 
   /**
    * After <passive><active/>: unacknowledged messages of earlier connections and queued offline
-   * stanzas, then <ib><offline/>, then the phone's first-login bootstrap.
+   * stanzas, retry receipts of contacts the device has not acknowledged, then <ib><offline/>, then
+   * the phone's first-login bootstrap.
    */
   private async afterPassive(conn: ClientConnection): Promise<void> {
     const { account, device } = conn;
     if (!account || !device) return;
-    const count = await this.delivery.replay(conn, account, device);
+    const count = (await this.delivery.replay(conn, account, device)) + this.contactRetries.replay(conn, device);
     conn.send(node('ib', { from: S_WHATSAPP_NET }, [node('offline', { count: String(count) })]));
     if (!device.bootstrapped) {
       device.bootstrapped = true;
@@ -558,7 +565,13 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
         loginConflicts: a.loginConflicts,
         duplicateSends: a.duplicateSends,
       })),
-      contacts: this.contacts.all().map((c) => ({ phone: c.phone, lid: c.lid, received: c.received.length })),
+      contacts: this.contacts.all().map((c) => ({
+        phone: c.phone,
+        lid: c.lid,
+        received: c.received.length,
+        retryReceiptsSent: c.retryReceiptsSent,
+        undecryptable: c.undecryptable,
+      })),
       connections: [...this.conns].map((c) => ({
         id: c.id,
         ...(c.account ? { phone: c.account.phone } : {}),

@@ -12,6 +12,10 @@ export class Contact {
   readonly lid: string;
   readonly device = new SignalDevice();
   readonly received: ReceivedMessage[] = [];
+  /** retry receipts sent for messages it could not decrypt (contact-retry.ts) */
+  retryReceiptsSent = 0;
+  /** messages it gave up on: still undecryptable after its retry receipts (never in `received`) */
+  undecryptable = 0;
   private awaited = 0;
   private readonly events = new EventEmitter();
 

@@ -76,7 +76,15 @@ export interface EmulatorState {
     /** message stanzas from its clients with an id already accepted: acked, not delivered again */
     duplicateSends: number;
   }>;
-  contacts: Array<{ phone: string; lid: string; received: number }>;
+  contacts: Array<{
+    phone: string;
+    lid: string;
+    received: number;
+    /** retry receipts it sent to account devices for messages it could not decrypt (a redelivered receipt counts once) */
+    retryReceiptsSent: number;
+    /** messages from account devices it gave up on: still undecryptable after its retry receipts, never in `received` */
+    undecryptable: number;
+  }>;
   connections: Array<{ id: number; phone?: string; device?: number; registering: boolean }>;
 }
 

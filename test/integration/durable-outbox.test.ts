@@ -74,6 +74,11 @@ describe('durable outbox across a SIGKILL', () => {
     const heldAt = Date.now();
     proxy.hold(); // from now on nothing the first process sends reaches the broker
     await waitFor(() => journaled(outboxDir) >= 25, '25 events journaled by the first process', { timeoutMs: 20_000 });
+    // Operators see it too: the health file counts what is journaled, not only what waits.
+    const health = () => JSON.parse(readFileSync(env.HEALTH_FILE, 'utf8')) as { outboxJournaled: number; outboxJournalBytes: number; outboxSize: number };
+    await waitFor(() => health().outboxJournaled >= 25, 'the health file to report the journaled events', { detail: () => JSON.stringify(health()) });
+    expect(health().outboxJournalBytes).toBeGreaterThan(0);
+    expect(health().outboxSize).toBeGreaterThanOrEqual(health().outboxJournaled);
     const killedAt = Date.now();
     await first.stop('SIGKILL');
     const lostWithoutJournal = (bs: any[]) =>

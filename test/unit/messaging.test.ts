@@ -59,10 +59,11 @@ async function setup(
   const media = new MemoryMediaStore();
   const history = new MemoryHistory();
   const stats = new MessageCounters();
+  const store = new MemorySessionStore();
   const deps: SessionDeps = {
     workerId: 'w1',
     connector,
-    store: new MemorySessionStore(),
+    store,
     events,
     logger: opts.logger ?? silentLogger,
     renderQr: async (qr) => `data:image/png;base64,${Buffer.from(qr).toString('base64')}`,
@@ -87,7 +88,7 @@ async function setup(
     },
   };
   const manager = new SessionManager(deps, { maxSessions: 10, restoreConcurrency: 2, restoreSettleTimeoutMs: 1000 });
-  return { connector, events, media, history, stats, manager };
+  return { connector, events, media, history, stats, manager, store };
 }
 
 async function connected(opts: Parameters<typeof setup>[0] = {}) {
@@ -166,6 +167,30 @@ describe('sending', () => {
     await sending;
     expect(again.sends).toHaveLength(1);
     expect(events.messages('message_sent')).toHaveLength(1);
+  });
+
+  it('a send redelivered while the worker restores its sessions waits for the restore and is sent (not failed NOT_CONNECTED)', async () => {
+    const first = await connected();
+    await first.manager.shutdown();
+    const fresh = await setup();
+    Object.assign(fresh.store, { creds: first.store.creds, keys: first.store.keys, metas: first.store.metas });
+    // Storage is slow to list the sessions to restore: the command gets in first.
+    let list!: () => void;
+    const listed = new Promise<void>((resolve) => (list = resolve));
+    const listMeta = fresh.store.listMeta.bind(fresh.store);
+    fresh.store.listMeta = async () => {
+      await listed;
+      return listMeta();
+    };
+    fresh.connector.onConnect = (s) => s.open();
+    const restoring = fresh.manager.restore();
+    const sending = fresh.manager.execute(sendText('during-restore'));
+    list();
+    await restoring;
+    await sending;
+    expect(fresh.events.messages('message_failed')).toEqual([]);
+    expect(fresh.events.messages('message_sent').map((e) => e.requestId)).toEqual(['during-restore']);
+    expect(fresh.connector.latest(SID)!.sends).toHaveLength(1);
   });
 
   it('a session that does not open within SEND_WAIT_FOR_OPEN_MS → message_failed NOT_CONNECTED, with why', async () => {
