@@ -94,9 +94,14 @@ export class QueueConsumer extends EventEmitter {
         if (!this.stopped && !this.channel && this.connection.current() === conn) void this.attach(conn).catch((err) => this.connection.fail(err));
       }, 200);
     });
+    // Deliveries can arrive in the same read as consume-ok, before `consume` resolves. None is
+    // handled before 'active' was announced: the worker acts on that signal (it starts restoring
+    // its sessions), and a command must find it done (a send waits for its session's restore).
+    let announced!: () => void;
+    const active = new Promise<void>((resolve) => (announced = resolve));
     try {
       await channel.prefetch(this.opts.prefetch);
-      const { consumerTag } = await channel.consume(this.opts.queue, (msg) => this.onMessage(channel, msg), {
+      const { consumerTag } = await channel.consume(this.opts.queue, (msg) => this.onMessage(channel, msg, active), {
         exclusive: this.opts.exclusive ?? false,
       });
       this.channel = channel;
@@ -106,6 +111,8 @@ export class QueueConsumer extends EventEmitter {
     } catch (err) {
       await channel.close().catch(() => undefined);
       throw failure ?? err;
+    } finally {
+      announced(); // on a failure too: what was delivered is handled (and its ack fails: redelivered)
     }
   }
 
@@ -116,13 +123,13 @@ export class QueueConsumer extends EventEmitter {
     if (wasActive) this.emit('inactive');
   }
 
-  private onMessage(channel: Channel, msg: ConsumeMessage | null): void {
+  private onMessage(channel: Channel, msg: ConsumeMessage | null, active: Promise<void>): void {
     if (!msg) {
       // The broker cancelled us (queue deleted): treat as lost, the next connection retries.
       this.detached();
       return;
     }
-    const task = this.process(channel, msg).finally(() => this.inFlight.delete(task));
+    const task = active.then(() => this.process(channel, msg)).finally(() => this.inFlight.delete(task));
     this.inFlight.add(task);
   }
 

@@ -167,6 +167,25 @@ describe('QueueConsumer against the real broker', () => {
       await waitFor(async () => (await probe.messageCount(queue)) === 0, 'the queue to be empty');
     });
 
+    it("no message is handled before 'active' was announced, though the broker delivers a backlog right with consume-ok", async () => {
+      for (let i = 0; i < 20; i++) await probe.publish(queue, { n: i });
+      let announced = false;
+      const handledBeforeActive: number[] = [];
+      let handled = 0;
+      const { connection, consumer: c } = consumer({
+        handler: async () => {
+          if (!announced) handledBeforeActive.push(handled);
+          handled++;
+          return { kind: 'ack' };
+        },
+      });
+      // The worker starts restoring its sessions on this (synchronous) signal.
+      c.on('active', () => (announced = true));
+      await connection.start();
+      await waitFor(() => handled === 20, 'the backlog to be handled');
+      expect(handledBeforeActive).toEqual([]);
+    });
+
     it('a handler that throws has its message put back and handled again, never lost', async () => {
       let calls = 0;
       const { connection, consumer: c } = consumer({
