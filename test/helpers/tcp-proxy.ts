@@ -75,10 +75,10 @@ export class TcpProxy {
     return u.href;
   }
 
-  /** Connections stay open, but from now on every byte either way (or only towards the client) is dropped. */
-  hold(direction: 'both' | 'to-client' = 'both'): void {
-    this.holding['to-client'] = true;
-    if (direction === 'both') this.holding['to-broker'] = true;
+  /** Connections stay open, but from now on every byte either way (or only one way) is dropped. */
+  hold(direction: 'both' | 'to-client' | 'to-broker' = 'both'): void {
+    if (direction !== 'to-broker') this.holding['to-client'] = true;
+    if (direction !== 'to-client') this.holding['to-broker'] = true;
   }
 
   cut(): void {
