@@ -71,9 +71,9 @@ export const PATCHES = [
   { file: 'lib/Types/Socket.d.ts', before: TYPES_BEFORE, after: TYPES_AFTER },
 ];
 
-/** Where the Baileys this project resolves is installed. */
-export function baileysDir(from = process.cwd()) {
-  const entry = fileURLToPath(import.meta.resolve('@whiskeysockets/baileys', `file://${join(from, 'package.json')}`));
+/** Where the Baileys this project resolves is installed (resolved from this script, inside the project). */
+export function baileysDir() {
+  const entry = fileURLToPath(import.meta.resolve('@whiskeysockets/baileys'));
   return dirname(dirname(entry)); // .../baileys/lib/index.js -> .../baileys
 }
 
