@@ -128,7 +128,12 @@ export class Worker {
       maxBytes: config.commandMaxBytes,
       maxMediaBytes: config.messaging.mediaMaxBytes,
       maxAttempts: config.commandMaxAttempts,
-      parseLimits: { maxDepth: config.commandMaxDepth, maxAgeMs: config.commandMaxAgeMs, maxClockSkewMs: config.commandMaxClockSkewMs },
+      parseLimits: {
+        maxDepth: config.commandMaxDepth,
+        maxAgeMs: config.commandMaxAgeMs,
+        maxClockSkewMs: config.commandMaxClockSkewMs,
+        maxCheckNumbers: config.checkNumbersMaxBatch,
+      },
       fleet: {
         commandsQueue: config.queues.commands,
         reservedQueues: [

@@ -17,8 +17,8 @@ export interface CommandHandlerDeps {
   /** Largest base64 media a send_message may carry (MEDIA_MAX_BYTES). */
   maxMediaBytes?: number;
   maxAttempts: number;
-  /** Parsing bounds beyond size (COMMAND_MAX_DEPTH, COMMAND_MAX_AGE_MS, COMMAND_MAX_CLOCK_SKEW_MS). */
-  parseLimits?: { maxDepth?: number; maxAgeMs?: number; maxClockSkewMs?: number };
+  /** Parsing bounds beyond size (COMMAND_MAX_DEPTH, COMMAND_MAX_AGE_MS, COMMAND_MAX_CLOCK_SKEW_MS, CHECK_NUMBERS_MAX_BATCH). */
+  parseLimits?: { maxDepth?: number; maxAgeMs?: number; maxClockSkewMs?: number; maxCheckNumbers?: number };
   /** Which worker ids commands may be moved to (see `refuseForwardTarget`). */
   fleet?: { commandsQueue: string; reservedQueues: readonly string[]; workerIds: readonly string[] | undefined };
   /** The broker user workers publish as: worker-to-worker commands (`release`) must carry it as their validated `user_id`. */

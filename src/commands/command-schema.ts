@@ -39,7 +39,7 @@ export const commandFieldsSchema = z.object({
     .max(200)
     .optional()
     .describe(
-      'Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message`: a redelivered send with the same requestId is not sent twice.',
+      'Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message` (a redelivered send with the same requestId is not sent twice) and `check_numbers` (its answer carries it).',
     ),
   timestamp: z
     .union([z.number(), z.string().max(64)])
@@ -77,12 +77,23 @@ export const sendMessageFieldsSchema = z.object({
   replyTo: z.string().min(1).max(128).optional().describe('send_message: the WhatsApp id of a message to reply to.'),
 });
 
+/** What `check_numbers` adds. `parse-command.ts` checks each phone and the batch size. */
+export const checkNumbersFieldsSchema = z.object({
+  phones: z
+    .array(z.string().max(64))
+    .describe(
+      'check_numbers: the phones to look up on WhatsApp, in international form (the spellings `phoneNumber` accepts), 1 to CHECK_NUMBERS_MAX_BATCH (50) of them; a phone given twice is answered once.',
+    ),
+});
+
 export const commandMessageSchema = commandFieldsSchema
   .extend(sendMessageFieldsSchema.partial().shape)
+  .extend(checkNumbersFieldsSchema.partial().shape)
   .extend({
-    action: z.enum(COMMAND_ACTIONS).describe('What to do: a session action, or `send_message`.'),
+    action: z.enum(COMMAND_ACTIONS).describe('What to do: a session action, `send_message` or `check_numbers`.'),
     data: commandFieldsSchema
       .extend(sendMessageFieldsSchema.shape)
+      .extend(checkNumbersFieldsSchema.shape)
       .partial()
       .loose()
       .optional()

@@ -6,7 +6,7 @@
 export const SESSION_ACTIONS = ['create', 'disconnect', 'reconnect', 'logout', 'delete', 'status', 'request_pairing_code', 'release'] as const;
 export type SessionAction = (typeof SESSION_ACTIONS)[number];
 
-export const MESSAGE_ACTIONS = ['send_message'] as const;
+export const MESSAGE_ACTIONS = ['send_message', 'check_numbers'] as const;
 export type MessageAction = (typeof MESSAGE_ACTIONS)[number];
 
 export const COMMAND_ACTIONS = [...SESSION_ACTIONS, ...MESSAGE_ACTIONS] as const;
@@ -72,4 +72,12 @@ export interface SendMessageCommand extends CommandBase {
   replyTo: string | undefined;
 }
 
-export type Command = SessionCommand | SendMessageCommand;
+export interface CheckNumbersCommand extends CommandBase {
+  action: 'check_numbers';
+  /** Always set: the `numbers_checked` (or `numbers_check_failed`) event answers it. */
+  requestId: string;
+  /** The phones to look up, canonical (`+` and E.164 digits), each once, in the order first asked. */
+  phones: string[];
+}
+
+export type Command = SessionCommand | SendMessageCommand | CheckNumbersCommand;

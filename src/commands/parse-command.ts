@@ -5,10 +5,11 @@ import { decodeCommandBody } from './command-body-guard.js';
 import { salvageHint, type CommandHint } from './command-hint.js';
 import { commandMessageSchema } from './command-schema.js';
 import { readTimestamp, staleness } from './command-timestamp.js';
-import { DEFAULT_MAX_MEDIA_BYTES, type ParseLimits } from './parse-limits.js';
+import { DEFAULT_CHECK_NUMBERS_MAX_BATCH, DEFAULT_MAX_MEDIA_BYTES, type ParseLimits } from './parse-limits.js';
 import { normalisePhone, parseSessionId, sessionIdFor } from './session-identity.js';
 import { EVENT_ACTIONS, MESSAGE_EVENT_ACTIONS } from '../events/catalogue.js';
 import { parseOutgoingMessage } from './parse-send-message.js';
+import { parseCheckNumbers } from './parse-check-numbers.js';
 
 export type { CommandHint } from './command-hint.js';
 export type { ParseLimits } from './parse-limits.js';
@@ -116,6 +117,15 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: ParseLimit
     const out = parseOutgoingMessage({ ...msg, ...data }, { maxMediaBytes });
     if (!out.ok) return fail(out.code, out.reason, fullHint);
     return { ok: true, command: { ...base, action: 'send_message', requestId: base.requestId, ...out.value } };
+  }
+  if (msg.action === 'check_numbers') {
+    const fullHint = { ...hint, numberId, ...(base.sessionId ? { sessionId: base.sessionId } : {}) };
+    if (!base.requestId) {
+      return fail('INVALID_COMMAND', '"check_numbers" needs "requestId" (or an AMQP correlation_id): its answer, numbers_checked, carries it', fullHint);
+    }
+    const checked = parseCheckNumbers(data.phones ?? msg.phones, { maxBatch: limits.maxCheckNumbers ?? DEFAULT_CHECK_NUMBERS_MAX_BATCH });
+    if (!checked.ok) return fail(checked.code, checked.reason, fullHint);
+    return { ok: true, command: { ...base, action: 'check_numbers', requestId: base.requestId, phones: checked.phones } };
   }
   const handoverTo = data.handoverTo ?? msg.handoverTo;
   return { ok: true, command: { ...base, action: msg.action, ...(handoverTo !== undefined ? { handoverTo } : {}) } };

@@ -1,5 +1,7 @@
 /** MEDIA_MAX_BYTES when the limits leave it out: 16 MiB. */
 export const DEFAULT_MAX_MEDIA_BYTES = 16 * 1024 * 1024;
+/** CHECK_NUMBERS_MAX_BATCH when the limits leave it out. */
+export const DEFAULT_CHECK_NUMBERS_MAX_BATCH = 50;
 /** COMMAND_MAX_DEPTH when the limits leave it out. */
 export const DEFAULT_MAX_DEPTH = 32;
 
@@ -18,6 +20,8 @@ export interface ParseLimits {
   maxAgeMs?: number | undefined;
   /** COMMAND_MAX_CLOCK_SKEW_MS: a command whose timestamp lies further in the future is STALE; undefined: no limit. */
   maxClockSkewMs?: number | undefined;
+  /** CHECK_NUMBERS_MAX_BATCH: the most phones one check_numbers may carry (default 50). */
+  maxCheckNumbers?: number | undefined;
   /** The clock staleness is judged by (tests). */
   now?: (() => number) | undefined;
 }

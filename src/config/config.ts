@@ -54,6 +54,8 @@ export interface Config {
   eventsContentType: 'application/json' | 'text/plain';
   commandMaxBytes: number;
   commandMaxDepth: number;
+  /** Most phones one check_numbers may carry (CHECK_NUMBERS_MAX_BATCH). */
+  checkNumbersMaxBatch: number;
   /** 0: commands are never too old. */
   commandMaxAgeMs: number;
   commandMaxClockSkewMs: number;
@@ -312,6 +314,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     eventsContentType: e.EVENTS_CONTENT_TYPE,
     commandMaxBytes: e.COMMAND_MAX_BYTES,
     commandMaxDepth: e.COMMAND_MAX_DEPTH,
+    checkNumbersMaxBatch: e.CHECK_NUMBERS_MAX_BATCH,
     commandMaxAgeMs: e.COMMAND_MAX_AGE_MS,
     commandMaxClockSkewMs: e.COMMAND_MAX_CLOCK_SKEW_MS,
     commandMaxAttempts: e.COMMAND_MAX_ATTEMPTS,

@@ -93,6 +93,8 @@ export const envSchema = z
 
     /** How long a send_message waits for a session that is (re)connecting before message_failed. */
     SEND_WAIT_FOR_OPEN_MS: int(0, 600_000).default(30_000),
+    /** Most phones one check_numbers may ask about (one WhatsApp query); more: dead-lettered (BATCH_TOO_LARGE). */
+    CHECK_NUMBERS_MAX_BATCH: int(1, 1000).default(50),
     /** Largest media file sent (base64, media store) or stored when received. */
     MEDIA_MAX_BYTES: int(1024, 2 * 1024 * 1024 * 1024).default(16 * 1024 * 1024),
     /** Media fetched over HTTP (a send's `url`, received files): idle limit. */

@@ -75,7 +75,7 @@ const messageId = z.string().describe('The WhatsApp message id (`key.id`).');
 
 /**
  * Message events, on the `whatsapp.message.events` queue (routing key `message.<action>`).
- * Every one carries the session envelope; `requestId` is the `send_message` command's.
+ * Every one carries the session envelope; `requestId` is the `send_message` (or `check_numbers`) command's.
  */
 export const messageEventSchemas = {
   message_sent: messageEvent(
@@ -114,6 +114,34 @@ export const messageEventSchemas = {
         .describe(
           'A stable code: UNKNOWN_SESSION, NOT_CONNECTED, NOT_ON_WHATSAPP, MEDIA_NOT_FOUND (a `mediaKey` with no file), MEDIA_UNAVAILABLE (a `url` that could not be fetched, whatever the cause: refused address, no answer, an error status), MEDIA_TOO_LARGE, INVALID_MEDIA, SEND_FAILED…',
         ),
+      reason: z.string().describe('What went wrong, for a person.'),
+    },
+  ),
+  numbers_checked: messageEvent(
+    'numbers_checked',
+    'Emitted when a `check_numbers` command was answered by WhatsApp (one batched query): for each phone asked, whether it is on WhatsApp. A redelivered command is asked and answered again.',
+    {
+      requestId: z.string().describe("The command's requestId."),
+      results: z
+        .array(
+          z.object({
+            phone: z.string().describe('The phone asked about, canonical: `+` and its E.164 digits.'),
+            onWhatsApp: z.boolean().describe('Registered on WhatsApp.'),
+            jid: z.string().optional().describe('Its WhatsApp JID (`<digits>@s.whatsapp.net`), when it is on WhatsApp.'),
+            lid: z.string().optional().describe('Its LID (`…@lid`), when it is on WhatsApp and WhatsApp told it.'),
+          }),
+        )
+        .describe('One entry per distinct phone, in the order asked (a phone asked twice is answered once, where it first appeared).'),
+    },
+  ),
+  numbers_check_failed: messageEvent(
+    'numbers_check_failed',
+    'Emitted when a `check_numbers` could not be answered: the session is unknown, ended or did not open within SEND_WAIT_FOR_OPEN_MS, or the WhatsApp query failed (send again to retry).',
+    {
+      sessionId: envelope.sessionId.optional(),
+      requestId: z.string().describe("The command's requestId."),
+      phones: z.array(z.string()).describe('The phones asked about, canonical, each once, in the order asked.'),
+      code: z.string().describe('A stable code: UNKNOWN_SESSION, NOT_CONNECTED, WHATSAPP_ERROR (the query failed or timed out).'),
       reason: z.string().describe('What went wrong, for a person.'),
     },
   ),

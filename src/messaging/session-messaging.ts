@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { SendMessageCommand } from '../commands/command.js';
+import type { CheckNumbersCommand, SendMessageCommand } from '../commands/command.js';
 import type { Events, MessagePayload } from '../events/event-publisher.js';
 import { describeError, isWorkerError } from '../util/errors.js';
 import type { IncomingMessage, MessageReceipt, WhatsAppConnection } from '../whatsapp/types.js';
@@ -12,6 +12,7 @@ import type { AddressPolicy } from '../util/address-policy.js';
 import type { HistoryRecord, MessageHistory } from './message-history.js';
 import { deriveMessageId } from './message-id.js';
 import { isPhoneJid } from '../commands/recipient.js';
+import { phoneDigits } from '../commands/session-identity.js';
 
 export interface MessagingDeps {
   /** Where received media go and `mediaKey` sends come from; without one, media are not stored. */
@@ -152,6 +153,44 @@ export class SessionMessaging {
       ...(cmd.message.type !== 'text' && cmd.message.media.kind === 'mediaKey' ? { mediaKey: cmd.message.media.key } : {}),
       ...(cmd.replyTo ? { replyTo: cmd.replyTo } : {}),
     });
+    if (defer) defer(published);
+    else await published;
+  }
+
+  /**
+   * `check_numbers`: one WhatsApp query for the whole batch, answered with numbers_checked (the
+   * phones in the order asked). Nothing is remembered: a redelivered command asks again and
+   * answers again. What cannot be answered — no open session within SEND_WAIT_FOR_OPEN_MS, the
+   * query failing — is answered with numbers_check_failed, as a send's recipient check answers
+   * with message_failed; only the broker (the event's confirm) makes the command retry.
+   * `defer` as for `send`.
+   */
+  async checkNumbers(cmd: CheckNumbersCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    const subject = { numberId: this.host.numberId, sessionId: this.host.id, requestId: cmd.requestId };
+    const jids = cmd.phones.map((phone) => `${phoneDigits(phone)}@s.whatsapp.net`);
+    let published: Promise<unknown>;
+    try {
+      const conn = await this.host.connectionForSend(this.deps.sendWaitForOpenMs).catch((err) => {
+        throw isWorkerError(err) ? new SendFailure(err.code, err.message) : err;
+      });
+      const answers = await conn.checkNumbers(jids).catch((err) => {
+        throw new SendFailure('WHATSAPP_ERROR', `WhatsApp did not answer the number check: ${describeError(err)}`);
+      });
+      // Matched by JID, not trusted by position: a JID missing from the answer is not on WhatsApp.
+      const byJid = new Map(answers.map((a) => [a.jid, a]));
+      const results = cmd.phones.map((phone, i) => {
+        const jid = jids[i]!;
+        const answer = byJid.get(jid);
+        if (!answer?.exists) return { phone, onWhatsApp: false };
+        this.registered.set(jid, true);
+        return { phone, onWhatsApp: true, jid, ...(answer.lid ? { lid: answer.lid } : {}) };
+      });
+      published = this.events.message('numbers_checked', subject, { results });
+    } catch (err) {
+      if (!(err instanceof SendFailure)) throw err;
+      this.log.warn({ requestId: cmd.requestId, code: err.code, reason: err.message }, 'numbers not checked');
+      published = this.events.message('numbers_check_failed', subject, { phones: cmd.phones, code: err.code, reason: err.message });
+    }
     if (defer) defer(published);
     else await published;
   }

@@ -101,6 +101,20 @@ export class SessionManager {
         await session?.send(cmd, defer);
         return;
       }
+      case 'check_numbers': {
+        const session = await this.findOwned(cmd).catch(async (err) => {
+          if (!isWorkerError(err, 'UNKNOWN_SESSION')) throw err;
+          // Will not change by retrying: answered as the check's outcome, like a send's.
+          await this.deps.events.message(
+            'numbers_check_failed',
+            { numberId: cmd.numberId, sessionId: cmd.sessionId, requestId: cmd.requestId },
+            { phones: cmd.phones, code: err.code, reason: err.message },
+          );
+          return undefined;
+        });
+        await session?.checkNumbers(cmd, defer);
+        return;
+      }
       case 'release':
         return this.handOver(cmd);
       case 'create': {

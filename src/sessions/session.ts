@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { SendMessageCommand } from '../commands/command.js';
+import type { CheckNumbersCommand, SendMessageCommand } from '../commands/command.js';
 import { SessionMessaging } from '../messaging/session-messaging.js';
 import type { AuthStateHandle, SessionMeta } from '../storage/types.js';
 import { WorkerError } from '../util/errors.js';
@@ -166,6 +166,11 @@ export class Session {
   /** `send_message`: sends once per requestId; the outcome is message_sent or message_failed. */
   send(cmd: SendMessageCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
     return this.messaging.send(cmd, defer);
+  }
+
+  /** `check_numbers`: one WhatsApp query; the answer is numbers_checked or numbers_check_failed. */
+  checkNumbers(cmd: CheckNumbersCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    return this.messaging.checkNumbers(cmd, defer);
   }
 
   /**

@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'INVALID_RECIPIENT',
   'INVALID_MEDIA',
   'MEDIA_TOO_LARGE',
+  // A check_numbers with more phones than CHECK_NUMBERS_MAX_BATCH.
+  'BATCH_TOO_LARGE',
   // Addressed to a worker that is not part of the fleet (FLEET_WORKER_IDS, or a reserved queue name).
   'UNKNOWN_WORKER',
   // Older than COMMAND_MAX_AGE_MS (or too far in the future): a replay, or a backlog nobody waits for.

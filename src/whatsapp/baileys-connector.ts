@@ -6,6 +6,8 @@ import makeWASocket, {
   type WAMessage,
   type WASocket,
   type WAVersion,
+  USyncQuery,
+  USyncUser,
 } from '@whiskeysockets/baileys';
 import type { Agent } from 'node:https';
 import type { Readable } from 'node:stream';
@@ -15,7 +17,16 @@ import { mediaRefOf, receiptStatus, toIncomingMessage } from './incoming-message
 import { downloadMedia, MediaGoneError, type MediaDownloadOptions } from './media-download.js';
 import { ReceiptGate } from './receipt-gate.js';
 import type { WhatsAppAuthState } from '../storage/types.js';
-import type { IncomingMessage, MessageReceipt, OutgoingContent, SendOptions, WhatsAppConnection, WhatsAppConnector, WhatsAppConnectParams } from './types.js';
+import type {
+  IncomingMessage,
+  MessageReceipt,
+  NumberCheck,
+  OutgoingContent,
+  SendOptions,
+  WhatsAppConnection,
+  WhatsAppConnector,
+  WhatsAppConnectParams,
+} from './types.js';
 
 export interface BaileysConnectorOptions {
   websocketUrl: string;
@@ -196,6 +207,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
           const [result] = (await sock.onWhatsApp(jid)) ?? [];
           return !!result?.exists;
         },
+        checkNumbers: (phoneJids: readonly string[]) => checkNumbers(sock, phoneJids),
         requestPairingCode: (phoneDigits) => sock.requestPairingCode(phoneDigits),
         logout: () => sock.logout(),
         end: () => {
@@ -213,6 +225,33 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
 }
 
 const noop = (): void => undefined;
+
+/**
+ * Several phone-number JIDs in one usync query: the query `sock.onWhatsApp(...jids)` sends (the
+ * contact protocol, one user per phone), with the LID protocol beside it, since rc14's
+ * `onWhatsApp` drops the LID WhatsApp answers with. Translation only: answers are matched to
+ * the JIDs asked by their user part; one WhatsApp leaves out is not registered.
+ */
+async function checkNumbers(sock: WASocket, phoneJids: readonly string[]): Promise<NumberCheck[]> {
+  if (phoneJids.length === 0) return [];
+  const query = new USyncQuery().withContactProtocol().withLIDProtocol();
+  for (const jid of phoneJids) query.withUser(new USyncUser().withPhone(`+${userOf(jid)}`));
+  const result = await sock.executeUSyncQuery(query);
+  // No result at all is no answer (not "nobody is registered"): the caller reports a failure.
+  if (!result) throw new Error('WhatsApp gave no usync result');
+  const byUser = new Map<string, { exists: boolean; lid?: string }>();
+  for (const entry of result.list) {
+    const lid = typeof entry.lid === 'string' && entry.lid.endsWith('@lid') ? entry.lid : undefined;
+    byUser.set(userOf(entry.id), { exists: entry.contact === true, ...(lid ? { lid } : {}) });
+  }
+  return phoneJids.map((jid) => {
+    const found = byUser.get(userOf(jid));
+    return { jid, exists: found?.exists ?? false, ...(found?.exists && found.lid ? { lid: found.lid } : {}) };
+  });
+}
+
+/** The user part of a JID, without device: `221770000001:3@s.whatsapp.net` → `221770000001`. */
+const userOf = (jid: string): string => (jid.split('@')[0] ?? '').split(':')[0] ?? '';
 
 /** Our outgoing content → Baileys' message content. */
 function toBaileysContent(content: OutgoingContent): AnyMessageContent {

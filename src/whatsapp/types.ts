@@ -94,6 +94,16 @@ export interface SendOptions {
   quoted?: { id: string; fromMe: boolean; participant?: string; text?: string };
 }
 
+/** What WhatsApp says of one phone-number JID. */
+export interface NumberCheck {
+  /** The JID asked about (`<digits>@s.whatsapp.net`). */
+  jid: string;
+  /** Registered on WhatsApp. */
+  exists: boolean;
+  /** The account's LID (`…@lid`), when WhatsApp told it. */
+  lid?: string;
+}
+
 export interface WhatsAppConnection {
   /** Link by an 8-character code instead of a QR. Only valid before linking. */
   requestPairingCode(phoneDigits: string): Promise<string>;
@@ -105,6 +115,11 @@ export interface WhatsAppConnection {
   sendMessage(jid: string, content: OutgoingContent, opts: SendOptions): Promise<{ messageId: string; sentAt: number }>;
   /** Whether a phone-number JID is registered on WhatsApp. */
   isOnWhatsApp(jid: string): Promise<boolean>;
+  /**
+   * Several phone-number JIDs in one query: one answer per JID, in the order given. A JID
+   * WhatsApp leaves out of its answer is reported as not registered.
+   */
+  checkNumbers(phoneJids: readonly string[]): Promise<NumberCheck[]>;
 }
 
 export interface WhatsAppConnector {

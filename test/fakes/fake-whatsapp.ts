@@ -2,6 +2,7 @@ import type { AuthStateHandle } from '../../src/storage/types.js';
 import type {
   IncomingMessage,
   MessageReceipt,
+  NumberCheck,
   OutgoingContent,
   SendOptions,
   WhatsAppConnection,
@@ -26,6 +27,12 @@ export class FakeSocket implements WhatsAppConnection {
   readonly unregistered = new Set<string>();
   /** Ids of incoming messages the session acknowledged (the receipts WhatsApp got), in order. */
   readonly acknowledged: string[] = [];
+  /** LIDs the fake WhatsApp tells for registered phone JIDs (`…@lid`). */
+  readonly lids = new Map<string, string>();
+  /** Every checkNumbers query, in order (one entry per query: the JIDs asked). */
+  readonly numberChecks: string[][] = [];
+  /** Make the next checkNumbers reject with this error. */
+  failNextCheck: Error | undefined;
   /** Make the next sendMessage reject with this error. */
   failNextSend: Error | undefined;
   constructor(
@@ -80,6 +87,20 @@ export class FakeSocket implements WhatsAppConnection {
 
   async isOnWhatsApp(jid: string): Promise<boolean> {
     return !this.unregistered.has(jid);
+  }
+
+  async checkNumbers(phoneJids: readonly string[]): Promise<NumberCheck[]> {
+    if (this.failNextCheck) {
+      const err = this.failNextCheck;
+      this.failNextCheck = undefined;
+      throw err;
+    }
+    this.numberChecks.push([...phoneJids]);
+    return phoneJids.map((jid) => {
+      const exists = !this.unregistered.has(jid);
+      const lid = exists ? this.lids.get(jid) : undefined;
+      return { jid, exists, ...(lid ? { lid } : {}) };
+    });
   }
 
   async requestPairingCode(phoneDigits: string): Promise<string> {

@@ -2,7 +2,7 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import pino from 'pino';
-import type { SendMessageCommand, SessionCommand } from '../../src/commands/command.js';
+import type { CheckNumbersCommand, SendMessageCommand, SessionCommand } from '../../src/commands/command.js';
 import { deriveMessageId } from '../../src/messaging/message-id.js';
 import { stableEventId } from '../../src/events/event-publisher.js';
 import { mediaPrefix } from '../../src/storage/media-store.js';
@@ -31,6 +31,8 @@ const sendText = (requestId: string, text = 'Hello', to = '221770000001'): SendM
   message: { type: 'text', text },
   replyTo: undefined,
 });
+
+const checkNumbers = (requestId: string, phones: string[]): CheckNumbersCommand => ({ ...base, action: 'check_numbers', requestId, phones });
 
 class MemoryHistory implements MessageHistory {
   readonly records: Array<[string, HistoryRecord]> = [];
@@ -684,6 +686,100 @@ describe('receiving', () => {
     const [l2, l1] = events.messages('message_received');
     expect(l1!.eventId).toBe(stableEventId(`message_received\0${SID}\0${l1!.chat}\0L-1`));
     expect(l2!.eventId).not.toBe(l1!.eventId);
+  });
+});
+
+describe('checking numbers', () => {
+  it('asks WhatsApp once for the whole batch and answers numbers_checked in the order asked, with the JID and the LID it told', async () => {
+    const { manager, socket, events } = await connected();
+    socket.unregistered.add('15559999999@s.whatsapp.net');
+    socket.lids.set('221770000001@s.whatsapp.net', '987654321012345@lid');
+    await manager.execute(checkNumbers('chk-1', ['+221770000001', '+15559999999', '+221770000002']));
+    expect(socket.numberChecks).toEqual([['221770000001@s.whatsapp.net', '15559999999@s.whatsapp.net', '221770000002@s.whatsapp.net']]);
+    expect(events.messages('numbers_checked')).toEqual([
+      expect.objectContaining({
+        action: 'numbers_checked',
+        numberId: 6,
+        sessionId: SID,
+        requestId: 'chk-1',
+        results: [
+          { phone: '+221770000001', onWhatsApp: true, jid: '221770000001@s.whatsapp.net', lid: '987654321012345@lid' },
+          { phone: '+15559999999', onWhatsApp: false },
+          { phone: '+221770000002', onWhatsApp: true, jid: '221770000002@s.whatsapp.net' },
+        ],
+      }),
+    ]);
+    expect(events.messages('numbers_check_failed')).toEqual([]);
+    expect(socket.sends).toEqual([]);
+  });
+
+  it('a redelivered command (same requestId) asks again and answers again', async () => {
+    const { manager, socket, events } = await connected();
+    await manager.execute(checkNumbers('chk-2', ['+221770000001']));
+    socket.unregistered.add('221770000001@s.whatsapp.net');
+    await manager.execute(checkNumbers('chk-2', ['+221770000001']));
+    expect(socket.numberChecks).toHaveLength(2);
+    const answers = events.messages('numbers_checked');
+    expect(answers.map((e) => [e.requestId, e.results])).toEqual([
+      ['chk-2', [{ phone: '+221770000001', onWhatsApp: true, jid: '221770000001@s.whatsapp.net' }]],
+      ['chk-2', [{ phone: '+221770000001', onWhatsApp: false }]],
+    ]);
+    expect(answers[1]!.eventId).not.toBe(answers[0]!.eventId);
+  });
+
+  it('waits for a reconnecting session to open, then asks', async () => {
+    const { manager, socket, connector, events } = await connected();
+    const next = connector.nextSocket();
+    socket.close(428, 'dropped');
+    const checking = manager.execute(checkNumbers('chk-3', ['+221770000001']));
+    const again = await next;
+    again.open('221771234567');
+    await checking;
+    expect(again.numberChecks).toEqual([['221770000001@s.whatsapp.net']]);
+    expect(events.messages('numbers_checked').map((e) => e.requestId)).toEqual(['chk-3']);
+  });
+
+  it('answered with numbers_check_failed, not retried: unknown session, not open within SEND_WAIT_FOR_OPEN_MS, stopped, WhatsApp failing', async () => {
+    const { manager, socket, events } = await connected({ waitMs: 100 });
+    await manager.execute({ ...checkNumbers('chk-4', ['+221770000001']), numberId: 99, sessionId: undefined });
+    socket.failNextCheck = new Error('query timed out');
+    await manager.execute(checkNumbers('chk-5', ['+221770000001', '+221770000002']));
+    socket.close(428, 'dropped');
+    const started = Date.now();
+    await manager.execute(checkNumbers('chk-6', ['+221770000001']));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    await manager.execute({ ...create, action: 'disconnect' });
+    await manager.execute(checkNumbers('chk-7', ['+221770000001']));
+    expect(events.messages('numbers_check_failed').map((e) => [e.requestId, e.code])).toEqual([
+      ['chk-4', 'UNKNOWN_SESSION'],
+      ['chk-5', 'WHATSAPP_ERROR'],
+      ['chk-6', 'NOT_CONNECTED'],
+      ['chk-7', 'NOT_CONNECTED'],
+    ]);
+    const [unknown, whatsapp, late, stopped] = events.messages('numbers_check_failed');
+    expect(unknown).toMatchObject({ numberId: 99, phones: ['+221770000001'], reason: expect.stringMatching(/no session for numberId 99/) });
+    expect(whatsapp).toMatchObject({ sessionId: SID, phones: ['+221770000001', '+221770000002'], reason: expect.stringMatching(/query timed out/) });
+    expect(late).toMatchObject({ reason: expect.stringMatching(/did not open within 100 ms/) });
+    expect(stopped).toMatchObject({ reason: expect.stringMatching(/not connected \(stopped: disconnect requested\)/) });
+    expect(events.messages('numbers_checked')).toEqual([]);
+  });
+
+  it('an answer the broker does not confirm fails the command (retried), and the retry answers', async () => {
+    const { manager, socket, events } = await connected();
+    events.failNextMessage = new WorkerError('BROKER_UNAVAILABLE', 'broker down');
+    await expect(manager.execute(checkNumbers('chk-8', ['+221770000001']))).rejects.toMatchObject({ code: 'BROKER_UNAVAILABLE' });
+    await manager.execute(checkNumbers('chk-8', ['+221770000001']));
+    expect(socket.numberChecks).toHaveLength(2);
+    expect(events.messages('numbers_checked').map((e) => e.requestId)).toEqual(['chk-8']);
+  });
+
+  it('a number found on WhatsApp is not asked again by a send to it', async () => {
+    const { manager, socket, events } = await connected();
+    await manager.execute(checkNumbers('chk-9', ['+221770000001']));
+    // Were it asked again, the send would fail NOT_ON_WHATSAPP.
+    socket.unregistered.add('221770000001@s.whatsapp.net');
+    await manager.execute(sendText('send-after-check'));
+    expect(events.messages('message_sent').map((e) => e.requestId)).toEqual(['send-after-check']);
   });
 });
 
