@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { COMMAND_ACTIONS, MESSAGE_TYPES } from './command.js';
+import { COMMAND_ACTIONS, MESSAGE_TYPES, PRESENCE_STATES } from './command.js';
 
 /**
  * The wire shape of a command as the backend publishes it. Any field may sit at the top level
@@ -39,7 +39,7 @@ export const commandFieldsSchema = z.object({
     .max(200)
     .optional()
     .describe(
-      'Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message` (a redelivered send with the same requestId is not sent twice) and `check_numbers` (its answer carries it).',
+      'Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message` (a redelivered send with the same requestId is not sent twice), `check_numbers`, `mark_read` and `send_presence` (their answer carries it).',
     ),
   timestamp: z
     .union([z.number(), z.string().max(64)])
@@ -86,14 +86,37 @@ export const checkNumbersFieldsSchema = z.object({
     ),
 });
 
+/** What `mark_read` and `send_presence` add. `parse-chat-actions.ts` checks the combinations. */
+export const chatActionFieldsSchema = z.object({
+  chat: z
+    .string()
+    .max(64)
+    .describe(
+      'mark_read: the contact whose messages were read; send_presence: the contact a chat state (composing, recording, paused) is for. A phone in international form (the spellings `phoneNumber` accepts).',
+    ),
+  messageIds: z
+    .array(z.string().max(200))
+    .describe(
+      'mark_read: the WhatsApp ids (`key.id`, as in message_received) of the messages read, 1 to 100, letters and digits, at most 128 characters each.',
+    ),
+  state: z
+    .string()
+    .max(32)
+    .describe(
+      `send_presence: one of ${PRESENCE_STATES.join(', ')}. available/unavailable are the account's presence (no \`chat\`); composing/recording/paused need \`chat\`.`,
+    ),
+});
+
 export const commandMessageSchema = commandFieldsSchema
   .extend(sendMessageFieldsSchema.partial().shape)
   .extend(checkNumbersFieldsSchema.partial().shape)
+  .extend(chatActionFieldsSchema.partial().shape)
   .extend({
-    action: z.enum(COMMAND_ACTIONS).describe('What to do: a session action, `send_message` or `check_numbers`.'),
+    action: z.enum(COMMAND_ACTIONS).describe('What to do: a session action, `send_message`, `check_numbers`, `mark_read` or `send_presence`.'),
     data: commandFieldsSchema
       .extend(sendMessageFieldsSchema.shape)
       .extend(checkNumbersFieldsSchema.shape)
+      .extend(chatActionFieldsSchema.shape)
       .partial()
       .loose()
       .optional()

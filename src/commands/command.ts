@@ -6,7 +6,7 @@
 export const SESSION_ACTIONS = ['create', 'disconnect', 'reconnect', 'logout', 'delete', 'status', 'request_pairing_code', 'release'] as const;
 export type SessionAction = (typeof SESSION_ACTIONS)[number];
 
-export const MESSAGE_ACTIONS = ['send_message', 'check_numbers'] as const;
+export const MESSAGE_ACTIONS = ['send_message', 'check_numbers', 'mark_read', 'send_presence'] as const;
 export type MessageAction = (typeof MESSAGE_ACTIONS)[number];
 
 export const COMMAND_ACTIONS = [...SESSION_ACTIONS, ...MESSAGE_ACTIONS] as const;
@@ -80,4 +80,29 @@ export interface CheckNumbersCommand extends CommandBase {
   phones: string[];
 }
 
-export type Command = SessionCommand | SendMessageCommand | CheckNumbersCommand;
+/** What `send_presence` may announce: the account's presence, or a chat state in one chat. */
+export const PRESENCE_STATES = ['available', 'unavailable', 'composing', 'recording', 'paused'] as const;
+export type PresenceState = (typeof PRESENCE_STATES)[number];
+/** The states that are about one chat (`chat` required); the others are the account's (`chat` forbidden). */
+export const CHAT_PRESENCE_STATES = ['composing', 'recording', 'paused'] as const satisfies readonly PresenceState[];
+
+export interface MarkReadCommand extends CommandBase {
+  action: 'mark_read';
+  /** Always set: the `messages_read` (or `mark_read_failed`) event answers it. */
+  requestId: string;
+  /** The contact whose messages are read, canonical (`+` and E.164 digits). */
+  chat: string;
+  /** The WhatsApp ids of the contact's messages, each once, in the order given. */
+  messageIds: string[];
+}
+
+export interface SendPresenceCommand extends CommandBase {
+  action: 'send_presence';
+  /** Always set: the `presence_sent` (or `presence_failed`) event answers it. */
+  requestId: string;
+  state: PresenceState;
+  /** The contact the chat state is for, canonical; set exactly for composing, recording and paused. */
+  chat: string | undefined;
+}
+
+export type Command = SessionCommand | SendMessageCommand | CheckNumbersCommand | MarkReadCommand | SendPresenceCommand;

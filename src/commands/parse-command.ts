@@ -10,6 +10,8 @@ import { normalisePhone, parseSessionId, sessionIdFor } from './session-identity
 import { EVENT_ACTIONS, MESSAGE_EVENT_ACTIONS } from '../events/catalogue.js';
 import { parseOutgoingMessage } from './parse-send-message.js';
 import { parseCheckNumbers } from './parse-check-numbers.js';
+import { parseMarkRead } from './parse-mark-read.js';
+import { parseSendPresence } from './parse-send-presence.js';
 
 export type { CommandHint } from './command-hint.js';
 export type { ParseLimits } from './parse-limits.js';
@@ -126,6 +128,22 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: ParseLimit
     const checked = parseCheckNumbers(data.phones ?? msg.phones, { maxBatch: limits.maxCheckNumbers ?? DEFAULT_CHECK_NUMBERS_MAX_BATCH });
     if (!checked.ok) return fail(checked.code, checked.reason, fullHint);
     return { ok: true, command: { ...base, action: 'check_numbers', requestId: base.requestId, phones: checked.phones } };
+  }
+  if (msg.action === 'mark_read' || msg.action === 'send_presence') {
+    const fullHint = { ...hint, numberId, ...(base.sessionId ? { sessionId: base.sessionId } : {}) };
+    const answer = msg.action === 'mark_read' ? 'messages_read' : 'presence_sent';
+    if (!base.requestId) {
+      return fail('INVALID_COMMAND', `"${msg.action}" needs "requestId" (or an AMQP correlation_id): its answer, ${answer}, carries it`, fullHint);
+    }
+    const chat = data.chat ?? msg.chat;
+    if (msg.action === 'mark_read') {
+      const read = parseMarkRead({ chat, messageIds: data.messageIds ?? msg.messageIds });
+      if (!read.ok) return fail(read.code, read.reason, fullHint);
+      return { ok: true, command: { ...base, action: 'mark_read', requestId: base.requestId, chat: read.chat, messageIds: read.messageIds } };
+    }
+    const presence = parseSendPresence({ state: data.state ?? msg.state, chat });
+    if (!presence.ok) return fail(presence.code, presence.reason, fullHint);
+    return { ok: true, command: { ...base, action: 'send_presence', requestId: base.requestId, state: presence.state, chat: presence.chat } };
   }
   const handoverTo = data.handoverTo ?? msg.handoverTo;
   return { ok: true, command: { ...base, action: msg.action, ...(handoverTo !== undefined ? { handoverTo } : {}) } };

@@ -75,7 +75,7 @@ const messageId = z.string().describe('The WhatsApp message id (`key.id`).');
 
 /**
  * Message events, on the `whatsapp.message.events` queue (routing key `message.<action>`).
- * Every one carries the session envelope; `requestId` is the `send_message` (or `check_numbers`) command's.
+ * Every one carries the session envelope; `requestId` is the `send_message` (or `check_numbers`, `mark_read`, `send_presence`) command's.
  */
 export const messageEventSchemas = {
   message_sent: messageEvent(
@@ -142,6 +142,48 @@ export const messageEventSchemas = {
       requestId: z.string().describe("The command's requestId."),
       phones: z.array(z.string()).describe('The phones asked about, canonical, each once, in the order asked.'),
       code: z.string().describe('A stable code: UNKNOWN_SESSION, NOT_CONNECTED, WHATSAPP_ERROR (the query failed or timed out).'),
+      reason: z.string().describe('What went wrong, for a person.'),
+    },
+  ),
+  messages_read: messageEvent(
+    'messages_read',
+    'Emitted when a `mark_read` was carried out: the read receipts for the messages were sent to WhatsApp (the contact sees them read). A redelivered command sends them again and answers again.',
+    {
+      requestId: z.string().describe("The command's requestId."),
+      chat: z.string().describe('The contact whose messages were read, canonical: `+` and its E.164 digits.'),
+      messageIds: z.array(z.string()).describe('The ids marked read, each once, in the order given.'),
+    },
+  ),
+  mark_read_failed: messageEvent(
+    'mark_read_failed',
+    'Emitted when a `mark_read` could not be carried out: the session is unknown, ended or did not open within SEND_WAIT_FOR_OPEN_MS, or WhatsApp refused (send again to retry).',
+    {
+      sessionId: envelope.sessionId.optional(),
+      requestId: z.string().describe("The command's requestId."),
+      chat: z.string().describe('The contact, canonical.'),
+      messageIds: z.array(z.string()).describe('The ids asked to be marked read.'),
+      code: z.string().describe('A stable code: UNKNOWN_SESSION, NOT_CONNECTED, WHATSAPP_ERROR.'),
+      reason: z.string().describe('What went wrong, for a person.'),
+    },
+  ),
+  presence_sent: messageEvent(
+    'presence_sent',
+    "Emitted when a `send_presence` was carried out: the account's presence (available, unavailable) or a chat state towards `chat` (composing, recording, paused) was sent to WhatsApp.",
+    {
+      requestId: z.string().describe("The command's requestId."),
+      state: z.enum(['available', 'unavailable', 'composing', 'recording', 'paused']).describe('The state sent.'),
+      chat: z.string().optional().describe('The contact a chat state was sent to, canonical; absent for available/unavailable.'),
+    },
+  ),
+  presence_failed: messageEvent(
+    'presence_failed',
+    'Emitted when a `send_presence` could not be carried out: the session is unknown, ended or did not open within SEND_WAIT_FOR_OPEN_MS, or WhatsApp refused (e.g. no push name yet for available/unavailable).',
+    {
+      sessionId: envelope.sessionId.optional(),
+      requestId: z.string().describe("The command's requestId."),
+      state: z.string().describe('The state asked for.'),
+      chat: z.string().optional().describe('The contact, canonical, for a chat state.'),
+      code: z.string().describe('A stable code: UNKNOWN_SESSION, NOT_CONNECTED, WHATSAPP_ERROR.'),
       reason: z.string().describe('What went wrong, for a person.'),
     },
   ),

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CheckNumbersCommand, SendMessageCommand } from '../commands/command.js';
+import type { CheckNumbersCommand, MarkReadCommand, SendMessageCommand, SendPresenceCommand } from '../commands/command.js';
 import type { Events, MessagePayload } from '../events/event-publisher.js';
 import { describeError, isWorkerError } from '../util/errors.js';
 import type { IncomingMessage, MessageReceipt, WhatsAppConnection } from '../whatsapp/types.js';
@@ -193,6 +193,56 @@ export class SessionMessaging {
     }
     if (defer) defer(published);
     else await published;
+  }
+
+  /**
+   * `mark_read`: read receipts for a contact's messages, answered with messages_read once WhatsApp
+   * was sent them. Nothing is remembered (a redelivery sends them again: harmless). What cannot be
+   * done — no open session within SEND_WAIT_FOR_OPEN_MS, WhatsApp failing — is answered with
+   * mark_read_failed, as checkNumbers answers; only the broker (the event's confirm) retries.
+   */
+  async markRead(cmd: MarkReadCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    const subject = { numberId: this.host.numberId, sessionId: this.host.id, requestId: cmd.requestId };
+    const { chat, messageIds } = cmd;
+    let published: Promise<unknown>;
+    try {
+      await this.onWhatsApp('the read receipts', (conn) => conn.markRead(`${phoneDigits(chat)}@s.whatsapp.net`, messageIds));
+      published = this.events.message('messages_read', subject, { chat, messageIds });
+    } catch (err) {
+      if (!(err instanceof SendFailure)) throw err;
+      this.log.warn({ requestId: cmd.requestId, code: err.code, reason: err.message }, 'messages not marked read');
+      published = this.events.message('mark_read_failed', subject, { chat, messageIds, code: err.code, reason: err.message });
+    }
+    if (defer) defer(published);
+    else await published;
+  }
+
+  /** `send_presence`: the account's presence or a chat state, answered with presence_sent or presence_failed, like markRead. */
+  async sendPresence(cmd: SendPresenceCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    const subject = { numberId: this.host.numberId, sessionId: this.host.id, requestId: cmd.requestId };
+    const { state, chat } = cmd;
+    const which = { state, ...(chat ? { chat } : {}) };
+    let published: Promise<unknown>;
+    try {
+      await this.onWhatsApp(`the presence "${state}"`, (conn) => conn.sendPresence(state, chat ? `${phoneDigits(chat)}@s.whatsapp.net` : undefined));
+      published = this.events.message('presence_sent', subject, which);
+    } catch (err) {
+      if (!(err instanceof SendFailure)) throw err;
+      this.log.warn({ requestId: cmd.requestId, code: err.code, reason: err.message }, 'presence not sent');
+      published = this.events.message('presence_failed', subject, { ...which, code: err.code, reason: err.message });
+    }
+    if (defer) defer(published);
+    else await published;
+  }
+
+  /** `act` on the open connection (waiting SEND_WAIT_FOR_OPEN_MS for one); SendFailure NOT_CONNECTED / UNKNOWN_SESSION / WHATSAPP_ERROR otherwise. */
+  private async onWhatsApp(what: string, act: (conn: WhatsAppConnection) => Promise<void>): Promise<void> {
+    const conn = await this.host.connectionForSend(this.deps.sendWaitForOpenMs).catch((err) => {
+      throw isWorkerError(err) ? new SendFailure(err.code, err.message) : err;
+    });
+    await act(conn).catch((err) => {
+      throw new SendFailure('WHATSAPP_ERROR', `WhatsApp did not take ${what}: ${describeError(err)}`);
+    });
   }
 
   private async checkRecipient(conn: WhatsAppConnection, jid: string): Promise<void> {

@@ -115,6 +115,33 @@ export class SessionManager {
         await session?.checkNumbers(cmd, defer);
         return;
       }
+      case 'mark_read': {
+        const session = await this.findOwned(cmd).catch(async (err) => {
+          if (!isWorkerError(err, 'UNKNOWN_SESSION')) throw err;
+          // Will not change by retrying: answered as the command's outcome, like a check's.
+          await this.deps.events.message(
+            'mark_read_failed',
+            { numberId: cmd.numberId, sessionId: cmd.sessionId, requestId: cmd.requestId },
+            { chat: cmd.chat, messageIds: cmd.messageIds, code: err.code, reason: err.message },
+          );
+          return undefined;
+        });
+        await session?.markRead(cmd, defer);
+        return;
+      }
+      case 'send_presence': {
+        const session = await this.findOwned(cmd).catch(async (err) => {
+          if (!isWorkerError(err, 'UNKNOWN_SESSION')) throw err;
+          await this.deps.events.message(
+            'presence_failed',
+            { numberId: cmd.numberId, sessionId: cmd.sessionId, requestId: cmd.requestId },
+            { state: cmd.state, ...(cmd.chat ? { chat: cmd.chat } : {}), code: err.code, reason: err.message },
+          );
+          return undefined;
+        });
+        await session?.sendPresence(cmd, defer);
+        return;
+      }
       case 'release':
         return this.handOver(cmd);
       case 'create': {

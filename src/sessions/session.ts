@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CheckNumbersCommand, SendMessageCommand } from '../commands/command.js';
+import type { CheckNumbersCommand, MarkReadCommand, SendMessageCommand, SendPresenceCommand } from '../commands/command.js';
 import { SessionMessaging } from '../messaging/session-messaging.js';
 import type { AuthStateHandle, SessionMeta } from '../storage/types.js';
 import { WorkerError } from '../util/errors.js';
@@ -171,6 +171,16 @@ export class Session {
   /** `check_numbers`: one WhatsApp query; the answer is numbers_checked or numbers_check_failed. */
   checkNumbers(cmd: CheckNumbersCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
     return this.messaging.checkNumbers(cmd, defer);
+  }
+
+  /** `mark_read`: read receipts to WhatsApp; the answer is messages_read or mark_read_failed. */
+  markRead(cmd: MarkReadCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    return this.messaging.markRead(cmd, defer);
+  }
+
+  /** `send_presence`: the account's presence or a chat state; the answer is presence_sent or presence_failed. */
+  sendPresence(cmd: SendPresenceCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    return this.messaging.sendPresence(cmd, defer);
   }
 
   /**

@@ -22,6 +22,7 @@ import type {
   MessageReceipt,
   NumberCheck,
   OutgoingContent,
+  PresenceUpdate,
   SendOptions,
   WhatsAppConnection,
   WhatsAppConnector,
@@ -208,6 +209,18 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
           return !!result?.exists;
         },
         checkNumbers: (phoneJids: readonly string[]) => checkNumbers(sock, phoneJids),
+        markRead: async (phoneJid: string, messageIds: readonly string[]) => {
+          // Contacts write from their LID (remoteJidAlt = PN): the receipt goes where the messages came from.
+          const remoteJid = (await lidOf(sock, phoneJid)) ?? phoneJid;
+          await sock.readMessages(messageIds.map((id) => ({ remoteJid, id, fromMe: false })));
+        },
+        sendPresence: async (state: PresenceUpdate, phoneJid?: string) => {
+          if ((state === 'available' || state === 'unavailable') && !sock.authState.creds.me?.name) {
+            // rc14 drops it silently (a warning) without a push name: say so instead of claiming it was sent.
+            throw new Error('WhatsApp has not told this account its push name yet; Baileys sends no presence without one');
+          }
+          await sock.sendPresenceUpdate(state, phoneJid);
+        },
         requestPairingCode: (phoneDigits) => sock.requestPairingCode(phoneDigits),
         logout: () => sock.logout(),
         end: () => {
@@ -225,6 +238,12 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
 }
 
 const noop = (): void => undefined;
+
+/** The LID Baileys has learnt for a phone-number JID, if any. */
+async function lidOf(sock: WASocket, phoneJid: string): Promise<string | undefined> {
+  const lid = await sock.signalRepository.lidMapping.getLIDForPN(phoneJid);
+  return lid ? `${userOf(lid)}@lid` : undefined;
+}
 
 /**
  * Several phone-number JIDs in one usync query: the query `sock.onWhatsApp(...jids)` sends (the

@@ -120,7 +120,21 @@ export interface WhatsAppConnection {
    * WhatsApp leaves out of its answer is reported as not registered.
    */
   checkNumbers(phoneJids: readonly string[]): Promise<NumberCheck[]>;
+  /**
+   * Read receipts for messages a contact sent in its 1:1 chat (`phoneJid`: `<digits>@s.whatsapp.net`);
+   * resolves once WhatsApp was sent the receipt. The connector addresses it as the messages came
+   * (the contact's LID when known).
+   */
+  markRead(phoneJid: string, messageIds: readonly string[]): Promise<void>;
+  /**
+   * The account's presence (`available`/`unavailable`, no chat) or a chat state towards one
+   * contact (`composing`/`recording`/`paused`, `phoneJid` set); resolves once it was sent.
+   */
+  sendPresence(state: PresenceUpdate, phoneJid?: string): Promise<void>;
 }
+
+/** What `sendPresence` may announce. */
+export type PresenceUpdate = 'available' | 'unavailable' | 'composing' | 'recording' | 'paused';
 
 export interface WhatsAppConnector {
   connect(params: WhatsAppConnectParams): WhatsAppConnection;

@@ -51,6 +51,8 @@ export class Account {
   maxConcurrentConnections = 0;
   loginConflicts = 0;
   duplicateSends = 0;
+  /** the last presence its clients announced (`<presence type="available|unavailable">`), if any */
+  presence: 'available' | 'unavailable' | undefined;
   /** ids of message stanzas accepted from the account's clients, oldest first (a Set keeps insertion order) */
   private readonly sentIds = new Set<string>();
 

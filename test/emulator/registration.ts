@@ -56,6 +56,8 @@ export interface PairSuccessInput {
   /** the phone's identity key pair, which is the account signature key */
   accountKey: { public: Uint8Array; private: Uint8Array };
   companionIdentity: Uint8Array;
+  /** a business account's verified name (`<biz name>`): Baileys takes it as `creds.me.name` */
+  businessName?: string | undefined;
 }
 
 /** Builds `<iq><pair-success>` with an ADVSignedDeviceIdentityHMAC keyed by the companion's adv secret. */
@@ -78,6 +80,7 @@ export function buildPairSuccess(input: PairSuccessInput): { stanza: BinaryNode;
       node('device-identity', {}, identity),
       node('platform', { name: 'android' }),
       node('device', { jid: `${input.phone}:${input.deviceId}@s.whatsapp.net`, lid: `${input.lid}:${input.deviceId}@lid` }),
+      ...(input.businessName ? [node('biz', { name: input.businessName })] : []),
     ]),
   ]);
   return { stanza, deviceDetails };

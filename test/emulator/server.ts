@@ -12,7 +12,7 @@ import type { Account, CompanionDevice } from './accounts.js';
 import { AccountStore, normalizePhone } from './accounts.js';
 import type { ConnectionHost, PendingRegistration } from './connection.js';
 import { ClientConnection, failure, streamError } from './connection.js';
-import { bytes, child, iqResult, node, S_WHATSAPP_NET, serverId, unixNow } from './frames.js';
+import { bytes, child, children, iqResult, node, S_WHATSAPP_NET, serverId, unixNow } from './frames.js';
 import type { IqContext, UsyncUserInfo } from './iq-handlers.js';
 import { answerIq } from './iq-handlers.js';
 import { MediaHost } from './media-host.js';
@@ -223,16 +223,74 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
         await this.messaging.onClientMessage(conn, stanza);
         return;
       case 'receipt':
+        this.observeRead(conn, stanza);
         await this.messaging.onClientReceipt(conn, stanza);
+        return;
+      case 'chatstate':
+        this.observeChatState(conn, stanza);
+        return;
+      case 'presence':
+        this.observePresence(conn, stanza);
         return;
       case 'ack':
         this.delivery.onAck(conn, stanza);
         this.contactRetries.onAck(conn, stanza);
         return;
       default:
-        // presence, ib (unified_session), chatstate...: nothing to answer
+        // ib (unified_session)...: nothing to answer
         return;
     }
+  }
+
+  /** The contact a client stanza is addressed to, by PN or LID (device part ignored). */
+  private contactAt(to: string | undefined): ReturnType<ContactStore['get']> {
+    if (!to) return undefined;
+    const [user = '', server] = to.split('@');
+    const bare = user.split(':')[0] ?? '';
+    if (server === 's.whatsapp.net') return this.contacts.get(bare);
+    if (server === 'lid') return this.contacts.byLid(bare);
+    return undefined;
+  }
+
+  /** A read receipt from a linked device for a contact's messages: the contact sees them read. */
+  private observeRead(conn: ClientConnection, receipt: BinaryNode): void {
+    if (receipt.attrs.type !== 'read' || !conn.account) return;
+    const contact = this.contactAt(receipt.attrs.to);
+    if (!contact) return;
+    const ids = [receipt.attrs.id, ...children(child(receipt, 'list')).map((item) => item.attrs.id)];
+    for (const id of ids) if (id && !contact.readIds.includes(id)) contact.readIds.push(id);
+    this.events.emit('change');
+  }
+
+  /** `<chatstate to=contact><composing/></chatstate>` (or recording: `<composing media="audio"/>`, paused). */
+  private observeChatState(conn: ClientConnection, stanza: BinaryNode): void {
+    if (!conn.account) return;
+    const contact = this.contactAt(stanza.attrs.to);
+    const [first] = children(stanza);
+    if (!contact || !first) return;
+    const state = first.tag === 'composing' && first.attrs.media === 'audio' ? 'recording' : first.tag;
+    contact.chatStates.push({ from: conn.account.phone, state });
+    this.events.emit('change');
+  }
+
+  /** `<presence type="available|unavailable" name=…/>` from a client: the account's presence (one without a type only announces the name). */
+  private observePresence(conn: ClientConnection, stanza: BinaryNode): void {
+    const type = stanza.attrs.type;
+    if (!conn.account || (type !== 'available' && type !== 'unavailable')) return;
+    conn.account.presence = type;
+    this.events.emit('change');
+  }
+
+  readBy(contactPhone: string): string[] {
+    return [...(this.contacts.get(contactPhone)?.readIds ?? [])];
+  }
+
+  chatStates(contactPhone: string): Array<{ from: string; state: string }> {
+    return [...(this.contacts.get(contactPhone)?.chatStates ?? [])];
+  }
+
+  until<T>(find: () => T | undefined, opts: { timeoutMs?: number; what?: string } = {}): Promise<T> {
+    return waitUntil(this.events, 'change', find, opts.timeoutMs ?? 10_000, opts.what ?? 'a condition');
   }
 
   /**
@@ -324,7 +382,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
     return waitUntil(this.events, 'qr', next, opts.timeoutMs ?? 30_000, 'a QR');
   }
 
-  async scanQr(qr: string, opts: { phoneNumber: string }): Promise<{ jid: string; lid: string }> {
+  async scanQr(qr: string, opts: { phoneNumber: string; businessName?: string }): Promise<{ jid: string; lid: string }> {
     const parsed = parseQr(qr);
     const conn = [...this.conns].find((c) => c.isOpen && c.registration?.refs.includes(parsed.ref));
     if (!conn?.registration) throw new Error('no connected client is showing this QR (unknown ref, or its client went away)');
@@ -334,7 +392,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
     if (!reg.noiseKey.equals(parsed.noiseKey) || !reg.identityKey.equals(parsed.identityKey)) {
       throw new Error('QR keys do not match the registering client');
     }
-    return this.completeLink(conn, normalizePhone(opts.phoneNumber), parsed.advSecret);
+    return this.completeLink(conn, normalizePhone(opts.phoneNumber), parsed.advSecret, opts.businessName);
   }
 
   async confirmPairingCode(phoneNumber: string, code: string, opts: { timeoutMs?: number } = {}): Promise<{ jid: string; lid: string }> {
@@ -393,7 +451,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   }
 
   /** pair-success -> verify pair-device-sign -> remember the device -> stream:error 515. */
-  private async completeLink(conn: ClientConnection, phone: string, advSecret: Buffer): Promise<{ jid: string; lid: string }> {
+  private async completeLink(conn: ClientConnection, phone: string, advSecret: Buffer, businessName?: string): Promise<{ jid: string; lid: string }> {
     const reg = conn.registration;
     if (!reg) throw new Error('connection is not registering');
     const account = this.accounts.getOrCreate(phone);
@@ -406,6 +464,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
       advSecret,
       accountKey,
       companionIdentity: reg.identityKey,
+      businessName,
     });
     const reply = await conn.sendIq(stanza);
     if (reply.attrs.type !== 'result') throw new Error('client rejected pair-success');
@@ -564,6 +623,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
         maxConcurrentConnections: a.maxConcurrentConnections,
         loginConflicts: a.loginConflicts,
         duplicateSends: a.duplicateSends,
+        presence: a.presence,
       })),
       contacts: this.contacts.all().map((c) => ({
         phone: c.phone,
@@ -571,6 +631,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
         received: c.received.length,
         retryReceiptsSent: c.retryReceiptsSent,
         undecryptable: c.undecryptable,
+        read: c.readIds.length,
       })),
       connections: [...this.conns].map((c) => ({
         id: c.id,

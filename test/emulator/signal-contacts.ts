@@ -16,6 +16,10 @@ export class Contact {
   retryReceiptsSent = 0;
   /** messages it gave up on: still undecryptable after its retry receipts (never in `received`) */
   undecryptable = 0;
+  /** ids of its messages an account device reported read (`<receipt type="read">` addressed to it), in order, each once */
+  readonly readIds: string[] = [];
+  /** chat states (`<chatstate>`) account devices sent it, in order */
+  readonly chatStates: Array<{ from: string; state: string }> = [];
   private awaited = 0;
   private readonly events = new EventEmitter();
 

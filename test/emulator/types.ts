@@ -75,6 +75,8 @@ export interface EmulatorState {
     loginConflicts: number;
     /** message stanzas from its clients with an id already accepted: acked, not delivered again */
     duplicateSends: number;
+    /** the last presence its clients announced (`<presence type="available|unavailable"/>`); undefined before any */
+    presence: 'available' | 'unavailable' | undefined;
   }>;
   contacts: Array<{
     phone: string;
@@ -84,6 +86,8 @@ export interface EmulatorState {
     retryReceiptsSent: number;
     /** messages from account devices it gave up on: still undecryptable after its retry receipts, never in `received` */
     undecryptable: number;
+    /** how many of its messages account devices reported read (see `readBy`) */
+    read: number;
   }>;
   connections: Array<{ id: number; phone?: string; device?: number; registering: boolean }>;
 }
@@ -101,8 +105,14 @@ export interface Emulator {
    * the client's full QR (connection.update `qr`) starts with it. `scanQr` needs the full string.
    */
   waitForQr(opts?: { timeoutMs?: number }): Promise<string>;
-  /** Act as the phone of `phoneNumber`: scan the client's full QR string and complete the link. */
-  scanQr(qr: string, opts: { phoneNumber: string }): Promise<{ jid: string; lid: string }>;
+  /**
+   * Act as the phone of `phoneNumber`: scan the client's full QR string and complete the link.
+   * `businessName`: link as a business account with that verified name (pair-success `<biz name>`),
+   * which Baileys takes as the account's name (`creds.me.name`); without a name it sends no
+   * `available`/`unavailable` presence (the real phone syncs the push name through app state,
+   * which the emulator does not).
+   */
+  scanQr(qr: string, opts: { phoneNumber: string; businessName?: string }): Promise<{ jid: string; lid: string }>;
   /** Act as the phone typing `code` (from the client's requestPairingCode) and complete the link. */
   confirmPairingCode(phoneNumber: string, code: string, opts?: { timeoutMs?: number }): Promise<{ jid: string; lid: string }>;
   /** Faults, addressed by the account's phone digits (or all connections when omitted). */
@@ -125,6 +135,12 @@ export interface Emulator {
   receivedBy(contactPhone: string): ReceivedMessage[];
   /** Resolves with the next (not yet awaited) message the contact receives. */
   waitForMessage(contactPhone: string, opts?: { timeoutMs?: number }): Promise<ReceivedMessage>;
+  /** Ids of the contact's messages an account device reported read (a `receipt` of type 'read' to its PN or LID), in order, each once. */
+  readBy(contactPhone: string): string[];
+  /** Chat states account devices sent the contact (`<chatstate to=contact><composing/></chatstate>`…), in order; `from` is the account's phone digits. */
+  chatStates(contactPhone: string): Array<{ from: string; state: string }>;
+  /** Resolves with `find()`'s first defined value, re-checked whenever the emulator observes something (state, receipts, chat states). */
+  until<T>(find: () => T | undefined, opts?: { timeoutMs?: number; what?: string }): Promise<T>;
   /** Sends an encrypted message from a contact to an account: now if online, else queued for its next login. */
   sendMessage(fromContactPhone: string, toAccountPhone: string, message: proto.IMessage | string): Promise<SendResult>;
 

@@ -4,6 +4,7 @@ import type {
   MessageReceipt,
   NumberCheck,
   OutgoingContent,
+  PresenceUpdate,
   SendOptions,
   WhatsAppConnection,
   WhatsAppConnector,
@@ -31,6 +32,13 @@ export class FakeSocket implements WhatsAppConnection {
   readonly lids = new Map<string, string>();
   /** Every checkNumbers query, in order (one entry per query: the JIDs asked). */
   readonly numberChecks: string[][] = [];
+  /** Every markRead, in order: the chat JID and the ids. */
+  readonly reads: Array<{ jid: string; messageIds: string[] }> = [];
+  /** Every sendPresence, in order. */
+  readonly presences: Array<{ state: PresenceUpdate; jid?: string }> = [];
+  /** Make the next markRead / sendPresence reject with this error. */
+  failNextRead: Error | undefined;
+  failNextPresence: Error | undefined;
   /** Make the next checkNumbers reject with this error. */
   failNextCheck: Error | undefined;
   /** Make the next sendMessage reject with this error. */
@@ -101,6 +109,20 @@ export class FakeSocket implements WhatsAppConnection {
       const lid = exists ? this.lids.get(jid) : undefined;
       return { jid, exists, ...(lid ? { lid } : {}) };
     });
+  }
+
+  async markRead(jid: string, messageIds: readonly string[]): Promise<void> {
+    const err = this.failNextRead;
+    this.failNextRead = undefined;
+    if (err) throw err;
+    this.reads.push({ jid, messageIds: [...messageIds] });
+  }
+
+  async sendPresence(state: PresenceUpdate, jid?: string): Promise<void> {
+    const err = this.failNextPresence;
+    this.failNextPresence = undefined;
+    if (err) throw err;
+    this.presences.push({ state, ...(jid ? { jid } : {}) });
   }
 
   async requestPairingCode(phoneDigits: string): Promise<string> {

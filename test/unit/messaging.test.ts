@@ -2,7 +2,7 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import pino from 'pino';
-import type { CheckNumbersCommand, SendMessageCommand, SessionCommand } from '../../src/commands/command.js';
+import type { CheckNumbersCommand, MarkReadCommand, SendMessageCommand, SendPresenceCommand, SessionCommand } from '../../src/commands/command.js';
 import { deriveMessageId } from '../../src/messaging/message-id.js';
 import { stableEventId } from '../../src/events/event-publisher.js';
 import { mediaPrefix } from '../../src/storage/media-store.js';
@@ -33,6 +33,20 @@ const sendText = (requestId: string, text = 'Hello', to = '221770000001'): SendM
 });
 
 const checkNumbers = (requestId: string, phones: string[]): CheckNumbersCommand => ({ ...base, action: 'check_numbers', requestId, phones });
+const markRead = (requestId: string, messageIds: string[], chat = '+221770000001'): MarkReadCommand => ({
+  ...base,
+  action: 'mark_read',
+  requestId,
+  chat,
+  messageIds,
+});
+const presence = (requestId: string, state: SendPresenceCommand['state'], chat?: string): SendPresenceCommand => ({
+  ...base,
+  action: 'send_presence',
+  requestId,
+  state,
+  chat,
+});
 
 class MemoryHistory implements MessageHistory {
   readonly records: Array<[string, HistoryRecord]> = [];
@@ -780,6 +794,90 @@ describe('checking numbers', () => {
     socket.unregistered.add('221770000001@s.whatsapp.net');
     await manager.execute(sendText('send-after-check'));
     expect(events.messages('message_sent').map((e) => e.requestId)).toEqual(['send-after-check']);
+  });
+});
+
+describe('marking read and sending presence', () => {
+  it('mark_read sends the read receipts for the chat (one call, the ids in order) and answers messages_read', async () => {
+    const { manager, socket, events } = await connected();
+    await manager.execute(markRead('read-1', ['3EB0AA', '3EB0BB']));
+    expect(socket.reads).toEqual([{ jid: '221770000001@s.whatsapp.net', messageIds: ['3EB0AA', '3EB0BB'] }]);
+    expect(events.messages('messages_read')).toEqual([
+      expect.objectContaining({
+        action: 'messages_read',
+        numberId: 6,
+        sessionId: SID,
+        requestId: 'read-1',
+        chat: '+221770000001',
+        messageIds: ['3EB0AA', '3EB0BB'],
+      }),
+    ]);
+    expect(events.messages('mark_read_failed')).toEqual([]);
+  });
+
+  it('send_presence: a chat state goes to the contact, the account presence to nobody; each answered presence_sent', async () => {
+    const { manager, socket, events } = await connected();
+    await manager.execute(presence('p-1', 'composing', '+221770000001'));
+    await manager.execute(presence('p-2', 'available'));
+    expect(socket.presences).toEqual([{ state: 'composing', jid: '221770000001@s.whatsapp.net' }, { state: 'available' }]);
+    const sent = events.messages('presence_sent');
+    expect(sent.map((e) => [e.requestId, e.state, e.chat])).toEqual([
+      ['p-1', 'composing', '+221770000001'],
+      ['p-2', 'available', undefined],
+    ]);
+    expect(sent[1]).not.toHaveProperty('chat');
+  });
+
+  it('waits for a reconnecting session to open, then marks read', async () => {
+    const { manager, socket, connector, events } = await connected();
+    const next = connector.nextSocket();
+    socket.close(428, 'dropped');
+    const reading = manager.execute(markRead('read-2', ['3EB0CC']));
+    const again = await next;
+    again.open('221771234567');
+    await reading;
+    expect(again.reads).toEqual([{ jid: '221770000001@s.whatsapp.net', messageIds: ['3EB0CC'] }]);
+    expect(events.messages('messages_read').map((e) => e.requestId)).toEqual(['read-2']);
+  });
+
+  it('answered with mark_read_failed / presence_failed, not retried: unknown session, WhatsApp failing, not open in time, stopped', async () => {
+    const { manager, socket, events } = await connected({ waitMs: 100 });
+    await manager.execute({ ...markRead('r-unknown', ['3EB0AA']), numberId: 99, sessionId: undefined });
+    await manager.execute({ ...presence('p-unknown', 'paused', '+221770000001'), numberId: 99, sessionId: undefined });
+    socket.failNextRead = new Error('socket write failed');
+    await manager.execute(markRead('r-wa', ['3EB0AA']));
+    socket.failNextPresence = new Error('no push name');
+    await manager.execute(presence('p-wa', 'available'));
+    socket.close(428, 'dropped');
+    await manager.execute(markRead('r-late', ['3EB0AA']));
+    await manager.execute({ ...create, action: 'disconnect' });
+    await manager.execute(presence('p-stopped', 'composing', '+221770000001'));
+    expect(events.messages('mark_read_failed').map((e) => [e.requestId, e.code, e.chat, e.messageIds])).toEqual([
+      ['r-unknown', 'UNKNOWN_SESSION', '+221770000001', ['3EB0AA']],
+      ['r-wa', 'WHATSAPP_ERROR', '+221770000001', ['3EB0AA']],
+      ['r-late', 'NOT_CONNECTED', '+221770000001', ['3EB0AA']],
+    ]);
+    expect(events.messages('presence_failed').map((e) => [e.requestId, e.code, e.state, e.chat])).toEqual([
+      ['p-unknown', 'UNKNOWN_SESSION', 'paused', '+221770000001'],
+      ['p-wa', 'WHATSAPP_ERROR', 'available', undefined],
+      ['p-stopped', 'NOT_CONNECTED', 'composing', '+221770000001'],
+    ]);
+    const [, wa] = events.messages('mark_read_failed');
+    expect(wa).toMatchObject({ sessionId: SID, reason: expect.stringMatching(/socket write failed/) });
+    expect(events.messages('presence_failed')[1]).toMatchObject({ reason: expect.stringMatching(/no push name/) });
+    expect(events.messages('messages_read')).toEqual([]);
+    expect(events.messages('presence_sent')).toEqual([]);
+  });
+
+  it('an answer the broker does not confirm fails the command (retried), and the retry answers', async () => {
+    const { manager, socket, events } = await connected();
+    events.failNextMessage = new WorkerError('BROKER_UNAVAILABLE', 'broker down');
+    await expect(manager.execute(markRead('read-3', ['3EB0AA']))).rejects.toMatchObject({ code: 'BROKER_UNAVAILABLE' });
+    await manager.execute(markRead('read-3', ['3EB0AA']));
+    expect(socket.reads).toHaveLength(2);
+    expect(events.messages('messages_read').map((e) => e.requestId)).toEqual(['read-3']);
+    events.failNextMessage = new WorkerError('BROKER_UNAVAILABLE', 'broker down');
+    await expect(manager.execute(presence('p-3', 'unavailable'))).rejects.toMatchObject({ code: 'BROKER_UNAVAILABLE' });
   });
 });
 
