@@ -24,6 +24,7 @@ import { restoreScenario } from './scenarios/restore.js';
 import { sendScenario } from './scenarios/send.js';
 import { storageWritesScenario } from './scenarios/storage-writes.js';
 import type { BenchResults, ScenarioResult } from './types.js';
+import { silenceLibraryConsole } from '../library-console.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -40,15 +41,6 @@ const SCENARIOS: Entry[] = [
   { ids: ['send'], title: 'Send throughput', run: async (ctx) => [await sendScenario(ctx)] },
   { ids: ['storage-writes'], title: 'Storage writes', run: async (ctx) => [await storageWritesScenario(ctx)] },
 ];
-
-/** libsignal (inside Baileys) prints session internals with console.info/warn/error: not bench output. */
-function silenceLibraryConsole(): void {
-  const noop = () => undefined;
-  console.info = noop;
-  console.warn = noop;
-  console.error = noop;
-  console.debug = noop;
-}
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);

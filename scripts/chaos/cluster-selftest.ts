@@ -15,11 +15,11 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import amqp, { type ChannelModel } from 'amqplib';
 import { epmdNames, listBeamProcesses, startCluster, type RabbitCluster } from './rabbit-cluster.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const MESSAGES = 1000;
 const DEFAULT_BROKER = 'amqp://guest:guest@127.0.0.1:5672';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const say = (line: string): void => void process.stdout.write(`[selftest] ${line}\n`);
 
 function check(cond: unknown, what: string): asserts cond {

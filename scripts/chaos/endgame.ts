@@ -5,7 +5,7 @@ import { waitAllLinked } from './faults.js';
 import { accountsOf, type RestartCheck } from './invariants.js';
 import type { ChaosNumber, Load } from './load.js';
 import type { RestartableS3 } from './s3.js';
-import { pollUntil } from './wait.js';
+import { waitFor } from '../../test/helpers/wait.js';
 import type { ChaosWorker } from './worker.js';
 
 /** The end of a run: everything back up, a bounded wait for quiescence, the graceful-restart experiment. */
@@ -42,7 +42,7 @@ export async function quiesce(load: Load, backend: Backend, emu: EmulatorServer,
       accountsOf(emu).every((a) => (a.unacked ?? 0) === 0)
     );
   };
-  return pollUntil(done, timeoutMs, 'quiescence', 500).then(
+  return waitFor(done, 'quiescence', { timeoutMs, intervalMs: 500 }).then(
     () => true,
     () => false,
   );

@@ -4,7 +4,8 @@ import type { RabbitCluster } from './rabbit-cluster.js';
 import type { ChaosNumber } from './load.js';
 import type { Prng } from './prng.js';
 import type { RestartableS3 } from './s3.js';
-import { pollUntil, sleep } from './wait.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../../test/helpers/wait.js';
 import type { ChaosWorker } from './worker.js';
 
 export const FAULT_KINDS = ['worker-kill', 'broker-cut', 'node-stop', 's3-stop', 'wa-drop', 'wa-restart515', 'wa-conflict440'] as const;
@@ -53,7 +54,7 @@ export function allLinked(emu: EmulatorServer, numbers: ChaosNumber[]): boolean 
 }
 
 export const waitAllLinked = (ctx: Pick<FaultContext, 'emu' | 'numbers'>, timeoutMs: number): Promise<void> =>
-  pollUntil(() => allLinked(ctx.emu, ctx.numbers), timeoutMs, 'every number linked again on the emulator', 100);
+  waitFor(() => allLinked(ctx.emu, ctx.numbers), 'every number linked again on the emulator', { timeoutMs, intervalMs: 100 });
 
 /**
  * Injects faults one after another for `windowMs`, at random gaps (seeded), each followed by a
@@ -202,11 +203,10 @@ export class FaultInjector {
   private async workerNode(): Promise<number> {
     let node: number | undefined;
     // the broker's connection list announces nothing: asked again until it names one
-    await pollUntil(
+    await waitFor(
       async () => (node = await this.ctx.cluster.nodeOfConnection(this.ctx.connectionName)) !== undefined,
-      this.ctx.recoveryTimeoutMs,
       `a broker connection named "${this.ctx.connectionName}"`,
-      500,
+      { timeoutMs: this.ctx.recoveryTimeoutMs, intervalMs: 500 },
     );
     return node!;
   }

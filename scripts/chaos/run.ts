@@ -20,6 +20,7 @@ import { randomSeed } from './prng.js';
 import { runOnce, type RunOptions, type RunResult } from './scenario.js';
 import { report } from './report.js';
 import { Teardown } from './teardown.js';
+import { silenceLibraryConsole } from '../library-console.js';
 
 const USAGE = 'usage: npm run chaos -- [--quick] [--runs=K] [--duration=S] [--numbers=N] [--contacts=C] [--seed=X] [--keep]';
 
@@ -50,15 +51,6 @@ function parseArgs(argv: string[]): { runs: number; base: Omit<RunOptions, 'inde
       basePort: 5701,
     },
   };
-}
-
-/** libsignal (inside the emulator) chats on console.info/warn/error: not the suite's output. */
-function silenceLibraryConsole(): void {
-  const noop = () => undefined;
-  console.info = noop;
-  console.warn = noop;
-  console.error = noop;
-  console.debug = noop;
 }
 
 async function main(): Promise<number> {

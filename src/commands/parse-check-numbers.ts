@@ -1,6 +1,5 @@
 import type { ErrorCode } from '../util/errors.js';
-import { isWorkerError } from '../util/errors.js';
-import { normalisePhone } from './session-identity.js';
+import { phoneField } from './session-identity.js';
 
 export type CheckNumbersParse = { ok: true; phones: string[] } | { ok: false; code: ErrorCode; reason: string };
 
@@ -25,11 +24,9 @@ export function parseCheckNumbers(phones: readonly string[] | undefined, limits:
   }
   const canonical = new Set<string>();
   for (const [i, raw] of phones.entries()) {
-    try {
-      canonical.add(normalisePhone(raw));
-    } catch (err) {
-      return { ok: false, code: isWorkerError(err) ? err.code : 'INVALID_PHONE', reason: `phones[${i}]: ${(err as Error).message}` };
-    }
+    const phone = phoneField(raw, `phones[${i}]`);
+    if (!phone.ok) return phone;
+    canonical.add(phone.phone);
   }
   return { ok: true, phones: [...canonical] };
 }

@@ -13,6 +13,9 @@ import { parseCheckNumbers } from './parse-check-numbers.js';
 import { parseMarkRead } from './parse-mark-read.js';
 import { parseSendPresence } from './parse-send-presence.js';
 
+/** The event that answers each command whose answer carries its requestId. */
+const ANSWERED_BY = { check_numbers: 'numbers_checked', mark_read: 'messages_read', send_presence: 'presence_sent' } as const;
+
 export type { CommandHint } from './command-hint.js';
 export type { ParseLimits } from './parse-limits.js';
 
@@ -120,30 +123,30 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: ParseLimit
     if (!out.ok) return fail(out.code, out.reason, fullHint);
     return { ok: true, command: { ...base, action: 'send_message', requestId: base.requestId, ...out.value } };
   }
-  if (msg.action === 'check_numbers') {
+  if (msg.action === 'check_numbers' || msg.action === 'mark_read' || msg.action === 'send_presence') {
     const fullHint = { ...hint, numberId, ...(base.sessionId ? { sessionId: base.sessionId } : {}) };
     if (!base.requestId) {
-      return fail('INVALID_COMMAND', '"check_numbers" needs "requestId" (or an AMQP correlation_id): its answer, numbers_checked, carries it', fullHint);
+      return fail(
+        'INVALID_COMMAND',
+        `"${msg.action}" needs "requestId" (or an AMQP correlation_id): its answer, ${ANSWERED_BY[msg.action]}, carries it`,
+        fullHint,
+      );
     }
-    const checked = parseCheckNumbers(data.phones ?? msg.phones, { maxBatch: limits.maxCheckNumbers ?? DEFAULT_CHECK_NUMBERS_MAX_BATCH });
-    if (!checked.ok) return fail(checked.code, checked.reason, fullHint);
-    return { ok: true, command: { ...base, action: 'check_numbers', requestId: base.requestId, phones: checked.phones } };
-  }
-  if (msg.action === 'mark_read' || msg.action === 'send_presence') {
-    const fullHint = { ...hint, numberId, ...(base.sessionId ? { sessionId: base.sessionId } : {}) };
-    const answer = msg.action === 'mark_read' ? 'messages_read' : 'presence_sent';
-    if (!base.requestId) {
-      return fail('INVALID_COMMAND', `"${msg.action}" needs "requestId" (or an AMQP correlation_id): its answer, ${answer}, carries it`, fullHint);
-    }
+    const requestId = base.requestId;
     const chat = data.chat ?? msg.chat;
+    if (msg.action === 'check_numbers') {
+      const checked = parseCheckNumbers(data.phones ?? msg.phones, { maxBatch: limits.maxCheckNumbers ?? DEFAULT_CHECK_NUMBERS_MAX_BATCH });
+      if (!checked.ok) return fail(checked.code, checked.reason, fullHint);
+      return { ok: true, command: { ...base, action: 'check_numbers', requestId, phones: checked.phones } };
+    }
     if (msg.action === 'mark_read') {
       const read = parseMarkRead({ chat, messageIds: data.messageIds ?? msg.messageIds });
       if (!read.ok) return fail(read.code, read.reason, fullHint);
-      return { ok: true, command: { ...base, action: 'mark_read', requestId: base.requestId, chat: read.chat, messageIds: read.messageIds } };
+      return { ok: true, command: { ...base, action: 'mark_read', requestId, chat: read.chat, messageIds: read.messageIds } };
     }
     const presence = parseSendPresence({ state: data.state ?? msg.state, chat });
     if (!presence.ok) return fail(presence.code, presence.reason, fullHint);
-    return { ok: true, command: { ...base, action: 'send_presence', requestId: base.requestId, state: presence.state, chat: presence.chat } };
+    return { ok: true, command: { ...base, action: 'send_presence', requestId, state: presence.state, chat: presence.chat } };
   }
   const handoverTo = data.handoverTo ?? msg.handoverTo;
   return { ok: true, command: { ...base, action: msg.action, ...(handoverTo !== undefined ? { handoverTo } : {}) } };

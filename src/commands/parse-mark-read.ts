@@ -1,6 +1,5 @@
 import type { ErrorCode } from '../util/errors.js';
-import { isWorkerError } from '../util/errors.js';
-import { normalisePhone } from './session-identity.js';
+import { phoneField } from './session-identity.js';
 
 /** Most message ids one `mark_read` may carry. */
 export const MARK_READ_MAX_IDS = 100;
@@ -19,12 +18,8 @@ export type MarkReadParse = { ok: true; chat: string; messageIds: string[] } | {
 export function parseMarkRead(f: { chat?: string | undefined; messageIds?: readonly string[] | undefined }): MarkReadParse {
   if (f.chat === undefined)
     return { ok: false, code: 'INVALID_COMMAND', reason: '"mark_read" needs "chat", the phone of the contact whose messages were read' };
-  let chat: string;
-  try {
-    chat = normalisePhone(f.chat);
-  } catch (err) {
-    return { ok: false, code: isWorkerError(err) ? err.code : 'INVALID_PHONE', reason: `chat: ${(err as Error).message}` };
-  }
+  const chat = phoneField(f.chat, 'chat');
+  if (!chat.ok) return chat;
   const ids = f.messageIds;
   if (ids === undefined || ids.length === 0) {
     return { ok: false, code: 'INVALID_COMMAND', reason: '"mark_read" needs "messageIds", a non-empty array of WhatsApp message ids' };
@@ -41,5 +36,5 @@ export function parseMarkRead(f: { chat?: string | undefined; messageIds?: reado
       };
     }
   }
-  return { ok: true, chat, messageIds: [...new Set(ids)] };
+  return { ok: true, chat: chat.phone, messageIds: [...new Set(ids)] };
 }

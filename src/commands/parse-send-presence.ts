@@ -1,7 +1,6 @@
 import type { ErrorCode } from '../util/errors.js';
-import { isWorkerError } from '../util/errors.js';
 import { CHAT_PRESENCE_STATES, PRESENCE_STATES, type PresenceState } from './command.js';
-import { normalisePhone } from './session-identity.js';
+import { phoneField } from './session-identity.js';
 
 export type SendPresenceParse = { ok: true; state: PresenceState; chat: string | undefined } | { ok: false; code: ErrorCode; reason: string };
 
@@ -31,9 +30,6 @@ export function parseSendPresence(f: { state?: string | undefined; chat?: string
     return { ok: true, state, chat: undefined };
   }
   if (f.chat === undefined) return { ok: false, code: 'INVALID_COMMAND', reason: `"${state}" is a chat state: it needs "chat", the phone of the contact` };
-  try {
-    return { ok: true, state, chat: normalisePhone(f.chat) };
-  } catch (err) {
-    return { ok: false, code: isWorkerError(err) ? err.code : 'INVALID_PHONE', reason: `chat: ${(err as Error).message}` };
-  }
+  const chat = phoneField(f.chat, 'chat');
+  return chat.ok ? { ok: true, state, chat: chat.phone } : chat;
 }

@@ -1,4 +1,4 @@
-import { WorkerError } from '../util/errors.js';
+import { isWorkerError, WorkerError, type ErrorCode } from '../util/errors.js';
 
 /**
  * A session is named `session_<numberId>_<phone>`, with the phone in ONE canonical form: `+`
@@ -37,6 +37,15 @@ export function normalisePhone(raw: string): string {
   if (!/^[0-9]{6,15}$/.test(digits)) throw bad('6 to 15 digits, optionally after + or 00');
   if (digits.startsWith('0')) throw bad('international form expected: a country code never starts with 0');
   return `+${digits}`;
+}
+
+/** `normalisePhone` for one field of a command: its canonical form, or the refusal naming the field. */
+export function phoneField(raw: string, field: string): { ok: true; phone: string } | { ok: false; code: ErrorCode; reason: string } {
+  try {
+    return { ok: true, phone: normalisePhone(raw) };
+  } catch (err) {
+    return { ok: false, code: isWorkerError(err) ? err.code : 'INVALID_PHONE', reason: `${field}: ${(err as Error).message}` };
+  }
 }
 
 /** The digits alone (what WhatsApp's pairing-code request wants). */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CheckNumbersCommand, MarkReadCommand, SendMessageCommand, SendPresenceCommand } from '../commands/command.js';
-import type { Events, MessagePayload } from '../events/event-publisher.js';
+import type { Events, MessagePayload, MessageSubject } from '../events/event-publisher.js';
 import { describeError, isWorkerError } from '../util/errors.js';
 import type { IncomingMessage, MessageReceipt, WhatsAppConnection } from '../whatsapp/types.js';
 import { Lru } from './lru.js';
@@ -11,8 +11,7 @@ import { MEDIA_URL_UNAVAILABLE, outgoingContent, SendFailure } from './outgoing-
 import type { AddressPolicy } from '../util/address-policy.js';
 import type { HistoryRecord, MessageHistory } from './message-history.js';
 import { deriveMessageId } from './message-id.js';
-import { isPhoneJid } from '../commands/recipient.js';
-import { phoneDigits } from '../commands/session-identity.js';
+import { isPhoneJid, recipientJid } from '../commands/recipient.js';
 
 export interface MessagingDeps {
   /** Where received media go and `mediaKey` sends come from; without one, media are not stored. */
@@ -160,89 +159,93 @@ export class SessionMessaging {
   /**
    * `check_numbers`: one WhatsApp query for the whole batch, answered with numbers_checked (the
    * phones in the order asked). Nothing is remembered: a redelivered command asks again and
-   * answers again. What cannot be answered — no open session within SEND_WAIT_FOR_OPEN_MS, the
-   * query failing — is answered with numbers_check_failed, as a send's recipient check answers
-   * with message_failed; only the broker (the event's confirm) makes the command retry.
-   * `defer` as for `send`.
+   * answers again. Failures are answered with numbers_check_failed (see `answer`).
    */
-  async checkNumbers(cmd: CheckNumbersCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+  checkNumbers(cmd: CheckNumbersCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    const jids = cmd.phones.map((phone) => recipientJid(phone));
+    return this.answer(
+      cmd,
+      'the number check',
+      (conn) => conn.checkNumbers(jids),
+      (subject, answers) => {
+        // Matched by JID, not trusted by position: a JID missing from the answer is not on WhatsApp.
+        const byJid = new Map(answers.map((a) => [a.jid, a]));
+        const results = cmd.phones.map((phone, i) => {
+          const jid = jids[i]!;
+          const answer = byJid.get(jid);
+          if (!answer?.exists) return { phone, onWhatsApp: false };
+          this.registered.set(jid, true);
+          return { phone, onWhatsApp: true, jid, ...(answer.lid ? { lid: answer.lid } : {}) };
+        });
+        return this.events.message('numbers_checked', subject, { results });
+      },
+      (subject, failure) => this.events.message('numbers_check_failed', subject, { phones: cmd.phones, ...failure }),
+      defer,
+    );
+  }
+
+  /**
+   * `mark_read`: read receipts for a contact's messages, answered with messages_read once WhatsApp
+   * was sent them. Nothing is remembered (a redelivery sends them again: harmless).
+   */
+  markRead(cmd: MarkReadCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    const { chat, messageIds } = cmd;
+    return this.answer(
+      cmd,
+      'the read receipts',
+      (conn) => conn.markRead(recipientJid(chat), messageIds),
+      (subject) => this.events.message('messages_read', subject, { chat, messageIds }),
+      (subject, failure) => this.events.message('mark_read_failed', subject, { chat, messageIds, ...failure }),
+      defer,
+    );
+  }
+
+  /** `send_presence`: the account's presence or a chat state, answered with presence_sent or presence_failed. */
+  sendPresence(cmd: SendPresenceCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    const { state, chat } = cmd;
+    const which = { state, ...(chat ? { chat } : {}) };
+    return this.answer(
+      cmd,
+      `the presence "${state}"`,
+      (conn) => conn.sendPresence(state, chat ? recipientJid(chat) : undefined),
+      (subject) => this.events.message('presence_sent', subject, which),
+      (subject, failure) => this.events.message('presence_failed', subject, { ...which, ...failure }),
+      defer,
+    );
+  }
+
+  /**
+   * A command that asks WhatsApp something and is answered by an event either way: `done` once
+   * WhatsApp took it; `failed` when it cannot be done (no open session within
+   * SEND_WAIT_FOR_OPEN_MS: NOT_CONNECTED and the like; WhatsApp failing: WHATSAPP_ERROR), as a
+   * send's recipient check answers with message_failed. Only the broker (the answer's confirm)
+   * makes the command retry. `defer` as for `send`.
+   */
+  private async answer<T>(
+    cmd: { requestId: string; action: string },
+    what: string,
+    act: (conn: WhatsAppConnection) => Promise<T>,
+    done: (subject: MessageSubject, result: T) => Promise<unknown>,
+    failed: (subject: MessageSubject, failure: { code: string; reason: string }) => Promise<unknown>,
+    defer?: (confirmed: Promise<unknown>) => void,
+  ): Promise<void> {
     const subject = { numberId: this.host.numberId, sessionId: this.host.id, requestId: cmd.requestId };
-    const jids = cmd.phones.map((phone) => `${phoneDigits(phone)}@s.whatsapp.net`);
     let published: Promise<unknown>;
     try {
       const conn = await this.host.connectionForSend(this.deps.sendWaitForOpenMs).catch((err) => {
         throw isWorkerError(err) ? new SendFailure(err.code, err.message) : err;
       });
-      const answers = await conn.checkNumbers(jids).catch((err) => {
-        throw new SendFailure('WHATSAPP_ERROR', `WhatsApp did not answer the number check: ${describeError(err)}`);
+      const result = await act(conn).catch((err) => {
+        throw new SendFailure('WHATSAPP_ERROR', `WhatsApp did not take ${what}: ${describeError(err)}`);
       });
-      // Matched by JID, not trusted by position: a JID missing from the answer is not on WhatsApp.
-      const byJid = new Map(answers.map((a) => [a.jid, a]));
-      const results = cmd.phones.map((phone, i) => {
-        const jid = jids[i]!;
-        const answer = byJid.get(jid);
-        if (!answer?.exists) return { phone, onWhatsApp: false };
-        this.registered.set(jid, true);
-        return { phone, onWhatsApp: true, jid, ...(answer.lid ? { lid: answer.lid } : {}) };
-      });
-      published = this.events.message('numbers_checked', subject, { results });
+      published = done(subject, result);
     } catch (err) {
       if (!(err instanceof SendFailure)) throw err;
-      this.log.warn({ requestId: cmd.requestId, code: err.code, reason: err.message }, 'numbers not checked');
-      published = this.events.message('numbers_check_failed', subject, { phones: cmd.phones, code: err.code, reason: err.message });
+      this.log.warn({ requestId: cmd.requestId, action: cmd.action, code: err.code, reason: err.message }, 'command not carried out');
+      published = failed(subject, { code: err.code, reason: err.message });
     }
     if (defer) defer(published);
     else await published;
-  }
-
-  /**
-   * `mark_read`: read receipts for a contact's messages, answered with messages_read once WhatsApp
-   * was sent them. Nothing is remembered (a redelivery sends them again: harmless). What cannot be
-   * done — no open session within SEND_WAIT_FOR_OPEN_MS, WhatsApp failing — is answered with
-   * mark_read_failed, as checkNumbers answers; only the broker (the event's confirm) retries.
-   */
-  async markRead(cmd: MarkReadCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
-    const subject = { numberId: this.host.numberId, sessionId: this.host.id, requestId: cmd.requestId };
-    const { chat, messageIds } = cmd;
-    let published: Promise<unknown>;
-    try {
-      await this.onWhatsApp('the read receipts', (conn) => conn.markRead(`${phoneDigits(chat)}@s.whatsapp.net`, messageIds));
-      published = this.events.message('messages_read', subject, { chat, messageIds });
-    } catch (err) {
-      if (!(err instanceof SendFailure)) throw err;
-      this.log.warn({ requestId: cmd.requestId, code: err.code, reason: err.message }, 'messages not marked read');
-      published = this.events.message('mark_read_failed', subject, { chat, messageIds, code: err.code, reason: err.message });
-    }
-    if (defer) defer(published);
-    else await published;
-  }
-
-  /** `send_presence`: the account's presence or a chat state, answered with presence_sent or presence_failed, like markRead. */
-  async sendPresence(cmd: SendPresenceCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
-    const subject = { numberId: this.host.numberId, sessionId: this.host.id, requestId: cmd.requestId };
-    const { state, chat } = cmd;
-    const which = { state, ...(chat ? { chat } : {}) };
-    let published: Promise<unknown>;
-    try {
-      await this.onWhatsApp(`the presence "${state}"`, (conn) => conn.sendPresence(state, chat ? `${phoneDigits(chat)}@s.whatsapp.net` : undefined));
-      published = this.events.message('presence_sent', subject, which);
-    } catch (err) {
-      if (!(err instanceof SendFailure)) throw err;
-      this.log.warn({ requestId: cmd.requestId, code: err.code, reason: err.message }, 'presence not sent');
-      published = this.events.message('presence_failed', subject, { ...which, code: err.code, reason: err.message });
-    }
-    if (defer) defer(published);
-    else await published;
-  }
-
-  /** `act` on the open connection (waiting SEND_WAIT_FOR_OPEN_MS for one); SendFailure NOT_CONNECTED / UNKNOWN_SESSION / WHATSAPP_ERROR otherwise. */
-  private async onWhatsApp(what: string, act: (conn: WhatsAppConnection) => Promise<void>): Promise<void> {
-    const conn = await this.host.connectionForSend(this.deps.sendWaitForOpenMs).catch((err) => {
-      throw isWorkerError(err) ? new SendFailure(err.code, err.message) : err;
-    });
-    await act(conn).catch((err) => {
-      throw new SendFailure('WHATSAPP_ERROR', `WhatsApp did not take ${what}: ${describeError(err)}`);
-    });
   }
 
   private async checkRecipient(conn: WhatsAppConnection, jid: string): Promise<void> {

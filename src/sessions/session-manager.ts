@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Command } from '../commands/command.js';
 import { parseSessionId, phoneDigits } from '../commands/session-identity.js';
 import type { SessionMeta } from '../storage/types.js';
+import type { MessageSubject } from '../events/event-publisher.js';
 import { isWorkerError, OwnedByAnotherWorker, WorkerError } from '../util/errors.js';
 import { KeyedSerialQueue } from '../util/keyed-serial-queue.js';
 import { Session, type SessionDeps } from './session.js';
@@ -87,60 +88,29 @@ export class SessionManager {
 
   private async apply(cmd: Command, defer: (confirmed: Promise<unknown>) => void): Promise<void> {
     switch (cmd.action) {
+      // Commands answered by an event: a session unknown here will not appear by retrying, so
+      // UNKNOWN_SESSION is their answer (the command's own failure event), not a rejection.
       case 'send_message': {
-        const session = await this.findOwned(cmd).catch(async (err) => {
-          if (!isWorkerError(err, 'UNKNOWN_SESSION')) throw err;
-          // Will not change by retrying: answered as the send's outcome.
-          await this.deps.events.message(
-            'message_failed',
-            { numberId: cmd.numberId, sessionId: cmd.sessionId, requestId: cmd.requestId },
-            { to: cmd.to, code: err.code, reason: err.message },
-          );
-          return undefined;
-        });
-        await session?.send(cmd, defer);
-        return;
+        const session = await this.ownedOrAnswered(cmd, (subject, failure) => this.deps.events.message('message_failed', subject, { to: cmd.to, ...failure }));
+        return session?.send(cmd, defer);
       }
       case 'check_numbers': {
-        const session = await this.findOwned(cmd).catch(async (err) => {
-          if (!isWorkerError(err, 'UNKNOWN_SESSION')) throw err;
-          // Will not change by retrying: answered as the check's outcome, like a send's.
-          await this.deps.events.message(
-            'numbers_check_failed',
-            { numberId: cmd.numberId, sessionId: cmd.sessionId, requestId: cmd.requestId },
-            { phones: cmd.phones, code: err.code, reason: err.message },
-          );
-          return undefined;
-        });
-        await session?.checkNumbers(cmd, defer);
-        return;
+        const session = await this.ownedOrAnswered(cmd, (subject, failure) =>
+          this.deps.events.message('numbers_check_failed', subject, { phones: cmd.phones, ...failure }),
+        );
+        return session?.checkNumbers(cmd, defer);
       }
       case 'mark_read': {
-        const session = await this.findOwned(cmd).catch(async (err) => {
-          if (!isWorkerError(err, 'UNKNOWN_SESSION')) throw err;
-          // Will not change by retrying: answered as the command's outcome, like a check's.
-          await this.deps.events.message(
-            'mark_read_failed',
-            { numberId: cmd.numberId, sessionId: cmd.sessionId, requestId: cmd.requestId },
-            { chat: cmd.chat, messageIds: cmd.messageIds, code: err.code, reason: err.message },
-          );
-          return undefined;
-        });
-        await session?.markRead(cmd, defer);
-        return;
+        const session = await this.ownedOrAnswered(cmd, (subject, failure) =>
+          this.deps.events.message('mark_read_failed', subject, { chat: cmd.chat, messageIds: cmd.messageIds, ...failure }),
+        );
+        return session?.markRead(cmd, defer);
       }
       case 'send_presence': {
-        const session = await this.findOwned(cmd).catch(async (err) => {
-          if (!isWorkerError(err, 'UNKNOWN_SESSION')) throw err;
-          await this.deps.events.message(
-            'presence_failed',
-            { numberId: cmd.numberId, sessionId: cmd.sessionId, requestId: cmd.requestId },
-            { state: cmd.state, ...(cmd.chat ? { chat: cmd.chat } : {}), code: err.code, reason: err.message },
-          );
-          return undefined;
-        });
-        await session?.sendPresence(cmd, defer);
-        return;
+        const session = await this.ownedOrAnswered(cmd, (subject, failure) =>
+          this.deps.events.message('presence_failed', subject, { state: cmd.state, ...(cmd.chat ? { chat: cmd.chat } : {}), ...failure }),
+        );
+        return session?.sendPresence(cmd, defer);
       }
       case 'release':
         return this.handOver(cmd);
@@ -176,6 +146,20 @@ export class SessionManager {
         this.sessions.delete(session.id);
         return;
       }
+    }
+  }
+
+  /** `findOwned`, or, for an unknown session, undefined once `answer` (the command's failure event) is published. */
+  private async ownedOrAnswered(
+    cmd: Command & { requestId: string },
+    answer: (subject: MessageSubject, failure: { code: string; reason: string }) => Promise<unknown>,
+  ): Promise<Session | undefined> {
+    try {
+      return await this.findOwned(cmd);
+    } catch (err) {
+      if (!isWorkerError(err, 'UNKNOWN_SESSION')) throw err;
+      await answer({ numberId: cmd.numberId, sessionId: cmd.sessionId, requestId: cmd.requestId }, { code: err.code, reason: err.message });
+      return undefined;
     }
   }
 

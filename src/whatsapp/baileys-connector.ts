@@ -1,5 +1,6 @@
 import makeWASocket, {
   areJidsSameUser,
+  jidDecode,
   Browsers,
   type AnyMessageContent,
   type AuthenticationState,
@@ -270,7 +271,7 @@ async function checkNumbers(sock: WASocket, phoneJids: readonly string[]): Promi
 }
 
 /** The user part of a JID, without device: `221770000001:3@s.whatsapp.net` → `221770000001`. */
-const userOf = (jid: string): string => (jid.split('@')[0] ?? '').split(':')[0] ?? '';
+const userOf = (jid: string): string => jidDecode(jid)?.user ?? '';
 
 /** Our outgoing content → Baileys' message content. */
 function toBaileysContent(content: OutgoingContent): AnyMessageContent {

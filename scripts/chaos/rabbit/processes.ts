@@ -7,7 +7,7 @@ import { RabbitClusterError } from './errors.js';
 import type { Identity } from './identity.js';
 import { tail } from './output.js';
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RunOptions {
   env: NodeJS.ProcessEnv;
