@@ -12,6 +12,7 @@ import type { AddressPolicy } from '../util/address-policy.js';
 import type { HistoryRecord, MessageHistory } from './message-history.js';
 import { deriveMessageId } from './message-id.js';
 import { isPhoneJid, recipientJid } from '../commands/recipient.js';
+import { answerCommand, type CommandFailure } from './answer-command.js';
 
 export interface MessagingDeps {
   /** Where received media go and `mediaKey` sends come from; without one, media are not stored. */
@@ -214,38 +215,16 @@ export class SessionMessaging {
     );
   }
 
-  /**
-   * A command that asks WhatsApp something and is answered by an event either way: `done` once
-   * WhatsApp took it; `failed` when it cannot be done (no open session within
-   * SEND_WAIT_FOR_OPEN_MS: NOT_CONNECTED and the like; WhatsApp failing: WHATSAPP_ERROR), as a
-   * send's recipient check answers with message_failed. Only the broker (the answer's confirm)
-   * makes the command retry. `defer` as for `send`.
-   */
-  private async answer<T>(
+  /** See `answerCommand`. */
+  private answer<T>(
     cmd: { requestId: string; action: string },
     what: string,
     act: (conn: WhatsAppConnection) => Promise<T>,
     done: (subject: MessageSubject, result: T) => Promise<unknown>,
-    failed: (subject: MessageSubject, failure: { code: string; reason: string }) => Promise<unknown>,
+    failed: (subject: MessageSubject, failure: CommandFailure) => Promise<unknown>,
     defer?: (confirmed: Promise<unknown>) => void,
   ): Promise<void> {
-    const subject = { numberId: this.host.numberId, sessionId: this.host.id, requestId: cmd.requestId };
-    let published: Promise<unknown>;
-    try {
-      const conn = await this.host.connectionForSend(this.deps.sendWaitForOpenMs).catch((err) => {
-        throw isWorkerError(err) ? new SendFailure(err.code, err.message) : err;
-      });
-      const result = await act(conn).catch((err) => {
-        throw new SendFailure('WHATSAPP_ERROR', `WhatsApp did not take ${what}: ${describeError(err)}`);
-      });
-      published = done(subject, result);
-    } catch (err) {
-      if (!(err instanceof SendFailure)) throw err;
-      this.log.warn({ requestId: cmd.requestId, action: cmd.action, code: err.code, reason: err.message }, 'command not carried out');
-      published = failed(subject, { code: err.code, reason: err.message });
-    }
-    if (defer) defer(published);
-    else await published;
+    return answerCommand({ host: this.host, sendWaitForOpenMs: this.deps.sendWaitForOpenMs, log: this.log }, cmd, what, act, done, failed, defer);
   }
 
   private async checkRecipient(conn: WhatsAppConnection, jid: string): Promise<void> {
