@@ -74,7 +74,33 @@ export const sendMessageFieldsSchema = z.object({
   caption: z.string().max(4096).optional().describe('send_message, image/video/document: a caption.'),
   fileName: z.string().min(1).max(255).optional().describe('send_message, document: the file name shown (required for documents).'),
   ptt: z.boolean().optional().describe('send_message, audio: true to send a voice note.'),
-  replyTo: z.string().min(1).max(128).optional().describe('send_message: the WhatsApp id of a message to reply to.'),
+  replyTo: z.string().min(1).max(128).optional().describe('send_message (every type but reaction): the WhatsApp id of a message to reply to.'),
+  mentions: z
+    .array(z.string().max(100))
+    .optional()
+    .describe(
+      'send_message (text, media, location, contact): the people mentioned, as phones (international form) or JIDs (`…@s.whatsapp.net`, `…@lid`), at most 100, each once. Not for poll or reaction.',
+    ),
+  latitude: z.number().optional().describe('send_message, location: degrees, -90 to 90.'),
+  longitude: z.number().optional().describe('send_message, location: degrees, -180 to 180.'),
+  name: z.string().max(1024).optional().describe('send_message, location: the place name (at most 256); poll: the question (1 to 255).'),
+  address: z.string().max(1024).optional().describe('send_message, location: the address shown (at most 512).'),
+  contacts: z
+    .array(z.object({ displayName: z.string().max(1024).optional(), vcard: z.string().max(65_536) }))
+    .optional()
+    .describe(
+      'send_message, contact: 1 to 20 cards, each `{ displayName?, vcard }`; the vCard is `BEGIN:VCARD` … `END:VCARD`, at most 16 KiB; displayName (at most 256) defaults to its FN line.',
+    ),
+  options: z.array(z.string().max(1024)).optional().describe('send_message, poll: 2 to 12 distinct options, each 1 to 100 characters (as in WhatsApp).'),
+  selectableCount: z
+    .number()
+    .int()
+    .optional()
+    .describe('send_message, poll: how many options a voter may pick, 0 (any number, the default) to the number of options; 1 makes a single-choice poll.'),
+  emoji: z.string().max(64).optional().describe('send_message, reaction: one emoji; "" removes our reaction.'),
+  messageId: z.string().max(200).optional().describe('send_message, reaction: the WhatsApp id of the message reacted to, in the chat `to`.'),
+  fromMe: z.boolean().optional().describe('send_message, reaction: whether the message reacted to is ours (default: as this worker remembers it, else false).'),
+  participant: z.string().max(100).optional().describe('send_message, reaction in a group: who sent the message reacted to (a phone or a JID).'),
 });
 
 /** What `check_numbers` adds. `parse-command.ts` checks each phone and the batch size. */

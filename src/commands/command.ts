@@ -35,9 +35,10 @@ export interface SessionCommand extends CommandBase {
   handoverTo?: string | undefined;
 }
 
-export const MESSAGE_TYPES = ['text', 'image', 'video', 'audio', 'document'] as const;
+export const MESSAGE_TYPES = ['text', 'image', 'video', 'audio', 'document', 'sticker', 'location', 'contact', 'poll', 'reaction'] as const;
 export type OutgoingMessageType = (typeof MESSAGE_TYPES)[number];
-export type MediaMessageType = Exclude<OutgoingMessageType, 'text'>;
+export const MEDIA_MESSAGE_TYPES = ['image', 'video', 'audio', 'document', 'sticker'] as const satisfies readonly OutgoingMessageType[];
+export type MediaMessageType = (typeof MEDIA_MESSAGE_TYPES)[number];
 
 /** Where the bytes of an outgoing media message come from. */
 export type MediaSource =
@@ -57,7 +58,21 @@ export type OutgoingMessage =
       fileName: string | undefined;
       /** Audio: send as a voice note. */
       ptt: boolean;
-    };
+    }
+  | OutgoingKindMessage;
+
+/** The kinds that are neither text nor media (parse-message-kinds.ts). */
+export type OutgoingKindMessage =
+  | { type: 'location'; latitude: number; longitude: number; name: string | undefined; address: string | undefined }
+  /** One or more contact cards, each a vCard (`BEGIN:VCARD` … `END:VCARD`). */
+  | { type: 'contact'; contacts: Array<{ displayName: string | undefined; vcard: string }> }
+  /** `selectableCount` 0 = any number of options; options are distinct. */
+  | { type: 'poll'; name: string; options: string[]; selectableCount: number }
+  /**
+   * An emoji on the message `messageId` of the chat `to` ('' removes our reaction). `fromMe`
+   * (whose message it is) and `participant` (groups: who sent it) complete the target's key.
+   */
+  | { type: 'reaction'; messageId: string; emoji: string; fromMe: boolean | undefined; participant: string | undefined };
 
 export interface SendMessageCommand extends CommandBase {
   action: 'send_message';
@@ -70,6 +85,8 @@ export interface SendMessageCommand extends CommandBase {
   message: OutgoingMessage;
   /** The id of a message to reply to (quote). */
   replyTo: string | undefined;
+  /** JIDs mentioned (`…@s.whatsapp.net` or `…@lid`), each once; undefined when none. */
+  mentions?: string[] | undefined;
 }
 
 export interface CheckNumbersCommand extends CommandBase {

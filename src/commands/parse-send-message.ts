@@ -1,13 +1,17 @@
 import type { ErrorCode } from '../util/errors.js';
 import { isWorkerError } from '../util/errors.js';
 import { recipientJid } from './recipient.js';
-import type { MediaSource, OutgoingMessage, SendMessageCommand } from './command.js';
+import { MESSAGE_TYPES, type MediaSource, type OutgoingMessage, type SendMessageCommand } from './command.js';
 import type { CommandMessage } from './command-schema.js';
+import { foreignKindField, isKindType, parseKindMessage, parseMentions, type KindFields } from './parse-message-kinds.js';
 
-type Fields = Partial<Pick<CommandMessage, 'to' | 'type' | 'text' | 'url' | 'base64' | 'mediaKey' | 'mimeType' | 'caption' | 'fileName' | 'ptt' | 'replyTo'>>;
+type Fields = Partial<
+  Pick<CommandMessage, 'to' | 'type' | 'text' | 'url' | 'base64' | 'mediaKey' | 'mimeType' | 'caption' | 'fileName' | 'ptt' | 'replyTo' | 'mentions'>
+> &
+  KindFields;
 
 export type SendMessageParse =
-  { ok: true; value: Pick<SendMessageCommand, 'to' | 'toJid' | 'message' | 'replyTo'> } | { ok: false; code: ErrorCode; reason: string };
+  { ok: true; value: Pick<SendMessageCommand, 'to' | 'toJid' | 'message' | 'replyTo' | 'mentions'> } | { ok: false; code: ErrorCode; reason: string };
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 const DATA_URL = /^data:([\w.+-]+\/[\w.+-]+)(;[^,]*)?;base64,/;
@@ -27,9 +31,24 @@ export function parseOutgoingMessage(f: Fields, limits: { maxMediaBytes: number 
   } catch (err) {
     return fail(isWorkerError(err) ? err.code : 'INVALID_RECIPIENT', (err as Error).message);
   }
-  if (!f.type) return fail('INVALID_COMMAND', '"send_message" needs "type" (text, image, video, audio or document)');
+  if (!f.type) return fail('INVALID_COMMAND', `"send_message" needs "type" (${MESSAGE_TYPES.join(', ')})`);
   const sources = (['url', 'base64', 'mediaKey'] as const).filter((k) => f[k] !== undefined);
-  const common = { to: f.to, toJid, replyTo: f.replyTo };
+  const foreign = foreignKindField(f.type, f);
+  if (foreign) return foreign;
+  // WhatsApp quotes nothing in a reaction, and Baileys puts a poll's mentions where no client reads them.
+  if (f.type === 'reaction' && f.replyTo !== undefined) return fail('INVALID_COMMAND', 'type "reaction" takes no "replyTo": a reaction targets "messageId"');
+  if ((f.type === 'reaction' || f.type === 'poll') && f.mentions?.length) return fail('INVALID_COMMAND', `type "${f.type}" takes no "mentions"`);
+  const mentions = parseMentions(f.mentions);
+  if (!mentions.ok) return mentions;
+  const common = { to: f.to, toJid, replyTo: f.replyTo, ...(mentions.jids ? { mentions: mentions.jids } : {}) };
+
+  if (isKindType(f.type)) {
+    const stray = (['text', 'url', 'base64', 'mediaKey', 'mimeType', 'caption', 'fileName', 'ptt'] as const).find((k) => f[k] !== undefined);
+    if (stray) return fail('INVALID_COMMAND', `type "${f.type}" takes no "${stray}"`);
+    const kind = parseKindMessage(f.type, f);
+    if (!kind.ok) return kind;
+    return { ok: true, value: { ...common, message: kind.message } };
+  }
 
   if (f.type === 'text') {
     if (!f.text) return fail('INVALID_COMMAND', 'type "text" needs a non-empty "text"');
@@ -43,6 +62,8 @@ export function parseOutgoingMessage(f: Fields, limits: { maxMediaBytes: number 
   if (f.type === 'audio' && f.caption !== undefined) return fail('INVALID_COMMAND', 'type "audio" takes no "caption"');
   if (f.ptt !== undefined && f.type !== 'audio') return fail('INVALID_COMMAND', '"ptt" (voice note) applies only to type "audio"');
   if (f.type === 'document' && !f.fileName) return fail('INVALID_COMMAND', 'type "document" needs "fileName"');
+  if (f.type === 'sticker' && (f.caption !== undefined || f.fileName !== undefined))
+    return fail('INVALID_COMMAND', `type "sticker" takes no "${f.caption !== undefined ? 'caption' : 'fileName'}"`);
 
   let mimeType = f.mimeType;
   let media: MediaSource;
@@ -81,6 +102,11 @@ export function parseOutgoingMessage(f: Fields, limits: { maxMediaBytes: number 
     media = { kind: 'base64', data: Buffer.from(text, 'base64') };
   }
   if (f.type === 'document' && !mimeType) return fail('INVALID_COMMAND', 'type "document" needs "mimeType"');
+  // WhatsApp shows only WebP stickers.
+  if (f.type === 'sticker') {
+    if (mimeType && mimeType.toLowerCase() !== 'image/webp') return fail('INVALID_MEDIA', `type "sticker" is image/webp, not "${mimeType}"`);
+    mimeType = 'image/webp';
+  }
 
   const message: OutgoingMessage = { type: f.type, media, mimeType, caption: f.caption, fileName: f.fileName, ptt: f.ptt ?? false };
   return { ok: true, value: { ...common, message } };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MESSAGE_TYPES } from '../commands/command.js';
 
 /**
  * Every event the worker publishes: one schema each, documented with when it is emitted.
@@ -86,7 +87,7 @@ export const messageEventSchemas = {
       requestId: z.string().describe("The command's requestId."),
       to: z.string().describe('The recipient as the command gave it.'),
       toJid: z.string().describe('The recipient JID the message was sent to.'),
-      type: z.enum(['text', 'image', 'video', 'audio', 'document']),
+      type: z.enum(MESSAGE_TYPES),
       sentAt: z.number().int().describe('When WhatsApp took the message, epoch ms.'),
     },
   ),
@@ -229,6 +230,47 @@ export const messageEventSchemas = {
         })
         .optional()
         .describe('For media messages.'),
+      mentions: z.array(z.string()).optional().describe('The JIDs the message mentions (at most 100).'),
+      location: z
+        .object({
+          latitude: z.number(),
+          longitude: z.number(),
+          name: z.string().optional().describe('The place name (at most 1024 characters).'),
+          address: z.string().optional().describe('The address (at most 1024 characters).'),
+        })
+        .optional()
+        .describe('Location messages (live ones too): where.'),
+      contacts: z
+        .array(z.object({ displayName: z.string().optional(), vcard: z.string().describe('The vCard as sent (at most 16 KiB; larger cards are left out).') }))
+        .optional()
+        .describe('Contact messages: the cards (at most 20).'),
+      poll: z
+        .object({
+          name: z.string().describe('The question.'),
+          options: z.array(z.string()).describe('The options, in order (at most 32).'),
+          selectableCount: z.number().int().nonnegative().describe('How many options a voter may pick; 0 = any number.'),
+        })
+        .optional()
+        .describe('Poll messages: the poll created. Votes on it go to its sender, not here.'),
+    },
+  ),
+  poll_vote: messageEvent(
+    'poll_vote',
+    "Emitted when a contact votes on a poll this session sent (a `send_message` of type poll), or changes or withdraws its vote: the vote decrypted with the poll's secret. Each vote message once (a redelivery re-publishes the same eventId).",
+    {
+      messageId: messageId.describe('The id of the vote message itself.'),
+      pollMessageId: messageId.describe("The poll's id (its message_sent messageId)."),
+      chat: z.string().describe('The chat the vote came in (the voter for 1:1 chats, the group for groups).'),
+      voter: z
+        .object({
+          pn: z.string().optional().describe("The voter's phone-number JID, when known."),
+          lid: z.string().optional().describe("The voter's LID, when known."),
+        })
+        .describe('Who voted.'),
+      selectedOptions: z
+        .array(z.string())
+        .describe("The options the voter now has selected (the poll's option texts, in the poll's order); empty: the vote was withdrawn."),
+      votedAt: z.number().int().describe('When the vote was cast, epoch ms.'),
     },
   ),
 };

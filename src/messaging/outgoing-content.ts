@@ -39,12 +39,34 @@ export interface OutgoingMediaDeps {
   mediaFetchAllowedHosts?: AddressPolicy | readonly string[] | undefined;
 }
 
+/** What the non-media kinds need from the session: a fresh poll key, what it remembers of a reacted-to message. */
+export interface KindContext {
+  pollSecret(): Buffer;
+  known(messageId: string): { fromMe: boolean; participant?: string } | undefined;
+}
+
 /**
  * A command's message → what the WhatsApp boundary sends: media as bytes or a stream, never a
  * URL. `sessionId` is the sending session: a `mediaKey` must be one of its own files.
  */
-export async function outgoingContent(m: OutgoingMessage, deps: OutgoingMediaDeps, sessionId: string): Promise<OutgoingContent> {
-  if (m.type === 'text') return { type: 'text', text: m.text };
+export async function outgoingContent(m: OutgoingMessage, deps: OutgoingMediaDeps, sessionId: string, kinds: KindContext): Promise<OutgoingContent> {
+  switch (m.type) {
+    case 'text':
+      return { type: 'text', text: m.text };
+    case 'location':
+    case 'contact':
+      return m;
+    case 'poll':
+      return { type: 'poll', name: m.name, options: m.options, selectableCount: m.selectableCount, messageSecret: kinds.pollSecret() };
+    case 'reaction': {
+      const known = kinds.known(m.messageId);
+      const fromMe = m.fromMe ?? known?.fromMe ?? false;
+      const participant = m.participant ?? (fromMe ? undefined : known?.participant);
+      return { type: 'reaction', emoji: m.emoji, target: { id: m.messageId, fromMe, ...(participant ? { participant } : {}) } };
+    }
+    default:
+      break; // media: below
+  }
   const common = { type: m.type, mimeType: m.mimeType, caption: m.caption, fileName: m.fileName, ptt: m.ptt };
   switch (m.media.kind) {
     case 'url':

@@ -13,6 +13,9 @@ import type { HistoryRecord, MessageHistory } from './message-history.js';
 import { deriveMessageId } from './message-id.js';
 import { isPhoneJid, recipientJid } from '../commands/recipient.js';
 import { answerCommand, type CommandFailure } from './answer-command.js';
+import { randomBytes } from 'node:crypto';
+import { selectedOptionNames, SentPolls } from './sent-polls.js';
+import { summaryText } from './message-summary.js';
 
 export interface MessagingDeps {
   /** Where received media go and `mediaKey` sends come from; without one, media are not stored. */
@@ -72,6 +75,8 @@ export class SessionMessaging {
   private readonly registered: Lru<string, true>;
   /** Sends between WhatsApp taking them and message_sent being queued: their receipts wait. */
   private readonly sending = new Map<string, Promise<void>>();
+  /** Polls this session sent: their secrets decrypt the votes (sent-polls.ts). */
+  private readonly polls = new SentPolls();
   private inbound: Promise<void> = Promise.resolve();
 
   constructor(
@@ -117,16 +122,21 @@ export class SessionMessaging {
         throw isWorkerError(err) ? new SendFailure(err.code, err.message) : err;
       });
       await this.checkRecipient(conn, cmd.toJid);
-      const content = await outgoingContent(cmd.message, this.deps, this.host.id);
+      const content = await outgoingContent(cmd.message, this.deps, this.host.id, {
+        pollSecret: () => randomBytes(32),
+        known: (id) => this.known.get(id),
+      });
       this.sending.set(messageId, new Promise<void>((resolve) => (release = resolve)));
       const quoted = cmd.replyTo ? { id: cmd.replyTo, fromMe: false, ...this.known.get(cmd.replyTo) } : undefined;
-      const result = await conn.sendMessage(cmd.toJid, content, { messageId, ...(quoted ? { quoted } : {}) }).catch((err) => {
+      const options = { messageId, ...(quoted ? { quoted } : {}), ...(cmd.mentions?.length ? { mentions: cmd.mentions } : {}) };
+      const result = await conn.sendMessage(cmd.toJid, content, options).catch((err) => {
         if (isWorkerError(err) && err.code === 'MEDIA_TOO_LARGE') throw new SendFailure(err.code, err.message);
         // A `url` file failing while it streams: the same one reason as a fetch that fails at once.
         if (isWorkerError(err) && err.code === 'MEDIA_UNAVAILABLE') throw new SendFailure(err.code, MEDIA_URL_UNAVAILABLE, describeError(err.cause ?? err));
         throw new SendFailure('SEND_FAILED', `WhatsApp did not take the message: ${describeError(err)}`);
       });
       sent = { messageId: result.messageId, to: cmd.to, toJid: cmd.toJid, type: cmd.message.type, sentAt: result.sentAt };
+      if (content.type === 'poll') this.polls.remember(sent.messageId, { options: content.options, secret: content.messageSecret });
     } catch (err) {
       release();
       this.sending.delete(messageId);
@@ -136,7 +146,7 @@ export class SessionMessaging {
       return;
     }
     this.sent.set(cmd.requestId, sent);
-    const text = cmd.message.type === 'text' ? cmd.message.text : cmd.message.caption;
+    const text = summaryText(cmd.message);
     this.known.set(sent.messageId, { fromMe: true, ...(text ? { text } : {}) });
     this.deps.counters?.countSent();
     const published = this.events.message('message_sent', subject, sent);
@@ -150,7 +160,7 @@ export class SessionMessaging {
       type: sent.type,
       requestId: cmd.requestId,
       ...(text ? { text } : {}),
-      ...(cmd.message.type !== 'text' && cmd.message.media.kind === 'mediaKey' ? { mediaKey: cmd.message.media.key } : {}),
+      ...('media' in cmd.message && cmd.message.media.kind === 'mediaKey' ? { mediaKey: cmd.message.media.key } : {}),
       ...(cmd.replyTo ? { replyTo: cmd.replyTo } : {}),
     });
     if (defer) defer(published);
@@ -278,6 +288,7 @@ export class SessionMessaging {
       m.acknowledge(); // published already: WhatsApp may drop it now
       return;
     }
+    if (m.pollVote) return this.receivePollVote(m, m.pollVote, seenKey);
     const media = m.media ? await storeReceivedMedia(this.host.id, m, this.deps, this.log) : undefined;
     const payload: MessagePayload<'message_received'> = {
       messageId: m.id,
@@ -293,6 +304,10 @@ export class SessionMessaging {
       ...(m.caption !== undefined ? { caption: m.caption } : {}),
       ...(m.replyTo ? { replyTo: m.replyTo } : {}),
       ...(media ? { media } : {}),
+      ...(m.mentions?.length ? { mentions: m.mentions } : {}),
+      ...(m.location ? { location: m.location } : {}),
+      ...(m.contacts ? { contacts: m.contacts } : {}),
+      ...(m.poll ? { poll: m.poll } : {}),
     };
     // Confirmed by the broker before the message counts as handled, and only then does WhatsApp
     // get its receipt (and drop it): a crash before this point means a redelivery, never a loss.
@@ -319,6 +334,45 @@ export class SessionMessaging {
       ...(m.replyTo ? { replyTo: m.replyTo } : {}),
     };
     this.deps.history?.append(this.host.id, record);
+  }
+
+  /**
+   * A vote on a poll: poll_vote with the options named, if the poll is one this session sent and
+   * remembers; otherwise nothing can be read of it (logged). Acknowledged to WhatsApp only once
+   * the event is confirmed (or once it is known that there is nothing to publish).
+   */
+  private async receivePollVote(m: IncomingMessage, vote: NonNullable<IncomingMessage['pollVote']>, seenKey: string): Promise<void> {
+    const poll = this.polls.get(vote.pollMessageId);
+    const hashes = poll ? vote.decrypt(poll.secret) : undefined;
+    if (!poll || !hashes) {
+      this.log.warn(
+        { messageId: m.id, pollMessageId: vote.pollMessageId, known: !!poll },
+        poll
+          ? 'poll vote does not decrypt with the poll secret: dropped'
+          : 'vote on a poll this session does not remember (sent elsewhere or before a restart): dropped',
+      );
+      m.acknowledge();
+      this.seen.set(seenKey, true);
+      return;
+    }
+    const selectedOptions = selectedOptionNames(poll, hashes);
+    await this.events.message(
+      'poll_vote',
+      { numberId: this.host.numberId, sessionId: this.host.id, eventKey: `poll_vote\0${this.host.id}\0${seenKey}` },
+      { messageId: m.id, pollMessageId: vote.pollMessageId, chat: m.chat, voter: m.from, selectedOptions, votedAt: vote.votedAt },
+    );
+    m.acknowledge();
+    this.seen.set(seenKey, true);
+    this.deps.history?.append(this.host.id, {
+      direction: 'in',
+      messageId: m.id,
+      at: vote.votedAt,
+      chat: m.chat,
+      type: 'poll_vote',
+      from: m.from,
+      text: selectedOptions.join('\n'),
+      replyTo: vote.pollMessageId,
+    });
   }
 
   private async status(r: MessageReceipt): Promise<void> {

@@ -2,7 +2,6 @@ import makeWASocket, {
   areJidsSameUser,
   jidDecode,
   Browsers,
-  type AnyMessageContent,
   type AuthenticationState,
   type WAMessage,
   type WASocket,
@@ -14,6 +13,7 @@ import type { Agent } from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { baileysLogger } from './baileys-logger.js';
+import { toBaileysContent } from './baileys-content.js';
 import { mediaRefOf, receiptStatus, toIncomingMessage } from './incoming-message.js';
 import { downloadMedia, MediaGoneError, type MediaDownloadOptions } from './media-download.js';
 import { ReceiptGate } from './receipt-gate.js';
@@ -135,9 +135,10 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       // receipted at once (nobody will publish it).
       sock.ev.on('messages.upsert', ({ messages, type }) => {
         const incoming: IncomingMessage[] = [];
+        const self = sock.user ?? state.creds.me;
         for (const m of messages) {
           const acknowledge = receipts.take(m.key.id);
-          const message = type === 'notify' || type === 'append' ? toIncomingMessage(m, () => openMedia(sock, m, download)) : undefined;
+          const message = type === 'notify' || type === 'append' ? toIncomingMessage(m, () => openMedia(sock, m, download), [self?.id, self?.lid]) : undefined;
           if (message) incoming.push({ ...message, acknowledge: acknowledge ?? noop });
           else acknowledge?.();
         }
@@ -201,7 +202,10 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
                 message: { conversation: options.quoted.text ?? '' },
               }
             : undefined;
-          const sent = await sock.sendMessage(jid, toBaileysContent(content), { messageId: options.messageId, ...(quoted ? { quoted } : {}) });
+          const sent = await sock.sendMessage(jid, toBaileysContent(jid, content, options.mentions), {
+            messageId: options.messageId,
+            ...(quoted ? { quoted } : {}),
+          });
           const ts = sent?.messageTimestamp ? Number(sent.messageTimestamp) * 1000 : Date.now();
           return { messageId: sent?.key.id ?? options.messageId, sentAt: ts };
         },
@@ -272,20 +276,3 @@ async function checkNumbers(sock: WASocket, phoneJids: readonly string[]): Promi
 
 /** The user part of a JID, without device: `221770000001:3@s.whatsapp.net` → `221770000001`. */
 const userOf = (jid: string): string => jidDecode(jid)?.user ?? '';
-
-/** Our outgoing content → Baileys' message content. */
-function toBaileysContent(content: OutgoingContent): AnyMessageContent {
-  if (content.type === 'text') return { text: content.text };
-  const media = 'buffer' in content.media ? content.media.buffer : content.media;
-  const caption = content.caption ? { caption: content.caption } : {};
-  switch (content.type) {
-    case 'image':
-      return { image: media, ...caption, ...(content.mimeType ? { mimetype: content.mimeType } : {}) };
-    case 'video':
-      return { video: media, ...caption, ...(content.mimeType ? { mimetype: content.mimeType } : {}) };
-    case 'audio':
-      return { audio: media, ptt: content.ptt, mimetype: content.mimeType ?? (content.ptt ? 'audio/ogg; codecs=opus' : 'audio/mpeg') };
-    case 'document':
-      return { document: media, mimetype: content.mimeType ?? 'application/octet-stream', fileName: content.fileName ?? 'file', ...caption };
-  }
-}

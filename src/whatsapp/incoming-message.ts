@@ -2,6 +2,7 @@ import { normalizeMessageContent, toNumber, type proto, type WAMessage } from '@
 import type { Readable } from 'node:stream';
 import type { MediaRef } from './media-download.js';
 import type { IncomingMedia, IncomingMessage } from './types.js';
+import { contactsOf, locationOf, pollOf, pollVoteOf } from './incoming-kinds.js';
 
 type MediaKind = IncomingMedia['kind'];
 const MEDIA_FIELDS: Array<[keyof proto.IMessage, MediaKind]> = [
@@ -42,7 +43,12 @@ const num = (v: unknown): number | undefined => (v === null || v === undefined ?
  * protocol messages (key distribution, revokes, history sync notices) and stubs (group
  * notifications). `download` streams the media of this very message (the adapter binds it).
  */
-export function toIncomingMessage(msg: WAMessage, download: () => Promise<Readable>): Omit<IncomingMessage, 'acknowledge'> | undefined {
+export function toIncomingMessage(
+  msg: WAMessage,
+  download: () => Promise<Readable>,
+  /** Our own JIDs (PN, LID): poll votes are keyed with them. */
+  me: readonly (string | null | undefined)[] = [],
+): Omit<IncomingMessage, 'acknowledge'> | undefined {
   const key = msg.key;
   if (!key?.id || !key.remoteJid || key.fromMe) return undefined;
   if (key.remoteJid === 'status@broadcast' || key.remoteJid.endsWith('@newsletter')) return undefined;
@@ -70,8 +76,11 @@ export function toIncomingMessage(msg: WAMessage, download: () => Promise<Readab
     sentAt: (num(msg.messageTimestamp) ?? Math.floor(Date.now() / 1000)) * 1000,
     type: 'other',
   };
+  // The quote and the mentions, from the content's contextInfo (mentions bounded: the sender chooses them).
   const replyTo = (ctx: proto.IContextInfo | null | undefined) => {
     if (ctx?.stanzaId) out.replyTo = ctx.stanzaId;
+    const mentions = (ctx?.mentionedJid ?? []).filter((j) => typeof j === 'string' && j.length <= 100).slice(0, 100);
+    if (mentions.length) out.mentions = mentions;
   };
 
   if (content.conversation) {
@@ -108,13 +117,23 @@ export function toIncomingMessage(msg: WAMessage, download: () => Promise<Readab
     out.type = 'location';
     const loc = (content.locationMessage ?? content.liveLocationMessage) as proto.Message.ILocationMessage & { caption?: string | null };
     const text = loc.name ?? loc.address ?? loc.caption;
-    if (text) out.text = text;
+    if (text) out.text = text.slice(0, 1024);
+    const location = locationOf(loc);
+    if (location) out.location = location;
+    replyTo(loc.contextInfo);
     return out;
   }
   if (content.contactMessage || content.contactsArrayMessage) {
     out.type = 'contact';
     const name = content.contactMessage?.displayName ?? content.contactsArrayMessage?.displayName;
-    if (name) out.text = name;
+    if (name) out.text = name.slice(0, 1024);
+    out.contacts = contactsOf(content);
+    replyTo(content.contactMessage?.contextInfo ?? content.contactsArrayMessage?.contextInfo);
+    return out;
+  }
+  if (content.pollUpdateMessage) {
+    const vote = pollVoteOf(content.pollUpdateMessage, [...senderIds].reverse(), me, out.sentAt);
+    if (vote) out.pollVote = vote;
     return out;
   }
   if (content.reactionMessage) {
@@ -126,7 +145,9 @@ export function toIncomingMessage(msg: WAMessage, download: () => Promise<Readab
   const poll = content.pollCreationMessage ?? content.pollCreationMessageV2 ?? content.pollCreationMessageV3;
   if (poll) {
     out.type = 'poll';
-    if (poll.name) out.text = poll.name;
+    out.poll = pollOf(poll);
+    if (out.poll.name) out.text = out.poll.name;
+    replyTo(poll.contextInfo);
     return out;
   }
   return out;

@@ -43,12 +43,37 @@ export interface IncomingMessage {
   caption?: string;
   replyTo?: string;
   media?: IncomingMedia;
+  /** JIDs the message mentions. */
+  mentions?: string[];
+  /** Location messages (live ones too). */
+  location?: { latitude: number; longitude: number; name?: string; address?: string };
+  /** Contact cards (one, or an array). */
+  contacts?: Array<{ displayName?: string; vcard: string }>;
+  /** Poll creations (every version). */
+  poll?: { name: string; options: string[]; selectableCount: number };
+  /** A vote on a poll (`pollUpdateMessage`): published as poll_vote, never as message_received. */
+  pollVote?: IncomingPollVote;
   /**
    * Sends WhatsApp the delivery receipt, after which WhatsApp deletes the message: call it once
    * the message is safe (its `message_received` confirmed). Until then, and if the connection
    * closes first, WhatsApp keeps the message and delivers it again on the next connection.
    */
   acknowledge(): void;
+}
+
+/** A contact's vote on a poll, still encrypted with the poll's secret (which only the poll's sender has). */
+export interface IncomingPollVote {
+  /** The id of the poll voted on. */
+  pollMessageId: string;
+  /** The chat of the poll, as the vote's key says. */
+  pollChat: string;
+  /** When the vote was cast, epoch ms. */
+  votedAt: number;
+  /**
+   * The SHA-256 hashes of the options chosen (none: the vote was withdrawn), decrypted with the
+   * poll's `messageSecret`; undefined when the vote does not decrypt with it (not our poll's key).
+   */
+  decrypt(pollSecret: Buffer): Buffer[] | undefined;
 }
 
 /** Progress of a message this session sent. */
@@ -78,8 +103,14 @@ export interface WhatsAppConnectParams {
 /** What to send: the command's message, with media resolved to bytes, a stream or a URL. */
 export type OutgoingContent =
   | { type: 'text'; text: string }
+  | { type: 'location'; latitude: number; longitude: number; name: string | undefined; address: string | undefined }
+  | { type: 'contact'; contacts: Array<{ displayName: string | undefined; vcard: string }> }
+  /** `messageSecret` (32 bytes) is the poll's key: votes are encrypted with it (see poll-votes.ts). */
+  | { type: 'poll'; name: string; options: string[]; selectableCount: number; messageSecret: Buffer }
+  /** An emoji ('' removes it) on the message with this key in the chat sent to. */
+  | { type: 'reaction'; emoji: string; target: { id: string; fromMe: boolean; participant?: string } }
   | {
-      type: 'image' | 'video' | 'audio' | 'document';
+      type: 'image' | 'video' | 'audio' | 'document' | 'sticker';
       media: { url: string } | { buffer: Buffer } | { stream: Readable };
       mimeType: string | undefined;
       caption: string | undefined;
@@ -92,6 +123,8 @@ export interface SendOptions {
   messageId: string;
   /** Reply to this message. */
   quoted?: { id: string; fromMe: boolean; participant?: string; text?: string };
+  /** JIDs mentioned (contextInfo.mentionedJid). */
+  mentions?: string[];
 }
 
 /** What WhatsApp says of one phone-number JID. */

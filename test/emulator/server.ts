@@ -21,6 +21,7 @@ import { decryptMedia, type MediaKind } from './media-crypto.js';
 import { Delivery } from './delivery.js';
 import { ContactRetries } from './contact-retry.js';
 import { Messaging, type OutgoingMedia } from './messaging.js';
+import { pollVoteMessage } from './poll-votes.js';
 import type { KeyPair } from './noise.js';
 import { makeCertChain, NoiseResponder } from './noise.js';
 import { bootstrapMessages, phonePeerStanza } from './phone.js';
@@ -560,6 +561,11 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   sendMessage(fromContactPhone: string, toAccountPhone: string, message: proto.IMessage | string): Promise<SendResult> {
     const msg: proto.IMessage = typeof message === 'string' ? { conversation: message } : message;
     return this.messaging.sendFromContact(fromContactPhone, toAccountPhone, msg);
+  }
+
+  /** The contact votes on a poll it received (`poll`, from the contact's `receivedBy`): encrypted with the poll's secret. */
+  sendPollVote(fromContactPhone: string, poll: ReceivedMessage, selectedOptions: readonly string[]): Promise<SendResult> {
+    return this.messaging.sendFromContact(fromContactPhone, poll.from, pollVoteMessage(poll, normalizePhone(fromContactPhone), selectedOptions));
   }
 
   createGroup(subject: string, memberPhones: string[]): { jid: string } {

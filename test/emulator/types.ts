@@ -143,6 +143,8 @@ export interface Emulator {
   until<T>(find: () => T | undefined, opts?: { timeoutMs?: number; what?: string }): Promise<T>;
   /** Sends an encrypted message from a contact to an account: now if online, else queued for its next login. */
   sendMessage(fromContactPhone: string, toAccountPhone: string, message: proto.IMessage | string): Promise<SendResult>;
+  /** The contact votes on a poll it received (`poll`, one of its `receivedBy`), as WhatsApp clients do (poll-votes.ts); [] withdraws its vote. */
+  sendPollVote(fromContactPhone: string, poll: ReceivedMessage, selectedOptions: readonly string[]): Promise<SendResult>;
 
   // ---- groups ----
   /** A group of emulated contacts and linked accounts (phones; unknown phones become contacts). */

@@ -326,7 +326,7 @@ describe('sending', () => {
   const consumeLikeBaileys = (socket: FakeSocket) => {
     const send = socket.sendMessage.bind(socket);
     socket.sendMessage = async (jid, content, opts) => {
-      if (content.type !== 'text' && 'stream' in content.media) for await (const chunk of content.media.stream) void chunk;
+      if ('media' in content && 'stream' in content.media) for await (const chunk of content.media.stream) void chunk;
       return send(jid, content, opts);
     };
   };

@@ -76,7 +76,7 @@ describe('parseCommand: send_message', () => {
     [{ to: '221770000001:3@s.whatsapp.net', type: 'text', text: 'x' }, 'INVALID_RECIPIENT', /not a user/],
     [{ to: '12345@broadcast', type: 'text', text: 'x' }, 'INVALID_RECIPIENT', /not a user/],
     [{ to: '+221770000001', text: 'x' }, 'INVALID_COMMAND', /needs "type"/],
-    [{ to: '+221770000001', type: 'sticker', text: 'x' }, 'INVALID_COMMAND', /type/],
+    [{ to: '+221770000001', type: 'gif', text: 'x' }, 'INVALID_COMMAND', /type/],
     [{ to: '+221770000001', type: 'text' }, 'INVALID_COMMAND', /needs a non-empty "text"/],
     [{ to: '+221770000001', type: 'text', text: 'x', url: 'https://a/b' }, 'INVALID_COMMAND', /takes no media/],
     [{ to: '+221770000001', type: 'image' }, 'INVALID_MEDIA', /needs one of "url", "base64" or "mediaKey"/],
