@@ -1,3 +1,5 @@
+import { SENT_MESSAGE_TYPES } from '../events/catalogue.js';
+
 /**
  * The commands the worker accepts, after normalisation. `parse-command.ts` turns whatever the
  * backend sent (fields at the top level or inside `data`, ids as strings or numbers) into one
@@ -35,7 +37,8 @@ export interface SessionCommand extends CommandBase {
   handoverTo?: string | undefined;
 }
 
-export const MESSAGE_TYPES = ['text', 'image', 'video', 'audio', 'document', 'sticker', 'location', 'contact', 'poll', 'reaction'] as const;
+/** The catalogue's list: message_sent reports the same types (commands may use events' constants, not the reverse). */
+export const MESSAGE_TYPES = SENT_MESSAGE_TYPES;
 export type OutgoingMessageType = (typeof MESSAGE_TYPES)[number];
 export const MEDIA_MESSAGE_TYPES = ['image', 'video', 'audio', 'document', 'sticker'] as const satisfies readonly OutgoingMessageType[];
 export type MediaMessageType = (typeof MEDIA_MESSAGE_TYPES)[number];

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { MESSAGE_TYPES } from '../commands/command.js';
 
 /**
  * Every event the worker publishes: one schema each, documented with when it is emitted.
@@ -69,6 +68,9 @@ const messageEvent = <A extends string, S extends z.ZodRawShape>(action: A, desc
 export const MESSAGE_STATUSES = ['server_ack', 'delivered', 'read', 'played', 'failed'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
+/** What `send_message` may send (its `type`), and what `message_sent` reports. */
+export const SENT_MESSAGE_TYPES = ['text', 'image', 'video', 'audio', 'document', 'sticker', 'location', 'contact', 'poll', 'reaction'] as const;
+
 export const RECEIVED_MESSAGE_TYPES = ['text', 'image', 'video', 'audio', 'document', 'sticker', 'location', 'contact', 'reaction', 'poll', 'other'] as const;
 export type ReceivedMessageType = (typeof RECEIVED_MESSAGE_TYPES)[number];
 
@@ -87,7 +89,7 @@ export const messageEventSchemas = {
       requestId: z.string().describe("The command's requestId."),
       to: z.string().describe('The recipient as the command gave it.'),
       toJid: z.string().describe('The recipient JID the message was sent to.'),
-      type: z.enum(MESSAGE_TYPES),
+      type: z.enum(SENT_MESSAGE_TYPES),
       sentAt: z.number().int().describe('When WhatsApp took the message, epoch ms.'),
     },
   ),

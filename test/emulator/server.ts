@@ -226,6 +226,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
       case 'receipt':
         this.observeRead(conn, stanza);
         await this.messaging.onClientReceipt(conn, stanza);
+        this.events.emit('change'); // `unacked` may have dropped: `until` re-checks
         return;
       case 'chatstate':
         this.observeChatState(conn, stanza);
