@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { join } from 'node:path';
 import { BlobMessageHistory } from './messaging/message-history.js';
+import { BlobPollArchive } from './messaging/poll-archive.js';
 import { createMediaStoreFromConfig, createStorageFromConfig, storageOptions, type Storage } from './storage/index.js';
 
 import { createBaileysConnector } from './whatsapp/baileys-connector.js';
@@ -36,7 +37,8 @@ export async function composeWorker(config: Config, logger: Logger, version: WAV
     logger,
     store: storage.store,
     connector,
-    messaging: { media, history },
+    // Sent polls beside the history: their secrets read the votes, after a restart too.
+    messaging: { media, history, polls: new BlobPollArchive(storage.blobStore, storage.codec) },
     beforeBrokerClose: async () => {
       await history.close().catch((err) => logger.error({ err }, 'could not flush the message history'));
       await storage.close();

@@ -14,6 +14,7 @@ import { drivesSessions, OwnershipLease, type StateListener, type WorkerState } 
 import type { MediaStore } from './storage/media-store.js';
 import { MessageCounters } from './messaging/message-counters.js';
 import type { MessageHistory } from './messaging/message-history.js';
+import type { PollArchive } from './messaging/poll-archive.js';
 import { printQrToTerminal, qrToPngDataUrl } from './sessions/qr-image.js';
 import { SessionManager } from './sessions/session-manager.js';
 import type { SessionStore } from './storage/types.js';
@@ -31,8 +32,8 @@ export interface WorkerParts {
   beforeBrokerClose?: () => Promise<void>;
   /** Reported in heartbeats. */
   version?: string;
-  /** Media store and message history (flush the history in `beforeBrokerClose`). Omitted: neither. */
-  messaging?: { media?: MediaStore | undefined; history?: MessageHistory | undefined };
+  /** Media store, message history (flush it in `beforeBrokerClose`) and sent polls' archive. Omitted: none. */
+  messaging?: { media?: MediaStore | undefined; history?: MessageHistory | undefined; polls?: PollArchive | undefined };
 }
 
 /**
@@ -98,6 +99,7 @@ export class Worker {
         messaging: {
           media: parts.messaging?.media,
           history: parts.messaging?.history,
+          polls: parts.messaging?.polls,
           sendWaitForOpenMs: config.messaging.sendWaitForOpenMs,
           mediaMaxBytes: config.messaging.mediaMaxBytes,
           mediaFetchTimeoutMs: config.messaging.mediaFetchTimeoutMs,

@@ -12,9 +12,8 @@ export interface SentPoll {
 export const SENT_POLLS_CAPACITY = 1000;
 
 /**
- * The polls a session sent, by message id, bounded (the oldest forgotten first). In memory only:
- * after a restart (or once forgotten) votes on older polls cannot be decrypted and are dropped,
- * logged. Keeping them would need the secrets in the session's storage (encrypted like the rest).
+ * The polls a session sent, by message id, bounded (the oldest forgotten first): the memory in
+ * front of the session's PollArchive (poll-archive.ts), which keeps them across restarts.
  */
 export class SentPolls {
   private readonly polls: Lru<string, SentPoll>;

@@ -14,13 +14,16 @@ import { deriveMessageId } from './message-id.js';
 import { isPhoneJid, recipientJid } from '../commands/recipient.js';
 import { answerCommand, type CommandFailure } from './answer-command.js';
 import { randomBytes } from 'node:crypto';
-import { selectedOptionNames, SentPolls } from './sent-polls.js';
+import { selectedOptionNames, SentPolls, type SentPoll } from './sent-polls.js';
+import type { PollArchive } from './poll-archive.js';
 import { summaryText } from './message-summary.js';
 
 export interface MessagingDeps {
   /** Where received media go and `mediaKey` sends come from; without one, media are not stored. */
   media?: MediaStore | undefined;
   history?: MessageHistory | undefined;
+  /** Where sent polls are kept across restarts (their secrets read the votes); without one, in memory only. */
+  polls?: PollArchive | undefined;
   /** How long a send waits for a (re)connecting session to open. */
   sendWaitForOpenMs: number;
   mediaMaxBytes: number;
@@ -122,8 +125,9 @@ export class SessionMessaging {
         throw isWorkerError(err) ? new SendFailure(err.code, err.message) : err;
       });
       await this.checkRecipient(conn, cmd.toJid);
+      const pollSecret = cmd.message.type === 'poll' ? await this.pollSecretFor(messageId, cmd.message.options) : undefined;
       const content = await outgoingContent(cmd.message, this.deps, this.host.id, {
-        pollSecret: () => randomBytes(32),
+        pollSecret: () => pollSecret ?? randomBytes(32),
         known: (id) => this.known.get(id),
       });
       this.sending.set(messageId, new Promise<void>((resolve) => (release = resolve)));
@@ -136,7 +140,6 @@ export class SessionMessaging {
         throw new SendFailure('SEND_FAILED', `WhatsApp did not take the message: ${describeError(err)}`);
       });
       sent = { messageId: result.messageId, to: cmd.to, toJid: cmd.toJid, type: cmd.message.type, sentAt: result.sentAt };
-      if (content.type === 'poll') this.polls.remember(sent.messageId, { options: content.options, secret: content.messageSecret });
     } catch (err) {
       release();
       this.sending.delete(messageId);
@@ -337,12 +340,36 @@ export class SessionMessaging {
   }
 
   /**
+   * The secret of the poll about to be sent as `messageId`: the one already chosen for it if this
+   * is a resend (after a crash: WhatsApp keeps the first copy, so its secret is the one voters
+   * use), else a new one; kept (memory, archive) BEFORE the send, so no sent poll lacks it.
+   */
+  private async pollSecretFor(messageId: string, options: string[]): Promise<Buffer> {
+    const earlier = await this.sentPoll(messageId);
+    const secret = earlier?.secret ?? randomBytes(32);
+    const poll = { options, secret };
+    this.polls.remember(messageId, poll);
+    if (!earlier) await this.deps.polls?.save(this.host.id, messageId, poll);
+    return secret;
+  }
+
+  /** A poll this session sent: remembered, or from the archive (a storage failure throws: the caller is retried). */
+  private async sentPoll(messageId: string): Promise<SentPoll | undefined> {
+    const known = this.polls.get(messageId);
+    if (known || !this.deps.polls) return known;
+    const stored = await this.deps.polls.load(this.host.id, messageId);
+    if (stored) this.polls.remember(messageId, stored);
+    return stored;
+  }
+
+  /**
    * A vote on a poll: poll_vote with the options named, if the poll is one this session sent and
    * remembers; otherwise nothing can be read of it (logged). Acknowledged to WhatsApp only once
    * the event is confirmed (or once it is known that there is nothing to publish).
    */
   private async receivePollVote(m: IncomingMessage, vote: NonNullable<IncomingMessage['pollVote']>, seenKey: string): Promise<void> {
-    const poll = this.polls.get(vote.pollMessageId);
+    // A storage failure here throws: the vote is not receipted, and WhatsApp delivers it again.
+    const poll = await this.sentPoll(vote.pollMessageId);
     const hashes = poll ? vote.decrypt(poll.secret) : undefined;
     if (!poll || !hashes) {
       this.log.warn(

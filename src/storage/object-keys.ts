@@ -9,6 +9,7 @@ import { WorkerError } from '../util/errors.js';
  *   sessions/<id>/auth/snapshot/<seq>          creds + every key, as of flush <seq>
  *   sessions/<id>/auth/journal/<seq>           creds + the keys changed in one flush window
  *   sessions/<id>/messages/<YYYY-MM-DD>/<seq>  message history: the records of one flush window
+ *   sessions/<id>/polls/<messageId>  a poll the session sent (its secret: votes are read with it)
  * `<seq>` is a zero-padded decimal (lexical order = numeric order). Restore = the highest
  * snapshot, then the journal segments above it, in order (see auth-state.ts).
  *
@@ -92,7 +93,14 @@ export const objectKeys = {
   messages: (id: string) => `${SESSIONS_PREFIX}${encodeSessionId(id)}/messages/`,
   messagesDay: (id: string, day: string) => `${SESSIONS_PREFIX}${encodeSessionId(id)}/messages/${checkDay(day)}/`,
   messagesBatch: (id: string, day: string, seq: number) => `${SESSIONS_PREFIX}${encodeSessionId(id)}/messages/${checkDay(day)}/${formatSeq(seq)}`,
+  /** A poll the session sent: its secret and options, to read the votes after a restart. */
+  poll: (id: string, messageId: string) => `${SESSIONS_PREFIX}${encodeSessionId(id)}/polls/${checkMessageId(messageId)}`,
 };
+
+function checkMessageId(messageId: string): string {
+  if (!/^[A-Za-z0-9]{1,128}$/.test(messageId)) throw new WorkerError('INTERNAL', `invalid message id ${JSON.stringify(messageId.slice(0, 40))}`);
+  return messageId;
+}
 
 function checkDay(day: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new WorkerError('INTERNAL', `invalid history day ${JSON.stringify(day.slice(0, 20))}`);

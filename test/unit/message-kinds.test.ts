@@ -3,6 +3,9 @@ import type { OutgoingMessage, SendMessageCommand, SessionCommand } from '../../
 import { stableEventId } from '../../src/events/event-publisher.js';
 import { deriveMessageId } from '../../src/messaging/message-id.js';
 import { selectedOptionNames } from '../../src/messaging/sent-polls.js';
+import { BlobPollArchive, type PollArchive } from '../../src/messaging/poll-archive.js';
+import { objectKeys } from '../../src/storage/object-keys.js';
+import { MemoryBlobStore } from '../fakes/blob-stores.js';
 import { SessionManager } from '../../src/sessions/session-manager.js';
 import type { SessionDeps } from '../../src/sessions/session.js';
 import { WorkerError } from '../../src/util/errors.js';
@@ -30,7 +33,7 @@ const send = (requestId: string, message: OutgoingMessage, extra: Partial<SendMe
 const POLL: OutgoingMessage = { type: 'poll', name: 'Lunch?', options: ['Rice', 'Fish', 'Both'], selectableCount: 0 };
 const sha = (s: string) => createHash('sha256').update(s).digest();
 
-async function connected() {
+async function connected(polls?: PollArchive) {
   const connector = new FakeConnector();
   const events = new RecordingEvents('w1');
   const deps: SessionDeps = {
@@ -48,7 +51,7 @@ async function connected() {
       qrTimeoutMs: undefined,
       pairingReadyTimeoutMs: 1000,
     },
-    messaging: { sendWaitForOpenMs: 2000, mediaMaxBytes: 1024 },
+    messaging: { sendWaitForOpenMs: 2000, mediaMaxBytes: 1024, ...(polls ? { polls } : {}) },
   };
   const manager = new SessionManager(deps, { maxSessions: 10, restoreConcurrency: 2, restoreSettleTimeoutMs: 1000 });
   await manager.execute(create);
@@ -223,5 +226,68 @@ describe('poll votes', () => {
     const poll = { options: ['a', 'b', 'c'], secret: Buffer.alloc(32) };
     expect(selectedOptionNames(poll, [sha('c'), sha('zzz'), sha('a')])).toEqual(['a', 'c']);
     expect(selectedOptionNames(poll, [])).toEqual([]);
+  });
+});
+
+describe('poll votes across restarts (the poll archive)', () => {
+  const codec = {
+    encode: (b: Buffer, ctx: string) => Buffer.concat([Buffer.from(`ENC(${ctx})`), b]),
+    decode: (b: Buffer, ctx: string) => ({ data: b.subarray(`ENC(${ctx})`.length) }),
+  };
+
+  it('the archive keeps a poll (encoded, under the session) and gives it back; an id that cannot be ours, or a damaged object, is no poll', async () => {
+    const blobs = new MemoryBlobStore();
+    const archive = new BlobPollArchive(blobs, codec);
+    const secret = Buffer.alloc(32, 9);
+    await archive.save(SID, '3EB0POLL', { options: ['a', 'b'], secret });
+    const key = objectKeys.poll(SID, '3EB0POLL');
+    expect(key).toBe(`${objectKeys.session(SID)}polls/3EB0POLL`);
+    expect(blobs.objects.get(key)?.subarray(0, 4).toString()).toBe('ENC(');
+    expect(await archive.load(SID, '3EB0POLL')).toEqual({ options: ['a', 'b'], secret });
+    expect(await archive.load('session_7_+221771234567', '3EB0POLL')).toBeUndefined();
+    expect(await archive.load(SID, '../../auth/creds')).toBeUndefined();
+    await blobs.put(key, codec.encode(Buffer.from(JSON.stringify({ v: 1, options: ['a'], secret: 'c2hvcnQ=' })), key));
+    expect(await archive.load(SID, '3EB0POLL')).toBeUndefined();
+    await blobs.put(key, Buffer.from('not encoded'));
+    expect(await archive.load(SID, '3EB0POLL')).toBeUndefined();
+  });
+
+  it('a vote that arrives after a restart is read with the archived secret; a resend after a crash reuses the first secret', async () => {
+    const archive = new BlobPollArchive(new MemoryBlobStore(), codec);
+    const first = await connected(archive);
+    // Archived before WhatsApp takes it: a crash right after the send still leaves the secret.
+    let archivedAtSend: unknown;
+    const fakeSend = first.socket.sendMessage.bind(first.socket);
+    first.socket.sendMessage = async (jid, content, opts) => {
+      archivedAtSend = await archive.load(SID, opts.messageId);
+      return fakeSend(jid, content, opts);
+    };
+    await first.manager.execute(send('poll', POLL));
+    const pollId = deriveMessageId(SID, 'poll');
+    const secret = pollSecretOf(first.socket.sends[0]?.content);
+    expect(archivedAtSend).toEqual({ options: POLL.type === 'poll' ? POLL.options : [], secret });
+    await first.manager.shutdown();
+
+    const second = await connected(archive);
+    await second.manager.execute(send('poll', POLL)); // the command redelivered after the crash
+    expect(pollSecretOf(second.socket.sends[0]?.content).equals(secret)).toBe(true);
+    second.socket.receive([incoming('V9', { pollVote: vote(pollId, secret, ['Fish']) })]);
+    await waitFor(() => second.socket.acknowledged.length === 1, 'the vote receipted');
+    expect(second.events.messages('poll_vote')).toEqual([expect.objectContaining({ messageId: 'V9', pollMessageId: pollId, selectedOptions: ['Fish'] })]);
+  });
+
+  it('storage failing while a vote looks for its poll: no event and no receipt (WhatsApp delivers it again)', async () => {
+    const archive: PollArchive = {
+      save: async () => undefined,
+      load: async () => {
+        throw new WorkerError('STORAGE_UNAVAILABLE', 'storage down');
+      },
+    };
+    const { socket, events } = await connected(archive);
+    socket.receive([incoming('V1', { pollVote: vote('3EB0SOMEPOLL', Buffer.alloc(32), ['Rice']) }), incoming('T1', { type: 'text', text: 'after' })]);
+    socket.receive([incoming('T2', { type: 'text', text: 'next' })]);
+    await waitFor(() => socket.acknowledged.includes('T2'), 'the next message receipted');
+    expect(socket.acknowledged).not.toContain('V1');
+    expect(events.messages('poll_vote')).toEqual([]);
   });
 });
