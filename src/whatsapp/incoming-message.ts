@@ -34,6 +34,9 @@ export function mediaRefOf(message: proto.IMessage | null | undefined): MediaRef
   return undefined;
 }
 
+/** A mentioned user as WhatsApp spells one (`<digits>[:device]@s.whatsapp.net|lid`); anything else a sender put there is left out. */
+const MENTION_JID = /^[0-9]{1,24}(:[0-9]{1,4})?@(s\.whatsapp\.net|lid)$/;
+
 /** proto's number-or-Long fields → a number. */
 const num = (v: unknown): number | undefined => (v === null || v === undefined ? undefined : toNumber(v as number));
 
@@ -79,7 +82,7 @@ export function toIncomingMessage(
   // The quote and the mentions, from the content's contextInfo (mentions bounded: the sender chooses them).
   const replyTo = (ctx: proto.IContextInfo | null | undefined) => {
     if (ctx?.stanzaId) out.replyTo = ctx.stanzaId;
-    const mentions = (ctx?.mentionedJid ?? []).filter((j) => typeof j === 'string' && j.length <= 100).slice(0, 100);
+    const mentions = (ctx?.mentionedJid ?? []).filter((j) => typeof j === 'string' && MENTION_JID.test(j)).slice(0, 100);
     if (mentions.length) out.mentions = mentions;
   };
 

@@ -77,7 +77,7 @@ describe('message kinds over the queues, on the emulator', () => {
     if (mediaDir) rmSync(mediaDir, { recursive: true, force: true });
   });
 
-  it('location (a reply, with a mention), contact card, sticker and reaction reach the contact with their fields', async () => {
+  it('location (a reply, with a mention), text with a mention, contact card, sticker and reaction reach the contact with their fields', async () => {
     const hello = await emulator.sendMessage(ALICE, ACCOUNT.slice(1), 'where are you?');
     await scenario.messages.untilAction('message_received', (e) => e.messageId === hello.id, 20_000);
 
@@ -97,6 +97,9 @@ describe('message kinds over the queues, on the emulator', () => {
       address: 'Place de l’Indépendance',
     });
     expect(location.content?.locationMessage?.contextInfo).toMatchObject({ stanzaId: hello.id, mentionedJid: [`${BOB}@s.whatsapp.net`] });
+
+    const text = await sendAndReceive('text-1', { type: 'text', text: `ask @${BOB}`, mentions: [`${BOB}@s.whatsapp.net`] });
+    expect(text.content?.extendedTextMessage).toMatchObject({ text: `ask @${BOB}`, contextInfo: { mentionedJid: [`${BOB}@s.whatsapp.net`] } });
 
     const card = await sendAndReceive('card-1', { type: 'contact', contacts: [{ vcard: VCARD }] });
     expect(card.content?.contactMessage).toMatchObject({ displayName: 'Bob Example', vcard: VCARD });

@@ -25,7 +25,7 @@ describe('received kinds → IncomingMessage', () => {
           degreesLongitude: -17.4,
           name: 'Dakar',
           address: 'x'.repeat(5000),
-          contextInfo: { stanzaId: 'Q1', mentionedJid: ['221770000009@s.whatsapp.net'] },
+          contextInfo: { stanzaId: 'Q1', mentionedJid: ['221770000009@s.whatsapp.net', '<script>@evil', 'x'.repeat(5000)] },
         },
       }),
       download,
