@@ -374,9 +374,7 @@ export class SessionMessaging {
     if (!poll || !hashes) {
       this.log.warn(
         { messageId: m.id, pollMessageId: vote.pollMessageId, known: !!poll },
-        poll
-          ? 'poll vote does not decrypt with the poll secret: dropped'
-          : 'vote on a poll this session does not remember (sent elsewhere or before a restart): dropped',
+        poll ? 'poll vote does not decrypt with the poll secret: dropped' : 'vote on a poll this session did not send (or no longer has): dropped',
       );
       m.acknowledge();
       this.seen.set(seenKey, true);
