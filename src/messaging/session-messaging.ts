@@ -41,6 +41,8 @@ export interface MessagingHost {
   readonly numberId: number;
   /** The open connection, waiting up to `timeoutMs` for a (re)connecting session; throws NOT_CONNECTED otherwise. */
   connectionForSend(timeoutMs: number): Promise<WhatsAppConnection>;
+  /** The number's settings in force (read at each use: `update_settings` applies at once); absent: all off. */
+  readonly settings?: { readonly autoRead: boolean } | undefined;
 }
 
 interface SentRecord {
@@ -304,6 +306,7 @@ export class SessionMessaging {
     );
     m.acknowledge();
     this.seen.set(seenKey, true);
+    if (this.host.settings?.autoRead) this.autoRead(m);
     this.known.set(m.id, { fromMe: false, ...(m.participant ? { participant: m.participant } : {}), ...(m.text ? { text: m.text } : {}) });
     this.deps.counters?.countReceived();
     const record: HistoryRecord = {
@@ -319,6 +322,11 @@ export class SessionMessaging {
       ...(m.replyTo ? { replyTo: m.replyTo } : {}),
     };
     this.deps.history?.append(this.host.id, record);
+  }
+
+  /** autoRead: the read receipt, once the message is safe; not awaited (a failure is only logged: the message stays unread). */
+  private autoRead(m: IncomingMessage): void {
+    m.markRead?.().catch((err) => this.log.warn({ messageId: m.id, err: describeError(err) }, 'autoRead: the read receipt was not sent'));
   }
 
   private async status(r: MessageReceipt): Promise<void> {
