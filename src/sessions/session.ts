@@ -220,9 +220,9 @@ export class Session {
     return this.calls.reject(cmd, defer);
   }
 
-  /** `create` with `settings`: stored before the socket opens (it is configured with them). */
+  /** `create` with `settings`: stored before the socket opens (it is configured with them); on a live session, applied like `update_settings`. */
   async useSettings(patch: SessionSettingsPatch | undefined): Promise<void> {
-    if (patch && Object.keys(patch).length) await this.record.saveSettings(patch);
+    if (patch && Object.keys(patch).length) await this.storeSettings(patch);
   }
 
   /**
@@ -232,11 +232,7 @@ export class Session {
    * settings_updated carrying the settings now in force.
    */
   async updateSettings(cmd: UpdateSettingsCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
-    const before = this.settings;
-    await this.record.saveSettings(cmd.settings);
-    const after = this.settings;
-    const conn = this.status === 'connected' ? this.socket.connection : undefined;
-    if (conn && before.alwaysOnline !== after.alwaysOnline) this.announceOnline(conn, after.alwaysOnline ? 'available' : 'unavailable');
+    const after = await this.storeSettings(cmd.settings);
     const published = this.deps.events.message(
       'settings_updated',
       { numberId: this.numberId, sessionId: this.id, requestId: cmd.requestId },
@@ -244,6 +240,16 @@ export class Session {
     );
     if (defer) defer(published);
     else await published;
+  }
+
+  /** Stores the settings with `patch` applied and applies what changed at once; the settings now in force. */
+  private async storeSettings(patch: SessionSettingsPatch): Promise<SessionSettings> {
+    const before = this.settings;
+    await this.record.saveSettings(patch);
+    const after = this.settings;
+    const conn = this.status === 'connected' ? this.socket.connection : undefined;
+    if (conn && before.alwaysOnline !== after.alwaysOnline) this.announceOnline(conn, after.alwaysOnline ? 'available' : 'unavailable');
+    return after;
   }
 
   /**
