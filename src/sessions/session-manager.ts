@@ -130,7 +130,7 @@ export class SessionManager {
         // The number's settings are stored first (the socket is configured with them); then recording
         // the owner and opening the socket need not wait for each other.
         await this.withCapacity(cmd, async (session) => {
-          await session.useSettings(cmd.action === 'create' ? cmd.settings : undefined);
+          await session.useSettings(cmd.settings);
           await Promise.all([session.claim(), session.create(cmd.requestId)]);
         });
         return;

@@ -38,10 +38,10 @@ describe('calls and settings over the queues, on the emulator', () => {
   const command = (w: TestWorker<WhatsAppConnector>, action: string, requestId: string, data: Record<string, unknown>) =>
     scenario.probe.publish(w.config.queues.commands, { action, numberId: 27, workerId: 'c1', requestId, data });
 
-  const link = async (w: TestWorker<WhatsAppConnector>, settings?: Record<string, unknown>) => {
+  const link = async (w: TestWorker<WhatsAppConnector>, settings?: Record<string, unknown>, businessName?: string) => {
     await command(w, 'create', 'create-1', { phoneNumber: ACCOUNT, ...(settings ? { settings } : {}) });
     const qr = await scenario.events.untilAction('qr_generated');
-    await emulator.scanQr(qr.qrString, { phoneNumber: ACCOUNT });
+    await emulator.scanQr(qr.qrString, { phoneNumber: ACCOUNT, ...(businessName ? { businessName } : {}) });
     await scenario.events.untilAction('connected', undefined, 30_000);
   };
 
@@ -106,6 +106,17 @@ describe('calls and settings over the queues, on the emulator', () => {
     await scenario.messages.untilAction('message_received', (e) => e.messageId === id, 20_000);
     await emulator.until(() => (emulator.readBy(ALICE).includes(id) ? true : undefined), { what: 'the read receipt' });
     expect(emulator.readBy(ALICE)).toEqual([id]);
+  });
+
+  it('alwaysOnline: the account is announced available on connect (it has a name), unavailable once switched off', async () => {
+    const w = await start();
+    // A name: Baileys sends no available/unavailable without one.
+    await link(w, { alwaysOnline: true }, 'Helpdesk');
+    const account = () => emulator.state().accounts.find((a) => a.phone === ACCOUNT.slice(1));
+    await emulator.until(() => (account()?.presence === 'available' ? true : undefined), { what: 'the account available' });
+    await command(w, 'update_settings', 'settings-3', { settings: { alwaysOnline: false } });
+    await scenario.messages.untilAction('settings_updated', (e) => e.requestId === 'settings-3', 20_000);
+    await emulator.until(() => (account()?.presence === 'unavailable' ? true : undefined), { what: 'the account unavailable' });
   });
 
   describe('settings survive a restart', () => {
