@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RejectCallCommand } from '../commands/command.js';
 import type { Events, MessageSubject } from '../events/event-publisher.js';
@@ -6,7 +7,6 @@ import type { SessionSettings } from '../util/session-settings.js';
 import type { IncomingCall, WhatsAppConnection } from '../whatsapp/types.js';
 import { answerCommand } from './answer-command.js';
 import { Lru } from './lru.js';
-import { deriveMessageId } from './message-id.js';
 import type { MessagingHost } from './session-messaging.js';
 
 /** What the calls of a session need from it: messaging's host, and the number's settings in force. */
@@ -110,7 +110,7 @@ export class SessionCalls {
   private async sendRejectMessage(conn: WhatsAppConnection, call: IncomingCall, text: string): Promise<boolean> {
     const to = call.from.pn ?? call.from.lid ?? call.callerJid;
     try {
-      await conn.sendMessage(to, { type: 'text', text }, { messageId: deriveMessageId(this.host.id, `reject-call\0${call.id}`) });
+      await conn.sendMessage(to, { type: 'text', text }, { messageId: rejectMessageId(this.host.id, call.id) });
       return true;
     } catch (err) {
       this.log.warn({ callId: call.id, err: describeError(err) }, 'rejectCalls: the rejectCallMessage was not sent');
@@ -126,4 +126,13 @@ export class SessionCalls {
     const from = this.offers.get(call.id)?.from ?? call.from;
     await this.events.message('call_ended', this.subject('call_ended', call.id), { callId: call.id, from, reason });
   }
+}
+
+/**
+ * The id of the rejectCallMessage for one call: derived from (session, call id) in a namespace of
+ * its own (no send_message id can equal it), Baileys-shaped like `deriveMessageId`'s.
+ */
+function rejectMessageId(sessionId: string, callId: string): string {
+  const digest = createHash('sha256').update('wa-worker/reject-call-message/v1\0').update(sessionId).update('\0').update(callId).digest('hex');
+  return `3EB0${digest.slice(0, 18).toUpperCase()}`;
 }

@@ -209,6 +209,7 @@ describe('incoming calls', () => {
     await waitFor(() => events.messages('call_received').length === 1, 'call_received');
     expect(socket.callRejects).toEqual([{ callId: 'CALL2', callerJid: CALLER_LID }]);
     expect(socket.sends).toEqual([expect.objectContaining({ jid: CALLER_PN, content: { type: 'text', text: 'Please write' } })]);
+    expect(socket.sends[0]!.opts.messageId).toMatch(/^3EB0[0-9A-F]{18}$/);
     expect(events.messages('call_received')[0]).toMatchObject({ callId: 'CALL2', autoRejected: true, rejectMessageSent: true });
   });
 
