@@ -96,6 +96,7 @@ export class Worker {
         logger,
         renderQr: qrToPngDataUrl,
         printQr: config.qrTerminal ? printQrToTerminal : undefined,
+        settingsDefaults: config.sessionDefaults,
         messaging: {
           media: parts.messaging?.media,
           history: parts.messaging?.history,

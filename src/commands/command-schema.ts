@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { COMMAND_ACTIONS, MESSAGE_TYPES, PRESENCE_STATES } from './command.js';
+import { HISTORY_SYNC_MODES, REJECT_CALL_MESSAGE_MAX } from '../util/session-settings.js';
 
 /**
  * The wire shape of a command as the backend publishes it. Any field may sit at the top level
@@ -39,7 +40,7 @@ export const commandFieldsSchema = z.object({
     .max(200)
     .optional()
     .describe(
-      'Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message` (a redelivered send with the same requestId is not sent twice), `check_numbers`, `mark_read` and `send_presence` (their answer carries it).',
+      'Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message` (a redelivered send with the same requestId is not sent twice), `check_numbers`, `mark_read`, `send_presence`, `reject_call` and `update_settings` (their answer carries it).',
     ),
   timestamp: z
     .union([z.number(), z.string().max(64)])
@@ -133,16 +134,69 @@ export const chatActionFieldsSchema = z.object({
     ),
 });
 
+/** What `reject_call` adds. `parse-calls-settings.ts` checks both. */
+export const rejectCallFieldsSchema = z.object({
+  callId: z.string().max(200).describe('reject_call: the call to reject, the `callId` of its call_received (letters, digits, - and _, at most 128).'),
+  from: z
+    .string()
+    .max(100)
+    .describe('reject_call: the caller, as call_received gave it in `from`: its phone-number JID (`…@s.whatsapp.net`) or LID (`…@lid`), or a phone number.'),
+});
+
+/** A number's own settings; every field optional, `null` puts it back to the worker's default. Unknown fields are refused. */
+export const sessionSettingsSchema = z
+  .strictObject({
+    rejectCalls: z.boolean().nullable().optional().describe('Reject every incoming call as it rings (default SESSION_REJECT_CALLS).'),
+    rejectCallMessage: z
+      .string()
+      .min(1)
+      .max(REJECT_CALL_MESSAGE_MAX)
+      .nullable()
+      .optional()
+      .describe(
+        `With rejectCalls: a text (1 to ${REJECT_CALL_MESSAGE_MAX} characters) sent to the caller after the reject (default SESSION_REJECT_CALL_MESSAGE).`,
+      ),
+    autoRead: z
+      .boolean()
+      .nullable()
+      .optional()
+      .describe('Send read receipts for incoming messages once their message_received is confirmed (default SESSION_AUTO_READ).'),
+    alwaysOnline: z
+      .boolean()
+      .nullable()
+      .optional()
+      .describe('Announce the account `available` on every connect (needs the push name WhatsApp tells the account; default SESSION_ALWAYS_ONLINE).'),
+    historySync: z
+      .enum(HISTORY_SYNC_MODES)
+      .nullable()
+      .optional()
+      .describe(
+        'What the session asks WhatsApp for when it links: none, recent or full history (default SESSION_HISTORY_SYNC). Takes effect at the next link.',
+      ),
+  })
+  .describe("create / update_settings: the number's own settings, stored with its session (they survive restarts).");
+
+/** What `create` and `update_settings` add. */
+export const settingsFieldsSchema = z.object({
+  settings: sessionSettingsSchema,
+});
+
 export const commandMessageSchema = commandFieldsSchema
   .extend(sendMessageFieldsSchema.partial().shape)
   .extend(checkNumbersFieldsSchema.partial().shape)
   .extend(chatActionFieldsSchema.partial().shape)
+  .extend(rejectCallFieldsSchema.partial().shape)
+  .extend(settingsFieldsSchema.partial().shape)
   .extend({
-    action: z.enum(COMMAND_ACTIONS).describe('What to do: a session action, `send_message`, `check_numbers`, `mark_read` or `send_presence`.'),
+    action: z
+      .enum(COMMAND_ACTIONS)
+      .describe('What to do: a session action, `send_message`, `check_numbers`, `mark_read`, `send_presence`, `reject_call` or `update_settings`.'),
     data: commandFieldsSchema
       .extend(sendMessageFieldsSchema.shape)
       .extend(checkNumbersFieldsSchema.shape)
       .extend(chatActionFieldsSchema.shape)
+      .extend(rejectCallFieldsSchema.shape)
+      .extend(settingsFieldsSchema.shape)
       .partial()
       .loose()
       .optional()

@@ -1,4 +1,5 @@
 import { SENT_MESSAGE_TYPES } from '../events/catalogue.js';
+import type { SessionSettingsPatch } from '../util/session-settings.js';
 
 /**
  * The commands the worker accepts, after normalisation. `parse-command.ts` turns whatever the
@@ -8,7 +9,7 @@ import { SENT_MESSAGE_TYPES } from '../events/catalogue.js';
 export const SESSION_ACTIONS = ['create', 'disconnect', 'reconnect', 'logout', 'delete', 'status', 'request_pairing_code', 'release'] as const;
 export type SessionAction = (typeof SESSION_ACTIONS)[number];
 
-export const MESSAGE_ACTIONS = ['send_message', 'check_numbers', 'mark_read', 'send_presence'] as const;
+export const MESSAGE_ACTIONS = ['send_message', 'check_numbers', 'mark_read', 'send_presence', 'reject_call', 'update_settings'] as const;
 export type MessageAction = (typeof MESSAGE_ACTIONS)[number];
 
 export const COMMAND_ACTIONS = [...SESSION_ACTIONS, ...MESSAGE_ACTIONS] as const;
@@ -35,6 +36,8 @@ export interface SessionCommand extends CommandBase {
   action: SessionAction;
   /** `release`: the worker that takes the session over (it becomes the recorded owner). */
   handoverTo?: string | undefined;
+  /** `create`: the number's own settings to store with the session (the fields given; see `update_settings`). */
+  settings?: SessionSettingsPatch | undefined;
 }
 
 /** The catalogue's list: message_sent reports the same types (commands may use events' constants, not the reverse). */
@@ -125,4 +128,23 @@ export interface SendPresenceCommand extends CommandBase {
   chat: string | undefined;
 }
 
-export type Command = SessionCommand | SendMessageCommand | CheckNumbersCommand | MarkReadCommand | SendPresenceCommand;
+export interface RejectCallCommand extends CommandBase {
+  action: 'reject_call';
+  /** Always set: the `call_rejected` (or `call_reject_failed`) event answers it. */
+  requestId: string;
+  /** The call's id, as `call_received` gave it. */
+  callId: string;
+  /** The caller as `call_received` gave it: a phone-number JID or a LID (a phone is turned into its JID). */
+  from: string;
+}
+
+export interface UpdateSettingsCommand extends CommandBase {
+  action: 'update_settings';
+  /** Always set: the `settings_updated` (or `settings_update_failed`) event answers it. */
+  requestId: string;
+  /** The fields to change (at least one); `null` puts a field back to the worker's default. */
+  settings: SessionSettingsPatch;
+}
+
+export type Command =
+  SessionCommand | SendMessageCommand | CheckNumbersCommand | MarkReadCommand | SendPresenceCommand | RejectCallCommand | UpdateSettingsCommand;

@@ -12,9 +12,19 @@ import { parseOutgoingMessage } from './parse-send-message.js';
 import { parseCheckNumbers } from './parse-check-numbers.js';
 import { parseMarkRead } from './parse-mark-read.js';
 import { parseSendPresence } from './parse-send-presence.js';
+import { parseRejectCall } from './parse-reject-call.js';
+import { parseSettingsUpdate } from './parse-settings.js';
 
 /** The event that answers each command whose answer carries its requestId. */
-const ANSWERED_BY = { check_numbers: 'numbers_checked', mark_read: 'messages_read', send_presence: 'presence_sent' } as const;
+const ANSWERED_BY = {
+  check_numbers: 'numbers_checked',
+  mark_read: 'messages_read',
+  send_presence: 'presence_sent',
+  reject_call: 'call_rejected',
+  update_settings: 'settings_updated',
+} as const;
+
+const isAnswered = (action: string): action is keyof typeof ANSWERED_BY => Object.hasOwn(ANSWERED_BY, action);
 
 export type { CommandHint } from './command-hint.js';
 export type { ParseLimits } from './parse-limits.js';
@@ -123,17 +133,24 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: ParseLimit
     if (!out.ok) return fail(out.code, out.reason, fullHint);
     return { ok: true, command: { ...base, action: 'send_message', requestId: base.requestId, ...out.value } };
   }
-  if (msg.action === 'check_numbers' || msg.action === 'mark_read' || msg.action === 'send_presence') {
+  if (isAnswered(msg.action)) {
+    const action = msg.action;
     const fullHint = { ...hint, numberId, ...(base.sessionId ? { sessionId: base.sessionId } : {}) };
     if (!base.requestId) {
-      return fail(
-        'INVALID_COMMAND',
-        `"${msg.action}" needs "requestId" (or an AMQP correlation_id): its answer, ${ANSWERED_BY[msg.action]}, carries it`,
-        fullHint,
-      );
+      return fail('INVALID_COMMAND', `"${action}" needs "requestId" (or an AMQP correlation_id): its answer, ${ANSWERED_BY[action]}, carries it`, fullHint);
     }
     const requestId = base.requestId;
     const chat = data.chat ?? msg.chat;
+    if (action === 'reject_call') {
+      const call = parseRejectCall({ callId: data.callId ?? msg.callId, from: data.from ?? msg.from });
+      if (!call.ok) return fail(call.code, call.reason, fullHint);
+      return { ok: true, command: { ...base, action, requestId, callId: call.callId, from: call.from } };
+    }
+    if (action === 'update_settings') {
+      const update = parseSettingsUpdate(data.settings ?? msg.settings);
+      if (!update.ok) return fail(update.code, update.reason, fullHint);
+      return { ok: true, command: { ...base, action, requestId, settings: update.settings } };
+    }
     if (msg.action === 'check_numbers') {
       const checked = parseCheckNumbers(data.phones ?? msg.phones, { maxBatch: limits.maxCheckNumbers ?? DEFAULT_CHECK_NUMBERS_MAX_BATCH });
       if (!checked.ok) return fail(checked.code, checked.reason, fullHint);
@@ -149,7 +166,15 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: ParseLimit
     return { ok: true, command: { ...base, action: 'send_presence', requestId, state: presence.state, chat: presence.chat } };
   }
   const handoverTo = data.handoverTo ?? msg.handoverTo;
-  return { ok: true, command: { ...base, action: msg.action, ...(handoverTo !== undefined ? { handoverTo } : {}) } };
+  // Only `create` stores settings; another session action carrying them is a mistake worth saying.
+  const settings = data.settings ?? msg.settings;
+  if (settings !== undefined && msg.action !== 'create') {
+    return fail('INVALID_COMMAND', `"${msg.action}" takes no "settings" (create and update_settings do)`, { ...hint, numberId });
+  }
+  return {
+    ok: true,
+    command: { ...base, action: msg.action, ...(handoverTo !== undefined ? { handoverTo } : {}), ...(settings !== undefined ? { settings } : {}) },
+  };
 }
 
 function describeZodError(err: ZodError): string {

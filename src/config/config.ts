@@ -3,6 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { envSchema, WHATSAPP_WEBSOCKET_URL, type Env } from './schema.js';
 import { AddressPolicy } from '../util/address-policy.js';
+import type { SessionSettings } from '../util/session-settings.js';
 
 /** The typed configuration the rest of the worker receives. Only `main.ts` builds it. */
 export interface Config {
@@ -56,6 +57,8 @@ export interface Config {
   commandMaxDepth: number;
   /** Most phones one check_numbers may carry (CHECK_NUMBERS_MAX_BATCH). */
   checkNumbersMaxBatch: number;
+  /** The settings of a number that set none of its own (SESSION_REJECT_CALLS, SESSION_REJECT_CALL_MESSAGE, SESSION_AUTO_READ, SESSION_ALWAYS_ONLINE, SESSION_HISTORY_SYNC). */
+  sessionDefaults: SessionSettings;
   /** 0: commands are never too old. */
   commandMaxAgeMs: number;
   commandMaxClockSkewMs: number;
@@ -315,6 +318,13 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     commandMaxBytes: e.COMMAND_MAX_BYTES,
     commandMaxDepth: e.COMMAND_MAX_DEPTH,
     checkNumbersMaxBatch: e.CHECK_NUMBERS_MAX_BATCH,
+    sessionDefaults: {
+      rejectCalls: e.SESSION_REJECT_CALLS,
+      ...(e.SESSION_REJECT_CALL_MESSAGE ? { rejectCallMessage: e.SESSION_REJECT_CALL_MESSAGE } : {}),
+      autoRead: e.SESSION_AUTO_READ,
+      alwaysOnline: e.SESSION_ALWAYS_ONLINE,
+      historySync: e.SESSION_HISTORY_SYNC,
+    },
     commandMaxAgeMs: e.COMMAND_MAX_AGE_MS,
     commandMaxClockSkewMs: e.COMMAND_MAX_CLOCK_SKEW_MS,
     commandMaxAttempts: e.COMMAND_MAX_ATTEMPTS,

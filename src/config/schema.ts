@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HISTORY_SYNC_MODES, REJECT_CALL_MESSAGE_MAX } from '../util/session-settings.js';
 
 /**
  * Every setting the worker reads, with its default. `.env.example` documents the same list
@@ -95,6 +96,13 @@ export const envSchema = z
     SEND_WAIT_FOR_OPEN_MS: int(0, 600_000).default(30_000),
     /** Most phones one check_numbers may ask about (one WhatsApp query); more: dead-lettered (BATCH_TOO_LARGE). */
     CHECK_NUMBERS_MAX_BATCH: int(1, 1000).default(50),
+    /** Default settings of a number that set none of its own (`create` `settings`, `update_settings`). */
+    SESSION_REJECT_CALLS: bool.default(false),
+    /** With rejectCalls: a text sent to the caller after the reject (empty: none). */
+    SESSION_REJECT_CALL_MESSAGE: z.string().max(REJECT_CALL_MESSAGE_MAX).optional(),
+    SESSION_AUTO_READ: bool.default(false),
+    SESSION_ALWAYS_ONLINE: bool.default(false),
+    SESSION_HISTORY_SYNC: z.enum(HISTORY_SYNC_MODES).default('recent'),
     /** Largest media file sent (base64, media store) or stored when received. */
     MEDIA_MAX_BYTES: int(1024, 2 * 1024 * 1024 * 1024).default(16 * 1024 * 1024),
     /** Media fetched over HTTP (a send's `url`, received files): idle limit. */

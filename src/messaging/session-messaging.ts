@@ -47,6 +47,8 @@ export interface MessagingHost {
   readonly numberId: number;
   /** The open connection, waiting up to `timeoutMs` for a (re)connecting session; throws NOT_CONNECTED otherwise. */
   connectionForSend(timeoutMs: number): Promise<WhatsAppConnection>;
+  /** The number's settings in force (read at each use: `update_settings` applies at once); absent: all off. */
+  readonly settings?: { readonly autoRead: boolean } | undefined;
 }
 
 interface SentRecord {
@@ -322,6 +324,7 @@ export class SessionMessaging {
     );
     m.acknowledge();
     this.seen.set(seenKey, true);
+    if (this.host.settings?.autoRead) this.autoRead(m);
     this.known.set(m.id, { fromMe: false, ...(m.participant ? { participant: m.participant } : {}), ...(m.text ? { text: m.text } : {}) });
     this.deps.counters?.countReceived();
     const record: HistoryRecord = {
@@ -398,6 +401,11 @@ export class SessionMessaging {
       text: selectedOptions.join('\n'),
       replyTo: vote.pollMessageId,
     });
+  }
+
+  /** autoRead: the read receipt, once the message is safe; not awaited (a failure is only logged: the message stays unread). */
+  private autoRead(m: IncomingMessage): void {
+    m.markRead?.().catch((err) => this.log.warn({ messageId: m.id, err: describeError(err) }, 'autoRead: the read receipt was not sent'));
   }
 
   private async status(r: MessageReceipt): Promise<void> {

@@ -3,6 +3,7 @@ import type { Events } from '../events/event-publisher.js';
 import type { MessagingDeps } from '../messaging/session-messaging.js';
 import type { SessionStore } from '../storage/types.js';
 import type { WhatsAppConnector } from '../whatsapp/types.js';
+import type { SessionSettings } from '../util/session-settings.js';
 import type { ReconnectPolicy } from './close-policy.js';
 import type { OwnershipPort } from './ownership.js';
 
@@ -28,6 +29,8 @@ export interface SessionDeps {
   policy: SessionPolicy;
   renderQr: (qr: string) => Promise<string>;
   printQr?: ((qr: string, label: string) => void) | undefined;
+  /** The settings of a number that set none of its own (SESSION_* variables); default: all off, historySync recent. */
+  settingsDefaults?: SessionSettings | undefined;
   /** Sending and receiving messages; defaults: no media store, no history, 30 s wait. */
   messaging?: MessagingDeps | undefined;
   /** False while the broker is unreachable: another process may be taking this worker's sessions over. */

@@ -112,12 +112,27 @@ export class SessionManager {
         );
         return session?.sendPresence(cmd, defer);
       }
+      case 'reject_call': {
+        const session = await this.ownedOrAnswered(cmd, (subject, failure) =>
+          this.deps.events.message('call_reject_failed', subject, { callId: cmd.callId, from: cmd.from, ...failure }),
+        );
+        return session?.rejectCall(cmd, defer);
+      }
+      case 'update_settings': {
+        // A session only stored (not running here) has its settings changed in storage all the same.
+        const session = await this.ownedOrAnswered(cmd, (subject, failure) => this.deps.events.message('settings_update_failed', subject, failure));
+        return session?.updateSettings(cmd, defer);
+      }
       case 'release':
         return this.handOver(cmd);
       case 'create': {
         if (!this.sessions.get(cmd.sessionId!)?.live) await this.ensureOwnership(cmd);
-        // Recording the owner and opening the socket need not wait for each other.
-        await this.withCapacity(cmd, (session) => Promise.all([session.claim(), session.create(cmd.requestId)]));
+        // The number's settings are stored first (the socket is configured with them); then recording
+        // the owner and opening the socket need not wait for each other.
+        await this.withCapacity(cmd, async (session) => {
+          await session.useSettings(cmd.settings);
+          await Promise.all([session.claim(), session.create(cmd.requestId)]);
+        });
         return;
       }
       case 'request_pairing_code': {

@@ -1,4 +1,5 @@
 import type { SessionMeta, SessionStore } from '../storage/types.js';
+import { applySettingsPatch, storedSettings, type SessionSettingsPatch } from '../util/session-settings.js';
 
 /** Which session a record is about (its identity never changes). */
 export interface SessionIdentity {
@@ -30,6 +31,30 @@ export class SessionRecord {
     return this;
   }
 
+  /** The stored record, read once (undefined: none yet); the number's settings come with it. */
+  async load(): Promise<SessionMeta | undefined> {
+    if (this.known) return this.known;
+    const meta = await this.store.loadMeta(this.session.id);
+    // A write meanwhile (a claim) is newer than this read.
+    return (this.known ??= meta);
+  }
+
+  /** The number's own settings as last read or written (checked: what storage holds is not trusted blindly). */
+  get settings(): SessionSettingsPatch | undefined {
+    return storedSettings(this.known?.settings);
+  }
+
+  /**
+   * Stores the number's settings with `patch` applied, keeping the owner as recorded (this worker
+   * when none is); resolves once written. Returns the stored overrides.
+   */
+  async saveSettings(patch: SessionSettingsPatch): Promise<SessionSettingsPatch> {
+    const existing = await this.load();
+    const settings = applySettingsPatch(storedSettings(existing?.settings), patch);
+    await this.write(existing?.workerId ?? this.workerId, undefined, settings);
+    return settings;
+  }
+
   /** Records this worker as the owner (restores look for it), and the account's JID once linked. Writes only what changed. */
   async claim(jid?: string): Promise<void> {
     const known = this.known;
@@ -42,16 +67,19 @@ export class SessionRecord {
     await this.write(workerId, undefined);
   }
 
-  private async write(workerId: string, jid: string | undefined): Promise<void> {
+  private async write(workerId: string, jid: string | undefined, settings?: SessionSettingsPatch): Promise<void> {
     const existing = this.known ?? (await this.store.loadMeta(this.session.id));
     const now = Date.now();
     const linkedAs = jid ?? existing?.jid;
+    // The settings travel with every write: a claim or a handover never drops them.
+    const keep = settings ?? storedSettings(existing?.settings);
     const meta: SessionMeta = {
       sessionId: this.session.id,
       numberId: this.session.numberId,
       phoneNumber: this.session.phoneNumber,
       workerId,
       ...(linkedAs ? { jid: linkedAs } : {}),
+      ...(keep && Object.keys(keep).length ? { settings: keep } : {}),
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     };

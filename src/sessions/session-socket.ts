@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { AuthStateHandle } from '../storage/types.js';
 import { SingleTimer } from '../util/backoff.js';
 
-import type { IncomingMessage, LinkedAccount, MessageReceipt, WhatsAppConnection, WhatsAppEvent } from '../whatsapp/types.js';
+import type { IncomingCall, IncomingMessage, LinkedAccount, MessageReceipt, WhatsAppConnection, WhatsAppEvent } from '../whatsapp/types.js';
+import type { SessionSettings } from '../util/session-settings.js';
 import { afterOpen, decideOnClose, NO_HISTORY, type CloseDecision, type ReconnectHistory } from './close-policy.js';
 import { OpeningAttempt, RegistrationWait } from './linking.js';
 import type { SessionDeps } from './session-deps.js';
@@ -19,6 +20,14 @@ export interface SessionSocketParts {
   claim: (jid: string) => Promise<void>;
   /** Where incoming messages and receipts go. */
   messages: { onMessages(messages: IncomingMessage[], offline: boolean): void; onReceipts(receipts: MessageReceipt[]): void };
+  /** Where incoming calls go. */
+  calls?: { onCalls(calls: IncomingCall[]): void };
+  /** Before a socket opens: the number's settings are read (once), since the socket is configured with them. */
+  prepare?: () => Promise<void>;
+  /** The number's settings in force, handed to the connector with every socket. */
+  settings?: () => SessionSettings;
+  /** After `connected` is published (each open, reconnects included): what the settings ask for on connect. */
+  opened?: (conn: WhatsAppConnection) => void;
   log: Logger;
 }
 
@@ -63,6 +72,7 @@ export class SessionSocket {
   async open(requestId: string | undefined): Promise<void> {
     this.retry.cancel();
     await this.credentials();
+    await this.parts.prepare?.();
     this.opening = new OpeningAttempt(requestId);
     this.openSocket();
   }
@@ -118,6 +128,7 @@ export class SessionSocket {
       sessionId: this.parts.sessionId,
       auth: this.auth!,
       onEvent: (event) => this.enqueue(() => this.onWhatsApp(generation, event)),
+      ...(this.parts.settings ? { settings: this.parts.settings() } : {}),
     });
   }
 
@@ -138,6 +149,8 @@ export class SessionSocket {
         return this.parts.messages.onMessages(event.messages, event.offline);
       case 'receipts':
         return this.parts.messages.onReceipts(event.receipts);
+      case 'calls':
+        return this.parts.calls?.onCalls(event.calls);
     }
   }
 
@@ -172,6 +185,7 @@ export class SessionSocket {
     await this.parts.claim(account.jid);
     void this.parts.publisher.publish('connected', { phoneNumber: account.phoneNumber, jid: account.jid }, requestId);
     void this.parts.publisher.health('HEALTHY', undefined, requestId);
+    if (this.conn) this.parts.opened?.(this.conn);
   }
 
   private async onClose(statusCode: number | undefined, message: string): Promise<void> {

@@ -1,6 +1,15 @@
 import type { Logger } from 'pino';
-import type { CheckNumbersCommand, MarkReadCommand, SendMessageCommand, SendPresenceCommand } from '../commands/command.js';
+import type {
+  CheckNumbersCommand,
+  MarkReadCommand,
+  RejectCallCommand,
+  SendMessageCommand,
+  SendPresenceCommand,
+  UpdateSettingsCommand,
+} from '../commands/command.js';
 import { SessionMessaging } from '../messaging/session-messaging.js';
+import { SessionCalls } from '../messaging/session-calls.js';
+import { DEFAULT_SESSION_SETTINGS, effectiveSettings, type SessionSettings, type SessionSettingsPatch } from '../util/session-settings.js';
 import type { AuthStateHandle, SessionMeta } from '../storage/types.js';
 import { WorkerError } from '../util/errors.js';
 import type { WhatsAppConnection } from '../whatsapp/types.js';
@@ -12,6 +21,8 @@ import { SessionSocket } from './session-socket.js';
 import { isLive, SessionStateCell, type SessionState } from './session-state.js';
 
 export type { SessionDeps, SessionPolicy } from './session-deps.js';
+
+const noop = (): void => undefined;
 
 /**
  * One WhatsApp number: its socket, its auth state and its lifecycle. Commands reach it one at a
@@ -48,6 +59,8 @@ export class Session {
   private readonly log: Logger;
   /** Messages in and out: a collaborator with its own ordering (see session-messaging.ts). */
   private readonly messaging: SessionMessaging;
+  /** Incoming calls and `reject_call` (see session-calls.ts). */
+  private readonly calls: SessionCalls;
 
   constructor(
     readonly id: string,
@@ -61,8 +74,27 @@ export class Session {
     this.record = new SessionRecord(this, deps.store, deps.workerId);
     this.publisher = new SessionPublisher(this, deps.events, log);
     this.messaging = new SessionMessaging(this, deps.events, deps.messaging ?? { sendWaitForOpenMs: 30_000, mediaMaxBytes: 16 * 1024 * 1024 }, log);
-    const { state, publisher, messaging } = this;
-    this.socket = new SessionSocket({ sessionId: id, deps, state, publisher, messages: messaging, log, claim: (jid) => this.claimOwnership(jid) });
+    this.calls = new SessionCalls(this, deps.events, { sendWaitForOpenMs: deps.messaging?.sendWaitForOpenMs ?? 30_000 }, log);
+    const { state, publisher, messaging, calls } = this;
+    this.socket = new SessionSocket({
+      sessionId: id,
+      deps,
+      state,
+      publisher,
+      messages: messaging,
+      calls,
+      prepare: () =>
+        this.record.load().then(noop, (err) => log.warn({ err }, "could not read the session's metadata: its settings are the defaults until it can")),
+      settings: () => this.settings,
+      opened: (conn) => this.announceOnline(conn),
+      log,
+      claim: (jid) => this.claimOwnership(jid),
+    });
+  }
+
+  /** The number's settings in force: the worker's defaults with the number's own (stored with the session) on top. */
+  get settings(): SessionSettings {
+    return effectiveSettings(this.deps.settingsDefaults ?? DEFAULT_SESSION_SETTINGS, this.record.settings);
   }
 
   get status(): SessionState['status'] {
@@ -183,6 +215,57 @@ export class Session {
     return this.messaging.sendPresence(cmd, defer);
   }
 
+  /** `reject_call`: the reject sent to WhatsApp; the answer is call_rejected or call_reject_failed. */
+  rejectCall(cmd: RejectCallCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    return this.calls.reject(cmd, defer);
+  }
+
+  /** `create` with `settings`: stored before the socket opens (it is configured with them); on a live session, applied like `update_settings`. */
+  async useSettings(patch: SessionSettingsPatch | undefined): Promise<void> {
+    if (patch && Object.keys(patch).length) await this.storeSettings(patch);
+  }
+
+  /**
+   * `update_settings`: stored with the session (a storage failure throws: the command is retried),
+   * applied at once (rejectCalls, rejectCallMessage and autoRead are read at each use; alwaysOnline
+   * announces the change if connected; historySync counts from the next link), answered with
+   * settings_updated carrying the settings now in force.
+   */
+  async updateSettings(cmd: UpdateSettingsCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    const after = await this.storeSettings(cmd.settings);
+    const published = this.deps.events.message(
+      'settings_updated',
+      { numberId: this.numberId, sessionId: this.id, requestId: cmd.requestId },
+      { settings: after },
+    );
+    if (defer) defer(published);
+    else await published;
+  }
+
+  /** Stores the settings with `patch` applied and applies what changed at once; the settings now in force. */
+  private async storeSettings(patch: SessionSettingsPatch): Promise<SessionSettings> {
+    const before = this.settings;
+    await this.record.saveSettings(patch);
+    const after = this.settings;
+    const conn = this.status === 'connected' ? this.socket.connection : undefined;
+    if (conn && before.alwaysOnline !== after.alwaysOnline) this.announceOnline(conn, after.alwaysOnline ? 'available' : 'unavailable');
+    return after;
+  }
+
+  /**
+   * alwaysOnline: the account announced `available` on each connect (and `presence` when the
+   * setting changes). Never throws: without the push name WhatsApp tells the account, Baileys
+   * sends no presence (see send_presence); that is logged, and the next connect tries again.
+   */
+  private announceOnline(conn: WhatsAppConnection, presence?: 'available' | 'unavailable'): void {
+    const state = presence ?? (this.settings.alwaysOnline ? 'available' : undefined);
+    if (!state) return;
+    conn.sendPresence(state).then(
+      () => this.log.info({ presence: state }, 'alwaysOnline: presence announced'),
+      (err) => this.log.warn({ presence: state, err }, 'alwaysOnline: the presence could not be announced'),
+    );
+  }
+
   /**
    * The open socket for a send. A session on its way to open (starting, reconnecting, waiting
    * for a scan) gets `timeoutMs` to get there; one that will not open by itself fails at once.
@@ -223,6 +306,7 @@ export class Session {
     this.socket.close();
     await this.socket.settled();
     await this.messaging.idle();
+    await this.calls.idle();
     await this.socket.releaseAuth();
     if (this.live) this.state.set({ status: 'idle' });
   }

@@ -1,3 +1,5 @@
+import type { SessionSettingsPatch } from '../util/session-settings.js';
+
 /**
  * The narrowest storage a driver must offer: whole objects by key. Keys are '/'-separated
  * relative paths built only through `object-keys.ts`, never from raw input.
@@ -24,6 +26,8 @@ export interface SessionMeta {
   workerId: string;
   /** Set once linked: the account's JID. */
   jid?: string;
+  /** The number's own settings (`create` / `update_settings`): only the fields set for it; the rest follow the worker's defaults. */
+  settings?: SessionSettingsPatch;
   createdAt: number;
   updatedAt: number;
 }

@@ -17,8 +17,11 @@ import { toBaileysContent } from './baileys-content.js';
 import { mediaRefOf, receiptStatus, toIncomingMessage } from './incoming-message.js';
 import { downloadMedia, MediaGoneError, type MediaDownloadOptions } from './media-download.js';
 import { ReceiptGate } from './receipt-gate.js';
+import { toIncomingCall } from './baileys-calls.js';
+import { historySyncConfig } from './baileys-history-sync.js';
 import type { WhatsAppAuthState } from '../storage/types.js';
 import type {
+  IncomingCall,
   IncomingMessage,
   MessageReceipt,
   NumberCheck,
@@ -78,7 +81,7 @@ function baileysAuthState(state: WhatsAppAuthState): AuthenticationState {
  */
 export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppConnector {
   return {
-    connect({ sessionId, auth, onEvent }: WhatsAppConnectParams): WhatsAppConnection {
+    connect({ sessionId, auth, onEvent, settings }: WhatsAppConnectParams): WhatsAppConnection {
       let ended = false;
       const emit: typeof onEvent = (event) => {
         if (!ended) onEvent(event);
@@ -99,10 +102,11 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         holdIncomingReceipt: (key, release) => receipts.hold(key.id, release),
         browser: Browsers.ubuntu('Chrome'),
         ...(opts.qrTimeoutMs ? { qrTimeout: opts.qrTimeoutMs } : {}),
-        // A headless worker keeps no chat store: no full history, no presence, no link previews.
-        // (The initial history sync stays on: Baileys learns LID mappings from it.)
+        // A headless worker keeps no chat store: no presence (the session announces it itself when
+        // the number's alwaysOnline asks), no link previews; history as the number's historySync
+        // says (default recent: Baileys learns LID mappings from the initial history sync).
         markOnlineOnConnect: false,
-        syncFullHistory: false,
+        ...historySyncConfig(settings?.historySync ?? 'recent'),
         generateHighQualityLinkPreview: false,
         fireInitQueries: true,
         getMessage: async () => undefined,
@@ -139,7 +143,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         for (const m of messages) {
           const acknowledge = receipts.take(m.key.id);
           const message = type === 'notify' || type === 'append' ? toIncomingMessage(m, () => openMedia(sock, m, download), [self?.id, self?.lid]) : undefined;
-          if (message) incoming.push({ ...message, acknowledge: acknowledge ?? noop });
+          if (message) incoming.push({ ...message, acknowledge: acknowledge ?? noop, markRead: () => sock.readMessages([m.key]) });
           else acknowledge?.();
         }
         if (type !== 'notify' && type !== 'append') return;
@@ -189,6 +193,12 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         if (receipts.length) emit({ type: 'receipts', receipts });
       });
 
+      // Calls to the account: offers and their end (Baileys acks each stanza itself).
+      sock.ev.on('call', (events) => {
+        const calls = events.map(toIncomingCall).filter((c): c is IncomingCall => c !== undefined);
+        if (calls.length) emit({ type: 'calls', calls });
+      });
+
       return {
         sendMessage: async (jid: string, content: OutgoingContent, options: SendOptions) => {
           const quoted: WAMessage | undefined = options.quoted
@@ -226,6 +236,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
           }
           await sock.sendPresenceUpdate(state, phoneJid);
         },
+        rejectCall: (callId: string, callerJid: string) => sock.rejectCall(callId, callerJid),
         requestPairingCode: (phoneDigits) => sock.requestPairingCode(phoneDigits),
         logout: () => sock.logout(),
         end: () => {

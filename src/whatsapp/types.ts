@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { MediaKind } from '../storage/media-store.js';
 import type { AuthStateHandle } from '../storage/types.js';
 import type { MessageStatus, ReceivedMessageType } from '../events/catalogue.js';
+import type { SessionSettings } from '../util/session-settings.js';
 
 /**
  * The WhatsApp boundary as the session logic sees it. The Baileys adapter is one
@@ -59,6 +60,29 @@ export interface IncomingMessage {
    * closes first, WhatsApp keeps the message and delivers it again on the next connection.
    */
   acknowledge(): void;
+  /** Sends WhatsApp the read receipt for this message, addressed as it came (auto-read); resolves once sent. */
+  markRead?(): Promise<void>;
+}
+
+/**
+ * A call to the account, or its end, as the adapter translated it (WhatsApp's `<call>` stanzas;
+ * other steps of a call, ringing, accept on the phone…, are not reported).
+ */
+export interface IncomingCall {
+  /** WhatsApp's call id (`call-id`), the same for every stanza of one call. */
+  id: string;
+  /** `offer`: it rings; `timeout`: nobody answered; `terminate`: the caller hung up (or it ended). */
+  status: 'offer' | 'timeout' | 'terminate';
+  /** The caller, by phone-number JID and/or LID, as far as WhatsApp told (no device part). */
+  from: { pn?: string; lid?: string };
+  /** The JID WhatsApp named the caller by (`call-creator`): where a reject is addressed. */
+  callerJid: string;
+  isVideo: boolean;
+  isGroup: boolean;
+  /** When WhatsApp says the stanza was sent, epoch ms. */
+  at: number;
+  /** Replayed after an offline period. */
+  offline: boolean;
 }
 
 /** A contact's vote on a poll, still encrypted with the poll's secret (which only the poll's sender has). */
@@ -92,12 +116,15 @@ export type WhatsAppEvent =
   | { type: 'close'; statusCode: number | undefined; message: string }
   /** Messages from others; `offline` when WhatsApp replays what arrived while the session was away. */
   | { type: 'messages'; messages: IncomingMessage[]; offline: boolean }
-  | { type: 'receipts'; receipts: MessageReceipt[] };
+  | { type: 'receipts'; receipts: MessageReceipt[] }
+  | { type: 'calls'; calls: IncomingCall[] };
 
 export interface WhatsAppConnectParams {
   sessionId: string;
   auth: AuthStateHandle;
   onEvent: (event: WhatsAppEvent) => void;
+  /** The number's settings in force as the socket opens (the adapter reads `historySync`); absent: Baileys' configuration as before. */
+  settings?: SessionSettings | undefined;
 }
 
 /** What to send: the command's message, with media resolved to bytes, a stream or a URL. */
@@ -164,6 +191,8 @@ export interface WhatsAppConnection {
    * contact (`composing`/`recording`/`paused`, `phoneJid` set); resolves once it was sent.
    */
   sendPresence(state: PresenceUpdate, phoneJid?: string): Promise<void>;
+  /** Rejects a ringing call (`callerJid`: as `IncomingCall.callerJid`, or the caller's PN/LID JID); resolves once WhatsApp acknowledged it. */
+  rejectCall(callId: string, callerJid: string): Promise<void>;
 }
 
 /** What `sendPresence` may announce. */

@@ -20,6 +20,7 @@ import { GroupStore } from './groups.js';
 import { decryptMedia, type MediaKind } from './media-crypto.js';
 import { Delivery } from './delivery.js';
 import { ContactRetries } from './contact-retry.js';
+import { Calls, type CallReject } from './calls.js';
 import { Messaging, type OutgoingMedia } from './messaging.js';
 import { pollVoteMessage } from './poll-votes.js';
 import type { KeyPair } from './noise.js';
@@ -74,6 +75,12 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   readonly contactRetries: ContactRetries;
   /** WhatsApp's media servers: uploads from clients, files of media messages from contacts. */
   readonly media: MediaHost;
+  /** calls from contacts to accounts, and the rejects devices send (calls.ts) */
+  private readonly calls = new Calls({
+    contacts: this.contacts,
+    connectionsOf: (phone) => this.connectionsOf(phone),
+    changed: () => this.events.emit('change'),
+  });
 
   constructor(private readonly opts: EmulatorOptions = {}) {
     const root = opts.rootKeyPair ?? Curve.generateKeyPair();
@@ -234,6 +241,9 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
       case 'presence':
         this.observePresence(conn, stanza);
         return;
+      case 'call':
+        this.calls.onClientCall(conn, stanza);
+        return;
       case 'ack':
         this.delivery.onAck(conn, stanza);
         this.contactRetries.onAck(conn, stanza);
@@ -289,6 +299,18 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
 
   chatStates(contactPhone: string): Array<{ from: string; state: string }> {
     return [...(this.contacts.get(contactPhone)?.chatStates ?? [])];
+  }
+
+  call(fromContactPhone: string, toAccountPhone: string, opts: { video?: boolean } = {}): { callId: string; rang: number } {
+    return this.calls.call(fromContactPhone, toAccountPhone, opts);
+  }
+
+  endCall(fromContactPhone: string, toAccountPhone: string, callId: string, reason: 'timeout' | 'terminate' = 'terminate'): number {
+    return this.calls.end(fromContactPhone, toAccountPhone, callId, reason);
+  }
+
+  callRejects(contactPhone: string): CallReject[] {
+    return this.calls.rejectsOf(contactPhone);
   }
 
   until<T>(find: () => T | undefined, opts: { timeoutMs?: number; what?: string } = {}): Promise<T> {

@@ -1,8 +1,9 @@
 /** Public types of the WhatsApp Web emulator. */
 import type { proto } from '@whiskeysockets/baileys';
 import type { OutgoingMedia } from './messaging.js';
+import type { CallReject } from './calls.js';
 
-export type { OutgoingMedia };
+export type { OutgoingMedia, CallReject };
 
 export interface EmulatorOptions {
   /** default '127.0.0.1' */
@@ -139,6 +140,15 @@ export interface Emulator {
   readBy(contactPhone: string): string[];
   /** Chat states account devices sent the contact (`<chatstate to=contact><composing/></chatstate>`…), in order; `from` is the account's phone digits. */
   chatStates(contactPhone: string): Array<{ from: string; state: string }>;
+  /**
+   * The contact calls the account (`<call><offer call-id call-creator caller_pn>[<video/>]</offer></call>` from its LID) on every
+   * open connection of the account (calls are not queued); the call id and how many connections it rang on.
+   */
+  call(fromContactPhone: string, toAccountPhone: string, opts?: { video?: boolean }): { callId: string; rang: number };
+  /** The call ends: `timeout` (unanswered) or `terminate` (hung up); how many connections were told. */
+  endCall(fromContactPhone: string, toAccountPhone: string, callId: string, reason?: 'timeout' | 'terminate'): number;
+  /** Rejects the contact observed (`<call><reject call-id call-creator>` from a device, addressed to its PN or LID), in order. */
+  callRejects(contactPhone: string): CallReject[];
   /** Resolves with `find()`'s first defined value, re-checked whenever the emulator observes something (state, receipts, chat states). */
   until<T>(find: () => T | undefined, opts?: { timeoutMs?: number; what?: string }): Promise<T>;
   /** Sends an encrypted message from a contact to an account: now if online, else queued for its next login. */

@@ -1,5 +1,7 @@
 import type { AuthStateHandle } from '../../src/storage/types.js';
+import type { SessionSettings } from '../../src/util/session-settings.js';
 import type {
+  IncomingCall,
   IncomingMessage,
   MessageReceipt,
   NumberCheck,
@@ -36,6 +38,12 @@ export class FakeSocket implements WhatsAppConnection {
   readonly reads: Array<{ jid: string; messageIds: string[] }> = [];
   /** Every sendPresence, in order. */
   readonly presences: Array<{ state: PresenceUpdate; jid?: string }> = [];
+  /** Every rejectCall, in order. */
+  readonly callRejects: Array<{ callId: string; callerJid: string }> = [];
+  /** Ids of incoming messages the session marked read on its own (auto-read), in order. */
+  readonly autoReads: string[] = [];
+  /** Make the next rejectCall reject with this error. */
+  failNextReject: Error | undefined;
   /** Make the next markRead / sendPresence reject with this error. */
   failNextRead: Error | undefined;
   failNextPresence: Error | undefined;
@@ -47,6 +55,8 @@ export class FakeSocket implements WhatsAppConnection {
     readonly sessionId: string,
     readonly auth: AuthStateHandle,
     private readonly onEvent: (event: WhatsAppEvent) => void,
+    /** The settings the session opened this socket with. */
+    readonly settings?: SessionSettings,
   ) {}
 
   emit(event: WhatsAppEvent): void {
@@ -75,8 +85,24 @@ export class FakeSocket implements WhatsAppConnection {
    * Their receipts are recorded in `acknowledged` when the session releases them.
    */
   receive(messages: Array<Omit<IncomingMessage, 'acknowledge'>>, offline = false): void {
-    const withReceipts = messages.map((m) => ({ ...m, acknowledge: () => void this.acknowledged.push(m.id) }));
+    const withReceipts = messages.map((m) => ({
+      ...m,
+      acknowledge: () => void this.acknowledged.push(m.id),
+      markRead: async () => void this.autoReads.push(m.id),
+    }));
     this.emit({ type: 'messages', messages: withReceipts, offline });
+  }
+
+  /** Calls to the account (an offer rings; timeout / terminate end it). */
+  calls(calls: IncomingCall[]): void {
+    this.emit({ type: 'calls', calls });
+  }
+
+  async rejectCall(callId: string, callerJid: string): Promise<void> {
+    const err = this.failNextReject;
+    this.failNextReject = undefined;
+    if (err) throw err;
+    this.callRejects.push({ callId, callerJid });
   }
 
   receipts(receipts: MessageReceipt[]): void {
@@ -145,8 +171,8 @@ export class FakeConnector implements WhatsAppConnector {
   /** Called for every new socket: lets a test script WhatsApp's side (e.g. emit a QR at once). */
   onConnect: ((socket: FakeSocket) => void) | undefined;
 
-  connect(params: { sessionId: string; auth: AuthStateHandle; onEvent: (e: WhatsAppEvent) => void }): FakeSocket {
-    const socket = new FakeSocket(params.sessionId, params.auth, params.onEvent);
+  connect(params: { sessionId: string; auth: AuthStateHandle; onEvent: (e: WhatsAppEvent) => void; settings?: SessionSettings | undefined }): FakeSocket {
+    const socket = new FakeSocket(params.sessionId, params.auth, params.onEvent, params.settings);
     this.sockets.push(socket);
     queueMicrotask(() => {
       this.onConnect?.(socket);
