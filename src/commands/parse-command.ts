@@ -12,9 +12,15 @@ import { parseOutgoingMessage } from './parse-send-message.js';
 import { parseCheckNumbers } from './parse-check-numbers.js';
 import { parseMarkRead } from './parse-mark-read.js';
 import { parseSendPresence } from './parse-send-presence.js';
+import { isProfileAction, parseProfileCommand, PROFILE_ANSWERED_BY } from './parse-profile-commands.js';
 
 /** The event that answers each command whose answer carries its requestId. */
-const ANSWERED_BY = { check_numbers: 'numbers_checked', mark_read: 'messages_read', send_presence: 'presence_sent' } as const;
+const ANSWERED_BY = {
+  check_numbers: 'numbers_checked',
+  mark_read: 'messages_read',
+  send_presence: 'presence_sent',
+  ...PROFILE_ANSWERED_BY,
+} as const;
 
 export type { CommandHint } from './command-hint.js';
 export type { ParseLimits } from './parse-limits.js';
@@ -147,6 +153,20 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: ParseLimit
     const presence = parseSendPresence({ state: data.state ?? msg.state, chat });
     if (!presence.ok) return fail(presence.code, presence.reason, fullHint);
     return { ok: true, command: { ...base, action: 'send_presence', requestId, state: presence.state, chat: presence.chat } };
+  }
+  if (isProfileAction(msg.action)) {
+    const fullHint = { ...hint, numberId, ...(base.sessionId ? { sessionId: base.sessionId } : {}) };
+    if (!base.requestId) {
+      return fail(
+        'INVALID_COMMAND',
+        `"${msg.action}" needs "requestId" (or an AMQP correlation_id): its answer, ${ANSWERED_BY[msg.action]}, carries it`,
+        fullHint,
+      );
+    }
+    const fields = { chat: data.chat ?? msg.chat, name: data.name ?? msg.name, about: data.about ?? msg.about, picture: data.picture ?? msg.picture };
+    const part = parseProfileCommand(msg.action, { ...fields, removePicture: data.removePicture ?? msg.removePicture }, { maxMediaBytes });
+    if (!part.ok) return fail(part.code, part.reason, fullHint);
+    return { ok: true, command: { ...base, requestId: base.requestId, ...part.value } };
   }
   const handoverTo = data.handoverTo ?? msg.handoverTo;
   return { ok: true, command: { ...base, action: msg.action, ...(handoverTo !== undefined ? { handoverTo } : {}) } };

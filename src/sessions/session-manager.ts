@@ -7,6 +7,7 @@ import { isWorkerError, OwnedByAnotherWorker, WorkerError } from '../util/errors
 import { KeyedSerialQueue } from '../util/keyed-serial-queue.js';
 import { Session, type SessionDeps } from './session.js';
 import { SessionRecord } from './session-record.js';
+import { answerProfileFailure } from '../messaging/profile-commands.js';
 
 export interface SessionManagerOptions {
   maxSessions: number;
@@ -111,6 +112,14 @@ export class SessionManager {
           this.deps.events.message('presence_failed', subject, { state: cmd.state, ...(cmd.chat ? { chat: cmd.chat } : {}), ...failure }),
         );
         return session?.sendPresence(cmd, defer);
+      }
+      case 'subscribe_presence':
+      case 'get_profile':
+      case 'update_profile':
+      case 'block':
+      case 'unblock': {
+        const session = await this.ownedOrAnswered(cmd, (subject, failure) => answerProfileFailure(this.deps.events, cmd, subject, failure));
+        return session?.profileCommand(cmd, defer);
       }
       case 'release':
         return this.handOver(cmd);

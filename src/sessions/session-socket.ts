@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AuthStateHandle } from '../storage/types.js';
 import { SingleTimer } from '../util/backoff.js';
 
-import type { IncomingMessage, LinkedAccount, MessageReceipt, WhatsAppConnection, WhatsAppEvent } from '../whatsapp/types.js';
+import type { ContactPresence, IncomingMessage, LinkedAccount, MessageReceipt, WhatsAppConnection, WhatsAppEvent } from '../whatsapp/types.js';
 import { afterOpen, decideOnClose, NO_HISTORY, type CloseDecision, type ReconnectHistory } from './close-policy.js';
 import { OpeningAttempt, RegistrationWait } from './linking.js';
 import type { SessionDeps } from './session-deps.js';
@@ -19,6 +19,8 @@ export interface SessionSocketParts {
   claim: (jid: string) => Promise<void>;
   /** Where incoming messages and receipts go. */
   messages: { onMessages(messages: IncomingMessage[], offline: boolean): void; onReceipts(receipts: MessageReceipt[]): void };
+  /** Where subscribed contacts' presence goes. */
+  presence?: { onPresence(updates: readonly ContactPresence[]): void };
   log: Logger;
 }
 
@@ -138,6 +140,8 @@ export class SessionSocket {
         return this.parts.messages.onMessages(event.messages, event.offline);
       case 'receipts':
         return this.parts.messages.onReceipts(event.receipts);
+      case 'presence':
+        return this.parts.presence?.onPresence(event.updates);
     }
   }
 

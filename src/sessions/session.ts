@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import type { CheckNumbersCommand, MarkReadCommand, SendMessageCommand, SendPresenceCommand } from '../commands/command.js';
+import type { CheckNumbersCommand, MarkReadCommand, ProfileCommand, SendMessageCommand, SendPresenceCommand } from '../commands/command.js';
 import { SessionMessaging } from '../messaging/session-messaging.js';
+import { ProfileCommands } from '../messaging/profile-commands.js';
 import type { AuthStateHandle, SessionMeta } from '../storage/types.js';
 import { WorkerError } from '../util/errors.js';
 import type { WhatsAppConnection } from '../whatsapp/types.js';
@@ -48,6 +49,8 @@ export class Session {
   private readonly log: Logger;
   /** Messages in and out: a collaborator with its own ordering (see session-messaging.ts). */
   private readonly messaging: SessionMessaging;
+  /** Contacts' presence and profiles, the account's profile, blocking (see profile-commands.ts). */
+  private readonly profiles: ProfileCommands;
 
   constructor(
     readonly id: string,
@@ -60,9 +63,20 @@ export class Session {
     this.pairingPace = new PairingPace(deps.policy.pairingCodeMinIntervalMs ?? 0);
     this.record = new SessionRecord(this, deps.store, deps.workerId);
     this.publisher = new SessionPublisher(this, deps.events, log);
-    this.messaging = new SessionMessaging(this, deps.events, deps.messaging ?? { sendWaitForOpenMs: 30_000, mediaMaxBytes: 16 * 1024 * 1024 }, log);
-    const { state, publisher, messaging } = this;
-    this.socket = new SessionSocket({ sessionId: id, deps, state, publisher, messages: messaging, log, claim: (jid) => this.claimOwnership(jid) });
+    const messagingDeps = deps.messaging ?? { sendWaitForOpenMs: 30_000, mediaMaxBytes: 16 * 1024 * 1024 };
+    this.messaging = new SessionMessaging(this, deps.events, messagingDeps, log);
+    this.profiles = new ProfileCommands(this, deps.events, messagingDeps, log);
+    const { state, publisher, messaging, profiles } = this;
+    this.socket = new SessionSocket({
+      sessionId: id,
+      deps,
+      state,
+      publisher,
+      messages: messaging,
+      presence: profiles,
+      log,
+      claim: (jid) => this.claimOwnership(jid),
+    });
   }
 
   get status(): SessionState['status'] {
@@ -121,6 +135,7 @@ export class Session {
   async delete(requestId: string | undefined): Promise<void> {
     await this.socket.unlinkIfConnected('deleting anyway');
     this.socket.close();
+    this.profiles.stop();
     await this.socket.releaseAuth();
     await this.messaging.forget();
     await this.deps.store.removeSession(this.id);
@@ -183,6 +198,11 @@ export class Session {
     return this.messaging.sendPresence(cmd, defer);
   }
 
+  /** subscribe_presence, get_profile, update_profile, block, unblock: each answered by its event (see profile-commands.ts). */
+  profileCommand(cmd: ProfileCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    return this.profiles.run(cmd, defer);
+  }
+
   /**
    * The open socket for a send. A session on its way to open (starting, reconnecting, waiting
    * for a scan) gets `timeoutMs` to get there; one that will not open by itself fails at once.
@@ -221,6 +241,7 @@ export class Session {
   /** Worker shutdown: close the socket without logging out or publishing, flush the credentials. */
   async stopForShutdown(): Promise<void> {
     this.socket.close();
+    this.profiles.stop();
     await this.socket.settled();
     await this.messaging.idle();
     await this.socket.releaseAuth();

@@ -17,6 +17,7 @@ import { baileysLogger } from './baileys-logger.js';
 import { mediaRefOf, receiptStatus, toIncomingMessage } from './incoming-message.js';
 import { downloadMedia, MediaGoneError, type MediaDownloadOptions } from './media-download.js';
 import { ReceiptGate } from './receipt-gate.js';
+import { fetchProfile, setBlocked, setProfilePicture, subscribePresence, watchPresence } from './baileys-profile.js';
 import type { WhatsAppAuthState } from '../storage/types.js';
 import type {
   IncomingMessage,
@@ -188,6 +189,8 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         if (receipts.length) emit({ type: 'receipts', receipts });
       });
 
+      watchPresence(sock, emit);
+
       return {
         sendMessage: async (jid: string, content: OutgoingContent, options: SendOptions) => {
           const quoted: WAMessage | undefined = options.quoted
@@ -222,6 +225,12 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
           }
           await sock.sendPresenceUpdate(state, phoneJid);
         },
+        subscribePresence: (jid) => subscribePresence(sock, jid),
+        fetchProfile: (jid) => fetchProfile(sock, jid),
+        setProfileName: (name) => sock.updateProfileName(name),
+        setProfileAbout: (about) => sock.updateProfileStatus(about),
+        setProfilePicture: (image) => setProfilePicture(sock, image),
+        setBlocked: (jid, blocked) => setBlocked(sock, jid, blocked),
         requestPairingCode: (phoneDigits) => sock.requestPairingCode(phoneDigits),
         logout: () => sock.logout(),
         end: () => {
