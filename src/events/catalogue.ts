@@ -263,7 +263,7 @@ function profileEvents() {
     }),
     presence_update: messageEvent(
       'presence_update',
-      "Emitted when a subscribed contact's presence (available, unavailable, with its last seen) or chat state in a chat with the account (composing, recording; WhatsApp's paused arrives as available) changes. Ephemeral (WhatsApp keeps nothing: a session offline misses them). Coalesced: only a change of state per chat and contact is published, at most PRESENCE_UPDATES_PER_SECOND (10) per session per second; beyond that each chat's latest state waits for the next second (older intermediate states are dropped).",
+      "Emitted when a subscribed contact's presence (available, unavailable, with its last seen) or chat state in a chat with the account (composing, recording; WhatsApp's paused arrives as available) changes. Ephemeral (WhatsApp keeps nothing: a session offline misses them). Coalesced: only a change of state per chat and contact is published, at most 10 per session per second (PRESENCE_UPDATES_PER_SECOND in presence-relay.ts); beyond that each chat's latest state waits for the next second (older intermediate states are dropped).",
       {
         chat: z.string().describe('The chat JID as WhatsApp sent it: the contact (`…@s.whatsapp.net` or `…@lid`), or a group for a member typing there.'),
         from: z

@@ -46,25 +46,32 @@ function bareJid(jid: string | undefined): string | undefined {
 /** `presence.update` → the session's presence events (emitted at once: Baileys does not buffer them). */
 export function watchPresence(sock: WASocket, emit: (event: WhatsAppEvent) => void): void {
   sock.ev.on('presence.update', ({ id, presences }) => {
-    const chat = bareJid(id);
-    if (!chat) return;
-    const updates: ContactPresence[] = [];
-    // Bounded: one stanza names one participant; a hostile map gets its first few looked at.
-    for (const [participant, data] of Object.entries(presences ?? {}).slice(0, 16)) {
-      const who = bareJid(participant);
-      const presence = data?.lastKnownPresence;
-      if (!who || GROUP_JID.test(who) || !STATES.includes(presence as ContactPresenceState)) continue;
-      const lastSeen = typeof data.lastSeen === 'number' && Number.isSafeInteger(data.lastSeen) && data.lastSeen > 0 ? data.lastSeen * 1000 : undefined;
-      updates.push({
-        chat,
-        from: who.endsWith('@lid') ? { lid: who } : { pn: who },
-        presence: presence as ContactPresenceState,
-        ...(lastSeen && presence === 'unavailable' ? { lastSeen } : {}),
-      });
-    }
+    const updates = toContactPresences(id, presences);
     if (updates.length) emit({ type: 'presence', updates });
   });
 }
+
+/**
+ * One `presence.update` → what the session is told: the chat a user's or a group's JID (without
+ * device), each participant a user's, the state one of the five, `lastSeen` (seconds → ms) only
+ * with unavailable. Anything else is dropped.
+ */
+export function toContactPresences(id: string, presences: Record<string, { lastKnownPresence?: string; lastSeen?: number } | undefined>): ContactPresence[] {
+  const chat = bareJid(id);
+  if (!chat) return [];
+  const updates: ContactPresence[] = [];
+  // Bounded: one stanza names one participant; of a hostile map only the first few are looked at.
+  for (const [participant, data] of Object.entries(presences ?? {}).slice(0, 16)) {
+    const who = bareJid(participant);
+    const presence = data?.lastKnownPresence;
+    if (!who || GROUP_JID.test(who) || !isState(presence)) continue;
+    const lastSeen = typeof data?.lastSeen === 'number' && Number.isSafeInteger(data.lastSeen) && data.lastSeen > 0 ? data.lastSeen * 1000 : undefined;
+    updates.push({ chat, from: who.endsWith('@lid') ? { lid: who } : { pn: who }, presence, ...(lastSeen && presence === 'unavailable' ? { lastSeen } : {}) });
+  }
+  return updates;
+}
+
+const isState = (s: string | undefined): s is ContactPresenceState => STATES.includes(s as ContactPresenceState);
 
 export const subscribePresence = (sock: WASocket, jid: string): Promise<void> => sock.presenceSubscribe(jid);
 

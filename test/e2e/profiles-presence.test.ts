@@ -173,4 +173,27 @@ describe('presence and profiles over the queues, on the emulator', () => {
     expect(await answer('profile_update_failed', 'upd-y')).toMatchObject({ code: 'INVALID_MEDIA', updated: [], failed: 'picture' });
     expect(emulator.accountProfile(ACCOUNT)).toMatchObject({ about: 'kept', picture: undefined });
   });
+
+  it('bad payloads are dead-lettered with their code and answered with command_rejected', async () => {
+    const w = await start();
+    const dlq = await scenario.probe.collect(w.config.queues.deadLetter, { declare: false });
+    await command(w, 'block', 'bad-group', { chat: '120363000000000001@g.us' });
+    await command(w, 'get_profile', 'bad-phone', { chat: 'call me' });
+    await command(w, 'update_profile', 'bad-about', { about: 'a'.repeat(140) });
+    await command(w, 'update_profile', 'bad-picture', { picture: { base64: Buffer.from('GIF89a').toString('base64') } });
+    await dlq.until((bs) => bs.length === 4, 20_000, 'four dead letters');
+    const rejected = await scenario.events.until((bs) => {
+      const r = bs.filter((b) => b.action === 'command_rejected');
+      return r.length === 4 && r;
+    });
+    expect(rejected.map((r: { requestId: string; command: string; code: string }) => [r.requestId, r.command, r.code]).sort()).toEqual([
+      ['bad-about', 'update_profile', 'INVALID_COMMAND'],
+      ['bad-group', 'block', 'INVALID_RECIPIENT'],
+      ['bad-phone', 'get_profile', 'INVALID_PHONE'],
+      ['bad-picture', 'update_profile', 'INVALID_MEDIA'],
+    ]);
+    const codes = dlq.messages.map((m) => (m.raw.properties.headers as Record<string, string>)['x-error-code']).sort();
+    expect(codes).toEqual(['INVALID_COMMAND', 'INVALID_MEDIA', 'INVALID_PHONE', 'INVALID_RECIPIENT']);
+    expect(emulator.accountProfile(ACCOUNT)).toEqual({ name: undefined, about: undefined, picture: undefined, blocklist: [] });
+  });
 });
