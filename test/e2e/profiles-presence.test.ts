@@ -82,6 +82,22 @@ describe('presence and profiles over the queues, on the emulator', () => {
     expect(updates()[1].requestId).toBeUndefined();
   });
 
+  it('by LID: presence comes from the LID the device subscribed with; get_profile answers for the LID', async () => {
+    const alice = emulator.addContact(ALICE);
+    emulator.setContactProfile(ALICE, { about: 'via lid' });
+    const w = await start();
+    await link(w);
+    await command(w, 'subscribe_presence', 'sub-lid', { chat: alice.lid });
+    expect(await answer('presence_subscribed', 'sub-lid')).toMatchObject({ chat: alice.lid, jid: alice.lid });
+    await scenario.messages.untilAction('presence_update', (e) => e.chat === alice.lid && e.presence === 'unavailable', 20_000);
+    emulator.contactPresence(ALICE, 'paused');
+    // WhatsApp's paused is Baileys' "available".
+    const paused = await scenario.messages.untilAction('presence_update', (e) => e.presence === 'available', 20_000);
+    expect(paused).toMatchObject({ chat: alice.lid, from: { lid: alice.lid } });
+    await command(w, 'get_profile', 'prof-lid', { chat: alice.lid });
+    expect(await answer('profile_fetched', 'prof-lid')).toMatchObject({ chat: alice.lid, jid: alice.lid, about: 'via lid' });
+  });
+
   it('get_profile: picture URL, about and business profile of a contact; nothing set or hidden is absent, not a failure', async () => {
     emulator.addContact(ALICE);
     emulator.addContact(BOB);
