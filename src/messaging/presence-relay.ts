@@ -30,7 +30,6 @@ export class PresenceRelay {
   private windowStart = -Infinity;
   private inWindow = 0;
   private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
 
   constructor(
     private readonly publish: (update: ContactPresence) => void,
@@ -41,7 +40,6 @@ export class PresenceRelay {
   }
 
   offer(update: ContactPresence): void {
-    if (this.stopped) return;
     const key = keyOf(update);
     this.pending.delete(key);
     if (this.lastPublished.get(key) === stateOf(update)) return;
@@ -55,9 +53,8 @@ export class PresenceRelay {
     return this.pending.size;
   }
 
-  /** Nothing more is published (the session stopped): what waits is dropped. */
+  /** The session's socket closed for good (shutdown, delete): what waits is dropped, no timer is left behind. */
   stop(): void {
-    this.stopped = true;
     this.pending.clear();
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -80,7 +77,7 @@ export class PresenceRelay {
       this.timer = setTimeout(
         () => {
           this.timer = undefined;
-          if (!this.stopped) this.drain();
+          this.drain();
         },
         Math.max(1, this.windowStart + 1000 - now),
       );

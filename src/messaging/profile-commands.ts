@@ -64,7 +64,7 @@ export class ProfileCommands {
     for (const update of updates) this.relay.offer(update);
   }
 
-  /** The session stopped or was deleted: presence still waiting is dropped. */
+  /** The session's socket closed for good (shutdown, delete): presence still waiting is dropped. */
   stop(): void {
     this.relay.stop();
   }
