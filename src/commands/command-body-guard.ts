@@ -124,15 +124,24 @@ function decodeJson(text: string, size: number, limits: ParseLimits, maxMediaByt
   return { ok: true, value };
 }
 
-/** The `base64` a send_message would send (`data` wins over the top level, as in parseCommand), if it is one. */
+/**
+ * The `base64` a send_message would send, or the `picture.base64` of an update_profile (`data`
+ * wins over the top level, as in parseCommand), if it is one.
+ */
 function effectiveBase64(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const obj = value as Record<string, unknown>;
-  if (obj.action !== 'send_message') return undefined;
-  const data = typeof obj.data === 'object' && obj.data !== null && !Array.isArray(obj.data) ? (obj.data as Record<string, unknown>) : undefined;
-  const media = data && Object.hasOwn(data, 'base64') ? data.base64 : Object.hasOwn(obj, 'base64') ? obj.base64 : undefined;
+  if (obj.action !== 'send_message' && obj.action !== 'update_profile') return undefined;
+  const data = asObject(obj.data);
+  const holder = (o: Record<string, unknown>) => (obj.action === 'send_message' ? o : asObject(o.picture));
+  const fromData = data && holder(data);
+  const fromTop = holder(obj);
+  const media = fromData && Object.hasOwn(fromData, 'base64') ? fromData.base64 : fromTop && Object.hasOwn(fromTop, 'base64') ? fromTop.base64 : undefined;
   return typeof media === 'string' ? media : undefined;
 }
+
+const asObject = (v: unknown): Record<string, unknown> | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
 function tooLargeApartFromMedia(size: number, mediaLength: number, maxBytes: number): string {
   return `payload of ${size} bytes is ${size - mediaLength} bytes apart from its "base64" media, more than COMMAND_MAX_BYTES (${maxBytes})`;

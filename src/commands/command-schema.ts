@@ -40,7 +40,7 @@ export const commandFieldsSchema = z.object({
     .max(200)
     .optional()
     .describe(
-      'Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message` (a redelivered send with the same requestId is not sent twice), `check_numbers`, `mark_read`, `send_presence`, `reject_call` and `update_settings` (their answer carries it).',
+      'Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message` (a redelivered send with the same requestId is not sent twice), `check_numbers`, `mark_read`, `send_presence`, `reject_call`, `update_settings` and the profile commands (their answer carries it).',
     ),
   timestamp: z
     .union([z.number(), z.string().max(64)])
@@ -119,7 +119,7 @@ export const chatActionFieldsSchema = z.object({
     .string()
     .max(64)
     .describe(
-      'mark_read: the contact whose messages were read; send_presence: the contact a chat state (composing, recording, paused) is for. A phone in international form (the spellings `phoneNumber` accepts).',
+      'mark_read: the contact whose messages were read; send_presence: the contact a chat state (composing, recording, paused) is for. A phone in international form (the spellings `phoneNumber` accepts). subscribe_presence, get_profile, block, unblock: the contact, that phone or its JID (`…@s.whatsapp.net`, `…@lid`).',
     ),
   messageIds: z
     .array(z.string().max(200))
@@ -181,22 +181,44 @@ export const settingsFieldsSchema = z.object({
   settings: sessionSettingsSchema,
 });
 
+/** What `update_profile` adds (`chat` names the contact of the other profile commands). `parse-profile-commands.ts` checks the combinations. */
+export const profileFieldsSchema = z.object({
+  name: z.string().max(1000).optional().describe('update_profile: the push name contacts see, 1 to 25 characters.'),
+  about: z.string().max(4000).optional().describe('update_profile: the about text, at most 139 characters ("" clears it).'),
+  picture: z
+    .object({
+      url: sendMessageFieldsSchema.shape.url,
+      base64: sendMessageFieldsSchema.shape.base64,
+      mediaKey: sendMessageFieldsSchema.shape.mediaKey,
+      mimeType: sendMessageFieldsSchema.shape.mimeType,
+    })
+    .optional()
+    .describe(
+      'update_profile: the new profile picture, a JPEG or PNG, from exactly one of `url`, `base64` or `mediaKey` (as send_message media: same address policy and MEDIA_MAX_BYTES); WhatsApp stores it as a 640×640 JPEG.',
+    ),
+  removePicture: z.boolean().optional().describe('update_profile: true to remove the profile picture (not with `picture`).'),
+});
+
 export const commandMessageSchema = commandFieldsSchema
   .extend(sendMessageFieldsSchema.partial().shape)
   .extend(checkNumbersFieldsSchema.partial().shape)
   .extend(chatActionFieldsSchema.partial().shape)
   .extend(rejectCallFieldsSchema.partial().shape)
   .extend(settingsFieldsSchema.partial().shape)
+  .extend(profileFieldsSchema.shape)
   .extend({
     action: z
       .enum(COMMAND_ACTIONS)
-      .describe('What to do: a session action, `send_message`, `check_numbers`, `mark_read`, `send_presence`, `reject_call` or `update_settings`.'),
+      .describe(
+        'What to do: a session action, `send_message`, `check_numbers`, `mark_read`, `send_presence`, `reject_call`, `update_settings`, or a profile command (`subscribe_presence`, `get_profile`, `update_profile`, `block`, `unblock`).',
+      ),
     data: commandFieldsSchema
       .extend(sendMessageFieldsSchema.shape)
       .extend(checkNumbersFieldsSchema.shape)
       .extend(chatActionFieldsSchema.shape)
       .extend(rejectCallFieldsSchema.shape)
       .extend(settingsFieldsSchema.shape)
+      .extend(profileFieldsSchema.shape)
       .partial()
       .loose()
       .optional()

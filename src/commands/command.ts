@@ -9,7 +9,11 @@ import type { SessionSettingsPatch } from '../util/session-settings.js';
 export const SESSION_ACTIONS = ['create', 'disconnect', 'reconnect', 'logout', 'delete', 'status', 'request_pairing_code', 'release'] as const;
 export type SessionAction = (typeof SESSION_ACTIONS)[number];
 
-export const MESSAGE_ACTIONS = ['send_message', 'check_numbers', 'mark_read', 'send_presence', 'reject_call', 'update_settings'] as const;
+/** Contacts' presence and profiles, the account's own profile, blocking (answered commands, issue 12). */
+export const PROFILE_ACTIONS = ['subscribe_presence', 'get_profile', 'update_profile', 'block', 'unblock'] as const;
+export type ProfileAction = (typeof PROFILE_ACTIONS)[number];
+
+export const MESSAGE_ACTIONS = ['send_message', 'check_numbers', 'mark_read', 'send_presence', 'reject_call', 'update_settings', ...PROFILE_ACTIONS] as const;
 export type MessageAction = (typeof MESSAGE_ACTIONS)[number];
 
 export const COMMAND_ACTIONS = [...SESSION_ACTIONS, ...MESSAGE_ACTIONS] as const;
@@ -146,5 +150,59 @@ export interface UpdateSettingsCommand extends CommandBase {
   settings: SessionSettingsPatch;
 }
 
+/** A contact these commands address: as the command named it (canonical phone, or JID) and its JID. */
+export interface ContactRef {
+  /** The canonical phone (`+<E.164 digits>`) or the JID (`…@s.whatsapp.net`, `…@lid`), as given. */
+  chat: string;
+  /** The contact's JID: `<digits>@s.whatsapp.net` for a phone. */
+  jid: string;
+}
+
+export interface SubscribePresenceCommand extends CommandBase, ContactRef {
+  action: 'subscribe_presence';
+  /** Always set: presence_subscribed (or presence_subscribe_failed) answers it. */
+  requestId: string;
+}
+
+export interface GetProfileCommand extends CommandBase, ContactRef {
+  action: 'get_profile';
+  /** Always set: profile_fetched (or profile_fetch_failed) answers it. */
+  requestId: string;
+}
+
+/** The account's own profile fields one `update_profile` changes (at least one). */
+export interface ProfileChanges {
+  name?: string;
+  about?: string;
+  /** The new picture (a JPEG or PNG), from the same sources as send_message media. */
+  picture?: MediaSource;
+  removePicture?: true;
+}
+
+export interface UpdateProfileCommand extends CommandBase {
+  action: 'update_profile';
+  /** Always set: profile_updated (or profile_update_failed) answers it. */
+  requestId: string;
+  changes: ProfileChanges;
+}
+
+export interface BlockCommand extends CommandBase, ContactRef {
+  action: 'block' | 'unblock';
+  /** Always set: block_status_changed (or block_status_failed) answers it. */
+  requestId: string;
+}
+
+export type ProfileCommand = SubscribePresenceCommand | GetProfileCommand | UpdateProfileCommand | BlockCommand;
+
 export type Command =
-  SessionCommand | SendMessageCommand | CheckNumbersCommand | MarkReadCommand | SendPresenceCommand | RejectCallCommand | UpdateSettingsCommand;
+  | SessionCommand
+  | SendMessageCommand
+  | CheckNumbersCommand
+  | MarkReadCommand
+  | SendPresenceCommand
+  | SubscribePresenceCommand
+  | GetProfileCommand
+  | UpdateProfileCommand
+  | BlockCommand
+  | RejectCallCommand
+  | UpdateSettingsCommand;

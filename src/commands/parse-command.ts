@@ -14,6 +14,7 @@ import { parseMarkRead } from './parse-mark-read.js';
 import { parseSendPresence } from './parse-send-presence.js';
 import { parseRejectCall } from './parse-reject-call.js';
 import { parseSettingsUpdate } from './parse-settings.js';
+import { isProfileAction, parseProfileCommand, PROFILE_ANSWERED_BY } from './parse-profile-commands.js';
 
 /** The event that answers each command whose answer carries its requestId. */
 const ANSWERED_BY = {
@@ -22,6 +23,7 @@ const ANSWERED_BY = {
   send_presence: 'presence_sent',
   reject_call: 'call_rejected',
   update_settings: 'settings_updated',
+  ...PROFILE_ANSWERED_BY,
 } as const;
 
 const isAnswered = (action: string): action is keyof typeof ANSWERED_BY => Object.hasOwn(ANSWERED_BY, action);
@@ -141,6 +143,12 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: ParseLimit
     }
     const requestId = base.requestId;
     const chat = data.chat ?? msg.chat;
+    if (isProfileAction(action)) {
+      const fields = { chat, name: data.name ?? msg.name, about: data.about ?? msg.about, picture: data.picture ?? msg.picture };
+      const part = parseProfileCommand(action, { ...fields, removePicture: data.removePicture ?? msg.removePicture }, { maxMediaBytes });
+      if (!part.ok) return fail(part.code, part.reason, fullHint);
+      return { ok: true, command: { ...base, requestId, ...part.value } };
+    }
     if (action === 'reject_call') {
       const call = parseRejectCall({ callId: data.callId ?? msg.callId, from: data.from ?? msg.from });
       if (!call.ok) return fail(call.code, call.reason, fullHint);

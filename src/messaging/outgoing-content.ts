@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { OutgoingMessage } from '../commands/command.js';
+import type { MediaSource, OutgoingMessage } from '../commands/command.js';
 import { AddressPolicy } from '../util/address-policy.js';
 import { describeError, isWorkerError, WorkerError, type ErrorCode } from '../util/errors.js';
 import { httpGet } from '../util/http-get.js';
@@ -39,6 +39,10 @@ export interface OutgoingMediaDeps {
   mediaFetchAllowedHosts?: AddressPolicy | readonly string[] | undefined;
 }
 
+/** A command's media message, and what it becomes for the WhatsApp boundary. */
+export type OutgoingMediaMessage = Extract<OutgoingMessage, { media: MediaSource }>;
+export type OutgoingMediaContent = Extract<OutgoingContent, { media: unknown }>;
+
 /** What the non-media kinds need from the session: a fresh poll key, what it remembers of a reacted-to message. */
 export interface KindContext {
   pollSecret(): Buffer;
@@ -65,8 +69,12 @@ export async function outgoingContent(m: OutgoingMessage, deps: OutgoingMediaDep
       return { type: 'reaction', emoji: m.emoji, target: { id: m.messageId, fromMe, ...(participant ? { participant } : {}) } };
     }
     default:
-      break; // media: below
+      return mediaContent(m, deps, sessionId);
   }
+}
+
+/** A media message of a command (or a profile picture) → its bytes or stream, under the same rules. */
+export async function mediaContent(m: OutgoingMediaMessage, deps: OutgoingMediaDeps, sessionId: string): Promise<OutgoingMediaContent> {
   const common = { type: m.type, mimeType: m.mimeType, caption: m.caption, fileName: m.fileName, ptt: m.ptt };
   switch (m.media.kind) {
     case 'url':

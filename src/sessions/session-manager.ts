@@ -7,6 +7,7 @@ import { isWorkerError, OwnedByAnotherWorker, WorkerError } from '../util/errors
 import { KeyedSerialQueue } from '../util/keyed-serial-queue.js';
 import { Session, type SessionDeps } from './session.js';
 import { SessionRecord } from './session-record.js';
+import { answerProfileFailure } from '../messaging/profile-commands.js';
 
 export interface SessionManagerOptions {
   maxSessions: number;
@@ -122,6 +123,14 @@ export class SessionManager {
         // A session only stored (not running here) has its settings changed in storage all the same.
         const session = await this.ownedOrAnswered(cmd, (subject, failure) => this.deps.events.message('settings_update_failed', subject, failure));
         return session?.updateSettings(cmd, defer);
+      }
+      case 'subscribe_presence':
+      case 'get_profile':
+      case 'update_profile':
+      case 'block':
+      case 'unblock': {
+        const session = await this.ownedOrAnswered(cmd, (subject, failure) => answerProfileFailure(this.deps.events, cmd, subject, failure));
+        return session?.profileCommand(cmd, defer);
       }
       case 'release':
         return this.handOver(cmd);

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AuthStateHandle } from '../storage/types.js';
 import { SingleTimer } from '../util/backoff.js';
 
-import type { IncomingCall, IncomingMessage, LinkedAccount, MessageReceipt, WhatsAppConnection, WhatsAppEvent } from '../whatsapp/types.js';
+import type { ContactPresence, IncomingCall, IncomingMessage, LinkedAccount, MessageReceipt, WhatsAppConnection, WhatsAppEvent } from '../whatsapp/types.js';
 import type { SessionSettings } from '../util/session-settings.js';
 import { afterOpen, decideOnClose, NO_HISTORY, type CloseDecision, type ReconnectHistory } from './close-policy.js';
 import { OpeningAttempt, RegistrationWait } from './linking.js';
@@ -28,6 +28,8 @@ export interface SessionSocketParts {
   settings?: () => SessionSettings;
   /** After `connected` is published (each open, reconnects included): what the settings ask for on connect. */
   opened?: (conn: WhatsAppConnection) => void;
+  /** Where subscribed contacts' presence goes. */
+  presence?: { onPresence(updates: readonly ContactPresence[]): void };
   log: Logger;
 }
 
@@ -151,6 +153,8 @@ export class SessionSocket {
         return this.parts.messages.onReceipts(event.receipts);
       case 'calls':
         return this.parts.calls?.onCalls(event.calls);
+      case 'presence':
+        return this.parts.presence?.onPresence(event.updates);
     }
   }
 

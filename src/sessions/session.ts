@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type {
   CheckNumbersCommand,
+  ProfileCommand,
   MarkReadCommand,
   RejectCallCommand,
   SendMessageCommand,
@@ -10,6 +11,7 @@ import type {
 import { SessionMessaging } from '../messaging/session-messaging.js';
 import { SessionCalls } from '../messaging/session-calls.js';
 import { DEFAULT_SESSION_SETTINGS, effectiveSettings, type SessionSettings, type SessionSettingsPatch } from '../util/session-settings.js';
+import { ProfileCommands } from '../messaging/profile-commands.js';
 import type { AuthStateHandle, SessionMeta } from '../storage/types.js';
 import { WorkerError } from '../util/errors.js';
 import type { WhatsAppConnection } from '../whatsapp/types.js';
@@ -61,6 +63,8 @@ export class Session {
   private readonly messaging: SessionMessaging;
   /** Incoming calls and `reject_call` (see session-calls.ts). */
   private readonly calls: SessionCalls;
+  /** Contacts' presence and profiles, the account's profile, blocking (see profile-commands.ts). */
+  private readonly profiles: ProfileCommands;
 
   constructor(
     readonly id: string,
@@ -73,9 +77,11 @@ export class Session {
     this.pairingPace = new PairingPace(deps.policy.pairingCodeMinIntervalMs ?? 0);
     this.record = new SessionRecord(this, deps.store, deps.workerId);
     this.publisher = new SessionPublisher(this, deps.events, log);
-    this.messaging = new SessionMessaging(this, deps.events, deps.messaging ?? { sendWaitForOpenMs: 30_000, mediaMaxBytes: 16 * 1024 * 1024 }, log);
-    this.calls = new SessionCalls(this, deps.events, { sendWaitForOpenMs: deps.messaging?.sendWaitForOpenMs ?? 30_000 }, log);
-    const { state, publisher, messaging, calls } = this;
+    const messagingDeps = deps.messaging ?? { sendWaitForOpenMs: 30_000, mediaMaxBytes: 16 * 1024 * 1024 };
+    this.messaging = new SessionMessaging(this, deps.events, messagingDeps, log);
+    this.calls = new SessionCalls(this, deps.events, { sendWaitForOpenMs: messagingDeps.sendWaitForOpenMs }, log);
+    this.profiles = new ProfileCommands(this, deps.events, messagingDeps, log);
+    const { state, publisher, messaging, calls, profiles } = this;
     this.socket = new SessionSocket({
       sessionId: id,
       deps,
@@ -83,6 +89,7 @@ export class Session {
       publisher,
       messages: messaging,
       calls,
+      presence: profiles,
       prepare: () =>
         this.record.load().then(noop, (err) => log.warn({ err }, "could not read the session's metadata: its settings are the defaults until it can")),
       settings: () => this.settings,
@@ -153,6 +160,7 @@ export class Session {
   async delete(requestId: string | undefined): Promise<void> {
     await this.socket.unlinkIfConnected('deleting anyway');
     this.socket.close();
+    this.profiles.stop();
     await this.socket.releaseAuth();
     await this.messaging.forget();
     await this.deps.store.removeSession(this.id);
@@ -266,6 +274,11 @@ export class Session {
     );
   }
 
+  /** subscribe_presence, get_profile, update_profile, block, unblock: each answered by its event (see profile-commands.ts). */
+  profileCommand(cmd: ProfileCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    return this.profiles.run(cmd, defer);
+  }
+
   /**
    * The open socket for a send. A session on its way to open (starting, reconnecting, waiting
    * for a scan) gets `timeoutMs` to get there; one that will not open by itself fails at once.
@@ -304,6 +317,7 @@ export class Session {
   /** Worker shutdown: close the socket without logging out or publishing, flush the credentials. */
   async stopForShutdown(): Promise<void> {
     this.socket.close();
+    this.profiles.stop();
     await this.socket.settled();
     await this.messaging.idle();
     await this.calls.idle();

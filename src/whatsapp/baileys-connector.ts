@@ -19,6 +19,7 @@ import { downloadMedia, MediaGoneError, type MediaDownloadOptions } from './medi
 import { ReceiptGate } from './receipt-gate.js';
 import { toIncomingCall } from './baileys-calls.js';
 import { historySyncConfig } from './baileys-history-sync.js';
+import { fetchProfile, setBlocked, setProfilePicture, subscribePresence, watchPresence } from './baileys-profile.js';
 import type { WhatsAppAuthState } from '../storage/types.js';
 import type {
   IncomingCall,
@@ -198,6 +199,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         const calls = events.map(toIncomingCall).filter((c): c is IncomingCall => c !== undefined);
         if (calls.length) emit({ type: 'calls', calls });
       });
+      watchPresence(sock, emit);
 
       return {
         sendMessage: async (jid: string, content: OutgoingContent, options: SendOptions) => {
@@ -237,6 +239,12 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
           await sock.sendPresenceUpdate(state, phoneJid);
         },
         rejectCall: (callId: string, callerJid: string) => sock.rejectCall(callId, callerJid),
+        subscribePresence: (jid) => subscribePresence(sock, jid),
+        fetchProfile: (jid) => fetchProfile(sock, jid),
+        setProfileName: (name) => sock.updateProfileName(name),
+        setProfileAbout: (about) => sock.updateProfileStatus(about),
+        setProfilePicture: (image) => setProfilePicture(sock, image),
+        setBlocked: (jid, blocked) => setBlocked(sock, jid, blocked),
         requestPairingCode: (phoneDigits) => sock.requestPairingCode(phoneDigits),
         logout: () => sock.logout(),
         end: () => {

@@ -117,7 +117,9 @@ export type WhatsAppEvent =
   /** Messages from others; `offline` when WhatsApp replays what arrived while the session was away. */
   | { type: 'messages'; messages: IncomingMessage[]; offline: boolean }
   | { type: 'receipts'; receipts: MessageReceipt[] }
-  | { type: 'calls'; calls: IncomingCall[] };
+  | { type: 'calls'; calls: IncomingCall[] }
+  /** Presence and chat states of contacts the session subscribed to (ephemeral). */
+  | { type: 'presence'; updates: ContactPresence[] };
 
 export interface WhatsAppConnectParams {
   sessionId: string;
@@ -193,6 +195,39 @@ export interface WhatsAppConnection {
   sendPresence(state: PresenceUpdate, phoneJid?: string): Promise<void>;
   /** Rejects a ringing call (`callerJid`: as `IncomingCall.callerJid`, or the caller's PN/LID JID); resolves once WhatsApp acknowledged it. */
   rejectCall(callId: string, callerJid: string): Promise<void>;
+  /** Asks WhatsApp for a contact's presence (`presence` events follow); resolves once sent (WhatsApp answers nothing). */
+  subscribePresence(jid: string): Promise<void>;
+  /** A contact's picture URL, about and business profile; what is unset or hidden is absent. */
+  fetchProfile(jid: string): Promise<ContactProfile>;
+  /** The account's push name (through WhatsApp's app state). */
+  setProfileName(name: string): Promise<void>;
+  /** The account's about text. */
+  setProfileAbout(about: string): Promise<void>;
+  /** The account's picture (a JPEG or PNG, resized by the connector), or removes it (`undefined`); INVALID_MEDIA when it cannot be decoded. */
+  setProfilePicture(image: Buffer | undefined): Promise<void>;
+  /** Blocks or unblocks a contact; resolves once WhatsApp took it. */
+  setBlocked(jid: string, blocked: boolean): Promise<void>;
+}
+
+/** A contact's presence or chat state, as WhatsApp pushed it. */
+export interface ContactPresence {
+  /** The chat (the contact, or a group), a JID without device. */
+  chat: string;
+  from: { pn?: string; lid?: string };
+  presence: ContactPresenceState;
+  /** unavailable: last seen, epoch ms, unless hidden. */
+  lastSeen?: number;
+}
+
+export type ContactPresenceState = 'available' | 'unavailable' | 'composing' | 'recording' | 'paused';
+
+/** What WhatsApp tells of a contact's profile (fields bounded by the connector). */
+export interface ContactProfile {
+  pictureUrl?: string;
+  about?: string;
+  /** epoch ms */
+  aboutSetAt?: number;
+  business?: { description: string; category?: string; email?: string; website: string[]; address?: string };
 }
 
 /** What `sendPresence` may announce. */

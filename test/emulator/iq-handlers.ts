@@ -43,6 +43,10 @@ export interface IqContext {
   onLinkCodeCompanionReg(conn: ClientConnection, iq: BinaryNode): BinaryNode;
   onRemoveCompanion(conn: ClientConnection, iq: BinaryNode): void;
   countUnknown(iq: BinaryNode): void;
+  /** Profiles (profiles.ts): the answer to a profile IQ, undefined for any other IQ. */
+  answerProfileIq?(conn: ClientConnection, iq: BinaryNode): BinaryNode | undefined;
+  /** Profiles: a usync protocol's part for one user (`status`), undefined for the others. */
+  usyncPart?(protocol: string, user: UsyncUserInfo | undefined): BinaryNode | undefined;
 }
 
 /** Stores the `<list>` of one-time prekeys and the `<skey>` a client uploads. */
@@ -146,7 +150,7 @@ function answerUsync(ctx: IqContext, iq: BinaryNode): BinaryNode {
       } else if (p === 'contact') {
         parts.push(node('contact', { type: info?.exists ? 'in' : 'out' }));
       } else {
-        parts.push(node(p, {}));
+        parts.push(ctx.usyncPart?.(p, info) ?? node(p, {}));
       }
     }
     users.push(node('user', { jid }, parts));
@@ -167,6 +171,8 @@ function answerUsync(ctx: IqContext, iq: BinaryNode): BinaryNode {
 export function answerIq(ctx: IqContext, conn: ClientConnection, iq: BinaryNode): BinaryNode {
   const xmlns = iq.attrs.xmlns;
   const first = children(iq)[0];
+  const profile = ctx.answerProfileIq?.(conn, iq);
+  if (profile) return profile;
   switch (xmlns) {
     case 'encrypt':
       return answerEncrypt(ctx, conn, iq);

@@ -29,6 +29,7 @@ import { bootstrapMessages, phonePeerStanza } from './phone.js';
 import { buildPairSuccess, makeRef, openKeyBundle, parseQr, qrPrefix, unwrapEphemeral, verifyPairDeviceSign, wrapEphemeral } from './registration.js';
 import type { PreKeyBundle } from './signal-device.js';
 import { ContactStore } from './signal-contacts.js';
+import { Profiles, type AccountProfile, type ContactPresenceState, type ContactProfileSettings } from './profiles.js';
 import type { Emulator, EmulatorOptions, EmulatorState, FaultKind, ReceivedMessage, SendResult } from './types.js';
 
 /** Resolves when `find()` returns something, re-checking whenever `emitter` emits `event`. */
@@ -81,6 +82,8 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
     connectionsOf: (phone) => this.connectionsOf(phone),
     changed: () => this.events.emit('change'),
   });
+  /** Contacts' presence and profiles, the accounts' own profiles and block lists. */
+  readonly profiles = new Profiles(this.contacts, () => this.events.emit('change'));
 
   constructor(private readonly opts: EmulatorOptions = {}) {
     const root = opts.rootKeyPair ?? Curve.generateKeyPair();
@@ -151,6 +154,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
     const linked = !!account && !!device && this.accounts.get(account.phone) === account && account.devices.get(device.deviceId) === device;
     this.delivery.onClose(conn, linked);
     this.contactRetries.onClose(conn, linked);
+    this.profiles.onClose(conn);
     this.events.emit('change');
   }
 
@@ -240,6 +244,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
         return;
       case 'presence':
         this.observePresence(conn, stanza);
+        this.profiles.onPresence(conn, stanza);
         return;
       case 'call':
         this.calls.onClientCall(conn, stanza);
@@ -388,6 +393,14 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   onRemoveCompanion(conn: ClientConnection): void {
     // client-initiated logout: the device is no longer linked
     if (conn.account && conn.device) conn.account.devices.delete(conn.device.deviceId);
+  }
+
+  answerProfileIq(conn: ClientConnection, iq: BinaryNode): BinaryNode | undefined {
+    return this.profiles.answerIq(conn, iq);
+  }
+
+  usyncPart(protocol: string, user: UsyncUserInfo | undefined): BinaryNode | undefined {
+    return this.profiles.usyncPart(protocol, user);
   }
 
   countUnknown(iq: BinaryNode): void {
@@ -600,6 +613,20 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   sendGroupMessage(fromContactPhone: string, groupJid: string, message: proto.IMessage | string): Promise<SendResult> {
     const msg: proto.IMessage = typeof message === 'string' ? { conversation: message } : message;
     return this.messaging.sendGroupFromContact(normalizePhone(fromContactPhone), groupJid, msg);
+  }
+
+  // ---- presence and profiles (profiles.ts) ----
+
+  contactPresence(contactPhone: string, state: ContactPresenceState, opts?: { lastSeen?: number }): number {
+    return this.profiles.contactPresence(contactPhone, state, opts);
+  }
+
+  setContactProfile(contactPhone: string, settings: ContactProfileSettings): void {
+    this.profiles.setContactProfile(contactPhone, settings);
+  }
+
+  accountProfile(accountPhone: string): AccountProfile {
+    return this.profiles.accountProfile(accountPhone);
   }
 
   get mediaCa(): string {

@@ -2,6 +2,7 @@
 import type { proto } from '@whiskeysockets/baileys';
 import type { OutgoingMedia } from './messaging.js';
 import type { CallReject } from './calls.js';
+import type { AccountProfile, ContactPresenceState, ContactProfileSettings, Profiles } from './profiles.js';
 
 export type { OutgoingMedia, CallReject };
 
@@ -170,6 +171,20 @@ export interface Emulator {
   mediaOf(message: proto.IMessage): Promise<Buffer>;
   /** A contact sends a media message: the file is encrypted and stored on the media host, the message points at it. */
   sendMedia(fromContactPhone: string, toAccountPhone: string, media: OutgoingMedia): Promise<SendResult>;
+
+  // ---- presence and profiles (profiles.ts) ----
+  /**
+   * The contact goes online/offline or types/records/pauses: sent to every connection subscribed
+   * to it (`presenceSubscribe`), from the JID it subscribed with; returns how many got it.
+   * `lastSeen` (unix s) goes with unavailable (default: hidden, `last="deny"`).
+   */
+  contactPresence(contactPhone: string, state: ContactPresenceState, opts?: { lastSeen?: number }): number;
+  /** The contact's picture URL, about, business profile (and what it hides). */
+  setContactProfile(contactPhone: string, settings: ContactProfileSettings): void;
+  /** What the account set on its own profile (name, about, picture bytes) and its block list. */
+  accountProfile(accountPhone: string): AccountProfile;
+  /** Subscriptions, refusals (`profiles.refuse('blocklist')`): the profiles part itself. */
+  readonly profiles: Profiles;
 
   close(): Promise<void>;
 }

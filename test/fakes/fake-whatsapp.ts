@@ -2,6 +2,8 @@ import type { AuthStateHandle } from '../../src/storage/types.js';
 import type { SessionSettings } from '../../src/util/session-settings.js';
 import type {
   IncomingCall,
+  ContactPresence,
+  ContactProfile,
   IncomingMessage,
   MessageReceipt,
   NumberCheck,
@@ -51,6 +53,15 @@ export class FakeSocket implements WhatsAppConnection {
   failNextCheck: Error | undefined;
   /** Make the next sendMessage reject with this error. */
   failNextSend: Error | undefined;
+  /** Profiles: JIDs subscribed to, in order; what fetchProfile answers per JID (default: nothing set). */
+  readonly presenceSubscriptions: string[] = [];
+  readonly profiles = new Map<string, ContactProfile>();
+  /** Every change to the account's own profile, in order (`picture` undefined: removed). */
+  readonly profileChanges: Array<{ field: 'name' | 'about'; value: string } | { field: 'picture'; value: Buffer | undefined }> = [];
+  /** Every setBlocked, in order. */
+  readonly blockChanges: Array<{ jid: string; blocked: boolean }> = [];
+  /** Make the next profile call (subscribePresence, fetchProfile, setProfile*, setBlocked) reject with this error. */
+  failNextProfile: Error | undefined;
   constructor(
     readonly sessionId: string,
     readonly auth: AuthStateHandle,
@@ -149,6 +160,47 @@ export class FakeSocket implements WhatsAppConnection {
     this.failNextPresence = undefined;
     if (err) throw err;
     this.presences.push({ state, ...(jid ? { jid } : {}) });
+  }
+
+  /** Subscribed contacts' presence arrives. */
+  presence(updates: ContactPresence[]): void {
+    this.emit({ type: 'presence', updates });
+  }
+
+  private profileCall(): void {
+    const err = this.failNextProfile;
+    this.failNextProfile = undefined;
+    if (err) throw err;
+  }
+
+  async subscribePresence(jid: string): Promise<void> {
+    this.profileCall();
+    this.presenceSubscriptions.push(jid);
+  }
+
+  async fetchProfile(jid: string): Promise<ContactProfile> {
+    this.profileCall();
+    return this.profiles.get(jid) ?? {};
+  }
+
+  async setProfileName(name: string): Promise<void> {
+    this.profileCall();
+    this.profileChanges.push({ field: 'name', value: name });
+  }
+
+  async setProfileAbout(about: string): Promise<void> {
+    this.profileCall();
+    this.profileChanges.push({ field: 'about', value: about });
+  }
+
+  async setProfilePicture(image: Buffer | undefined): Promise<void> {
+    this.profileCall();
+    this.profileChanges.push({ field: 'picture', value: image });
+  }
+
+  async setBlocked(jid: string, blocked: boolean): Promise<void> {
+    this.profileCall();
+    this.blockChanges.push({ jid, blocked });
   }
 
   async requestPairingCode(phoneDigits: string): Promise<string> {
