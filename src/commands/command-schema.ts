@@ -39,7 +39,7 @@ export const commandFieldsSchema = z.object({
     .max(200)
     .optional()
     .describe(
-      'Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message` (a redelivered send with the same requestId is not sent twice), `check_numbers`, `mark_read` and `send_presence` (their answer carries it).',
+      'Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message` (a redelivered send with the same requestId is not sent twice), `check_numbers`, `mark_read`, `send_presence`, `edit_message` and `delete_message` (their answer carries it; a redelivered edit or delete is not done twice).',
     ),
   timestamp: z
     .union([z.number(), z.string().max(64)])
@@ -56,7 +56,7 @@ export const commandFieldsSchema = z.object({
 export const sendMessageFieldsSchema = z.object({
   to: z.string().min(1).max(100).describe('send_message: a phone number ("+221770000001") or a JID (`…@s.whatsapp.net`, `…@lid`, group `…@g.us`).'),
   type: z.enum(MESSAGE_TYPES).describe('send_message: what to send.'),
-  text: z.string().min(1).max(65_536).optional().describe('send_message, type text: the text.'),
+  text: z.string().min(1).max(65_536).optional().describe('send_message, type text: the text; edit_message: the new text.'),
   url: z
     .string()
     .max(4096)
@@ -92,7 +92,7 @@ export const chatActionFieldsSchema = z.object({
     .string()
     .max(64)
     .describe(
-      'mark_read: the contact whose messages were read; send_presence: the contact a chat state (composing, recording, paused) is for. A phone in international form (the spellings `phoneNumber` accepts).',
+      'mark_read: the contact whose messages were read; send_presence: the contact a chat state (composing, recording, paused) is for. A phone in international form (the spellings `phoneNumber` accepts). edit_message, delete_message: the chat the message is in, a phone or a JID (as `to` of send_message).',
     ),
   messageIds: z
     .array(z.string().max(200))
@@ -107,16 +107,39 @@ export const chatActionFieldsSchema = z.object({
     ),
 });
 
+/** What `edit_message` and `delete_message` add (`chat`, and `text` for an edit, are shared). `parse-edit-delete.ts` checks the combinations. */
+export const editDeleteFieldsSchema = z.object({
+  messageId: z
+    .string()
+    .max(200)
+    .describe(
+      'edit_message, delete_message: the WhatsApp id of the message (`messageId` of message_sent, or of message_received for an admin revoke), letters and digits, at most 128 characters.',
+    ),
+  fromMe: z
+    .boolean()
+    .describe(
+      "delete_message: true (default) to revoke this session's own message; false, in a group only, to revoke a member's message as a group admin (with `participant`).",
+    ),
+  participant: z
+    .string()
+    .max(64)
+    .describe("delete_message, `fromMe` false: the group member who sent the message (a phone, a user JID or a LID, as in message_received's `participant`)."),
+});
+
 export const commandMessageSchema = commandFieldsSchema
   .extend(sendMessageFieldsSchema.partial().shape)
   .extend(checkNumbersFieldsSchema.partial().shape)
   .extend(chatActionFieldsSchema.partial().shape)
+  .extend(editDeleteFieldsSchema.partial().shape)
   .extend({
-    action: z.enum(COMMAND_ACTIONS).describe('What to do: a session action, `send_message`, `check_numbers`, `mark_read` or `send_presence`.'),
+    action: z
+      .enum(COMMAND_ACTIONS)
+      .describe('What to do: a session action, `send_message`, `check_numbers`, `mark_read`, `send_presence`, `edit_message` or `delete_message`.'),
     data: commandFieldsSchema
       .extend(sendMessageFieldsSchema.shape)
       .extend(checkNumbersFieldsSchema.shape)
       .extend(chatActionFieldsSchema.shape)
+      .extend(editDeleteFieldsSchema.shape)
       .partial()
       .loose()
       .optional()

@@ -12,9 +12,16 @@ import { parseOutgoingMessage } from './parse-send-message.js';
 import { parseCheckNumbers } from './parse-check-numbers.js';
 import { parseMarkRead } from './parse-mark-read.js';
 import { parseSendPresence } from './parse-send-presence.js';
+import { parseDeleteMessage, parseEditMessage } from './parse-edit-delete.js';
 
 /** The event that answers each command whose answer carries its requestId. */
-const ANSWERED_BY = { check_numbers: 'numbers_checked', mark_read: 'messages_read', send_presence: 'presence_sent' } as const;
+const ANSWERED_BY = {
+  check_numbers: 'numbers_checked',
+  mark_read: 'messages_read',
+  send_presence: 'presence_sent',
+  edit_message: 'message_edit_sent',
+  delete_message: 'message_deleted',
+} as const;
 
 export type { CommandHint } from './command-hint.js';
 export type { ParseLimits } from './parse-limits.js';
@@ -123,7 +130,13 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: ParseLimit
     if (!out.ok) return fail(out.code, out.reason, fullHint);
     return { ok: true, command: { ...base, action: 'send_message', requestId: base.requestId, ...out.value } };
   }
-  if (msg.action === 'check_numbers' || msg.action === 'mark_read' || msg.action === 'send_presence') {
+  if (
+    msg.action === 'check_numbers' ||
+    msg.action === 'mark_read' ||
+    msg.action === 'send_presence' ||
+    msg.action === 'edit_message' ||
+    msg.action === 'delete_message'
+  ) {
     const fullHint = { ...hint, numberId, ...(base.sessionId ? { sessionId: base.sessionId } : {}) };
     if (!base.requestId) {
       return fail(
@@ -143,6 +156,25 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: ParseLimit
       const read = parseMarkRead({ chat, messageIds: data.messageIds ?? msg.messageIds });
       if (!read.ok) return fail(read.code, read.reason, fullHint);
       return { ok: true, command: { ...base, action: 'mark_read', requestId, chat: read.chat, messageIds: read.messageIds } };
+    }
+    if (msg.action === 'edit_message' || msg.action === 'delete_message') {
+      const fields = {
+        chat,
+        messageId: data.messageId ?? msg.messageId,
+        text: data.text ?? msg.text,
+        fromMe: data.fromMe ?? msg.fromMe,
+        participant: data.participant ?? msg.participant,
+      };
+      if (msg.action === 'edit_message') {
+        const edit = parseEditMessage(fields);
+        if (!edit.ok) return fail(edit.code, edit.reason, fullHint);
+        const { chat: given, chatJid, messageId, text } = edit;
+        return { ok: true, command: { ...base, action: 'edit_message', requestId, chat: given, chatJid, messageId, text } };
+      }
+      const del = parseDeleteMessage(fields);
+      if (!del.ok) return fail(del.code, del.reason, fullHint);
+      const { chat: given, chatJid, messageId, fromMe, participant } = del;
+      return { ok: true, command: { ...base, action: 'delete_message', requestId, chat: given, chatJid, messageId, fromMe, participant } };
     }
     const presence = parseSendPresence({ state: data.state ?? msg.state, chat });
     if (!presence.ok) return fail(presence.code, presence.reason, fullHint);

@@ -1,8 +1,15 @@
 import type { Logger } from 'pino';
-import type { CheckNumbersCommand, MarkReadCommand, SendMessageCommand, SendPresenceCommand } from '../commands/command.js';
+import type {
+  CheckNumbersCommand,
+  DeleteMessageCommand,
+  EditMessageCommand,
+  MarkReadCommand,
+  SendMessageCommand,
+  SendPresenceCommand,
+} from '../commands/command.js';
 import type { Events, MessagePayload, MessageSubject } from '../events/event-publisher.js';
 import { describeError, isWorkerError } from '../util/errors.js';
-import type { IncomingMessage, MessageReceipt, WhatsAppConnection } from '../whatsapp/types.js';
+import type { IncomingMessage, IncomingUpdate, MessageReceipt, WhatsAppConnection } from '../whatsapp/types.js';
 import { Lru } from './lru.js';
 import type { MediaStore } from '../storage/media-store.js';
 import type { MessageCounters } from './message-counters.js';
@@ -13,6 +20,8 @@ import type { HistoryRecord, MessageHistory } from './message-history.js';
 import { deriveMessageId } from './message-id.js';
 import { isPhoneJid, recipientJid } from '../commands/recipient.js';
 import { answerCommand, type CommandFailure } from './answer-command.js';
+import { MessageChanges } from './message-changes.js';
+import { IncomingUpdates } from './incoming-updates.js';
 
 export interface MessagingDeps {
   /** Where received media go and `mediaKey` sends come from; without one, media are not stored. */
@@ -67,12 +76,16 @@ export class SessionMessaging {
   /** Status events already published (`id|status|participant`). */
   private readonly statuses: Lru<string, true>;
   /** Recent messages (sent and received) by id, to quote them in replies. */
-  private readonly known: Lru<string, { fromMe: boolean; participant?: string; text?: string }>;
+  private readonly known: Lru<string, { fromMe: boolean; participant?: string; text?: string; type?: string; at?: number }>;
   /** Phone JIDs known to be on WhatsApp. */
   private readonly registered: Lru<string, true>;
   /** Sends between WhatsApp taking them and message_sent being queued: their receipts wait. */
   private readonly sending = new Map<string, Promise<void>>();
   private inbound: Promise<void> = Promise.resolve();
+  /** edit_message and delete_message. */
+  private readonly changes: MessageChanges;
+  /** Reactions, edits and revokes from others. */
+  private readonly updates: IncomingUpdates;
 
   constructor(
     private readonly host: MessagingHost,
@@ -86,6 +99,9 @@ export class SessionMessaging {
     this.statuses = new Lru(n);
     this.known = new Lru(n);
     this.registered = new Lru(1000);
+    const { sendWaitForOpenMs, history } = deps;
+    this.changes = new MessageChanges({ host, events, sendWaitForOpenMs, log, history, known: (id) => this.known.get(id), capacity: n });
+    this.updates = new IncomingUpdates({ host, events, log, history, capacity: n });
   }
 
   // ---- sending ----------------------------------------------------------------------------
@@ -137,7 +153,7 @@ export class SessionMessaging {
     }
     this.sent.set(cmd.requestId, sent);
     const text = cmd.message.type === 'text' ? cmd.message.text : cmd.message.caption;
-    this.known.set(sent.messageId, { fromMe: true, ...(text ? { text } : {}) });
+    this.known.set(sent.messageId, { fromMe: true, type: sent.type, at: sent.sentAt, ...(text ? { text } : {}) });
     this.deps.counters?.countSent();
     const published = this.events.message('message_sent', subject, sent);
     release();
@@ -215,6 +231,16 @@ export class SessionMessaging {
     );
   }
 
+  /** `edit_message`: once per requestId; the answer is message_edit_sent or message_edit_failed (see message-changes.ts). */
+  editMessage(cmd: EditMessageCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    return this.changes.edit(cmd, defer);
+  }
+
+  /** `delete_message`: once per requestId; the answer is message_deleted or message_delete_failed. */
+  deleteMessage(cmd: DeleteMessageCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    return this.changes.delete(cmd, defer);
+  }
+
   /** See `answerCommand`. */
   private answer<T>(
     cmd: { requestId: string; action: string },
@@ -244,6 +270,13 @@ export class SessionMessaging {
   onMessages(messages: IncomingMessage[], offline: boolean): void {
     this.chain(async () => {
       for (const m of messages) await this.receive(m, offline);
+    });
+  }
+
+  /** Reactions, edits and revokes: on the same chain as messages, so an edit never overtakes the message it edits. */
+  onUpdates(updates: IncomingUpdate[], offline: boolean): void {
+    this.chain(async () => {
+      for (const u of updates) await this.updates.receive(u, offline);
     });
   }
 
@@ -304,7 +337,13 @@ export class SessionMessaging {
     );
     m.acknowledge();
     this.seen.set(seenKey, true);
-    this.known.set(m.id, { fromMe: false, ...(m.participant ? { participant: m.participant } : {}), ...(m.text ? { text: m.text } : {}) });
+    this.known.set(m.id, {
+      fromMe: false,
+      type: m.type,
+      at: m.sentAt,
+      ...(m.participant ? { participant: m.participant } : {}),
+      ...(m.text ? { text: m.text } : {}),
+    });
     this.deps.counters?.countReceived();
     const record: HistoryRecord = {
       direction: 'in',

@@ -1,5 +1,12 @@
 import type { Logger } from 'pino';
-import type { CheckNumbersCommand, MarkReadCommand, SendMessageCommand, SendPresenceCommand } from '../commands/command.js';
+import type {
+  CheckNumbersCommand,
+  DeleteMessageCommand,
+  EditMessageCommand,
+  MarkReadCommand,
+  SendMessageCommand,
+  SendPresenceCommand,
+} from '../commands/command.js';
 import { SessionMessaging } from '../messaging/session-messaging.js';
 import type { AuthStateHandle, SessionMeta } from '../storage/types.js';
 import { WorkerError } from '../util/errors.js';
@@ -181,6 +188,16 @@ export class Session {
   /** `send_presence`: the account's presence or a chat state; the answer is presence_sent or presence_failed. */
   sendPresence(cmd: SendPresenceCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
     return this.messaging.sendPresence(cmd, defer);
+  }
+
+  /** `edit_message`: once per requestId; the answer is message_edit_sent or message_edit_failed. */
+  editMessage(cmd: EditMessageCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    return this.messaging.editMessage(cmd, defer);
+  }
+
+  /** `delete_message`: once per requestId; the answer is message_deleted or message_delete_failed. */
+  deleteMessage(cmd: DeleteMessageCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    return this.messaging.deleteMessage(cmd, defer);
   }
 
   /**

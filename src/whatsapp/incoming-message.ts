@@ -20,6 +20,8 @@ const PROTOCOL_ONLY = new Set([
   'keepInChatMessage',
   'pinInChatMessage',
   'encReactionMessage',
+  // Reactions, edits and revokes are updates, not messages: incoming-update.ts.
+  'reactionMessage',
 ]);
 
 /** Where the file of a media message is and how it is keyed, or undefined for other messages. */
@@ -115,12 +117,6 @@ export function toIncomingMessage(msg: WAMessage, download: () => Promise<Readab
     out.type = 'contact';
     const name = content.contactMessage?.displayName ?? content.contactsArrayMessage?.displayName;
     if (name) out.text = name;
-    return out;
-  }
-  if (content.reactionMessage) {
-    out.type = 'reaction';
-    if (content.reactionMessage.text) out.text = content.reactionMessage.text;
-    if (content.reactionMessage.key?.id) out.replyTo = content.reactionMessage.key.id;
     return out;
   }
   const poll = content.pollCreationMessage ?? content.pollCreationMessageV2 ?? content.pollCreationMessageV3;

@@ -1,6 +1,7 @@
 import type { AuthStateHandle } from '../../src/storage/types.js';
 import type {
   IncomingMessage,
+  IncomingUpdateContent,
   MessageReceipt,
   NumberCheck,
   OutgoingContent,
@@ -36,11 +37,20 @@ export class FakeSocket implements WhatsAppConnection {
   readonly reads: Array<{ jid: string; messageIds: string[] }> = [];
   /** Every sendPresence, in order. */
   readonly presences: Array<{ state: PresenceUpdate; jid?: string }> = [];
+  /** Every editMessage, in order: the chat JID, the edited message's id, the new text and the edit's own id. */
+  readonly edits: Array<{ jid: string; messageId: string; text: string; editId: string }> = [];
+  /** Every deleteMessage, in order: the chat JID, the revoked message and the revoke's own id. */
+  readonly deletes: Array<{ jid: string; message: { id: string; fromMe: boolean; participant?: string }; revokeId: string }> = [];
+  /** Make the next editMessage / deleteMessage reject with this error. */
+  failNextEdit: Error | undefined;
+  failNextDelete: Error | undefined;
   /** Make the next markRead / sendPresence reject with this error. */
   failNextRead: Error | undefined;
   failNextPresence: Error | undefined;
   /** Make the next checkNumbers reject with this error. */
   failNextCheck: Error | undefined;
+  /** The time WhatsApp reports for the sends it takes (epoch ms); default: now. */
+  sendTime: number | undefined;
   /** Make the next sendMessage reject with this error. */
   failNextSend: Error | undefined;
   constructor(
@@ -79,6 +89,12 @@ export class FakeSocket implements WhatsAppConnection {
     this.emit({ type: 'messages', messages: withReceipts, offline });
   }
 
+  /** Someone else's reactions, edits and revokes arrive; their receipts are recorded in `acknowledged` as for messages. */
+  receiveUpdates(updates: IncomingUpdateContent[], offline = false): void {
+    const withReceipts = updates.map((u) => ({ ...u, acknowledge: () => void this.acknowledged.push(u.id) }));
+    this.emit({ type: 'updates', updates: withReceipts, offline });
+  }
+
   receipts(receipts: MessageReceipt[]): void {
     this.emit({ type: 'receipts', receipts });
   }
@@ -90,7 +106,7 @@ export class FakeSocket implements WhatsAppConnection {
       throw err;
     }
     this.sends.push({ jid, content, opts });
-    return { messageId: opts.messageId, sentAt: Date.now() };
+    return { messageId: opts.messageId, sentAt: this.sendTime ?? Date.now() };
   }
 
   async isOnWhatsApp(jid: string): Promise<boolean> {
@@ -123,6 +139,22 @@ export class FakeSocket implements WhatsAppConnection {
     this.failNextPresence = undefined;
     if (err) throw err;
     this.presences.push({ state, ...(jid ? { jid } : {}) });
+  }
+
+  async editMessage(jid: string, messageId: string, text: string, opts: { editId: string }): Promise<{ sentAt: number }> {
+    const err = this.failNextEdit;
+    this.failNextEdit = undefined;
+    if (err) throw err;
+    this.edits.push({ jid, messageId, text, editId: opts.editId });
+    return { sentAt: Date.now() };
+  }
+
+  async deleteMessage(jid: string, message: { id: string; fromMe: boolean; participant?: string }, opts: { revokeId: string }): Promise<{ sentAt: number }> {
+    const err = this.failNextDelete;
+    this.failNextDelete = undefined;
+    if (err) throw err;
+    this.deletes.push({ jid, message: { ...message }, revokeId: opts.revokeId });
+    return { sentAt: Date.now() };
   }
 
   async requestPairingCode(phoneDigits: string): Promise<string> {
