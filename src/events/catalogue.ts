@@ -75,7 +75,7 @@ const messageId = z.string().describe('The WhatsApp message id (`key.id`).');
 
 /**
  * Message events, on the `whatsapp.message.events` queue (routing key `message.<action>`).
- * Every one carries the session envelope; `requestId` is the `send_message` (or `check_numbers`, `mark_read`, `send_presence`) command's.
+ * Every one carries the session envelope; `requestId` is the command's (`send_message`, `check_numbers`, `mark_read`, `send_presence`, `edit_message`, `delete_message`).
  */
 export const messageEventSchemas = {
   message_sent: messageEvent(

@@ -6,14 +6,14 @@ import { Lru } from './lru.js';
 import type { MessageHistory } from './message-history.js';
 import { deriveMessageId } from './message-id.js';
 import { SendFailure } from './outgoing-content.js';
-import type { MessagingHost } from './session-messaging.js';
+import type { MessagingHost } from './messaging-host.js';
 
 /** WhatsApp lets a sender edit a text message for 15 minutes after sending it. */
 export const EDIT_WINDOW_MS = 15 * 60_000;
 /** …and revoke a message for everyone for about 2 days and 12 hours (60 hours). */
 export const REVOKE_WINDOW_MS = 60 * 60 * 60_000;
 
-/** What the session remembers of a recent message (SessionMessaging's bounded `known`). */
+/** What the session remembers of a recent message, to refuse what certainly cannot be edited or revoked. */
 export interface KnownMessage {
   fromMe: boolean;
   /** The message type (`text`, `image`…), when remembered. */
@@ -28,9 +28,7 @@ export interface MessageChangesDeps {
   sendWaitForOpenMs: number;
   log: Logger;
   history?: MessageHistory | undefined;
-  /** A recent message by id, if the session still remembers it; unknown messages are left to WhatsApp to judge. */
-  known: (messageId: string) => KnownMessage | undefined;
-  /** How many done requestIds are remembered (a redelivery within them re-publishes instead of acting again). */
+  /** How many done requestIds, and recent messages, are remembered (a redelivery within them re-publishes instead of acting again). */
   capacity: number;
   now?: () => number;
 }
@@ -46,12 +44,24 @@ export interface MessageChangesDeps {
 export class MessageChanges {
   private readonly edited: Lru<string, MessagePayload<'message_edit_sent'>>;
   private readonly deleted: Lru<string, MessagePayload<'message_deleted'>>;
+  /** Recent messages by id (sent and received); one the session no longer remembers is left to WhatsApp to judge. */
+  private readonly known: Lru<string, KnownMessage>;
   private readonly now: () => number;
 
   constructor(private readonly deps: MessageChangesDeps) {
     this.edited = new Lru(deps.capacity);
     this.deleted = new Lru(deps.capacity);
+    this.known = new Lru(deps.capacity);
     this.now = deps.now ?? Date.now;
+  }
+
+  /**
+   * A message the session sent or received (SessionMessaging tells each one). Ids are chosen by
+   * senders: a received message reusing the id of one we sent must not make ours uneditable.
+   */
+  remember(messageId: string, message: KnownMessage): void {
+    if (!message.fromMe && this.known.get(messageId)?.fromMe) return;
+    this.known.set(messageId, message);
   }
 
   async edit(cmd: EditMessageCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
@@ -133,7 +143,7 @@ export class MessageChanges {
 
   /** Why the message certainly cannot be edited, as far as the session remembers it; undefined when it may be (or is unknown). */
   private editRefusal(messageId: string): string | undefined {
-    const known = this.deps.known(messageId);
+    const known = this.known.get(messageId);
     if (!known) return undefined;
     if (!known.fromMe) return `message ${messageId} was not sent by this session: WhatsApp only lets the sender edit a message`;
     if (known.type !== undefined && known.type !== 'text') return `message ${messageId} is a ${known.type} message: only text messages can be edited`;
@@ -145,7 +155,7 @@ export class MessageChanges {
 
   /** Why the message certainly cannot be revoked as asked; undefined when it may be (or is unknown). */
   private deleteRefusal(messageId: string, fromMe: boolean): string | undefined {
-    const known = this.deps.known(messageId);
+    const known = this.known.get(messageId);
     if (!known) return undefined;
     if (fromMe && !known.fromMe) {
       return `message ${messageId} was received, not sent by this session: revoke a member's message in a group with "fromMe": false and "participant"`;

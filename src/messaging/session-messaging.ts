@@ -22,6 +22,7 @@ import { isPhoneJid, recipientJid } from '../commands/recipient.js';
 import { answerCommand, type CommandFailure } from './answer-command.js';
 import { MessageChanges } from './message-changes.js';
 import { IncomingUpdates } from './incoming-updates.js';
+import type { MessagingHost } from './messaging-host.js';
 
 export interface MessagingDeps {
   /** Where received media go and `mediaKey` sends come from; without one, media are not stored. */
@@ -44,13 +45,7 @@ export interface MessagingDeps {
   recentCapacity?: number;
 }
 
-/** What messaging needs from its session. */
-export interface MessagingHost {
-  readonly id: string;
-  readonly numberId: number;
-  /** The open connection, waiting up to `timeoutMs` for a (re)connecting session; throws NOT_CONNECTED otherwise. */
-  connectionForSend(timeoutMs: number): Promise<WhatsAppConnection>;
-}
+export type { MessagingHost } from './messaging-host.js';
 
 interface SentRecord {
   messageId: string;
@@ -76,7 +71,7 @@ export class SessionMessaging {
   /** Status events already published (`id|status|participant`). */
   private readonly statuses: Lru<string, true>;
   /** Recent messages (sent and received) by id, to quote them in replies. */
-  private readonly known: Lru<string, { fromMe: boolean; participant?: string; text?: string; type?: string; at?: number }>;
+  private readonly known: Lru<string, { fromMe: boolean; participant?: string; text?: string }>;
   /** Phone JIDs known to be on WhatsApp. */
   private readonly registered: Lru<string, true>;
   /** Sends between WhatsApp taking them and message_sent being queued: their receipts wait. */
@@ -100,7 +95,7 @@ export class SessionMessaging {
     this.known = new Lru(n);
     this.registered = new Lru(1000);
     const { sendWaitForOpenMs, history } = deps;
-    this.changes = new MessageChanges({ host, events, sendWaitForOpenMs, log, history, known: (id) => this.known.get(id), capacity: n });
+    this.changes = new MessageChanges({ host, events, sendWaitForOpenMs, log, history, capacity: n });
     this.updates = new IncomingUpdates({ host, events, log, history, capacity: n });
   }
 
@@ -153,7 +148,8 @@ export class SessionMessaging {
     }
     this.sent.set(cmd.requestId, sent);
     const text = cmd.message.type === 'text' ? cmd.message.text : cmd.message.caption;
-    this.known.set(sent.messageId, { fromMe: true, type: sent.type, at: sent.sentAt, ...(text ? { text } : {}) });
+    this.known.set(sent.messageId, { fromMe: true, ...(text ? { text } : {}) });
+    this.changes.remember(sent.messageId, { fromMe: true, type: sent.type, at: sent.sentAt });
     this.deps.counters?.countSent();
     const published = this.events.message('message_sent', subject, sent);
     release();
@@ -337,13 +333,8 @@ export class SessionMessaging {
     );
     m.acknowledge();
     this.seen.set(seenKey, true);
-    this.known.set(m.id, {
-      fromMe: false,
-      type: m.type,
-      at: m.sentAt,
-      ...(m.participant ? { participant: m.participant } : {}),
-      ...(m.text ? { text: m.text } : {}),
-    });
+    this.known.set(m.id, { fromMe: false, ...(m.participant ? { participant: m.participant } : {}), ...(m.text ? { text: m.text } : {}) });
+    this.changes.remember(m.id, { fromMe: false, type: m.type, at: m.sentAt });
     this.deps.counters?.countReceived();
     const record: HistoryRecord = {
       direction: 'in',
