@@ -3,7 +3,7 @@ import { brokerScenario, startTestWorker, type TestWorker } from '../helpers/wor
 import { baileysConnector, trustedEmulator } from '../helpers/e2e.js';
 import { MemorySessionStore } from '../fakes/memory-session-store.js';
 import { deriveMessageId } from '../../src/messaging/message-id.js';
-import { editOfOwn, protocolFor, reactionTo, revokeOfOwn } from '../emulator/contact-actions.js';
+import { adminRevoke, editOfOwn, protocolFor, reactionInGroup, reactionTo, revokeOfOwn } from '../emulator/contact-actions.js';
 import type { Emulator } from '../emulator/index.js';
 import type { WhatsAppConnector } from '../../src/whatsapp/types.js';
 
@@ -15,6 +15,7 @@ import type { WhatsAppConnector } from '../../src/whatsapp/types.js';
  */
 const ACCOUNT = '+221771230007';
 const ALICE = '15550000701';
+const BOB = '15550000702';
 const SID = `session_27_${ACCOUNT}`;
 const { MESSAGE_EDIT, REVOKE } = proto.Message.ProtocolMessage.Type;
 
@@ -188,5 +189,24 @@ describe('edits, revokes and reactions over the queues, on the emulator', () => 
     const received = scenario.messages.bodies().filter((b) => b.action === 'message_received');
     expect(received.map((b) => b.messageId)).toEqual([id]);
     await emulator.until(() => (account().unacked === 0 ? true : undefined), { what: 'every update receipted', timeoutMs: 20_000 });
+  });
+
+  it("in a group: a member's reaction to another's message, and an admin revoking it, name the member who did it and the author", async () => {
+    const w = await start();
+    await link(w);
+    const alice = emulator.addContact(ALICE);
+    const bob = emulator.addContact(BOB);
+    const group = emulator.createGroup('Support', [ACCOUNT, ALICE, BOB]);
+    const { id } = await emulator.sendGroupMessage(BOB, group.jid, 'spam');
+    await scenario.messages.untilAction('message_received', (e) => e.messageId === id, 20_000);
+
+    const reaction = await emulator.sendGroupMessage(ALICE, group.jid, reactionInGroup(group.jid, id, bob.lid, '😡'));
+    const reacted = await scenario.messages.untilAction('message_reaction', (e) => e.messageId === reaction.id, 20_000);
+    expect(reacted).toMatchObject({ chat: group.jid, isGroup: true, participant: alice.lid, reactedTo: id, reactedToFromMe: false, emoji: '😡' });
+    expect(reacted.from).toMatchObject({ lid: alice.lid, pn: `${ALICE}@s.whatsapp.net` });
+
+    const revoke = await emulator.sendGroupMessage(ALICE, group.jid, adminRevoke(group.jid, id, bob.lid));
+    const revoked = await scenario.messages.untilAction('message_revoked', (e) => e.revokeId === revoke.id, 20_000);
+    expect(revoked).toMatchObject({ chat: group.jid, isGroup: true, messageId: id, participant: alice.lid, author: bob.lid });
   });
 });

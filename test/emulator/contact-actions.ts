@@ -31,6 +31,20 @@ export function revokeOfOwn(accountPhone: string, messageId: string): proto.IMes
   return { protocolMessage: { key: { remoteJid: accountJid(accountPhone), fromMe: true, id: messageId }, type: proto.Message.ProtocolMessage.Type.REVOKE } };
 }
 
+/** In a group: a reaction to a member's message (`authorJid`: its sender, as the group addresses it, e.g. the LID). */
+export function reactionInGroup(groupJid: string, messageId: string, authorJid: string, emoji: string): proto.IMessage {
+  return {
+    reactionMessage: { key: { remoteJid: groupJid, fromMe: false, id: messageId, participant: authorJid }, text: emoji, senderTimestampMs: Date.now() },
+  };
+}
+
+/** In a group: an admin's revoke of another member's message. */
+export function adminRevoke(groupJid: string, messageId: string, authorJid: string): proto.IMessage {
+  return {
+    protocolMessage: { key: { remoteJid: groupJid, fromMe: false, id: messageId, participant: authorJid }, type: proto.Message.ProtocolMessage.Type.REVOKE },
+  };
+}
+
 /** The edit or revoke (by type) among what a contact received, for the message `messageId`. */
 export function protocolFor(message: proto.IMessage, type: proto.Message.ProtocolMessage.Type, messageId: string): proto.Message.IProtocolMessage | undefined {
   const p = message.protocolMessage;
