@@ -191,6 +191,25 @@ describe('edits, revokes and reactions over the queues, on the emulator', () => 
     await emulator.until(() => (account().unacked === 0 ? true : undefined), { what: 'every update receipted', timeoutMs: 20_000 });
   });
 
+  it('bad payloads are dead-lettered with their code and answered with command_rejected', async () => {
+    const w = await start();
+    const dlq = await scenario.probe.collect(w.config.queues.deadLetter, { declare: false });
+    await command(w, 'edit_message', 'bad-edit', { chat: `+${ALICE}`, messageId: '3EB0/../../x', text: 'x' });
+    await command(w, 'delete_message', 'bad-chat', { chat: 'everyone@example.com', messageId: '3EB0AA' });
+    await command(w, 'delete_message', 'bad-admin', { chat: `+${ALICE}`, messageId: '3EB0AA', fromMe: false, participant: `+${ALICE}` });
+    await dlq.until((bs) => bs.length === 3, 20_000, 'three dead letters');
+    const rejected = await scenario.events.until((bs) => {
+      const r = bs.filter((b) => b.action === 'command_rejected');
+      return r.length === 3 && r;
+    });
+    expect(rejected.map((r: { requestId: string; command: string; code: string }) => [r.requestId, r.command, r.code]).sort()).toEqual([
+      ['bad-admin', 'delete_message', 'INVALID_COMMAND'],
+      ['bad-chat', 'delete_message', 'INVALID_RECIPIENT'],
+      ['bad-edit', 'edit_message', 'INVALID_COMMAND'],
+    ]);
+    expect(scenario.messages.bodies()).toEqual([]);
+  });
+
   it("in a group: a member's reaction to another's message, and an admin revoking it, name the member who did it and the author", async () => {
     const w = await start();
     await link(w);

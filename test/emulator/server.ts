@@ -281,7 +281,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
     this.events.emit('change');
   }
 
-  /** A device acknowledged messages (delivery.ts): `until` re-checks. */
+  /** A device acknowledged messages (delivery.ts), a contact received one (messaging.ts): `until` re-checks. */
   changed(): void {
     this.events.emit('change');
   }
