@@ -16,8 +16,9 @@ const validId = (id: string | null | undefined): id is string => typeof id === '
  * Baileys' WAMessage → the boundary's IncomingUpdate, for a reaction (`reactionMessage`), an edit
  * (`protocolMessage` MESSAGE_EDIT, 14) or a revoke (`protocolMessage` REVOKE, 0) from someone else;
  * undefined for anything else (our own, status broadcasts, newsletters, other protocol messages,
- * real messages: `toIncomingMessage` takes those). Everything is the sender's claim: ids bounded,
- * texts cut to what WhatsApp itself allows.
+ * real messages: `toIncomingMessage` takes those), and for edits of another's message or revokes
+ * of another's message outside a group. Everything is the sender's claim: ids bounded, texts cut
+ * to what WhatsApp itself allows.
  */
 export function toIncomingUpdate(msg: WAMessage): IncomingUpdateContent | undefined {
   const key = msg.key;
@@ -52,6 +53,9 @@ export function toIncomingUpdate(msg: WAMessage): IncomingUpdateContent | undefi
   if (!protocol) return undefined;
   const target = targetOf(protocol.key);
   if (!target) return undefined;
+  // The key is in the sender's point of view: only one's own message can be edited, and only a
+  // group admin revokes another's. Anything else WhatsApp would not show: not reported.
+  if (target.fromMe === false && (protocol.type === proto.Message.ProtocolMessage.Type.MESSAGE_EDIT || !isGroup)) return undefined;
   if (protocol.type === proto.Message.ProtocolMessage.Type.MESSAGE_EDIT) {
     const newText = textOf(protocol.editedMessage);
     const at = num(protocol.timestampMs) ?? sentAt;

@@ -84,4 +84,18 @@ describe('Baileys messages → IncomingUpdate', () => {
     expect(toIncomingUpdate(msg(revoke, { id: 'X'.repeat(129) }))).toBeUndefined();
     expect(toIncomingUpdate(msg({ reactionMessage: { text: '👍' } }))).toBeUndefined();
   });
+
+  it("nothing for an edit of another's message, or a revoke of another's message outside a group (WhatsApp would show neither)", () => {
+    expect(
+      toIncomingUpdate(msg({ protocolMessage: { key: { id: 'M4', fromMe: false }, type: MESSAGE_EDIT, editedMessage: { conversation: 'forged' } } })),
+    ).toBeUndefined();
+    expect(toIncomingUpdate(msg({ protocolMessage: { key: { id: 'M4', fromMe: false }, type: REVOKE } }))).toBeUndefined();
+    const inGroup = { remoteJid: '1203@g.us', remoteJidAlt: undefined, participant: '222@lid' };
+    expect(
+      toIncomingUpdate(msg({ protocolMessage: { key: { id: 'M4', fromMe: false, participant: '333@lid' }, type: MESSAGE_EDIT } }, inGroup)),
+    ).toBeUndefined();
+    expect(toIncomingUpdate(msg({ protocolMessage: { key: { id: 'M4', fromMe: false, participant: '333@lid' }, type: REVOKE } }, inGroup))).toMatchObject({
+      kind: 'revoke',
+    });
+  });
 });
