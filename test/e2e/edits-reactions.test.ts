@@ -4,7 +4,7 @@ import { baileysConnector, trustedEmulator } from '../helpers/e2e.js';
 import { MemorySessionStore } from '../fakes/memory-session-store.js';
 import { deriveMessageId } from '../../src/messaging/message-id.js';
 import { adminRevoke, editOfOwn, protocolFor, reactionInGroup, reactionTo, revokeOfOwn } from '../emulator/contact-actions.js';
-import type { Emulator } from '../emulator/index.js';
+import type { Emulator, EmulatorServer } from '../emulator/index.js';
 import type { WhatsAppConnector } from '../../src/whatsapp/types.js';
 
 /**
@@ -189,6 +189,30 @@ describe('edits, revokes and reactions over the queues, on the emulator', () => 
     const received = scenario.messages.bodies().filter((b) => b.action === 'message_received');
     expect(received.map((b) => b.messageId)).toEqual([id]);
     await emulator.until(() => (account().unacked === 0 ? true : undefined), { what: 'every update receipted', timeoutMs: 20_000 });
+  });
+
+  it('a reaction and an edit made while the session was away are replayed on reconnect: offline true, each once', async () => {
+    const w = await start();
+    await link(w);
+    const ours = await sendText(w, 'send-o', 'are you there?');
+    const { id } = await emulator.sendMessage(ALICE, ACCOUNT.slice(1), 'at 5');
+    await scenario.messages.untilAction('message_received', (e) => e.messageId === id, 20_000);
+
+    await scenario.probe.publish(w.config.queues.commands, { action: 'disconnect', numberId: 27, workerId: 'er1', data: { phoneNumber: ACCOUNT } });
+    await scenario.events.untilAction('disconnected');
+    await (emulator as EmulatorServer).waitForConnectionCount(0);
+    const reaction = await emulator.sendMessage(ALICE, ACCOUNT.slice(1), reactionTo(ACCOUNT, ours, '🙏'));
+    const edit = await emulator.sendMessage(ALICE, ACCOUNT.slice(1), editOfOwn(ACCOUNT, id, 'at 7'));
+    expect([reaction.delivery, edit.delivery]).toEqual(['queued', 'queued']);
+
+    await scenario.probe.publish(w.config.queues.commands, { action: 'create', numberId: 27, workerId: 'er1', data: { phoneNumber: ACCOUNT } });
+    const reacted = await scenario.messages.untilAction('message_reaction', (e) => e.messageId === reaction.id, 30_000);
+    expect(reacted).toMatchObject({ reactedTo: ours, emoji: '🙏', offline: true });
+    const edited = await scenario.messages.untilAction('message_edited', (e) => e.editId === edit.id, 30_000);
+    expect(edited).toMatchObject({ messageId: id, newText: 'at 7', offline: true });
+    await emulator.until(() => (account().unacked === 0 ? true : undefined), { what: 'the replayed updates receipted', timeoutMs: 20_000 });
+    const updates = scenario.messages.distinct().filter((b) => ['message_reaction', 'message_edited'].includes(b.action));
+    expect(updates.map((b) => b.action)).toEqual(['message_reaction', 'message_edited']);
   });
 
   it('bad payloads are dead-lettered with their code and answered with command_rejected', async () => {
