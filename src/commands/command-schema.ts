@@ -40,7 +40,7 @@ export const commandFieldsSchema = z.object({
     .max(200)
     .optional()
     .describe(
-      'Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message` (a redelivered send with the same requestId is not sent twice), `check_numbers`, `mark_read`, `send_presence`, `reject_call`, `update_settings` and the profile commands (their answer carries it).',
+      'Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message` (a redelivered send with the same requestId is not sent twice), `check_numbers`, `mark_read`, `send_presence`, `reject_call`, `update_settings`, `edit_message`, `delete_message` and the profile commands (their answer carries it; a redelivered edit or delete is not done twice).',
     ),
   timestamp: z
     .union([z.number(), z.string().max(64)])
@@ -57,7 +57,7 @@ export const commandFieldsSchema = z.object({
 export const sendMessageFieldsSchema = z.object({
   to: z.string().min(1).max(100).describe('send_message: a phone number ("+221770000001") or a JID (`…@s.whatsapp.net`, `…@lid`, group `…@g.us`).'),
   type: z.enum(MESSAGE_TYPES).describe('send_message: what to send.'),
-  text: z.string().min(1).max(65_536).optional().describe('send_message, type text: the text.'),
+  text: z.string().min(1).max(65_536).optional().describe('send_message, type text: the text; edit_message: the new text.'),
   url: z
     .string()
     .max(4096)
@@ -119,7 +119,7 @@ export const chatActionFieldsSchema = z.object({
     .string()
     .max(64)
     .describe(
-      'mark_read: the contact whose messages were read; send_presence: the contact a chat state (composing, recording, paused) is for. A phone in international form (the spellings `phoneNumber` accepts). subscribe_presence, get_profile, block, unblock: the contact, that phone or its JID (`…@s.whatsapp.net`, `…@lid`).',
+      'mark_read: the contact whose messages were read; send_presence: the contact a chat state (composing, recording, paused) is for. A phone in international form (the spellings `phoneNumber` accepts). subscribe_presence, get_profile, block, unblock: the contact, that phone or its JID (`…@s.whatsapp.net`, `…@lid`). edit_message, delete_message: the chat the message is in, a phone or a JID (as `to` of send_message).',
     ),
   messageIds: z
     .array(z.string().max(200))
@@ -183,7 +183,14 @@ export const settingsFieldsSchema = z.object({
 
 /** What `update_profile` adds (`chat` names the contact of the other profile commands). `parse-profile-commands.ts` checks the combinations. */
 export const profileFieldsSchema = z.object({
-  name: z.string().max(1000).optional().describe('update_profile: the push name contacts see, 1 to 25 characters.'),
+  // One wire field for three commands (the schemas are merged, the last definition wins): say all three.
+  name: z
+    .string()
+    .max(1024)
+    .optional()
+    .describe(
+      'send_message, location: the place name (at most 256); poll: the question (1 to 255). update_profile: the push name contacts see, 1 to 25 characters.',
+    ),
   about: z.string().max(4000).optional().describe('update_profile: the about text, at most 139 characters ("" clears it).'),
   picture: z
     .object({
@@ -199,6 +206,27 @@ export const profileFieldsSchema = z.object({
   removePicture: z.boolean().optional().describe('update_profile: true to remove the profile picture (not with `picture`).'),
 });
 
+/** What `edit_message` and `delete_message` add (`chat`, and `text` for an edit, are shared). `parse-edit-delete.ts` checks the combinations. */
+export const editDeleteFieldsSchema = z.object({
+  messageId: z
+    .string()
+    .max(200)
+    .describe(
+      'edit_message, delete_message: the WhatsApp id of the message (`messageId` of message_sent, or of message_received for an admin revoke), letters and digits, at most 128 characters. send_message, reaction: the id of the message reacted to, in the chat `to`.',
+    ),
+  fromMe: z
+    .boolean()
+    .describe(
+      "delete_message: true (default) to revoke this session's own message; false, in a group only, to revoke a member's message as a group admin (with `participant`). send_message, reaction: whether the message reacted to is ours (default: as this worker remembers it, else false).",
+    ),
+  participant: z
+    .string()
+    .max(100)
+    .describe(
+      "delete_message, `fromMe` false: the group member who sent the message (a phone, a user JID or a LID, as in message_received's `participant`). send_message, reaction in a group: who sent the message reacted to.",
+    ),
+});
+
 export const commandMessageSchema = commandFieldsSchema
   .extend(sendMessageFieldsSchema.partial().shape)
   .extend(checkNumbersFieldsSchema.partial().shape)
@@ -206,11 +234,12 @@ export const commandMessageSchema = commandFieldsSchema
   .extend(rejectCallFieldsSchema.partial().shape)
   .extend(settingsFieldsSchema.partial().shape)
   .extend(profileFieldsSchema.shape)
+  .extend(editDeleteFieldsSchema.partial().shape)
   .extend({
     action: z
       .enum(COMMAND_ACTIONS)
       .describe(
-        'What to do: a session action, `send_message`, `check_numbers`, `mark_read`, `send_presence`, `reject_call`, `update_settings`, or a profile command (`subscribe_presence`, `get_profile`, `update_profile`, `block`, `unblock`).',
+        'What to do: a session action, `send_message`, `check_numbers`, `mark_read`, `send_presence`, `edit_message`, `delete_message`, `reject_call`, `update_settings`, or a profile command (`subscribe_presence`, `get_profile`, `update_profile`, `block`, `unblock`).',
       ),
     data: commandFieldsSchema
       .extend(sendMessageFieldsSchema.shape)
@@ -219,6 +248,7 @@ export const commandMessageSchema = commandFieldsSchema
       .extend(rejectCallFieldsSchema.shape)
       .extend(settingsFieldsSchema.shape)
       .extend(profileFieldsSchema.shape)
+      .extend(editDeleteFieldsSchema.shape)
       .partial()
       .loose()
       .optional()

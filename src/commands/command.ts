@@ -13,7 +13,17 @@ export type SessionAction = (typeof SESSION_ACTIONS)[number];
 export const PROFILE_ACTIONS = ['subscribe_presence', 'get_profile', 'update_profile', 'block', 'unblock'] as const;
 export type ProfileAction = (typeof PROFILE_ACTIONS)[number];
 
-export const MESSAGE_ACTIONS = ['send_message', 'check_numbers', 'mark_read', 'send_presence', 'reject_call', 'update_settings', ...PROFILE_ACTIONS] as const;
+export const MESSAGE_ACTIONS = [
+  'send_message',
+  'check_numbers',
+  'mark_read',
+  'send_presence',
+  'reject_call',
+  'update_settings',
+  'edit_message',
+  'delete_message',
+  ...PROFILE_ACTIONS,
+] as const;
 export type MessageAction = (typeof MESSAGE_ACTIONS)[number];
 
 export const COMMAND_ACTIONS = [...SESSION_ACTIONS, ...MESSAGE_ACTIONS] as const;
@@ -132,6 +142,36 @@ export interface SendPresenceCommand extends CommandBase {
   chat: string | undefined;
 }
 
+export interface EditMessageCommand extends CommandBase {
+  action: 'edit_message';
+  /** Always set: the `message_edit_sent` (or `message_edit_failed`) event answers it, and a redelivery does not edit twice. */
+  requestId: string;
+  /** The chat as sent: a phone number or a JID. */
+  chat: string;
+  /** The chat as a JID (`…@s.whatsapp.net`, `…@lid`, `…@g.us`). */
+  chatJid: string;
+  /** The WhatsApp id of the message this session sent. */
+  messageId: string;
+  /** The new text. */
+  text: string;
+}
+
+export interface DeleteMessageCommand extends CommandBase {
+  action: 'delete_message';
+  /** Always set: the `message_deleted` (or `message_delete_failed`) event answers it, and a redelivery does not revoke twice. */
+  requestId: string;
+  /** The chat as sent: a phone number or a JID. */
+  chat: string;
+  /** The chat as a JID (`…@s.whatsapp.net`, `…@lid`, `…@g.us`). */
+  chatJid: string;
+  /** The WhatsApp id of the message to revoke for everyone. */
+  messageId: string;
+  /** The message is this session's own; false only in groups, where an admin revokes a member's message. */
+  fromMe: boolean;
+  /** Groups, `fromMe` false: the member who sent it (a user JID or LID). */
+  participant: string | undefined;
+}
+
 export interface RejectCallCommand extends CommandBase {
   action: 'reject_call';
   /** Always set: the `call_rejected` (or `call_reject_failed`) event answers it. */
@@ -205,4 +245,6 @@ export type Command =
   | UpdateProfileCommand
   | BlockCommand
   | RejectCallCommand
-  | UpdateSettingsCommand;
+  | UpdateSettingsCommand
+  | EditMessageCommand
+  | DeleteMessageCommand;

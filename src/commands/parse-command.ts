@@ -15,6 +15,7 @@ import { parseSendPresence } from './parse-send-presence.js';
 import { parseRejectCall } from './parse-reject-call.js';
 import { parseSettingsUpdate } from './parse-settings.js';
 import { isProfileAction, parseProfileCommand, PROFILE_ANSWERED_BY } from './parse-profile-commands.js';
+import { parseDeleteMessage, parseEditMessage } from './parse-edit-delete.js';
 
 /** The event that answers each command whose answer carries its requestId. */
 const ANSWERED_BY = {
@@ -23,6 +24,8 @@ const ANSWERED_BY = {
   send_presence: 'presence_sent',
   reject_call: 'call_rejected',
   update_settings: 'settings_updated',
+  edit_message: 'message_edit_sent',
+  delete_message: 'message_deleted',
   ...PROFILE_ANSWERED_BY,
 } as const;
 
@@ -168,6 +171,25 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: ParseLimit
       const read = parseMarkRead({ chat, messageIds: data.messageIds ?? msg.messageIds });
       if (!read.ok) return fail(read.code, read.reason, fullHint);
       return { ok: true, command: { ...base, action: 'mark_read', requestId, chat: read.chat, messageIds: read.messageIds } };
+    }
+    if (msg.action === 'edit_message' || msg.action === 'delete_message') {
+      const fields = {
+        chat,
+        messageId: data.messageId ?? msg.messageId,
+        text: data.text ?? msg.text,
+        fromMe: data.fromMe ?? msg.fromMe,
+        participant: data.participant ?? msg.participant,
+      };
+      if (msg.action === 'edit_message') {
+        const edit = parseEditMessage(fields);
+        if (!edit.ok) return fail(edit.code, edit.reason, fullHint);
+        const { chat: given, chatJid, messageId, text } = edit;
+        return { ok: true, command: { ...base, action: 'edit_message', requestId, chat: given, chatJid, messageId, text } };
+      }
+      const del = parseDeleteMessage(fields);
+      if (!del.ok) return fail(del.code, del.reason, fullHint);
+      const { chat: given, chatJid, messageId, fromMe, participant } = del;
+      return { ok: true, command: { ...base, action: 'delete_message', requestId, chat: given, chatJid, messageId, fromMe, participant } };
     }
     const presence = parseSendPresence({ state: data.state ?? msg.state, chat });
     if (!presence.ok) return fail(presence.code, presence.reason, fullHint);

@@ -3,7 +3,7 @@ import type { MessageSubject } from '../events/event-publisher.js';
 import { describeError, isWorkerError } from '../util/errors.js';
 import type { WhatsAppConnection } from '../whatsapp/types.js';
 import { SendFailure } from './outgoing-content.js';
-import type { MessagingHost } from './session-messaging.js';
+import type { MessagingHost } from './messaging-host.js';
 
 /** Why an answered command could not be carried out: a stable code and a reason for a person. */
 export interface CommandFailure {

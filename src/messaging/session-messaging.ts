@@ -1,8 +1,15 @@
 import type { Logger } from 'pino';
-import type { CheckNumbersCommand, MarkReadCommand, SendMessageCommand, SendPresenceCommand } from '../commands/command.js';
+import type {
+  CheckNumbersCommand,
+  DeleteMessageCommand,
+  EditMessageCommand,
+  MarkReadCommand,
+  SendMessageCommand,
+  SendPresenceCommand,
+} from '../commands/command.js';
 import type { Events, MessagePayload, MessageSubject } from '../events/event-publisher.js';
 import { describeError, isWorkerError } from '../util/errors.js';
-import type { IncomingMessage, MessageReceipt, WhatsAppConnection } from '../whatsapp/types.js';
+import type { IncomingMessage, IncomingUpdate, MessageReceipt, WhatsAppConnection } from '../whatsapp/types.js';
 import { Lru } from './lru.js';
 import type { MediaStore } from '../storage/media-store.js';
 import type { MessageCounters } from './message-counters.js';
@@ -17,6 +24,9 @@ import { randomBytes } from 'node:crypto';
 import { selectedOptionNames, SentPolls, type SentPoll } from './sent-polls.js';
 import type { PollArchive } from './poll-archive.js';
 import { summaryText } from './message-summary.js';
+import { MessageChanges } from './message-changes.js';
+import { IncomingUpdates } from './incoming-updates.js';
+import type { MessagingHost } from './messaging-host.js';
 
 export interface MessagingDeps {
   /** Where received media go and `mediaKey` sends come from; without one, media are not stored. */
@@ -41,15 +51,7 @@ export interface MessagingDeps {
   recentCapacity?: number;
 }
 
-/** What messaging needs from its session. */
-export interface MessagingHost {
-  readonly id: string;
-  readonly numberId: number;
-  /** The open connection, waiting up to `timeoutMs` for a (re)connecting session; throws NOT_CONNECTED otherwise. */
-  connectionForSend(timeoutMs: number): Promise<WhatsAppConnection>;
-  /** The number's settings in force (read at each use: `update_settings` applies at once); absent: all off. */
-  readonly settings?: { readonly autoRead: boolean } | undefined;
-}
+export type { MessagingHost } from './messaging-host.js';
 
 interface SentRecord {
   messageId: string;
@@ -83,6 +85,10 @@ export class SessionMessaging {
   /** Polls this session sent: their secrets decrypt the votes (sent-polls.ts). */
   private readonly polls = new SentPolls();
   private inbound: Promise<void> = Promise.resolve();
+  /** edit_message and delete_message. */
+  private readonly changes: MessageChanges;
+  /** Reactions, edits and revokes from others. */
+  private readonly updates: IncomingUpdates;
 
   constructor(
     private readonly host: MessagingHost,
@@ -96,6 +102,9 @@ export class SessionMessaging {
     this.statuses = new Lru(n);
     this.known = new Lru(n);
     this.registered = new Lru(1000);
+    const { sendWaitForOpenMs, history } = deps;
+    this.changes = new MessageChanges({ host, events, sendWaitForOpenMs, log, history, capacity: n });
+    this.updates = new IncomingUpdates({ host, events, log, history, capacity: n });
   }
 
   // ---- sending ----------------------------------------------------------------------------
@@ -153,6 +162,7 @@ export class SessionMessaging {
     this.sent.set(cmd.requestId, sent);
     const text = summaryText(cmd.message);
     this.known.set(sent.messageId, { fromMe: true, ...(text ? { text } : {}) });
+    this.changes.remember(sent.messageId, { fromMe: true, type: sent.type, at: sent.sentAt });
     this.deps.counters?.countSent();
     const published = this.events.message('message_sent', subject, sent);
     release();
@@ -230,6 +240,16 @@ export class SessionMessaging {
     );
   }
 
+  /** `edit_message`: once per requestId; the answer is message_edit_sent or message_edit_failed (see message-changes.ts). */
+  editMessage(cmd: EditMessageCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    return this.changes.edit(cmd, defer);
+  }
+
+  /** `delete_message`: once per requestId; the answer is message_deleted or message_delete_failed. */
+  deleteMessage(cmd: DeleteMessageCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    return this.changes.delete(cmd, defer);
+  }
+
   /** See `answerCommand`. */
   private answer<T>(
     cmd: { requestId: string; action: string },
@@ -259,6 +279,13 @@ export class SessionMessaging {
   onMessages(messages: IncomingMessage[], offline: boolean): void {
     this.chain(async () => {
       for (const m of messages) await this.receive(m, offline);
+    });
+  }
+
+  /** Reactions, edits and revokes: on the same chain as messages, so an edit never overtakes the message it edits. */
+  onUpdates(updates: IncomingUpdate[], offline: boolean): void {
+    this.chain(async () => {
+      for (const u of updates) await this.updates.receive(u, offline);
     });
   }
 
@@ -326,6 +353,7 @@ export class SessionMessaging {
     this.seen.set(seenKey, true);
     if (this.host.settings?.autoRead) this.autoRead(m);
     this.known.set(m.id, { fromMe: false, ...(m.participant ? { participant: m.participant } : {}), ...(m.text ? { text: m.text } : {}) });
+    this.changes.remember(m.id, { fromMe: false, type: m.type, at: m.sentAt });
     this.deps.counters?.countReceived();
     const record: HistoryRecord = {
       direction: 'in',

@@ -132,6 +132,18 @@ export class SessionManager {
         const session = await this.ownedOrAnswered(cmd, (subject, failure) => answerProfileFailure(this.deps.events, cmd, subject, failure));
         return session?.profileCommand(cmd, defer);
       }
+      case 'edit_message': {
+        const session = await this.ownedOrAnswered(cmd, (subject, failure) =>
+          this.deps.events.message('message_edit_failed', subject, { chat: cmd.chat, messageId: cmd.messageId, ...failure }),
+        );
+        return session?.editMessage(cmd, defer);
+      }
+      case 'delete_message': {
+        const session = await this.ownedOrAnswered(cmd, (subject, failure) =>
+          this.deps.events.message('message_delete_failed', subject, { chat: cmd.chat, messageId: cmd.messageId, ...failure }),
+        );
+        return session?.deleteMessage(cmd, defer);
+      }
       case 'release':
         return this.handOver(cmd);
       case 'create': {

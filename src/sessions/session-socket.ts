@@ -2,7 +2,16 @@ import type { Logger } from 'pino';
 import type { AuthStateHandle } from '../storage/types.js';
 import { SingleTimer } from '../util/backoff.js';
 
-import type { ContactPresence, IncomingCall, IncomingMessage, LinkedAccount, MessageReceipt, WhatsAppConnection, WhatsAppEvent } from '../whatsapp/types.js';
+import type {
+  ContactPresence,
+  IncomingCall,
+  IncomingMessage,
+  IncomingUpdate,
+  LinkedAccount,
+  MessageReceipt,
+  WhatsAppConnection,
+  WhatsAppEvent,
+} from '../whatsapp/types.js';
 import type { SessionSettings } from '../util/session-settings.js';
 import { afterOpen, decideOnClose, NO_HISTORY, type CloseDecision, type ReconnectHistory } from './close-policy.js';
 import { OpeningAttempt, RegistrationWait } from './linking.js';
@@ -19,7 +28,11 @@ export interface SessionSocketParts {
   /** Records this worker as the owner, with the account's JID (never rejects). */
   claim: (jid: string) => Promise<void>;
   /** Where incoming messages and receipts go. */
-  messages: { onMessages(messages: IncomingMessage[], offline: boolean): void; onReceipts(receipts: MessageReceipt[]): void };
+  messages: {
+    onMessages(messages: IncomingMessage[], offline: boolean): void;
+    onReceipts(receipts: MessageReceipt[]): void;
+    onUpdates(updates: IncomingUpdate[], offline: boolean): void;
+  };
   /** Where incoming calls go. */
   calls?: { onCalls(calls: IncomingCall[]): void };
   /** Before a socket opens: the number's settings are read (once), since the socket is configured with them. */
@@ -155,6 +168,8 @@ export class SessionSocket {
         return this.parts.calls?.onCalls(event.calls);
       case 'presence':
         return this.parts.presence?.onPresence(event.updates);
+      case 'updates':
+        return this.parts.messages.onUpdates(event.updates, event.offline);
     }
   }
 

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type {
   CheckNumbersCommand,
+  DeleteMessageCommand,
+  EditMessageCommand,
   ProfileCommand,
   MarkReadCommand,
   RejectCallCommand,
@@ -277,6 +279,16 @@ export class Session {
   /** subscribe_presence, get_profile, update_profile, block, unblock: each answered by its event (see profile-commands.ts). */
   profileCommand(cmd: ProfileCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
     return this.profiles.run(cmd, defer);
+  }
+
+  /** `edit_message`: once per requestId; the answer is message_edit_sent or message_edit_failed. */
+  editMessage(cmd: EditMessageCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    return this.messaging.editMessage(cmd, defer);
+  }
+
+  /** `delete_message`: once per requestId; the answer is message_deleted or message_delete_failed. */
+  deleteMessage(cmd: DeleteMessageCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    return this.messaging.deleteMessage(cmd, defer);
   }
 
   /**

@@ -33,6 +33,9 @@ export const ERROR_CODES = [
   'OWNED_ELSEWHERE',
   'ALREADY_LINKED',
   'NOT_ON_WHATSAPP',
+  // edit_message / delete_message of a message known not to be ours, not text, or past WhatsApp's window.
+  'NOT_EDITABLE',
+  'NOT_DELETABLE',
   'MEDIA_NOT_FOUND',
   'SEND_FAILED',
   // A received file could not be fetched (gone, refused host) or did not verify (MAC, hash).

@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import { baileysLogger } from './baileys-logger.js';
 import { toBaileysContent } from './baileys-content.js';
 import { mediaRefOf, receiptStatus, toIncomingMessage } from './incoming-message.js';
+import { toIncomingUpdate } from './incoming-update.js';
 import { downloadMedia, MediaGoneError, type MediaDownloadOptions } from './media-download.js';
 import { ReceiptGate } from './receipt-gate.js';
 import { toIncomingCall } from './baileys-calls.js';
@@ -24,6 +25,7 @@ import type { WhatsAppAuthState } from '../storage/types.js';
 import type {
   IncomingCall,
   IncomingMessage,
+  IncomingUpdate,
   MessageReceipt,
   NumberCheck,
   OutgoingContent,
@@ -141,14 +143,22 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       sock.ev.on('messages.upsert', ({ messages, type }) => {
         const incoming: IncomingMessage[] = [];
         const self = sock.user ?? state.creds.me;
+        const updates: IncomingUpdate[] = [];
         for (const m of messages) {
           const acknowledge = receipts.take(m.key.id);
+          // Reactions, edits and revokes: published as updates, receipted the same way.
+          const update = type === 'notify' || type === 'append' ? toIncomingUpdate(m) : undefined;
+          if (update) {
+            updates.push({ ...update, acknowledge: acknowledge ?? noop });
+            continue;
+          }
           const message = type === 'notify' || type === 'append' ? toIncomingMessage(m, () => openMedia(sock, m, download), [self?.id, self?.lid]) : undefined;
           if (message) incoming.push({ ...message, acknowledge: acknowledge ?? noop, markRead: () => sock.readMessages([m.key]) });
           else acknowledge?.();
         }
         if (type !== 'notify' && type !== 'append') return;
         if (incoming.length) emit({ type: 'messages', messages: incoming, offline: type === 'append' });
+        if (updates.length) emit({ type: 'updates', updates, offline: type === 'append' });
         // While Baileys buffers events (e.g. during the first sync), a receipt for a message we
         // just sent is merged into the buffered upsert of that message instead of being emitted
         // as 'messages.update': read it from there.
@@ -245,6 +255,16 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         setProfileAbout: (about) => sock.updateProfileStatus(about),
         setProfilePicture: (image) => setProfilePicture(sock, image),
         setBlocked: (jid, blocked) => setBlocked(sock, jid, blocked),
+        editMessage: async (jid: string, messageId: string, text: string, { editId }: { editId: string }) => {
+          const sent = await sock.sendMessage(jid, { text, edit: { remoteJid: jid, fromMe: true, id: messageId } }, { messageId: editId });
+          return { sentAt: sent?.messageTimestamp ? Number(sent.messageTimestamp) * 1000 : Date.now() };
+        },
+        deleteMessage: async (jid: string, message: { id: string; fromMe: boolean; participant?: string }, { revokeId }: { revokeId: string }) => {
+          // A group and fromMe false: Baileys marks the stanza as an admin revoke (edit="8").
+          const key = { remoteJid: jid, fromMe: message.fromMe, id: message.id, ...(message.participant ? { participant: message.participant } : {}) };
+          const sent = await sock.sendMessage(jid, { delete: key }, { messageId: revokeId });
+          return { sentAt: sent?.messageTimestamp ? Number(sent.messageTimestamp) * 1000 : Date.now() };
+        },
         requestPairingCode: (phoneDigits) => sock.requestPairingCode(phoneDigits),
         logout: () => sock.logout(),
         end: () => {

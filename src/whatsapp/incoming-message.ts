@@ -21,6 +21,8 @@ const PROTOCOL_ONLY = new Set([
   'keepInChatMessage',
   'pinInChatMessage',
   'encReactionMessage',
+  // Reactions, edits and revokes are updates, not messages: incoming-update.ts.
+  'reactionMessage',
 ]);
 
 /** Where the file of a media message is and how it is keyed, or undefined for other messages. */
@@ -137,12 +139,6 @@ export function toIncomingMessage(
   if (content.pollUpdateMessage) {
     const vote = pollVoteOf(content.pollUpdateMessage, [...senderIds].reverse(), me, out.sentAt);
     if (vote) out.pollVote = vote;
-    return out;
-  }
-  if (content.reactionMessage) {
-    out.type = 'reaction';
-    if (content.reactionMessage.text) out.text = content.reactionMessage.text;
-    if (content.reactionMessage.key?.id) out.replyTo = content.reactionMessage.key.id;
     return out;
   }
   const poll = content.pollCreationMessage ?? content.pollCreationMessageV2 ?? content.pollCreationMessageV3;

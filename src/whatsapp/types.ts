@@ -100,6 +100,39 @@ export interface IncomingPollVote {
   decrypt(pollSecret: Buffer): Buffer[] | undefined;
 }
 
+/**
+ * A change someone else made to a chat, as the adapter translated it: a reaction to a message,
+ * an edit or a revoke ("delete for everyone") of a message. Each arrives as a message of its own
+ * (its own `id`), and is acknowledged like one (see `IncomingMessage.acknowledge`).
+ */
+export type IncomingUpdate = IncomingUpdateBase &
+  (
+    | { kind: 'reaction'; /** The emoji; '' when the reaction was removed. */ emoji: string }
+    | { kind: 'edit'; /** The new text (or caption), when the edited content has one. */ newText?: string }
+    | { kind: 'revoke' }
+  );
+
+/** An update as the adapter builds it, before it binds the receipt (`acknowledge`). */
+export type IncomingUpdateContent = IncomingUpdate extends infer U ? (U extends unknown ? Omit<U, 'acknowledge'> : never) : never;
+
+interface IncomingUpdateBase {
+  /** The id of the reaction, edit or revoke message itself. */
+  id: string;
+  /** The chat: the sender for 1:1 chats, the group for groups. */
+  chat: string;
+  isGroup: boolean;
+  /** Who reacted, edited or revoked, by phone-number JID and/or LID, as far as WhatsApp told. */
+  from: { pn?: string; lid?: string };
+  /** Groups: the member who did it. */
+  participant?: string;
+  /** The message it is about. `fromMe`: as the receiving WhatsApp sees it (our own message); `participant`: groups, its sender. */
+  target: { id: string; fromMe?: boolean; participant?: string };
+  /** When it was done, epoch ms. */
+  at: number;
+  /** As `IncomingMessage.acknowledge`: call it once the update's event is confirmed. */
+  acknowledge(): void;
+}
+
 /** Progress of a message this session sent. */
 export interface MessageReceipt {
   messageId: string;
@@ -119,7 +152,10 @@ export type WhatsAppEvent =
   | { type: 'receipts'; receipts: MessageReceipt[] }
   | { type: 'calls'; calls: IncomingCall[] }
   /** Presence and chat states of contacts the session subscribed to (ephemeral). */
-  | { type: 'presence'; updates: ContactPresence[] };
+  | { type: 'presence'; updates: ContactPresence[] }
+
+  /** Reactions, edits and revokes from others; `offline` as for messages. */
+  | { type: 'updates'; updates: IncomingUpdate[]; offline: boolean };
 
 export interface WhatsAppConnectParams {
   sessionId: string;
@@ -193,6 +229,17 @@ export interface WhatsAppConnection {
    * contact (`composing`/`recording`/`paused`, `phoneJid` set); resolves once it was sent.
    */
   sendPresence(state: PresenceUpdate, phoneJid?: string): Promise<void>;
+  /**
+   * Edits the text of a message this account sent in `jid`; the edit is a message of its own with
+   * id `opts.editId` (deterministic, so a resend is recognised as the same edit). Resolves once
+   * WhatsApp's server took it.
+   */
+  editMessage(jid: string, messageId: string, text: string, opts: { editId: string }): Promise<{ sentAt: number }>;
+  /**
+   * Revokes a message for everyone in `jid`: our own (`fromMe`), or, in a group, a member's
+   * (`participant`; WhatsApp only lets admins). The revoke's own id is `opts.revokeId`.
+   */
+  deleteMessage(jid: string, message: { id: string; fromMe: boolean; participant?: string }, opts: { revokeId: string }): Promise<{ sentAt: number }>;
   /** Rejects a ringing call (`callerJid`: as `IncomingCall.callerJid`, or the caller's PN/LID JID); resolves once WhatsApp acknowledged it. */
   rejectCall(callId: string, callerJid: string): Promise<void>;
   /** Asks WhatsApp for a contact's presence (`presence` events follow); resolves once sent (WhatsApp answers nothing). */

@@ -36,6 +36,8 @@ export interface Outgoing {
 export interface DeliveryHost {
   connectionsOf(phone: string): ClientConnection[];
   log(msg: string, extra?: unknown): void;
+  /** Something observable changed (a message acknowledged): `until` waits re-check. */
+  changed?(): void;
 }
 
 /** Baileys gives up after 5 retry receipts (maxMsgRetryCount); a bound in case a client never does. */
@@ -141,6 +143,7 @@ export class Delivery {
     }
     const ids = [receipt.attrs.id, ...children(child(receipt, 'list')).map((item) => item.attrs.id)];
     for (const id of ids) if (id !== undefined) unacked.delete(id);
+    this.host.changed?.();
   }
 
   /** What a sender does on a retry receipt: encrypt the message again (a new session if the device sent keys) and resend it. */

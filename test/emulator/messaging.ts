@@ -152,6 +152,7 @@ export class Messaging {
     }
     retries.decrypted(sender, copy.id);
     contact.record({ id: copy.id, to: contact.phone, from: account.phone, fromDevice: sender.deviceId, t: Number(copy.t), message });
+    this.server.changed(); // `until` waits on what contacts received re-check
     return undefined;
   }
 

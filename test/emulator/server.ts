@@ -298,6 +298,11 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
     this.events.emit('change');
   }
 
+  /** A device acknowledged messages (delivery.ts), a contact received one (messaging.ts): `until` re-checks. */
+  changed(): void {
+    this.events.emit('change');
+  }
+
   readBy(contactPhone: string): string[] {
     return [...(this.contacts.get(contactPhone)?.readIds ?? [])];
   }

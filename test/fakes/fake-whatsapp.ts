@@ -5,6 +5,7 @@ import type {
   ContactPresence,
   ContactProfile,
   IncomingMessage,
+  IncomingUpdateContent,
   MessageReceipt,
   NumberCheck,
   OutgoingContent,
@@ -46,11 +47,20 @@ export class FakeSocket implements WhatsAppConnection {
   readonly autoReads: string[] = [];
   /** Make the next rejectCall reject with this error. */
   failNextReject: Error | undefined;
+  /** Every editMessage, in order: the chat JID, the edited message's id, the new text and the edit's own id. */
+  readonly edits: Array<{ jid: string; messageId: string; text: string; editId: string }> = [];
+  /** Every deleteMessage, in order: the chat JID, the revoked message and the revoke's own id. */
+  readonly deletes: Array<{ jid: string; message: { id: string; fromMe: boolean; participant?: string }; revokeId: string }> = [];
+  /** Make the next editMessage / deleteMessage reject with this error. */
+  failNextEdit: Error | undefined;
+  failNextDelete: Error | undefined;
   /** Make the next markRead / sendPresence reject with this error. */
   failNextRead: Error | undefined;
   failNextPresence: Error | undefined;
   /** Make the next checkNumbers reject with this error. */
   failNextCheck: Error | undefined;
+  /** The time WhatsApp reports for the sends it takes (epoch ms); default: now. */
+  sendTime: number | undefined;
   /** Make the next sendMessage reject with this error. */
   failNextSend: Error | undefined;
   /** Profiles: JIDs subscribed to, in order; what fetchProfile answers per JID (default: nothing set). */
@@ -116,6 +126,12 @@ export class FakeSocket implements WhatsAppConnection {
     this.callRejects.push({ callId, callerJid });
   }
 
+  /** Someone else's reactions, edits and revokes arrive; their receipts are recorded in `acknowledged` as for messages. */
+  receiveUpdates(updates: IncomingUpdateContent[], offline = false): void {
+    const withReceipts = updates.map((u) => ({ ...u, acknowledge: () => void this.acknowledged.push(u.id) }));
+    this.emit({ type: 'updates', updates: withReceipts, offline });
+  }
+
   receipts(receipts: MessageReceipt[]): void {
     this.emit({ type: 'receipts', receipts });
   }
@@ -127,7 +143,7 @@ export class FakeSocket implements WhatsAppConnection {
       throw err;
     }
     this.sends.push({ jid, content, opts });
-    return { messageId: opts.messageId, sentAt: Date.now() };
+    return { messageId: opts.messageId, sentAt: this.sendTime ?? Date.now() };
   }
 
   async isOnWhatsApp(jid: string): Promise<boolean> {
@@ -201,6 +217,22 @@ export class FakeSocket implements WhatsAppConnection {
   async setBlocked(jid: string, blocked: boolean): Promise<void> {
     this.profileCall();
     this.blockChanges.push({ jid, blocked });
+  }
+
+  async editMessage(jid: string, messageId: string, text: string, opts: { editId: string }): Promise<{ sentAt: number }> {
+    const err = this.failNextEdit;
+    this.failNextEdit = undefined;
+    if (err) throw err;
+    this.edits.push({ jid, messageId, text, editId: opts.editId });
+    return { sentAt: Date.now() };
+  }
+
+  async deleteMessage(jid: string, message: { id: string; fromMe: boolean; participant?: string }, opts: { revokeId: string }): Promise<{ sentAt: number }> {
+    const err = this.failNextDelete;
+    this.failNextDelete = undefined;
+    if (err) throw err;
+    this.deletes.push({ jid, message: { ...message }, revokeId: opts.revokeId });
+    return { sentAt: Date.now() };
   }
 
   async requestPairingCode(phoneDigits: string): Promise<string> {

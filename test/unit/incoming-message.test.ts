@@ -49,12 +49,8 @@ describe('Baileys messages → IncomingMessage', () => {
     });
   });
 
-  it('reactions, locations, contacts; unknown content is "other"', () => {
-    expect(toIncomingMessage(msg({ reactionMessage: { text: '👍', key: { id: 'R1' } } }), download)).toMatchObject({
-      type: 'reaction',
-      text: '👍',
-      replyTo: 'R1',
-    });
+  it('locations, contacts; unknown content is "other"; reactions are updates (incoming-update.ts), not messages', () => {
+    expect(toIncomingMessage(msg({ reactionMessage: { text: '👍', key: { id: 'R1' } } }), download)).toBeUndefined();
     expect(toIncomingMessage(msg({ locationMessage: { degreesLatitude: 1, name: 'Dakar' } }), download)).toMatchObject({ type: 'location', text: 'Dakar' });
     expect(toIncomingMessage(msg({ contactMessage: { displayName: 'Bob' } }), download)).toMatchObject({ type: 'contact', text: 'Bob' });
     expect(toIncomingMessage(msg({ buttonsResponseMessage: { selectedButtonId: 'b' } }), download)).toMatchObject({ type: 'other' });

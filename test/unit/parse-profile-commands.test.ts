@@ -98,7 +98,7 @@ describe('parseCommand: update_profile', () => {
     ['name of 26 characters', 'INVALID_COMMAND', { name: 'a'.repeat(26) }, /26 characters, more than WhatsApp's 25/],
     ['name with a control character', 'INVALID_COMMAND', { name: 'Help\u0007desk' }, /control characters/],
     ['name not a string', 'INVALID_COMMAND', { name: 7 }, /data\.name/],
-    ['name far too long', 'INVALID_COMMAND', { name: 'a'.repeat(1001) }, /data\.name/],
+    ['name far too long', 'INVALID_COMMAND', { name: 'a'.repeat(1025) }, /data\.name/],
     ['about of 140 characters', 'INVALID_COMMAND', { about: 'a'.repeat(140) }, /140 characters, more than WhatsApp's 139/],
     ['about with a control character', 'INVALID_COMMAND', { about: 'tab\there' }, /control characters \(newlines excepted\)/],
     ['picture and removePicture', 'INVALID_COMMAND', { picture: { base64: JPEG_8x8.toString('base64') }, removePicture: true }, /exclude each other/],
