@@ -95,6 +95,8 @@ export const envSchema = z
     SEND_WAIT_FOR_OPEN_MS: int(0, 600_000).default(30_000),
     /** Most phones one check_numbers may ask about (one WhatsApp query); more: dead-lettered (BATCH_TOO_LARGE). */
     CHECK_NUMBERS_MAX_BATCH: int(1, 1000).default(50),
+    /** History after linking: chats/contacts per history_chats/history_contacts event, and message events awaiting their broker confirm at once. */
+    HISTORY_EVENT_BATCH: int(1, 5000).default(200),
     /** Largest media file sent (base64, media store) or stored when received. */
     MEDIA_MAX_BYTES: int(1024, 2 * 1024 * 1024 * 1024).default(16 * 1024 * 1024),
     /** Media fetched over HTTP (a send's `url`, received files): idle limit. */

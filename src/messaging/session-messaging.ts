@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { CheckNumbersCommand, MarkReadCommand, SendMessageCommand, SendPresenceCommand } from '../commands/command.js';
 import type { Events, MessagePayload, MessageSubject } from '../events/event-publisher.js';
 import { describeError, isWorkerError } from '../util/errors.js';
-import type { IncomingMessage, MessageReceipt, WhatsAppConnection } from '../whatsapp/types.js';
+import type { HistoryChunk, IncomingMessage, MessageReceipt, WhatsAppConnection } from '../whatsapp/types.js';
 import { Lru } from './lru.js';
 import type { MediaStore } from '../storage/media-store.js';
 import type { MessageCounters } from './message-counters.js';
@@ -13,6 +13,7 @@ import type { HistoryRecord, MessageHistory } from './message-history.js';
 import { deriveMessageId } from './message-id.js';
 import { isPhoneJid, recipientJid } from '../commands/recipient.js';
 import { answerCommand, type CommandFailure } from './answer-command.js';
+import { messageSeenKey, publishHistoryChunk } from './history-sync.js';
 
 export interface MessagingDeps {
   /** Where received media go and `mediaKey` sends come from; without one, media are not stored. */
@@ -33,6 +34,8 @@ export interface MessagingDeps {
   mediaRetryBaseMs?: number;
   /** Per-session memory: recently sent requestIds, received ids (each bounded). */
   recentCapacity?: number;
+  /** History after linking: chats/contacts per event, and message events awaiting their confirm at once (HISTORY_EVENT_BATCH; default 200). */
+  historyEventBatch?: number;
 }
 
 /** What messaging needs from its session. */
@@ -247,6 +250,14 @@ export class SessionMessaging {
     });
   }
 
+  /** A chunk of the history the phone sends after linking: published on the same chain as live messages (history-sync.ts). */
+  onHistory(chunk: HistoryChunk): void {
+    this.chain(async () => {
+      const { numberId, id: sessionId } = this.host;
+      await publishHistoryChunk(chunk, { numberId, sessionId, events: this.events, batch: this.deps.historyEventBatch ?? 200, seen: this.seen, log: this.log });
+    });
+  }
+
   onReceipts(receipts: MessageReceipt[]): void {
     this.chain(async () => {
       for (const r of receipts) await this.status(r);
@@ -272,7 +283,7 @@ export class SessionMessaging {
   private async receive(m: IncomingMessage, offline: boolean): Promise<void> {
     // Ids are chosen by the sender: the same id in another chat is another message. (Incoming
     // messages are never our own, so fromMe is always false here.)
-    const seenKey = `${m.chat}\0${m.id}`;
+    const seenKey = messageSeenKey(m.chat, m.id);
     if (this.seen.has(seenKey)) {
       this.log.debug({ messageId: m.id }, 'duplicate delivery ignored');
       m.acknowledge(); // published already: WhatsApp may drop it now
@@ -288,6 +299,7 @@ export class SessionMessaging {
       ...(m.pushName ? { pushName: m.pushName } : {}),
       sentAt: m.sentAt,
       offline,
+      source: offline ? 'offline' : 'live',
       type: m.type,
       ...(m.text !== undefined ? { text: m.text } : {}),
       ...(m.caption !== undefined ? { caption: m.caption } : {}),

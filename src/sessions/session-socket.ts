@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AuthStateHandle } from '../storage/types.js';
 import { SingleTimer } from '../util/backoff.js';
 
-import type { IncomingMessage, LinkedAccount, MessageReceipt, WhatsAppConnection, WhatsAppEvent } from '../whatsapp/types.js';
+import type { HistoryChunk, IncomingMessage, LinkedAccount, MessageReceipt, WhatsAppConnection, WhatsAppEvent } from '../whatsapp/types.js';
 import { afterOpen, decideOnClose, NO_HISTORY, type CloseDecision, type ReconnectHistory } from './close-policy.js';
 import { OpeningAttempt, RegistrationWait } from './linking.js';
 import type { SessionDeps } from './session-deps.js';
@@ -18,7 +18,11 @@ export interface SessionSocketParts {
   /** Records this worker as the owner, with the account's JID (never rejects). */
   claim: (jid: string) => Promise<void>;
   /** Where incoming messages and receipts go. */
-  messages: { onMessages(messages: IncomingMessage[], offline: boolean): void; onReceipts(receipts: MessageReceipt[]): void };
+  messages: {
+    onMessages(messages: IncomingMessage[], offline: boolean): void;
+    onReceipts(receipts: MessageReceipt[]): void;
+    onHistory(chunk: HistoryChunk): void;
+  };
   log: Logger;
 }
 
@@ -138,6 +142,8 @@ export class SessionSocket {
         return this.parts.messages.onMessages(event.messages, event.offline);
       case 'receipts':
         return this.parts.messages.onReceipts(event.receipts);
+      case 'history':
+        return this.parts.messages.onHistory(event.chunk);
     }
   }
 

@@ -9,6 +9,8 @@ import makeWASocket, {
   type WAVersion,
   USyncQuery,
   USyncUser,
+  DEFAULT_CONNECTION_CONFIG,
+  jidNormalizedUser,
 } from '@whiskeysockets/baileys';
 import type { Agent } from 'node:https';
 import type { Readable } from 'node:stream';
@@ -17,6 +19,7 @@ import { baileysLogger } from './baileys-logger.js';
 import { mediaRefOf, receiptStatus, toIncomingMessage } from './incoming-message.js';
 import { downloadMedia, MediaGoneError, type MediaDownloadOptions } from './media-download.js';
 import { ReceiptGate } from './receipt-gate.js';
+import { HistoryReceipts, processedHistoryNotification, toHistoryChunk } from './baileys-history.js';
 import type { WhatsAppAuthState } from '../storage/types.js';
 import type {
   IncomingMessage,
@@ -86,6 +89,10 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       const state = baileysAuthState(auth.state);
       const log = opts.logger.child({ sessionId });
       const receipts = new ReceiptGate((err, messageId) => log.debug({ err, messageId }, 'delivery receipt not sent (WhatsApp will redeliver)'));
+      const historyReceipts = new HistoryReceipts(receipts);
+      // Which history Baileys downloads; the connector must know it too (a notification it will not
+      // process is receipted at once, see baileys-history.ts). Baileys' default for now.
+      const shouldSyncHistoryMessage = DEFAULT_CONNECTION_CONFIG.shouldSyncHistoryMessage;
       const sweep = setInterval(() => receipts.releaseUnclaimed(UNCLAIMED_RECEIPT_MS), UNCLAIMED_RECEIPT_MS / 4);
       sweep.unref();
       const sock = makeWASocket({
@@ -103,6 +110,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         // (The initial history sync stays on: Baileys learns LID mappings from it.)
         markOnlineOnConnect: false,
         syncFullHistory: false,
+        shouldSyncHistoryMessage,
         generateHighQualityLinkPreview: false,
         fireInitQueries: true,
         getMessage: async () => undefined,
@@ -126,6 +134,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
           emit({ type: 'close', statusCode: error?.output?.statusCode, message: error?.message ?? 'connection closed' });
           ended = true;
           receipts.close();
+          historyReceipts.clear();
           clearInterval(sweep);
         }
       });
@@ -136,6 +145,11 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       sock.ev.on('messages.upsert', ({ messages, type }) => {
         const incoming: IncomingMessage[] = [];
         for (const m of messages) {
+          // A history notification's receipts wait for its chunk's events (baileys-history.ts).
+          if (m.key.id && processedHistoryNotification(m, shouldSyncHistoryMessage)) {
+            historyReceipts.park(m.key.id);
+            continue;
+          }
           const acknowledge = receipts.take(m.key.id);
           const message = type === 'notify' || type === 'append' ? toIncomingMessage(m, () => openMedia(sock, m, download)) : undefined;
           if (message) incoming.push({ ...message, acknowledge: acknowledge ?? noop });
@@ -157,6 +171,12 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
           merged.push({ messageId: m.key.id, chat: m.key.remoteJid, status });
         }
         if (merged.length) emit({ type: 'receipts', receipts: merged });
+      });
+      // The history the phone sends after linking, one chunk (or several merged) at a time.
+      sock.ev.on('messaging-history.set', (set) => {
+        const me = sock.user ?? state.creds.me;
+        const account = { ...(me?.id ? { pn: jidNormalizedUser(me.id) } : {}), ...(me?.lid ? { lid: jidNormalizedUser(me.lid) } : {}) };
+        emit({ type: 'history', chunk: toHistoryChunk(set, account, historyReceipts.claim(set.historyNotificationIds)) });
       });
       // 1:1 receipts (and server errors) arrive as status updates of our own messages…
       sock.ev.on('messages.update', (updates) => {
@@ -228,6 +248,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
           if (ended) return;
           ended = true;
           receipts.close();
+          historyReceipts.clear();
           clearInterval(sweep);
           // rc14's end() is async: a failure closing an already broken socket must not become an
           // unhandled rejection (the socket is gone either way).

@@ -7,4 +7,5 @@ export { buildPairSuccess, type PairSuccessInput } from './registration.js';
 export { normalizePhone } from './accounts.js';
 // How many retry receipts an emulated contact sends per message before it reports the message undecryptable.
 export { MAX_RETRY_RECEIPTS } from './contact-retry.js';
+export type { PhoneHistory, PhoneConversation, PhoneHistoryMessage } from './phone-history.js';
 export type { Emulator, EmulatorOptions, EmulatorState, FaultKind, OutgoingMedia, ReceivedMessage, SendResult } from './types.js';
