@@ -304,7 +304,11 @@ export const messageEventSchemas = {
     {
       ...historyChunk,
       progress: z.number().optional().describe('Percent of the whole sync done with this chunk, when the phone said.'),
-      isLatest: z.boolean().describe('The first chunk this linked device processed.'),
+      isLatest: z
+        .boolean()
+        .describe(
+          "The first chunk this linked device processed (Baileys' `isLatest`: false for a chunk the phone sent again after a crash, since Baileys recorded it before the crash).",
+        ),
       messages: z.number().int().nonnegative().describe('message_received events published for this chunk (messages already published are not counted).'),
       chats: z.number().int().nonnegative().describe('Chats in the history_chats events of this chunk.'),
       contacts: z.number().int().nonnegative().describe('Contacts in the history_contacts events of this chunk.'),
