@@ -194,6 +194,22 @@ const MUTANTS = [
     replace: '      if (sent) return;',
     tests: ['test/unit/receipt-gate.test.ts'],
   },
+  {
+    id: 'history-receipt-before-confirm',
+    guarantee: "the phone gets a history chunk's receipt only after all the chunk's events are confirmed",
+    file: 'src/messaging/history-sync.ts',
+    find: '  const window = new ConfirmWindow(batch);',
+    replace: '  chunk.acknowledge();\n  const window = new ConfirmWindow(batch);',
+    tests: ['test/unit/history-sync.test.ts'],
+  },
+  {
+    id: 'history-window-unbounded',
+    guarantee: 'at most HISTORY_EVENT_BATCH message events of a history chunk wait for their broker confirm',
+    file: 'src/messaging/history-sync.ts',
+    find: 'if (this.pending.length >= this.size) await this.pending.shift();',
+    replace: 'if (this.pending.length >= Infinity) await this.pending.shift();',
+    tests: ['test/unit/history-sync.test.ts'],
+  },
 ];
 
 // ---- command line ---------------------------------------------------------------------------

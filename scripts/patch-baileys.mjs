@@ -11,6 +11,14 @@
  * it (`release()`) once the message is safe: its `message_received` confirmed by the broker.
  * Without the option Baileys behaves exactly as before.
  *
+ * The same holds for history: the receipts of a history-sync notification (a peer message from
+ * the account's phone) are held like any other, and the phone does not send a receipted chunk
+ * again. To release them only once the chunk's events are confirmed, the application must know
+ * which notifications a `messaging-history.set` carries; Baileys merges the sets of one buffer
+ * window and says nothing of their notifications. The history patches add
+ * `historyNotificationIds` (the ids of the notifications whose chunks the set holds) to the
+ * event, merged like the rest of it by the event buffer.
+ *
  * Why a patch and not a wrapper: every Baileys layer captures `sendNode` from the layer below
  * when the socket is built, and the only later hook (`ws.send`) sees Noise-encrypted frames that
  * must go out in order. A wrapper would have to hold every frame behind a held receipt.
@@ -19,7 +27,7 @@
  * script fails the install, loudly, instead of leaving a worker that silently loses messages
  * (`test/unit/baileys-receipt-gate.test.ts` checks the same on every test run). Idempotent.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -66,9 +74,54 @@ const TYPES_AFTER = `export type SocketConfig = {
     holdIncomingReceipt?: (key: WAMessageKey, release: () => Promise<void>) => void;
 `;
 
+const HISTORY_EMIT_BEFORE = `                        chunkOrder: histNotification.chunkOrder,
+                        peerDataRequestSessionId: histNotification.peerDataRequestSessionId
+                    });
+`;
+
+const HISTORY_EMIT_AFTER = `                        chunkOrder: histNotification.chunkOrder,
+                        peerDataRequestSessionId: histNotification.peerDataRequestSessionId,
+                        // ${MARKER} (scripts/patch-baileys.mjs): which notification this chunk came from
+                        historyNotificationIds: [message.key.id]
+                    });
+`;
+
+const BUFFER_MERGE_BEFORE = `            data.historySets.isLatest = eventData.isLatest || data.historySets.isLatest;
+`;
+
+const BUFFER_MERGE_AFTER = `            data.historySets.isLatest = eventData.isLatest || data.historySets.isLatest;
+            // ${MARKER} (scripts/patch-baileys.mjs): a merged set carries every notification it came from
+            data.historySets.historyNotificationIds = [...(data.historySets.historyNotificationIds || []), ...(eventData.historyNotificationIds || [])];
+`;
+
+const BUFFER_EMIT_BEFORE = `            peerDataRequestSessionId: data.historySets.peerDataRequestSessionId
+        };
+`;
+
+const BUFFER_EMIT_AFTER = `            peerDataRequestSessionId: data.historySets.peerDataRequestSessionId,
+            // ${MARKER} (scripts/patch-baileys.mjs)
+            historyNotificationIds: data.historySets.historyNotificationIds || []
+        };
+`;
+
+const EVENTS_BEFORE = `        peerDataRequestSessionId?: string | null;
+    };
+`;
+
+const EVENTS_AFTER = `        peerDataRequestSessionId?: string | null;
+        /** ${MARKER} (scripts/patch-baileys.mjs): the ids of the history-sync notifications this set holds the chunks of */
+        historyNotificationIds?: string[];
+    };
+`;
+
+/** Exact replacements; a file may have several (each `before` unique in it). */
 export const PATCHES = [
   { file: 'lib/Socket/messages-recv.js', before: RECV_BEFORE, after: RECV_AFTER },
   { file: 'lib/Types/Socket.d.ts', before: TYPES_BEFORE, after: TYPES_AFTER },
+  { file: 'lib/Utils/process-message.js', before: HISTORY_EMIT_BEFORE, after: HISTORY_EMIT_AFTER },
+  { file: 'lib/Utils/event-buffer.js', before: BUFFER_MERGE_BEFORE, after: BUFFER_MERGE_AFTER },
+  { file: 'lib/Utils/event-buffer.js', before: BUFFER_EMIT_BEFORE, after: BUFFER_EMIT_AFTER },
+  { file: 'lib/Types/Events.d.ts', before: EVENTS_BEFORE, after: EVENTS_AFTER },
 ];
 
 /** Where the Baileys this project resolves is installed (resolved from this script, inside the project). */
@@ -77,21 +130,32 @@ export function baileysDir() {
   return dirname(dirname(entry)); // .../baileys/lib/index.js -> .../baileys
 }
 
-/** Applies every patch not applied yet; throws when a file is neither patched nor as expected. */
+/**
+ * Applies every patch not applied yet; throws when a file is neither patched nor as expected.
+ * Returns the files it changed. A changed file is written beside the original and renamed over
+ * it: a new inode, so a copy hard-linked elsewhere (another checkout sharing node_modules) is
+ * left as it was.
+ */
 export function applyPatches(dir) {
   const applied = [];
-  for (const { file, before, after } of PATCHES) {
+  for (const file of new Set(PATCHES.map((p) => p.file))) {
     const path = join(dir, file);
-    const text = readFileSync(path, 'utf8');
-    if (text.includes(after)) continue;
-    const at = text.indexOf(before);
-    if (at < 0 || text.indexOf(before, at + 1) >= 0) {
-      throw new Error(
-        `${path} is not the Baileys 7.0.0-rc14 this patch was written for (the text to replace is missing or not unique). ` +
-          'Without the patch incoming messages can be lost on a crash: re-check Socket/messages-recv.js and update scripts/patch-baileys.mjs.',
-      );
+    const original = readFileSync(path, 'utf8');
+    let text = original;
+    for (const { before, after } of PATCHES.filter((p) => p.file === file)) {
+      if (text.includes(after)) continue;
+      const at = text.indexOf(before);
+      if (at < 0 || text.indexOf(before, at + 1) >= 0) {
+        throw new Error(
+          `${path} is not the Baileys 7.0.0-rc14 this patch was written for (the text to replace is missing or not unique). ` +
+            'Without the patch incoming messages and history can be lost on a crash: re-check the file and update scripts/patch-baileys.mjs.',
+        );
+      }
+      text = text.slice(0, at) + after + text.slice(at + before.length);
     }
-    writeFileSync(path, text.slice(0, at) + after + text.slice(at + before.length));
+    if (text === original) continue;
+    writeFileSync(`${path}.wa-worker-patch`, text);
+    renameSync(`${path}.wa-worker-patch`, path);
     applied.push(file);
   }
   return applied;
@@ -101,7 +165,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     const dir = baileysDir();
     const applied = applyPatches(dir);
-    console.log(applied.length ? `patch-baileys: applied the receipt gate to ${applied.join(', ')}` : 'patch-baileys: already applied');
+    console.log(applied.length ? `patch-baileys: applied the receipt gate and history patches to ${applied.join(', ')}` : 'patch-baileys: already applied');
   } catch (err) {
     console.error(`patch-baileys: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);

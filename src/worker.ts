@@ -106,6 +106,7 @@ export class Worker {
           mediaFetchTimeoutMs: config.messaging.mediaFetchTimeoutMs,
           mediaFetchDeadlineMs: config.messaging.mediaFetchDeadlineMs,
           mediaFetchAllowedHosts: config.messaging.mediaFetchAllowedHosts,
+          historyEventBatch: config.messaging.historyEventBatch,
           counters: this.counters,
         },
         ownershipCertain: () => lease.state.kind === 'active',

@@ -49,6 +49,8 @@ export interface Config {
     /** Private hosts and CIDRs a send's `url` may reach (MEDIA_FETCH_ALLOWED_HOSTS); empty: public only. */
     mediaFetchAllowedHosts: string[];
     historyFlushIntervalMs: number;
+    /** History after linking: chats/contacts per event and message events awaiting their confirm at once (HISTORY_EVENT_BATCH). */
+    historyEventBatch: number;
   };
   heartbeat: { intervalMs: number; queueMaxLength: number };
   health: { file: string; maxStaleMs: number; maxBrokerDownMs: number; maxOutboxAgeMs: number };
@@ -306,6 +308,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       mediaFetchDeadlineMs: e.MEDIA_FETCH_DEADLINE_MS,
       mediaFetchAllowedHosts: splitList(e.MEDIA_FETCH_ALLOWED_HOSTS),
       historyFlushIntervalMs: e.MESSAGE_LOG_FLUSH_INTERVAL_MS,
+      historyEventBatch: e.HISTORY_EVENT_BATCH,
     },
     heartbeat: { intervalMs: e.HEARTBEAT_INTERVAL_MS, queueMaxLength: e.HEARTBEAT_QUEUE_MAX_LENGTH },
     health: {

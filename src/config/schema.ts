@@ -103,6 +103,8 @@ export const envSchema = z
     SESSION_AUTO_READ: bool.default(false),
     SESSION_ALWAYS_ONLINE: bool.default(false),
     SESSION_HISTORY_SYNC: z.enum(HISTORY_SYNC_MODES).default('recent'),
+    /** History after linking: chats/contacts per history_chats/history_contacts event, and message events awaiting their broker confirm at once. */
+    HISTORY_EVENT_BATCH: int(1, 5000).default(200),
     /** Largest media file sent (base64, media store) or stored when received. */
     MEDIA_MAX_BYTES: int(1024, 2 * 1024 * 1024 * 1024).default(16 * 1024 * 1024),
     /** Media fetched over HTTP (a send's `url`, received files): idle limit. */

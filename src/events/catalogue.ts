@@ -94,6 +94,24 @@ const settingsSchema = z
   })
   .describe("The number's settings in force.");
 
+/** Baileys' `HistorySync.HistorySyncType`, named. */
+export const HISTORY_SYNC_TYPES = [
+  'initial_bootstrap',
+  'initial_status_v3',
+  'full',
+  'recent',
+  'push_name',
+  'non_blocking_data',
+  'on_demand',
+  'unknown',
+] as const;
+export type HistorySyncType = (typeof HISTORY_SYNC_TYPES)[number];
+
+const historyChunk = {
+  syncType: z.enum(HISTORY_SYNC_TYPES).describe("Which part of the history the phone sent (WhatsApp's sync type)."),
+  chunkOrder: z.number().int().optional().describe("The chunk's place in that part, when the phone said."),
+};
+
 /**
  * Message events, on the `whatsapp.message.events` queue (routing key `message.<action>`).
  * Every one carries the session envelope; `requestId` is the command's (`send_message`, `check_numbers`, `mark_read`, `send_presence`, `edit_message`, `delete_message`, `reject_call`, `update_settings`, the profile commands).
@@ -383,7 +401,7 @@ export const messageEventSchemas = {
   ),
   message_received: messageEvent(
     'message_received',
-    'Emitted when a message from someone else reaches the session, live or replayed after an offline period (each WhatsApp message id once).',
+    'Emitted when a message from someone else reaches the session, live or replayed after an offline period (each WhatsApp message id once), and for each message of the history the phone sends after linking (`source: "history"`, our own past messages included with `fromMe: true`).',
     {
       messageId,
       chat: z.string().describe('The chat JID (the sender for 1:1 chats, the group for groups).'),
@@ -398,6 +416,16 @@ export const messageEventSchemas = {
       pushName: z.string().optional().describe("The sender's display name."),
       sentAt: z.number().int().describe('When the sender sent it, epoch ms.'),
       offline: z.boolean().describe('True when it was held by WhatsApp while the session was offline and replayed on reconnect.'),
+      source: z
+        .enum(['live', 'offline', 'history'])
+        .optional()
+        .describe(
+          'How it reached the session: `live`, `offline` (replayed on reconnect; same as `offline: true`) or `history` (the history the phone sends after linking: `offline` is false, media files are described but not downloaded).',
+        ),
+      fromMe: z
+        .boolean()
+        .optional()
+        .describe('History only: true for a message this account sent (from the phone or another device); `from` is then the account.'),
       type: z
         .enum(RECEIVED_MESSAGE_TYPES)
         .describe('What it is. `reaction` is no longer emitted (reactions are message_reaction); it stays in the list for consumers that validate against it.'),
@@ -466,6 +494,61 @@ export const messageEventSchemas = {
         .array(z.string())
         .describe("The options the voter now has selected (the poll's option texts, in the poll's order); empty: the vote was withdrawn."),
       votedAt: z.number().int().describe('When the vote was cast, epoch ms.'),
+    },
+  ),
+  history_chats: messageEvent(
+    'history_chats',
+    'Emitted when the history the phone sends after linking lists chats: one event per HISTORY_EVENT_BATCH chats of a chunk, before its messages.',
+    {
+      ...historyChunk,
+      chats: z
+        .array(
+          z.object({
+            jid: z.string().describe('The chat JID (a contact by phone number or LID, or a group).'),
+            name: z.string().optional().describe('Its name, when the phone has one.'),
+            unreadCount: z.number().int().optional(),
+            lastMessageAt: z.number().int().optional().describe('Its last message, epoch ms.'),
+            archived: z.boolean().optional(),
+            pinned: z.boolean().optional(),
+            readOnly: z.boolean().optional(),
+          }),
+        )
+        .describe('At most HISTORY_EVENT_BATCH chats.'),
+    },
+  ),
+  history_contacts: messageEvent(
+    'history_contacts',
+    'Emitted when the history the phone sends after linking names contacts (address book, push names): one event per HISTORY_EVENT_BATCH contacts of a chunk.',
+    {
+      ...historyChunk,
+      contacts: z
+        .array(
+          z.object({
+            jid: z.string().describe('The contact (phone-number JID or LID) or group.'),
+            lid: z.string().optional().describe('Its LID, when WhatsApp told it.'),
+            phoneJid: z.string().optional().describe('Its phone-number JID, when WhatsApp told it.'),
+            name: z.string().optional().describe('The name in the address book of the phone (or a group subject).'),
+            notify: z.string().optional().describe('The name the contact gave itself (push name).'),
+            verifiedName: z.string().optional().describe("A business's verified name."),
+          }),
+        )
+        .describe('At most HISTORY_EVENT_BATCH contacts.'),
+    },
+  ),
+  history_sync_progress: messageEvent(
+    'history_sync_progress',
+    'Emitted when a chunk of the history the phone sends after linking was published: its chats, contacts and messages events are all confirmed by the broker (they come before it, on the same queue).',
+    {
+      ...historyChunk,
+      progress: z.number().optional().describe('Percent of the whole sync done with this chunk, when the phone said.'),
+      isLatest: z
+        .boolean()
+        .describe(
+          "The first chunk this linked device processed (Baileys' `isLatest`: false for a chunk the phone sent again after a crash, since Baileys recorded it before the crash).",
+        ),
+      messages: z.number().int().nonnegative().describe('message_received events published for this chunk (messages already published are not counted).'),
+      chats: z.number().int().nonnegative().describe('Chats in the history_chats events of this chunk.'),
+      contacts: z.number().int().nonnegative().describe('Contacts in the history_contacts events of this chunk.'),
     },
   ),
 };

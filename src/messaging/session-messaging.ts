@@ -9,7 +9,7 @@ import type {
 } from '../commands/command.js';
 import type { Events, MessagePayload, MessageSubject } from '../events/event-publisher.js';
 import { describeError, isWorkerError } from '../util/errors.js';
-import type { IncomingMessage, IncomingUpdate, MessageReceipt, WhatsAppConnection } from '../whatsapp/types.js';
+import type { HistoryChunk, IncomingMessage, IncomingUpdate, MessageReceipt, WhatsAppConnection } from '../whatsapp/types.js';
 import { Lru } from './lru.js';
 import type { MediaStore } from '../storage/media-store.js';
 import type { MessageCounters } from './message-counters.js';
@@ -27,6 +27,7 @@ import { summaryText } from './message-summary.js';
 import { MessageChanges } from './message-changes.js';
 import { IncomingUpdates } from './incoming-updates.js';
 import type { MessagingHost } from './messaging-host.js';
+import { messageSeenKey, publishHistoryChunk } from './history-sync.js';
 
 export interface MessagingDeps {
   /** Where received media go and `mediaKey` sends come from; without one, media are not stored. */
@@ -49,6 +50,8 @@ export interface MessagingDeps {
   mediaRetryBaseMs?: number;
   /** Per-session memory: recently sent requestIds, received ids (each bounded). */
   recentCapacity?: number;
+  /** History after linking: chats/contacts per event, and message events awaiting their confirm at once (HISTORY_EVENT_BATCH; default 200). */
+  historyEventBatch?: number;
 }
 
 export type { MessagingHost } from './messaging-host.js';
@@ -289,6 +292,14 @@ export class SessionMessaging {
     });
   }
 
+  /** A chunk of the history the phone sends after linking: published on the same chain as live messages (history-sync.ts). */
+  onHistory(chunk: HistoryChunk): void {
+    this.chain(async () => {
+      const { numberId, id: sessionId } = this.host;
+      await publishHistoryChunk(chunk, { numberId, sessionId, events: this.events, batch: this.deps.historyEventBatch ?? 200, seen: this.seen, log: this.log });
+    });
+  }
+
   onReceipts(receipts: MessageReceipt[]): void {
     this.chain(async () => {
       for (const r of receipts) await this.status(r);
@@ -314,7 +325,7 @@ export class SessionMessaging {
   private async receive(m: IncomingMessage, offline: boolean): Promise<void> {
     // Ids are chosen by the sender: the same id in another chat is another message. (Incoming
     // messages are never our own, so fromMe is always false here.)
-    const seenKey = `${m.chat}\0${m.id}`;
+    const seenKey = messageSeenKey(m.chat, m.id);
     if (this.seen.has(seenKey)) {
       this.log.debug({ messageId: m.id }, 'duplicate delivery ignored');
       m.acknowledge(); // published already: WhatsApp may drop it now
@@ -331,6 +342,7 @@ export class SessionMessaging {
       ...(m.pushName ? { pushName: m.pushName } : {}),
       sentAt: m.sentAt,
       offline,
+      source: offline ? 'offline' : 'live',
       type: m.type,
       ...(m.text !== undefined ? { text: m.text } : {}),
       ...(m.caption !== undefined ? { caption: m.caption } : {}),

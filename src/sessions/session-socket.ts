@@ -4,6 +4,7 @@ import { SingleTimer } from '../util/backoff.js';
 
 import type {
   ContactPresence,
+  HistoryChunk,
   IncomingCall,
   IncomingMessage,
   IncomingUpdate,
@@ -32,6 +33,7 @@ export interface SessionSocketParts {
     onMessages(messages: IncomingMessage[], offline: boolean): void;
     onReceipts(receipts: MessageReceipt[]): void;
     onUpdates(updates: IncomingUpdate[], offline: boolean): void;
+    onHistory(chunk: HistoryChunk): void;
   };
   /** Where incoming calls go. */
   calls?: { onCalls(calls: IncomingCall[]): void };
@@ -170,6 +172,8 @@ export class SessionSocket {
         return this.parts.presence?.onPresence(event.updates);
       case 'updates':
         return this.parts.messages.onUpdates(event.updates, event.offline);
+      case 'history':
+        return this.parts.messages.onHistory(event.chunk);
     }
   }
 

@@ -8,6 +8,7 @@ import makeWASocket, {
   type WAVersion,
   USyncQuery,
   USyncUser,
+  jidNormalizedUser,
 } from '@whiskeysockets/baileys';
 import type { Agent } from 'node:https';
 import type { Readable } from 'node:stream';
@@ -21,6 +22,7 @@ import { ReceiptGate } from './receipt-gate.js';
 import { toIncomingCall } from './baileys-calls.js';
 import { historySyncConfig } from './baileys-history-sync.js';
 import { fetchProfile, setBlocked, setProfilePicture, subscribePresence, watchPresence } from './baileys-profile.js';
+import { HistoryReceipts, processedHistoryNotification, toHistoryChunk } from './baileys-history.js';
 import type { WhatsAppAuthState } from '../storage/types.js';
 import type {
   IncomingCall,
@@ -92,6 +94,11 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       const state = baileysAuthState(auth.state);
       const log = opts.logger.child({ sessionId });
       const receipts = new ReceiptGate((err, messageId) => log.debug({ err, messageId }, 'delivery receipt not sent (WhatsApp will redeliver)'));
+      const historyReceipts = new HistoryReceipts(receipts);
+      // Which history Baileys downloads (the number's historySync setting); the connector must know
+      // it too: a notification Baileys will not process is receipted at once (see baileys-history.ts).
+      const history = historySyncConfig(settings?.historySync ?? 'recent');
+      const shouldSyncHistoryMessage = history.shouldSyncHistoryMessage;
       const sweep = setInterval(() => receipts.releaseUnclaimed(UNCLAIMED_RECEIPT_MS), UNCLAIMED_RECEIPT_MS / 4);
       sweep.unref();
       const sock = makeWASocket({
@@ -109,7 +116,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         // the number's alwaysOnline asks), no link previews; history as the number's historySync
         // says (default recent: Baileys learns LID mappings from the initial history sync).
         markOnlineOnConnect: false,
-        ...historySyncConfig(settings?.historySync ?? 'recent'),
+        ...history,
         generateHighQualityLinkPreview: false,
         fireInitQueries: true,
         getMessage: async () => undefined,
@@ -133,6 +140,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
           emit({ type: 'close', statusCode: error?.output?.statusCode, message: error?.message ?? 'connection closed' });
           ended = true;
           receipts.close();
+          historyReceipts.clear();
           clearInterval(sweep);
         }
       });
@@ -145,6 +153,11 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         const self = sock.user ?? state.creds.me;
         const updates: IncomingUpdate[] = [];
         for (const m of messages) {
+          // A history notification's receipts wait for its chunk's events (baileys-history.ts).
+          if (m.key.id && processedHistoryNotification(m, shouldSyncHistoryMessage)) {
+            historyReceipts.park(m.key.id);
+            continue;
+          }
           const acknowledge = receipts.take(m.key.id);
           // Reactions, edits and revokes: published as updates, receipted the same way.
           const update = type === 'notify' || type === 'append' ? toIncomingUpdate(m) : undefined;
@@ -173,6 +186,12 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
           merged.push({ messageId: m.key.id, chat: m.key.remoteJid, status });
         }
         if (merged.length) emit({ type: 'receipts', receipts: merged });
+      });
+      // The history the phone sends after linking, one chunk (or several merged) at a time.
+      sock.ev.on('messaging-history.set', (set) => {
+        const me = sock.user ?? state.creds.me;
+        const account = { ...(me?.id ? { pn: jidNormalizedUser(me.id) } : {}), ...(me?.lid ? { lid: jidNormalizedUser(me.lid) } : {}) };
+        emit({ type: 'history', chunk: toHistoryChunk(set, account, historyReceipts.claim(set.historyNotificationIds)) });
       });
       // 1:1 receipts (and server errors) arrive as status updates of our own messages…
       sock.ev.on('messages.update', (updates) => {
@@ -271,6 +290,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
           if (ended) return;
           ended = true;
           receipts.close();
+          historyReceipts.clear();
           clearInterval(sweep);
           // rc14's end() is async: a failure closing an already broken socket must not become an
           // unhandled rejection (the socket is gone either way).

@@ -12,9 +12,9 @@ const WITHOUT_MESSAGES = new Set<number>([HistorySyncType.PUSH_NAME, HistorySync
  * - `none`: only push names and LID mappings; Baileys also skips its wait for the first history;
  * - `recent`: Baileys' default, everything but the FULL chunks (the worker's behaviour so far);
  * - `full`: asks the phone for the whole history and processes every chunk.
- * What the history contains is not turned into events (yet); this only sets what is asked for.
+ * What Baileys processes becomes events (baileys-history.ts, messaging/history-sync.ts).
  */
-export function historySyncConfig(mode: HistorySyncMode): Pick<UserFacingSocketConfig, 'syncFullHistory' | 'shouldSyncHistoryMessage'> {
+export function historySyncConfig(mode: HistorySyncMode): Required<Pick<UserFacingSocketConfig, 'syncFullHistory' | 'shouldSyncHistoryMessage'>> {
   switch (mode) {
     case 'none':
       return {

@@ -47,15 +47,17 @@ const num = (v: unknown): number | undefined => (v === null || v === undefined ?
  * from someone else: our own (`key.fromMe`, e.g. echoes of our sends), status broadcasts,
  * protocol messages (key distribution, revokes, history sync notices) and stubs (group
  * notifications). `download` streams the media of this very message (the adapter binds it).
+ * `includeOwn`: our own messages too (the history the phone sends; see baileys-history.ts).
  */
 export function toIncomingMessage(
   msg: WAMessage,
   download: () => Promise<Readable>,
   /** Our own JIDs (PN, LID): poll votes are keyed with them. */
   me: readonly (string | null | undefined)[] = [],
+  opts: { includeOwn?: boolean } = {},
 ): Omit<IncomingMessage, 'acknowledge'> | undefined {
   const key = msg.key;
-  if (!key?.id || !key.remoteJid || key.fromMe) return undefined;
+  if (!key?.id || !key.remoteJid || (key.fromMe && !opts.includeOwn)) return undefined;
   if (key.remoteJid === 'status@broadcast' || key.remoteJid.endsWith('@newsletter')) return undefined;
   const content = normalizeMessageContent(msg.message);
   if (!content) return undefined;

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { MediaKind } from '../storage/media-store.js';
 import type { AuthStateHandle } from '../storage/types.js';
-import type { MessageStatus, ReceivedMessageType } from '../events/catalogue.js';
+import type { HistorySyncType, MessageStatus, ReceivedMessageType } from '../events/catalogue.js';
 import type { SessionSettings } from '../util/session-settings.js';
 
 /**
@@ -142,6 +142,60 @@ export interface MessageReceipt {
   at?: number;
 }
 
+/** A message of the history the phone sends after linking: from a contact, or one this account sent (`fromMe`). */
+export interface HistoryMessage extends Omit<IncomingMessage, 'acknowledge' | 'media'> {
+  fromMe: boolean;
+  /** What the file was; history files are not downloaded (most have left WhatsApp's media hosts). */
+  media?: Omit<IncomingMedia, 'open'>;
+}
+
+/** A chat of the history, as the phone describes it. */
+export interface HistoryChat {
+  jid: string;
+  name?: string;
+  unreadCount?: number;
+  /** Its last message, epoch ms. */
+  lastMessageAt?: number;
+  archived?: boolean;
+  pinned?: boolean;
+  readOnly?: boolean;
+}
+
+/** A contact of the history: names the phone knows (address book, push name, business name). */
+export interface HistoryContact {
+  jid: string;
+  lid?: string;
+  /** The phone-number JID, when WhatsApp told it. */
+  phoneJid?: string;
+  name?: string;
+  notify?: string;
+  verifiedName?: string;
+}
+
+/**
+ * One chunk of the history the phone sends (one or several history-sync notifications, as
+ * Baileys merged them). Messages are translated one at a time as `messages()` is iterated, so
+ * a chunk of 100,000 messages is never held twice.
+ */
+export interface HistoryChunk {
+  syncType: HistorySyncType;
+  /** Percent of the whole sync done with this chunk, when the phone said. */
+  progress?: number;
+  chunkOrder?: number;
+  /** The first chunk this device processed (Baileys' `isLatest`). */
+  isLatest: boolean;
+  chats: readonly HistoryChat[];
+  contacts: readonly HistoryContact[];
+  messageCount: number;
+  messages(): Iterable<HistoryMessage>;
+  /**
+   * Sends the receipts of the chunk's notifications, after which the phone never sends it again:
+   * call it once every event of the chunk is confirmed. If the connection closes first, the phone
+   * sends the chunk again on the next connection.
+   */
+  acknowledge(): void;
+}
+
 export type WhatsAppEvent =
   | { type: 'qr'; qr: string }
   | { type: 'open'; account: LinkedAccount }
@@ -155,7 +209,10 @@ export type WhatsAppEvent =
   | { type: 'presence'; updates: ContactPresence[] }
 
   /** Reactions, edits and revokes from others; `offline` as for messages. */
-  | { type: 'updates'; updates: IncomingUpdate[]; offline: boolean };
+  | { type: 'updates'; updates: IncomingUpdate[]; offline: boolean }
+
+  /** A chunk of the history the phone sends after linking. */
+  | { type: 'history'; chunk: HistoryChunk };
 
 export interface WhatsAppConnectParams {
   sessionId: string;

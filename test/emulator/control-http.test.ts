@@ -39,6 +39,9 @@ describe('emulator control API', () => {
   });
 
   it('links, reports state, sends and receives, and injects faults over HTTP', async () => {
+    expect((await call('POST', '/history', { phoneNumber: '+49 170 0000301', history: { chats: [] } })).status).toBe(400);
+    const history = { conversations: [{ with: '15550000399', messages: [{ id: 'HTTPHIST1', fromMe: false, text: 'from the phone' }] }] };
+    expect((await call('POST', '/history', { phoneNumber: '+49 170 0000301', history })).json).toEqual({ ok: true });
     const auth = memoryAuth();
     const reg = new TestClient(emu.url, auth);
     clients.push(reg);
@@ -51,7 +54,10 @@ describe('emulator control API', () => {
 
     const client = new TestClient(emu.url, auth);
     clients.push(client);
+    const historyIds: Array<string | null | undefined> = [];
+    client.sock.ev.on('messaging-history.set', (set) => historyIds.push(...set.messages.map((m) => m.key.id)));
     await client.ready();
+    await client.waitFor(() => (historyIds.includes('HTTPHIST1') ? true : undefined), 15_000, 'the history set over HTTP');
     const state = await call<EmulatorState>('GET', '/state');
     expect(state.json.accounts).toEqual([expect.objectContaining({ phone: '491700000301', devices: [1] })]);
     expect(state.json.connectionCount).toBe(1);

@@ -13,10 +13,12 @@
  *   GET  /contacts/:phone/messages                -> ReceivedMessage[]
  *   GET  /contacts/:phone/next?timeoutMs=         -> ReceivedMessage (waits)
  *   POST /send      { from, to, text | message }  -> { id, delivery }
+ *   POST /history   { phoneNumber, history }      -> { ok }  the history its phone sends on the next link (PhoneHistory)
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Emulator, FaultKind } from './types.js';
+import type { PhoneHistory } from './phone-history.js';
 
 const FAULTS: FaultKind[] = ['drop', 'restart515', 'logout401', 'conflict440', 'forbidden403', 'unavailable503'];
 
@@ -76,6 +78,12 @@ async function route(emu: Emulator, req: IncomingMessage, url: URL): Promise<unk
       const message = typeof body.text === 'string' ? body.text : (body.message as Parameters<Emulator['sendMessage']>[2]);
       if (!message) throw new Error('"text" or "message" is required');
       return emu.sendMessage(str(body.from, 'from'), str(body.to, 'to'), message);
+    }
+    case '/history': {
+      const history = body.history as PhoneHistory | undefined;
+      if (!history || !Array.isArray(history.conversations)) throw new Error('"history" ({ conversations: [...] }) is required');
+      emu.setPhoneHistory(str(body.phoneNumber, 'phoneNumber'), history);
+      return { ok: true };
     }
     default:
       throw Object.assign(new Error('not found'), { status: 404 });

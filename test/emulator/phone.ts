@@ -11,6 +11,7 @@ import type { BinaryNode } from '@whiskeysockets/baileys';
 import type { Account, CompanionDevice } from './accounts.js';
 import { takeCompanionBundle } from './accounts.js';
 import { node, serverId, unixNow } from './frames.js';
+import type { PreKeyBundle } from './signal-device.js';
 
 /** The two protocol messages of the first-login bootstrap. */
 export function bootstrapMessages(account: Account): proto.IMessage[] {
@@ -50,14 +51,25 @@ export function bootstrapMessages(account: Account): proto.IMessage[] {
   return [keyShare, notification];
 }
 
-/** Encrypts `message` from the account's phone to one of its companion devices, as a `category="peer"` stanza. */
-export async function phonePeerStanza(account: Account, device: CompanionDevice, message: proto.IMessage): Promise<BinaryNode> {
+/**
+ * Encrypts `message` from the account's phone to one of its companion devices, as a `category="peer"` stanza.
+ * `stanza`: the id and t to use (a redelivery keeps them); `fresh`: start a new session from this bundle
+ * (the device asked for one with a retry receipt).
+ */
+export async function phonePeerStanza(
+  account: Account,
+  device: CompanionDevice,
+  message: proto.IMessage,
+  stanza: { id: string; t: string } = { id: serverId('3EB0'), t: unixNow() },
+  fresh?: PreKeyBundle,
+): Promise<BinaryNode> {
   const plain = writeRandomPadMax16(proto.Message.encode(message).finish());
-  const bundle = (await account.phoneDevice.hasSession(device.identityKey))
-    ? { registrationId: device.registrationId, identityKey: device.identityKey, signedPreKey: device.signedPreKey }
-    : takeCompanionBundle(device);
+  if (fresh) account.phoneDevice.forgetSession(device.identityKey);
+  const bundle =
+    fresh ??
+    ((await account.phoneDevice.hasSession(device.identityKey))
+      ? { registrationId: device.registrationId, identityKey: device.identityKey, signedPreKey: device.signedPreKey }
+      : takeCompanionBundle(device));
   const { type, ciphertext } = await account.phoneDevice.encrypt(bundle, plain);
-  return node('message', { from: account.pnJid, id: serverId('3EB0'), t: unixNow(), type: 'text', category: 'peer' }, [
-    node('enc', { v: '2', type }, ciphertext),
-  ]);
+  return node('message', { from: account.pnJid, id: stanza.id, t: stanza.t, type: 'text', category: 'peer' }, [node('enc', { v: '2', type }, ciphertext)]);
 }

@@ -26,6 +26,7 @@ import { pollVoteMessage } from './poll-votes.js';
 import type { KeyPair } from './noise.js';
 import { makeCertChain, NoiseResponder } from './noise.js';
 import { bootstrapMessages, phonePeerStanza } from './phone.js';
+import { historyNotifications, type PhoneHistory } from './phone-history.js';
 import { buildPairSuccess, makeRef, openKeyBundle, parseQr, qrPrefix, unwrapEphemeral, verifyPairDeviceSign, wrapEphemeral } from './registration.js';
 import type { PreKeyBundle } from './signal-device.js';
 import { ContactStore } from './signal-contacts.js';
@@ -84,6 +85,8 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   });
   /** Contacts' presence and profiles, the accounts' own profiles and block lists. */
   readonly profiles = new Profiles(this.contacts, () => this.events.emit('change'));
+  /** what each account's phone sends a newly linked device (phone-history.ts), by phone digits */
+  private readonly phoneHistories = new Map<string, PhoneHistory>();
 
   constructor(private readonly opts: EmulatorOptions = {}) {
     const root = opts.rootKeyPair ?? Curve.generateKeyPair();
@@ -345,7 +348,19 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
 
   private async sendBootstrap(conn: ClientConnection, account: Account, device: CompanionDevice): Promise<void> {
     try {
-      for (const msg of bootstrapMessages(account)) conn.send(await phonePeerStanza(account, device, msg));
+      const [keyShare, emptyHistory] = bootstrapMessages(account);
+      conn.send(await phonePeerStanza(account, device, keyShare!));
+      const history = this.phoneHistories.get(account.phone);
+      if (!history) {
+        conn.send(await phonePeerStanza(account, device, emptyHistory!));
+        return;
+      }
+      // kept until the device receipts each chunk, redelivered otherwise (same id and t, encrypted anew)
+      for (const msg of historyNotifications(history)) {
+        const ids = { id: serverId('3EB0'), t: unixNow() };
+        const stanza = (fresh?: PreKeyBundle) => phonePeerStanza(account, device, msg, ids, fresh);
+        this.delivery.deliver(account, device, await stanza(), stanza);
+      }
     } catch (err) {
       device.bootstrapped = false;
       this.log(`conn ${conn.id}: history bootstrap failed`, err);
@@ -583,6 +598,10 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   }
 
   // ---- messaging (phase 2) ----
+
+  setPhoneHistory(accountPhone: string, history: PhoneHistory): void {
+    this.phoneHistories.set(normalizePhone(accountPhone), history);
+  }
 
   addContact(phoneNumber: string): { jid: string; lid: string } {
     const c = this.contacts.add(phoneNumber);

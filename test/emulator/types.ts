@@ -94,6 +94,8 @@ export interface EmulatorState {
   connections: Array<{ id: number; phone?: string; device?: number; registering: boolean }>;
 }
 
+import type { PhoneHistory } from './phone-history.js';
+
 export interface Emulator {
   /** 'ws://127.0.0.1:PORT/ws/chat' */
   readonly url: string;
@@ -156,6 +158,14 @@ export interface Emulator {
   sendMessage(fromContactPhone: string, toAccountPhone: string, message: proto.IMessage | string): Promise<SendResult>;
   /** The contact votes on a poll it received (`poll`, one of its `receivedBy`), as WhatsApp clients do (poll-votes.ts); [] withdraws its vote. */
   sendPollVote(fromContactPhone: string, poll: ReceivedMessage, selectedOptions: readonly string[]): Promise<SendResult>;
+
+  // ---- history ----
+  /**
+   * The history the account's phone sends a device on its first login (phone-history.ts), instead
+   * of the empty bootstrap; set before linking. Each chunk waits for the device's receipt and is
+   * redelivered, like a contact's message, if the device goes away first.
+   */
+  setPhoneHistory(accountPhone: string, history: PhoneHistory): void;
 
   // ---- groups ----
   /** A group of emulated contacts and linked accounts (phones; unknown phones become contacts). */

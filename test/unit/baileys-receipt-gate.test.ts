@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // The install-time patch itself (plain ESM: npm runs it before anything is built).
 import { applyPatches, PATCHES } from '../../scripts/patch-baileys.mjs';
-import { RECEIPT_GATE_CALL } from '../../src/whatsapp/receipt-gate-check.js';
+import { HISTORY_IDS_FIELD, RECEIPT_GATE_CALL } from '../../src/whatsapp/receipt-gate-check.js';
 
 /**
  * The receipt gate lives in a patch of Baileys (scripts/patch-baileys.mjs). These checks fail
@@ -26,18 +26,35 @@ describe('the Baileys receipt gate patch', () => {
     expect(receipts[0]!).toBeLessThan(gate);
   });
 
+  it('is installed: a history chunk names the notifications it came from, through the event buffer too', () => {
+    const base = join(process.cwd(), 'node_modules/@whiskeysockets/baileys/lib/Utils');
+    const processMessage = readFileSync(join(base, 'process-message.js'), 'utf8');
+    expect(processMessage.split(HISTORY_IDS_FIELD)).toHaveLength(2);
+    const buffer = readFileSync(join(base, 'event-buffer.js'), 'utf8');
+    // merged when buffered, and emitted with the consolidated set
+    expect(buffer.match(/historyNotificationIds/g)?.length).toBeGreaterThanOrEqual(3);
+  });
+
   it('applies to the original text once, is idempotent, and refuses a Baileys it was not written for', () => {
     const dir = mkdtempSync(join(tmpdir(), 'baileys-patch-'));
     try {
-      for (const { file, before } of PATCHES) {
+      const files = [...new Set(PATCHES.map((p) => p.file))];
+      for (const file of files) {
         mkdirSync(join(dir, file, '..'), { recursive: true });
-        writeFileSync(join(dir, file), `// head\n${before}// tail\n`);
+        const befores = PATCHES.filter((p) => p.file === file).map((p) => `${p.before}// between\n`);
+        writeFileSync(join(dir, file), `// head\n${befores.join('')}// tail\n`);
       }
-      expect(applyPatches(dir)).toEqual(PATCHES.map((p) => p.file));
-      const once = PATCHES.map((p) => readFileSync(join(dir, p.file), 'utf8'));
+      // A file hard-linked elsewhere (node_modules shared by checkouts) keeps its old content there.
+      const other = join(dir, 'other-checkout-copy.js');
+      linkSync(join(dir, PATCHES[0]!.file), other);
+      const untouched = readFileSync(other, 'utf8');
+      expect(applyPatches(dir)).toEqual(files);
+      expect(readFileSync(other, 'utf8')).toBe(untouched);
+      const once = files.map((file) => readFileSync(join(dir, file), 'utf8'));
       expect(once[0]).toContain(RECEIPT_GATE_CALL);
+      for (const { file, after } of PATCHES) expect(readFileSync(join(dir, file), 'utf8')).toContain(after);
       expect(applyPatches(dir)).toEqual([]);
-      expect(PATCHES.map((p) => readFileSync(join(dir, p.file), 'utf8'))).toEqual(once);
+      expect(files.map((file) => readFileSync(join(dir, file), 'utf8'))).toEqual(once);
 
       writeFileSync(join(dir, PATCHES[0]!.file), '// a Baileys that sends its receipts elsewhere\n');
       expect(() => applyPatches(dir)).toThrow(/not the Baileys 7\.0\.0-rc14 this patch was written for/);

@@ -26,6 +26,7 @@ describe('configuration', () => {
       mediaFetchDeadlineMs: 120_000,
       mediaFetchAllowedHosts: [],
       historyFlushIntervalMs: 5000,
+      historyEventBatch: 200,
     });
     expect(c.commandMaxBytes).toBe(64 * 1024);
     expect(c.rabbitmq.user).toBe('guest');
