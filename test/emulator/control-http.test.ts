@@ -54,10 +54,9 @@ describe('emulator control API', () => {
 
     const client = new TestClient(emu.url, auth);
     clients.push(client);
-    const historyIds: Array<string | null | undefined> = [];
-    client.sock.ev.on('messaging-history.set', (set) => historyIds.push(...set.messages.map((m) => m.key.id)));
     await client.ready();
-    await client.waitFor(() => (historyIds.includes('HTTPHIST1') ? true : undefined), 15_000, 'the history set over HTTP');
+    const historyIds = () => client.histories.flatMap((set) => set.messages.map((m) => m.key.id));
+    await client.waitFor(() => (historyIds().includes('HTTPHIST1') ? true : undefined), 15_000, 'the history set over HTTP');
     const state = await call<EmulatorState>('GET', '/state');
     expect(state.json.accounts).toEqual([expect.objectContaining({ phone: '491700000301', devices: [1] })]);
     expect(state.json.connectionCount).toBe(1);

@@ -73,6 +73,8 @@ export class TestClient {
   readonly updates: Update[] = [];
   private readonly listeners = new Set<() => void>();
   readonly messages: BaileysEventMap['messages.upsert'][] = [];
+  /** Every history set Baileys emitted (recorded before waiters are told, so a `waitFor` on them sees it). */
+  readonly histories: BaileysEventMap['messaging-history.set'][] = [];
   readonly messageUpdates: BaileysEventMap['messages.update'] = [];
 
   constructor(
@@ -106,6 +108,10 @@ export class TestClient {
     });
     this.sock.ev.on('messages.upsert', (m) => {
       this.messages.push(m);
+      this.notify();
+    });
+    this.sock.ev.on('messaging-history.set', (set) => {
+      this.histories.push(set);
       this.notify();
     });
   }
