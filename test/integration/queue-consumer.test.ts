@@ -96,8 +96,11 @@ describe('QueueConsumer against the real broker', () => {
       await takenOver;
       expect(standby.consumer.isActive).toBe(true);
       await probe.publish(queue, 'after-takeover');
-      await waitFor(() => standbySaw.length === 1, 'the standby to get the next message');
-      expect(standbySaw).toEqual(['after-takeover']);
+      await waitFor(() => standbySaw.includes('after-takeover'), 'the standby to get the next message');
+      // The holder's ack may not have reached the broker before its connection went (a loaded
+      // machine): then 'while-held' is redelivered to the standby first. At least once, in order.
+      expect(standbySaw.filter((m) => m !== 'while-held')).toEqual(['after-takeover']);
+      expect(standbySaw.at(-1)).toBe('after-takeover');
       expect(holderSaw).toEqual(['while-held']);
       expect(await probe.consumerCount(queue)).toBe(1);
     });
