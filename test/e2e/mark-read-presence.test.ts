@@ -94,6 +94,16 @@ describe('mark_read and send_presence over the queues, on the emulator', () => {
       what: 'the group read receipt',
     });
     expect(reads).toEqual([{ id, sender: BOB }]);
+
+    // An id this session never received (e.g. before a restart): upTo marks it alone, with the sender the backend names.
+    await command(w, 'mark_read', 'group-2', { chat: group.jid, upTo: '3EB0FFFF0001', participant: `+${ALICE}` });
+    const named = await scenario.messages.untilAction('messages_read', (e) => e.requestId === 'group-2', 20_000);
+    expect(named).toMatchObject({ messageIds: ['3EB0FFFF0001'], upTo: '3EB0FFFF0001', upToRemembered: false });
+    await emulator.until(() => (emulator.groupReads(group.jid).length > 1 ? true : undefined), { what: 'the second group read receipt' });
+    expect(emulator.groupReads(group.jid)).toEqual([
+      { id, sender: BOB },
+      { id: '3EB0FFFF0001', sender: ALICE },
+    ]);
     expect(emulator.readBy(ALICE)).toEqual([first, second]);
     expect(scenario.messages.bodies().filter((b) => b.action === 'mark_read_failed')).toEqual([]);
   });
