@@ -113,18 +113,24 @@ export const checkNumbersFieldsSchema = z.object({
     ),
 });
 
-/** What `mark_read` and `send_presence` add. `parse-chat-actions.ts` checks the combinations. */
+/** What `mark_read` and `send_presence` add. `parse-mark-read.ts` and `parse-send-presence.ts` check the combinations. */
 export const chatActionFieldsSchema = z.object({
   chat: z
     .string()
     .max(64)
     .describe(
-      'mark_read: the contact whose messages were read; send_presence: the contact a chat state (composing, recording, paused) is for. A phone in international form (the spellings `phoneNumber` accepts). subscribe_presence, get_profile, block, unblock: the contact, that phone or its JID (`…@s.whatsapp.net`, `…@lid`). edit_message, delete_message: the chat the message is in, a phone or a JID (as `to` of send_message).',
+      'mark_read: the chat whose messages were read, a phone in international form (answered canonical) or a JID: a user (`…@s.whatsapp.net`, `…@lid`) or a group (`…@g.us`). send_presence: the contact a chat state (composing, recording, paused) is for. A phone in international form (the spellings `phoneNumber` accepts). subscribe_presence, get_profile, block, unblock: the contact, that phone or its JID (`…@s.whatsapp.net`, `…@lid`). edit_message, delete_message: the chat the message is in, a phone or a JID (as `to` of send_message).',
     ),
   messageIds: z
     .array(z.string().max(200))
     .describe(
-      'mark_read: the WhatsApp ids (`key.id`, as in message_received) of the messages read, 1 to 100, letters and digits, at most 128 characters each.',
+      'mark_read: the WhatsApp ids (`key.id`, as in message_received) of the messages read, 1 to 100, letters and digits, at most 128 characters each. Exactly one of `messageIds` and `upTo`.',
+    ),
+  upTo: z
+    .string()
+    .max(200)
+    .describe(
+      'mark_read: instead of `messageIds`, the id of the last message read: every message this session received in `chat` and has not marked read, up to and including that one, is marked read (only that one when the session does not remember it, e.g. after a restart: `messages_read` says so).',
     ),
   state: z
     .string()
@@ -223,7 +229,7 @@ export const editDeleteFieldsSchema = z.object({
     .string()
     .max(100)
     .describe(
-      "delete_message, `fromMe` false: the group member who sent the message (a phone, a user JID or a LID, as in message_received's `participant`). send_message, reaction in a group: who sent the message reacted to.",
+      "delete_message, `fromMe` false: the group member who sent the message (a phone, a user JID or a LID, as in message_received's `participant`). send_message, reaction in a group: who sent the message reacted to. mark_read, group `chat` only: the member who sent the messages, for ids whose sender this session does not remember.",
     ),
 });
 

@@ -127,10 +127,16 @@ export interface MarkReadCommand extends CommandBase {
   action: 'mark_read';
   /** Always set: the `messages_read` (or `mark_read_failed`) event answers it. */
   requestId: string;
-  /** The contact whose messages are read, canonical (`+` and E.164 digits). */
+  /** The chat as answered: a phone canonical (`+` and E.164 digits) or a user, LID or group JID. */
   chat: string;
-  /** The WhatsApp ids of the contact's messages, each once, in the order given. */
-  messageIds: string[];
+  /** The chat as WhatsApp routes it (`…@s.whatsapp.net`, `…@lid`, `…@g.us`). */
+  chatJid: string;
+  /** The WhatsApp ids of the messages, each once, in the order given; exactly one of `messageIds` and `upTo` is set. */
+  messageIds?: string[] | undefined;
+  /** Every unread message of the chat up to and including this one (see messaging/unread-ledger.ts). */
+  upTo?: string | undefined;
+  /** Groups: the member who sent the messages (a person's JID), for ids whose sender the session does not know. */
+  participant?: string | undefined;
 }
 
 export interface SendPresenceCommand extends CommandBase {

@@ -168,9 +168,15 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: ParseLimit
       return { ok: true, command: { ...base, action: 'check_numbers', requestId, phones: checked.phones } };
     }
     if (msg.action === 'mark_read') {
-      const read = parseMarkRead({ chat, messageIds: data.messageIds ?? msg.messageIds });
+      const read = parseMarkRead({
+        chat,
+        messageIds: data.messageIds ?? msg.messageIds,
+        upTo: data.upTo ?? msg.upTo,
+        participant: data.participant ?? msg.participant,
+      });
       if (!read.ok) return fail(read.code, read.reason, fullHint);
-      return { ok: true, command: { ...base, action: 'mark_read', requestId, chat: read.chat, messageIds: read.messageIds } };
+      const { ok: _ok, ...fields } = read;
+      return { ok: true, command: { ...base, action: 'mark_read', requestId, ...fields } };
     }
     if (msg.action === 'edit_message' || msg.action === 'delete_message') {
       const fields = {

@@ -186,22 +186,43 @@ export const messageEventSchemas = {
   ),
   messages_read: messageEvent(
     'messages_read',
-    'Emitted when a `mark_read` was carried out: the read receipts for the messages were sent to WhatsApp (the contact sees them read). A redelivered command sends them again and answers again.',
+    'Emitted when a `mark_read` was carried out: the read receipts for the messages were sent to WhatsApp (the contact, or in a group each sender, sees them read) and the session forgets them as unread. A redelivered command sends them again and answers again.',
     {
       requestId: z.string().describe("The command's requestId."),
-      chat: z.string().describe('The contact whose messages were read, canonical: `+` and its E.164 digits.'),
-      messageIds: z.array(z.string()).describe('The ids marked read, each once, in the order given.'),
+      chat: z.string().describe('The chat whose messages were read: a phone canonical (`+` and its E.164 digits), or the JID as given (lowercased).'),
+      messageIds: z
+        .array(z.string())
+        .describe(
+          'The ids marked read, each once: those of `messageIds` in the order given (less `skipped`), or for `upTo` the unread messages up to it in the order received (only `upTo` itself when `upToRemembered` is false).',
+        ),
+      skipped: z
+        .array(z.string())
+        .optional()
+        .describe(
+          'Groups: ids NOT marked read because this session does not know who sent them (a group read receipt names the sender) and the command gave no `participant`. Absent when none.',
+        ),
+      upTo: z.string().optional().describe("The command's `upTo`, when it gave one."),
+      upToRemembered: z
+        .boolean()
+        .optional()
+        .describe(
+          'With `upTo`: true when the session remembered it among the unread messages of the chat (all before it were marked too); false when it did not (after a restart, evicted, or already read): only `upTo` itself was marked.',
+        ),
     },
   ),
   mark_read_failed: messageEvent(
     'mark_read_failed',
-    'Emitted when a `mark_read` could not be carried out: the session is unknown, ended or did not open within SEND_WAIT_FOR_OPEN_MS, or WhatsApp refused (send again to retry).',
+    'Emitted when a `mark_read` could not be carried out: the session is unknown, ended or did not open within SEND_WAIT_FOR_OPEN_MS, WhatsApp refused (send again to retry), or in a group no id could be marked because the sender of each is unknown (send again with `participant`).',
     {
       sessionId: envelope.sessionId.optional(),
       requestId: z.string().describe("The command's requestId."),
-      chat: z.string().describe('The contact, canonical.'),
-      messageIds: z.array(z.string()).describe('The ids asked to be marked read.'),
-      code: z.string().describe('A stable code: UNKNOWN_SESSION, NOT_CONNECTED, WHATSAPP_ERROR.'),
+      chat: z.string().describe('The chat, as in messages_read.'),
+      messageIds: z.array(z.string()).optional().describe('The ids asked to be marked read (when the command gave `messageIds`).'),
+      upTo: z.string().optional().describe("The command's `upTo` (when it gave one)."),
+      unknownIds: z.array(z.string()).optional().describe('UNKNOWN_MESSAGE: the ids whose sender is unknown (all of those asked).'),
+      code: z
+        .string()
+        .describe('A stable code: UNKNOWN_SESSION, NOT_CONNECTED, WHATSAPP_ERROR, UNKNOWN_MESSAGE (a group, and no sender known for any of the ids).'),
       reason: z.string().describe('What went wrong, for a person.'),
     },
   ),

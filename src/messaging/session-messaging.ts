@@ -28,6 +28,8 @@ import { MessageChanges } from './message-changes.js';
 import { IncomingUpdates } from './incoming-updates.js';
 import type { MessagingHost } from './messaging-host.js';
 import { messageSeenKey, publishHistoryChunk } from './history-sync.js';
+import { ReadReceipts } from './read-receipts.js';
+import type { UnreadLedgerLimits } from './unread-ledger.js';
 
 export interface MessagingDeps {
   /** Where received media go and `mediaKey` sends come from; without one, media are not stored. */
@@ -52,6 +54,8 @@ export interface MessagingDeps {
   recentCapacity?: number;
   /** History after linking: chats/contacts per event, and message events awaiting their confirm at once (HISTORY_EVENT_BATCH; default 200). */
   historyEventBatch?: number;
+  /** Received messages remembered unread, for `mark_read` `upTo`: per chat (default 1000) and in all (default 10,000). */
+  unreadLimits?: UnreadLedgerLimits;
 }
 
 export type { MessagingHost } from './messaging-host.js';
@@ -92,6 +96,8 @@ export class SessionMessaging {
   private readonly changes: MessageChanges;
   /** Reactions, edits and revokes from others. */
   private readonly updates: IncomingUpdates;
+  /** mark_read, and the received messages not yet read. */
+  private readonly reads: ReadReceipts;
 
   constructor(
     private readonly host: MessagingHost,
@@ -108,6 +114,7 @@ export class SessionMessaging {
     const { sendWaitForOpenMs, history } = deps;
     this.changes = new MessageChanges({ host, events, sendWaitForOpenMs, log, history, capacity: n });
     this.updates = new IncomingUpdates({ host, events, log, history, capacity: n });
+    this.reads = new ReadReceipts({ host, events, sendWaitForOpenMs, log, capacity: n, unread: deps.unreadLimits ?? { perChat: 1000, total: 10_000 } });
   }
 
   // ---- sending ----------------------------------------------------------------------------
@@ -214,19 +221,11 @@ export class SessionMessaging {
   }
 
   /**
-   * `mark_read`: read receipts for a contact's messages, answered with messages_read once WhatsApp
-   * was sent them. Nothing is remembered (a redelivery sends them again: harmless).
+   * `mark_read`: read receipts for messages of a chat (given ids, or every unread one up to an id),
+   * answered with messages_read once WhatsApp was sent them (read-receipts.ts). A redelivery sends them again: harmless.
    */
   markRead(cmd: MarkReadCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
-    const { chat, messageIds } = cmd;
-    return this.answer(
-      cmd,
-      'the read receipts',
-      (conn) => conn.markRead(recipientJid(chat), messageIds),
-      (subject) => this.events.message('messages_read', subject, { chat, messageIds }),
-      (subject, failure) => this.events.message('mark_read_failed', subject, { chat, messageIds, ...failure }),
-      defer,
-    );
+    return this.reads.markRead(cmd, defer);
   }
 
   /** `send_presence`: the account's presence or a chat state, answered with presence_sent or presence_failed. */
@@ -363,6 +362,8 @@ export class SessionMessaging {
     );
     m.acknowledge();
     this.seen.set(seenKey, true);
+    // Unread until mark_read, or autoRead's receipt (which forgets it once sent).
+    this.reads.received(m);
     if (this.host.settings?.autoRead) this.autoRead(m);
     this.known.set(m.id, { fromMe: false, ...(m.participant ? { participant: m.participant } : {}), ...(m.text ? { text: m.text } : {}) });
     this.changes.remember(m.id, { fromMe: false, type: m.type, at: m.sentAt });
@@ -445,7 +446,10 @@ export class SessionMessaging {
 
   /** autoRead: the read receipt, once the message is safe; not awaited (a failure is only logged: the message stays unread). */
   private autoRead(m: IncomingMessage): void {
-    m.markRead?.().catch((err) => this.log.warn({ messageId: m.id, err: describeError(err) }, 'autoRead: the read receipt was not sent'));
+    m.markRead?.().then(
+      () => this.reads.readOnArrival(m),
+      (err) => this.log.warn({ messageId: m.id, err: describeError(err) }, 'autoRead: the read receipt was not sent'),
+    );
   }
 
   private async status(r: MessageReceipt): Promise<void> {

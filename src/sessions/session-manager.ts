@@ -8,6 +8,7 @@ import { KeyedSerialQueue } from '../util/keyed-serial-queue.js';
 import { Session, type SessionDeps } from './session.js';
 import { SessionRecord } from './session-record.js';
 import { answerProfileFailure } from '../messaging/profile-commands.js';
+import { markReadAsked } from '../messaging/read-receipts.js';
 
 export interface SessionManagerOptions {
   maxSessions: number;
@@ -103,7 +104,7 @@ export class SessionManager {
       }
       case 'mark_read': {
         const session = await this.ownedOrAnswered(cmd, (subject, failure) =>
-          this.deps.events.message('mark_read_failed', subject, { chat: cmd.chat, messageIds: cmd.messageIds, ...failure }),
+          this.deps.events.message('mark_read_failed', subject, { ...markReadAsked(cmd), ...failure }),
         );
         return session?.markRead(cmd, defer);
       }

@@ -36,6 +36,8 @@ export const ERROR_CODES = [
   // edit_message / delete_message of a message known not to be ours, not text, or past WhatsApp's window.
   'NOT_EDITABLE',
   'NOT_DELETABLE',
+  // mark_read in a group: no id whose sender (the receipt names it) this session remembers or was told.
+  'UNKNOWN_MESSAGE',
   'MEDIA_NOT_FOUND',
   'SEND_FAILED',
   // A received file could not be fetched (gone, refused host) or did not verify (MAC, hash).

@@ -32,6 +32,7 @@ import type {
   NumberCheck,
   OutgoingContent,
   PresenceUpdate,
+  ReadKey,
   SendOptions,
   WhatsAppConnection,
   WhatsAppConnector,
@@ -255,10 +256,15 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
           return !!result?.exists;
         },
         checkNumbers: (phoneJids: readonly string[]) => checkNumbers(sock, phoneJids),
-        markRead: async (phoneJid: string, messageIds: readonly string[]) => {
-          // Contacts write from their LID (remoteJidAlt = PN): the receipt goes where the messages came from.
-          const remoteJid = (await lidOf(sock, phoneJid)) ?? phoneJid;
-          await sock.readMessages(messageIds.map((id) => ({ remoteJid, id, fromMe: false })));
+        markRead: async (chatJid: string, messages: readonly ReadKey[]) => {
+          // Contacts write from their LID (remoteJidAlt = PN): the receipt goes where the messages came from
+          // (in a group, the chat is the group and the sender, `participant`, is named by its LID when known).
+          const lidOrSelf = async (jid: string) => (jid.endsWith('@s.whatsapp.net') ? ((await lidOf(sock, jid)) ?? jid) : jid);
+          const remoteJid = await lidOrSelf(chatJid);
+          const keys = [];
+          for (const m of messages)
+            keys.push({ remoteJid, id: m.id, fromMe: false, ...(m.participant ? { participant: await lidOrSelf(m.participant) } : {}) });
+          await sock.readMessages(keys);
         },
         sendPresence: async (state: PresenceUpdate, phoneJid?: string) => {
           if ((state === 'available' || state === 'unavailable') && !sock.authState.creds.me?.name) {

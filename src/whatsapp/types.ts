@@ -26,6 +26,12 @@ export interface IncomingMedia {
   open(): Promise<Readable>;
 }
 
+/** A message to mark read: its id and, in a group, the member who sent it. */
+export interface ReadKey {
+  id: string;
+  participant?: string | undefined;
+}
+
 /** A message someone else sent, as the adapter translated it (never one of our own). */
 export interface IncomingMessage {
   id: string;
@@ -276,11 +282,12 @@ export interface WhatsAppConnection {
    */
   checkNumbers(phoneJids: readonly string[]): Promise<NumberCheck[]>;
   /**
-   * Read receipts for messages a contact sent in its 1:1 chat (`phoneJid`: `<digits>@s.whatsapp.net`);
-   * resolves once WhatsApp was sent the receipt. The connector addresses it as the messages came
-   * (the contact's LID when known).
+   * Read receipts for messages others sent in `chatJid`: a contact's 1:1 chat (`…@s.whatsapp.net`,
+   * `…@lid`) or a group (`…@g.us`, each message with its sender, `participant`); resolves once
+   * WhatsApp was sent the receipts. The connector addresses them as the messages came (the
+   * contact's LID when known).
    */
-  markRead(phoneJid: string, messageIds: readonly string[]): Promise<void>;
+  markRead(chatJid: string, messages: readonly ReadKey[]): Promise<void>;
   /**
    * The account's presence (`available`/`unavailable`, no chat) or a chat state towards one
    * contact (`composing`/`recording`/`paused`, `phoneJid` set); resolves once it was sent.

@@ -10,6 +10,7 @@ import type { WhatsAppConnector } from '../../src/whatsapp/types.js';
  */
 const ACCOUNT = '+221771230003';
 const ALICE = '15550000301';
+const BOB = '15550000302';
 
 describe('mark_read and send_presence over the queues, on the emulator', () => {
   let emulator: Emulator;
@@ -65,6 +66,48 @@ describe('mark_read and send_presence over the queues, on the emulator', () => {
     expect(scenario.messages.bodies().filter((b) => b.action === 'mark_read_failed')).toEqual([]);
   });
 
+  it('upTo the second of three messages: the contact observes read receipts for the first two only; then a group message marked read by id names its sender', async () => {
+    emulator.addContact(ALICE);
+    emulator.addContact(BOB);
+    const w = await start();
+    await link(w);
+    const sent = [];
+    for (const text of ['one', 'two', 'three']) sent.push((await emulator.sendMessage(ALICE, ACCOUNT, text)).id);
+    const [first, second, third] = sent as [string, string, string];
+    await scenario.messages.until((bs) => bs.filter((b) => b.action === 'message_received').length === 3, 20_000, 'three messages received');
+
+    await command(w, 'mark_read', 'upto-1', { chat: `+${ALICE}`, upTo: second });
+    const answer = await scenario.messages.untilAction('messages_read', (e) => e.requestId === 'upto-1', 20_000);
+    expect(answer).toMatchObject({ chat: `+${ALICE}`, messageIds: [first, second], upTo: second, upToRemembered: true });
+    await emulator.until(() => (emulator.readBy(ALICE).length >= 2 ? true : undefined), { what: 'the read receipts' });
+    expect(emulator.readBy(ALICE)).toEqual([first, second]);
+    expect(emulator.readBy(ALICE)).not.toContain(third);
+
+    const group = emulator.createGroup('Support', [ACCOUNT, ALICE, BOB]);
+    const { id } = await emulator.sendGroupMessage(BOB, group.jid, 'hello team');
+    await scenario.messages.untilAction('message_received', (e) => e.messageId === id && e.chat === group.jid, 20_000);
+    await command(w, 'mark_read', 'group-1', { chat: group.jid, messageIds: [id] });
+    const groupAnswer = await scenario.messages.untilAction('messages_read', (e) => e.requestId === 'group-1', 20_000);
+    expect(groupAnswer).toMatchObject({ chat: group.jid, messageIds: [id] });
+    expect(groupAnswer.skipped).toBeUndefined();
+    const reads = await emulator.until(() => (emulator.groupReads(group.jid).length > 0 ? emulator.groupReads(group.jid) : undefined), {
+      what: 'the group read receipt',
+    });
+    expect(reads).toEqual([{ id, sender: BOB }]);
+
+    // An id this session never received (e.g. before a restart): upTo marks it alone, with the sender the backend names.
+    await command(w, 'mark_read', 'group-2', { chat: group.jid, upTo: '3EB0FFFF0001', participant: `+${ALICE}` });
+    const named = await scenario.messages.untilAction('messages_read', (e) => e.requestId === 'group-2', 20_000);
+    expect(named).toMatchObject({ messageIds: ['3EB0FFFF0001'], upTo: '3EB0FFFF0001', upToRemembered: false });
+    await emulator.until(() => (emulator.groupReads(group.jid).length > 1 ? true : undefined), { what: 'the second group read receipt' });
+    expect(emulator.groupReads(group.jid)).toEqual([
+      { id, sender: BOB },
+      { id: '3EB0FFFF0001', sender: ALICE },
+    ]);
+    expect(emulator.readBy(ALICE)).toEqual([first, second]);
+    expect(scenario.messages.bodies().filter((b) => b.action === 'mark_read_failed')).toEqual([]);
+  });
+
   it('composing to a contact: the contact observes it, presence_sent answers; available: the account is available in the emulator', async () => {
     emulator.addContact(ALICE);
     const w = await start();
@@ -99,20 +142,24 @@ describe('mark_read and send_presence over the queues, on the emulator', () => {
     const dlq = await scenario.probe.collect(w.config.queues.deadLetter, { declare: false });
     await command(w, 'mark_read', 'bad-ids', { chat: `+${ALICE}`, messageIds: [] });
     await command(w, 'mark_read', 'bad-chat', { chat: 'call me', messageIds: ['3EB0ABC'] });
+    await command(w, 'mark_read', 'bad-jid', { chat: '15550000301:2@s.whatsapp.net', upTo: '3EB0ABC' });
+    await command(w, 'mark_read', 'both', { chat: `+${ALICE}`, messageIds: ['3EB0ABC'], upTo: '3EB0ABC' });
     await command(w, 'send_presence', 'bad-state', { state: 'typing', chat: `+${ALICE}` });
     await command(w, 'send_presence', 'bad-chat-2', { state: 'available', chat: `+${ALICE}` });
-    await dlq.until((bs) => bs.length === 4, 20_000, 'four dead letters');
+    await dlq.until((bs) => bs.length === 6, 20_000, 'six dead letters');
     const codes = dlq.messages.map((m) => (m.raw.properties.headers as Record<string, string>)['x-error-code']).sort();
-    expect(codes).toEqual(['INVALID_COMMAND', 'INVALID_COMMAND', 'INVALID_COMMAND', 'INVALID_PHONE']);
+    expect(codes).toEqual(['INVALID_COMMAND', 'INVALID_COMMAND', 'INVALID_COMMAND', 'INVALID_COMMAND', 'INVALID_PHONE', 'INVALID_RECIPIENT']);
     const rejected = await scenario.events.until((bs) => {
       const r = bs.filter((b) => b.action === 'command_rejected');
-      return r.length === 4 && r;
+      return r.length === 6 && r;
     });
     expect(rejected.map((r: { requestId: string; command: string; code: string }) => [r.requestId, r.command, r.code]).sort()).toEqual([
       ['bad-chat', 'mark_read', 'INVALID_PHONE'],
       ['bad-chat-2', 'send_presence', 'INVALID_COMMAND'],
       ['bad-ids', 'mark_read', 'INVALID_COMMAND'],
+      ['bad-jid', 'mark_read', 'INVALID_RECIPIENT'],
       ['bad-state', 'send_presence', 'INVALID_COMMAND'],
+      ['both', 'mark_read', 'INVALID_COMMAND'],
     ]);
     expect(scenario.messages.bodies().filter((b) => ['messages_read', 'presence_sent'].includes(b.action))).toEqual([]);
   });

@@ -12,6 +12,8 @@ export interface Group {
   subject: string;
   /** phone digits of contacts and accounts */
   members: Set<string>;
+  /** Read receipts account devices sent in the group, each (id, sender) once (server.ts `observeGroupRead`). */
+  reads: Array<{ id: string; sender: string }>;
 }
 
 export class GroupStore {
@@ -22,7 +24,7 @@ export class GroupStore {
       .toString()
       .padStart(12, '0')
       .slice(0, 12)}@g.us`;
-    const group: Group = { jid, subject, members: new Set(members) };
+    const group: Group = { jid, subject, members: new Set(members), reads: [] };
     this.groups.set(jid, group);
     return group;
   }

@@ -275,10 +275,24 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   /** A read receipt from a linked device for a contact's messages: the contact sees them read. */
   private observeRead(conn: ClientConnection, receipt: BinaryNode): void {
     if (receipt.attrs.type !== 'read' || !conn.account) return;
+    const ids = [receipt.attrs.id, ...children(child(receipt, 'list')).map((item) => item.attrs.id)];
+    if (receipt.attrs.to?.endsWith('@g.us')) return this.observeGroupRead(receipt, ids);
     const contact = this.contactAt(receipt.attrs.to);
     if (!contact) return;
-    const ids = [receipt.attrs.id, ...children(child(receipt, 'list')).map((item) => item.attrs.id)];
     for (const id of ids) if (id && !contact.readIds.includes(id)) contact.readIds.push(id);
+    this.events.emit('change');
+  }
+
+  /**
+   * A read receipt in a group (`<receipt to=group participant=sender type="read">`): recorded per group with the
+   * sender it names (the contact's phone when `participant` is a known contact's PN or LID, else as sent).
+   */
+  private observeGroupRead(receipt: BinaryNode, ids: Array<string | undefined>): void {
+    const group = this.groups.get(receipt.attrs.to ?? '');
+    if (!group) return;
+    const participant = receipt.attrs.participant ?? '';
+    const sender = this.contactAt(participant)?.phone ?? participant;
+    for (const id of ids) if (id && !group.reads.some((r) => r.id === id && r.sender === sender)) group.reads.push({ id, sender });
     this.events.emit('change');
   }
 
@@ -308,6 +322,10 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
 
   readBy(contactPhone: string): string[] {
     return [...(this.contacts.get(contactPhone)?.readIds ?? [])];
+  }
+
+  groupReads(groupJid: string): Array<{ id: string; sender: string }> {
+    return (this.groups.get(groupJid)?.reads ?? []).map((r) => ({ ...r }));
   }
 
   chatStates(contactPhone: string): Array<{ from: string; state: string }> {

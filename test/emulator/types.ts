@@ -141,6 +141,11 @@ export interface Emulator {
   waitForMessage(contactPhone: string, opts?: { timeoutMs?: number }): Promise<ReceivedMessage>;
   /** Ids of the contact's messages an account device reported read (a `receipt` of type 'read' to its PN or LID), in order, each once. */
   readBy(contactPhone: string): string[];
+  /**
+   * Read receipts account devices sent in a group (`<receipt to=group participant=sender type="read">`), in order, each
+   * (id, sender) once; `sender` is the contact's phone digits (the `participant` as sent when it is no known contact).
+   */
+  groupReads(groupJid: string): Array<{ id: string; sender: string }>;
   /** Chat states account devices sent the contact (`<chatstate to=contact><composing/></chatstate>`…), in order; `from` is the account's phone digits. */
   chatStates(contactPhone: string): Array<{ from: string; state: string }>;
   /**

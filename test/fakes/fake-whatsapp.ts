@@ -10,6 +10,7 @@ import type {
   NumberCheck,
   OutgoingContent,
   PresenceUpdate,
+  ReadKey,
   SendOptions,
   WhatsAppConnection,
   WhatsAppConnector,
@@ -37,8 +38,8 @@ export class FakeSocket implements WhatsAppConnection {
   readonly lids = new Map<string, string>();
   /** Every checkNumbers query, in order (one entry per query: the JIDs asked). */
   readonly numberChecks: string[][] = [];
-  /** Every markRead, in order: the chat JID and the ids. */
-  readonly reads: Array<{ jid: string; messageIds: string[] }> = [];
+  /** Every markRead, in order: the chat JID and the ids (and, when any message names one, each id's sender). */
+  readonly reads: Array<{ jid: string; messageIds: string[]; participants?: Record<string, string> }> = [];
   /** Every sendPresence, in order. */
   readonly presences: Array<{ state: PresenceUpdate; jid?: string }> = [];
   /** Every rejectCall, in order. */
@@ -164,11 +165,12 @@ export class FakeSocket implements WhatsAppConnection {
     });
   }
 
-  async markRead(jid: string, messageIds: readonly string[]): Promise<void> {
+  async markRead(jid: string, messages: readonly ReadKey[]): Promise<void> {
     const err = this.failNextRead;
     this.failNextRead = undefined;
     if (err) throw err;
-    this.reads.push({ jid, messageIds: [...messageIds] });
+    const participants = Object.fromEntries(messages.flatMap((m) => (m.participant ? [[m.id, m.participant]] : [])));
+    this.reads.push({ jid, messageIds: messages.map((m) => m.id), ...(Object.keys(participants).length ? { participants } : {}) });
   }
 
   async sendPresence(state: PresenceUpdate, jid?: string): Promise<void> {

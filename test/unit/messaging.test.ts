@@ -34,6 +34,7 @@ const sendText = (requestId: string, text = 'Hello', to = '221770000001'): SendM
 
 const checkNumbers = (requestId: string, phones: string[]): CheckNumbersCommand => ({ ...base, action: 'check_numbers', requestId, phones });
 const markRead = (requestId: string, messageIds: string[], chat = '+221770000001'): MarkReadCommand => ({
+  chatJid: `${chat.slice(1)}@s.whatsapp.net`,
   ...base,
   action: 'mark_read',
   requestId,

@@ -49,7 +49,6 @@ describe('parseCommand: mark_read', () => {
     ['"chat" missing', 'INVALID_COMMAND', { messageIds: ['3EB0AA'] }, /needs "chat"/],
     ['"chat" not a phone', 'INVALID_PHONE', { chat: 'call me', messageIds: ['3EB0AA'] }, /^chat: .*not a phone number/],
     ['"chat" a national number', 'INVALID_PHONE', { chat: '0771234567', messageIds: ['3EB0AA'] }, /^chat: /],
-    ['"chat" a JID (phones only)', 'INVALID_PHONE', { chat: '221770000001@s.whatsapp.net', messageIds: ['3EB0AA'] }, /^chat: /],
   ])('%s → %s', (_what, code, data, reason) => {
     expect(markRead(data)).toMatchObject({
       ok: false,
