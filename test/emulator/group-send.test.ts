@@ -44,7 +44,7 @@ describe('emulator: sending to a group', () => {
           ...fromEvents.map((r) => r.receipt.userJid),
           ...merged.flatMap((m) => (m.userReceipt ?? []).filter((r) => r.receiptTimestamp).map((r) => r.userJid)),
         ];
-        return [...new Set(jids)].sort();
+        return [...new Set(jids.filter((j): j is string => !!j))].sort();
       };
       const events = ['message-receipt.update', 'messages.upsert'] as const;
       const check = (): void => {
