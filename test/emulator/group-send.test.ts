@@ -22,8 +22,11 @@ describe('emulator: sending to a group', () => {
   let untrust: () => void;
   let loud: () => void;
   let client: TestClient;
+  let other: TestClient;
   let groupJid: string;
   const receipts: Receipt[] = [];
+  /** the texts the first tests send to the group, in order */
+  const sentTexts: Array<{ id: string; text: string }> = [];
 
   const textOf = (phone: string, id: string): string | null | undefined => {
     const m = emu.receivedBy(phone).find((r) => r.id === id);
@@ -67,11 +70,13 @@ describe('emulator: sending to a group', () => {
     untrust = trustEmulator(emu);
     groupJid = emu.createGroup('Team', [ACCOUNT, ALICE, BOB, CAROL], { admins: [ALICE] }).jid;
     client = (await linkViaQr(emu, ACCOUNT)).client;
+    // another linked device of the same account gets the account's group messages too
+    other = (await linkViaQr(emu, ACCOUNT)).client;
     client.sock.ev.on('message-receipt.update', (u) => receipts.push(...u));
   });
 
   afterAll(async () => {
-    await client.end();
+    await Promise.all([client.end(), other.end()]);
     await emu.close();
     untrust();
     loud();
@@ -97,6 +102,7 @@ describe('emulator: sending to a group', () => {
   it('a text to the group: every member contact decrypts it (sender key from the 1:1 copy), and each sends a delivery receipt', async () => {
     const sent = await client.sock.sendMessage(groupJid, { text: 'hello team' });
     const id = sent?.key.id ?? '';
+    sentTexts.push({ id, text: 'hello team' });
     for (const phone of [ALICE, BOB, CAROL]) {
       await emu.until(() => textOf(phone, id), { what: `${phone} decrypting the group message` });
       expect(emu.receivedBy(phone).find((r) => r.id === id)).toMatchObject({ group: groupJid, from: ACCOUNT, to: phone, participant: client.sock.user?.lid });
@@ -110,6 +116,7 @@ describe('emulator: sending to a group', () => {
   it('a second message reuses the sender key: skmsg only, no new distribution, every member decrypts it', async () => {
     const sent = await client.sock.sendMessage(groupJid, { text: 'second to the team' });
     const id = sent?.key.id ?? '';
+    sentTexts.push({ id, text: 'second to the team' });
     for (const phone of [ALICE, BOB, CAROL]) await emu.until(() => textOf(phone, id), { what: `${phone} decrypting the second group message` });
     const second = emu.groups.get(groupJid)?.sentByDevices.find((s) => s.id === id);
     expect(second?.distributedTo.filter((jid) => jid.endsWith('@lid') && [lidOf(ALICE), lidOf(BOB), lidOf(CAROL)].includes(jid))).toEqual([]);
@@ -119,6 +126,17 @@ describe('emulator: sending to a group', () => {
         .contacts.filter((c) => [ALICE, BOB, CAROL].includes(c.phone))
         .map((c) => c.undecryptable),
     ).toEqual([0, 0, 0]);
+  });
+
+  it("the account's other linked device gets both messages as its own (its sender key copy, then the skmsg alone)", async () => {
+    expect(sentTexts.map((s) => s.text)).toEqual(['hello team', 'second to the team']);
+    for (const { id, text } of sentTexts) {
+      const copy = await other.waitFor(() => other.messages.flatMap((u) => u.messages).find((o) => o.key.id === id), 10_000, `the copy of ${id}`);
+      expect(copy.key).toMatchObject({ remoteJid: groupJid, fromMe: true });
+      expect(copy.message?.extendedTextMessage?.text ?? copy.message?.conversation).toBe(text);
+    }
+    // the device acknowledged both (its receipts), as it does contacts' messages
+    await emu.until(() => (emu.state().accounts.find((a) => a.phone === ACCOUNT)?.unacked === 0 ? true : undefined), { what: 'both copies acknowledged' });
   });
 
   it('a resend with an id already sent is acked but reaches no member again (duplicateSends)', async () => {

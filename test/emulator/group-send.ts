@@ -9,8 +9,10 @@
  *   the group as chat. A later send without a new distribution message decrypts with the kept key.
  * - The server acks the stanza, then each member that decrypted it sends the device a delivery receipt
  *   `<receipt from=<group> participant=<member LID> id t/>` (Baileys: `message-receipt.update` per member).
- * Not emulated: copies for the account's other companion devices (as for 1:1 sends), and a contact's retry
- * receipt for a group copy it cannot decrypt (it is only counted in `undecryptable`).
+ * - The account's other linked devices get the stanza as members' devices do (from the group, the sender device as
+ *   `participant`, their 1:1 copy before the `skmsg`), relayed as sent.
+ * Not emulated: a contact's retry receipt for a group copy it cannot decrypt (it is only counted in `undecryptable`),
+ * a retry receipt from another own device for a relayed copy (it gets the same ciphertext again).
  */
 import { proto, unpadRandomMax16 } from '@whiskeysockets/baileys';
 import type { BinaryNode } from '@whiskeysockets/baileys';
@@ -114,10 +116,16 @@ function senderKeyName(groupJid: string, senderJid: string): SenderKeyName {
 }
 
 /** What GroupSends needs from messaging.ts: resolving a `<to jid>` to the emulated contact or the account's phone. */
-export type CopyTarget = { kind: 'contact'; contact: Contact } | { kind: 'phone'; account: Account } | { kind: 'companion' } | undefined;
+export type CopyTarget =
+  { kind: 'contact'; contact: Contact } | { kind: 'phone'; account: Account } | { kind: 'companion'; account: Account; device: CompanionDevice } | undefined;
+
+/** How many sends per group `sentByDevices` keeps (oldest dropped). */
+const SENDS_KEPT = 1000;
 
 export class GroupSends {
   private readonly senderKeys = new ContactSenderKeys();
+  /** `group|sender device|other own device`: the account's other devices that got the sender device's key */
+  private readonly ownKeyHolders = new Set<string>();
 
   constructor(
     private readonly server: EmulatorServer,
@@ -137,14 +145,20 @@ export class GroupSends {
     const senderJid = stanza.attrs.addressing_mode === 'pn' ? `${account.phone}:${sender.deviceId}@s.whatsapp.net` : `${account.lid}:${sender.deviceId}@lid`;
     const stamp = Number(stanza.attrs.t ?? unixNow());
     const distributedTo: string[] = [];
+    const ownDevices: Array<{ device: CompanionDevice; enc: BinaryNode }> = [];
     for (const to of children(child(stanza, 'participants'))) {
       const enc = child(to, 'enc');
       if (to.tag !== 'to' || !to.attrs.jid || !(enc?.content instanceof Uint8Array)) continue;
       distributedTo.push(to.attrs.jid);
-      await this.distribution(account, sender, group, senderJid, to.attrs.jid, enc.attrs.type as EncType, enc.content);
+      const target = this.resolve(to.attrs.jid);
+      // the account's other linked devices get the stanza as members do (below); the sender's own copy is dropped
+      if (target?.kind === 'companion' && target.account === account && target.device !== sender) ownDevices.push({ device: target.device, enc });
+      else await this.distribution(account, sender, group, senderJid, to.attrs.jid, enc.attrs.type as EncType, enc.content);
     }
     group.sentByDevices.push({ id, from: account.phone, distributedTo });
+    if (group.sentByDevices.length > SENDS_KEPT) group.sentByDevices.shift();
     const skmsg = children(stanza).find((c) => c.tag === 'enc' && c.attrs.type === 'skmsg');
+    if (skmsg) this.toOwnDevices(account, group, senderJid, stanza, id, skmsg, ownDevices);
     const delivered: Contact[] = [];
     if (skmsg?.content instanceof Uint8Array) {
       for (const phone of group.members) {
@@ -169,6 +183,42 @@ export class GroupSends {
     conn.send(node('ack', { class: 'message', id, from: group.jid, t: unixNow() }));
     // one delivery receipt per member, from its phone (the group as `from`, the member as `participant`)
     for (const contact of delivered) conn.send(node('receipt', { from: group.jid, participant: contact.lidJid, id, t: unixNow() }));
+  }
+
+  /**
+   * The account's other linked devices get what a member's device gets: the stanza from the group with the sender
+   * device as `participant`, their own 1:1 copy (the distribution) before the `skmsg` (Baileys reads them in order),
+   * written now or queued. A device that got no distribution with this message (it had the sender key already)
+   * gets the `skmsg` alone. The ciphertext is relayed as sent: a redelivery writes it again unchanged.
+   */
+  private toOwnDevices(
+    account: Account,
+    group: Group,
+    senderJid: string,
+    stanza: BinaryNode,
+    id: string,
+    skmsg: BinaryNode,
+    copies: Array<{ device: CompanionDevice; enc: BinaryNode }>,
+  ): void {
+    const attrs = {
+      from: group.jid,
+      participant: senderJid,
+      participant_pn: `${account.phone}@s.whatsapp.net`,
+      addressing_mode: stanza.attrs.addressing_mode ?? 'lid',
+      type: stanza.attrs.type ?? 'text',
+      id,
+      t: stanza.attrs.t ?? unixNow(),
+    };
+    const skmsgNode = node('enc', { v: '2', type: 'skmsg' }, skmsg.content);
+    for (const device of account.devices.values()) {
+      const holder = `${group.jid}|${senderJid}|${device.deviceId}`;
+      const copy = copies.find((c) => c.device === device);
+      if (copy) this.ownKeyHolders.add(holder);
+      else if (!this.ownKeyHolders.has(holder)) continue; // the sender itself, or a device Baileys gave no sender key
+      const content = copy ? [node('enc', { v: '2', type: copy.enc.attrs.type ?? 'msg' }, copy.enc.content), skmsgNode] : [skmsgNode];
+      const out = node('message', attrs, content);
+      this.server.delivery.deliver(account, device, out, async () => out);
+    }
   }
 
   /** A 1:1 copy in `<participants>`: the sender key distribution message for a member's device. */
