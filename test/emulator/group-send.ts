@@ -157,14 +157,15 @@ export class GroupSends {
     }
     group.sentByDevices.push({ id, from: account.phone, distributedTo });
     if (group.sentByDevices.length > SENDS_KEPT) group.sentByDevices.shift();
-    const skmsg = children(stanza).find((c) => c.tag === 'enc' && c.attrs.type === 'skmsg');
-    if (skmsg) this.toOwnDevices(account, group, senderJid, stanza, id, skmsg, ownDevices);
+    const skmsgNode = children(stanza).find((c) => c.tag === 'enc' && c.attrs.type === 'skmsg');
+    const skmsg = skmsgNode?.content instanceof Uint8Array ? skmsgNode.content : undefined;
     const delivered: Contact[] = [];
-    if (skmsg?.content instanceof Uint8Array) {
+    if (skmsg) {
+      this.toOwnDevices(account, group, senderJid, stanza, id, skmsg, ownDevices);
       for (const phone of group.members) {
         const contact = this.server.contacts.get(phone);
         if (!contact || this.server.accounts.get(phone)) continue;
-        const message = await this.decryptFor(contact, group, senderJid, skmsg.content, id);
+        const message = await this.decryptFor(contact, group, senderJid, skmsg, id);
         if (!message) continue;
         contact.record({
           id,
@@ -197,7 +198,7 @@ export class GroupSends {
     senderJid: string,
     stanza: BinaryNode,
     id: string,
-    skmsg: BinaryNode,
+    skmsg: Uint8Array,
     copies: Array<{ device: CompanionDevice; enc: BinaryNode }>,
   ): void {
     const attrs = {
@@ -209,7 +210,7 @@ export class GroupSends {
       id,
       t: stanza.attrs.t ?? unixNow(),
     };
-    const skmsgNode = node('enc', { v: '2', type: 'skmsg' }, skmsg.content);
+    const skmsgNode = node('enc', { v: '2', type: 'skmsg' }, skmsg);
     for (const device of account.devices.values()) {
       const holder = `${group.jid}|${senderJid}|${device.deviceId}`;
       const copy = copies.find((c) => c.device === device);
