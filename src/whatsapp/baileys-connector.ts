@@ -20,6 +20,7 @@ import { toIncomingUpdate } from './incoming-update.js';
 import { downloadMedia, MediaGoneError, type MediaDownloadOptions } from './media-download.js';
 import { ReceiptGate } from './receipt-gate.js';
 import { toIncomingCall } from './baileys-calls.js';
+import { toMemberReceipt } from './baileys-group-receipts.js';
 import { historySyncConfig } from './baileys-history-sync.js';
 import { fetchProfile, setBlocked, setProfilePicture, subscribePresence, watchPresence } from './baileys-profile.js';
 import { HistoryReceipts, processedHistoryNotification, toHistoryChunk } from './baileys-history.js';
@@ -186,6 +187,14 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
           if (m.message?.protocolMessage || areJidsSameUser(m.key.remoteJid, me?.id) || areJidsSameUser(m.key.remoteJid, me?.lid)) continue;
           merged.push({ messageId: m.key.id, chat: m.key.remoteJid, status });
         }
+        // group members' receipts merged the same way (`userReceipt`)
+        for (const m of messages) {
+          if (!m.key.remoteJid?.endsWith('@g.us')) continue;
+          for (const r of m.userReceipt ?? []) {
+            const member = toMemberReceipt(m.key, r);
+            if (member) merged.push(member);
+          }
+        }
         if (merged.length) emit({ type: 'receipts', receipts: merged });
       });
       // The history the phone sends after linking, one chunk (or several merged) at a time.
@@ -209,17 +218,8 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       sock.ev.on('message-receipt.update', (updates) => {
         const receipts: MessageReceipt[] = [];
         for (const { key, receipt } of updates) {
-          if (!key.id || !key.remoteJid || !key.fromMe) continue;
-          const status = receipt.playedTimestamp ? 'played' : receipt.readTimestamp ? 'read' : receipt.receiptTimestamp ? 'delivered' : undefined;
-          if (!status) continue;
-          const t = receipt.playedTimestamp ?? receipt.readTimestamp ?? receipt.receiptTimestamp;
-          receipts.push({
-            messageId: key.id,
-            chat: key.remoteJid,
-            status,
-            ...(receipt.userJid ? { participant: receipt.userJid } : {}),
-            ...(t ? { at: Number(t) * 1000 } : {}),
-          });
+          const member = toMemberReceipt(key, receipt);
+          if (member) receipts.push(member);
         }
         if (receipts.length) emit({ type: 'receipts', receipts });
       });

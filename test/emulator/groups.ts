@@ -14,17 +14,34 @@ export interface Group {
   members: Set<string>;
   /** Read receipts account devices sent in the group, each (id, sender) once (server.ts `observeGroupRead`). */
   reads: Array<{ id: string; sender: string }>;
+  /** the member who created it (superadmin in the metadata): the first one */
+  creator: string;
+  /** further admins (phone digits) */
+  admins: Set<string>;
+  /** unix seconds */
+  createdAt: number;
+  /** messages linked devices sent to it (group-send.ts): id, sender phone, the devices that got the sender key with it */
+  sentByDevices: Array<{ id: string; from: string; distributedTo: string[] }>;
 }
 
 export class GroupStore {
   private readonly groups = new Map<string, Group>();
 
-  create(subject: string, members: string[]): Group {
+  create(subject: string, members: string[], admins: string[] = []): Group {
     const jid = `120363${BigInt(`0x${randomBytes(6).toString('hex')}`)
       .toString()
       .padStart(12, '0')
       .slice(0, 12)}@g.us`;
-    const group: Group = { jid, subject, members: new Set(members), reads: [] };
+    const group: Group = {
+      jid,
+      subject,
+      members: new Set(members),
+      creator: members[0] ?? '',
+      admins: new Set(admins),
+      createdAt: Math.floor(Date.now() / 1000),
+      sentByDevices: [],
+      reads: [],
+    };
     this.groups.set(jid, group);
     return group;
   }

@@ -23,6 +23,7 @@ import type { SendResult } from './types.js';
 import type { FailedCopy } from './contact-retry.js';
 import { encryptMedia, type MediaKind } from './media-crypto.js';
 import { SenderKeySession } from './groups.js';
+import { GroupSends } from './group-send.js';
 
 /** A media message a contact sends: the file is encrypted and put on the media host first. */
 export interface OutgoingMedia {
@@ -50,15 +51,21 @@ const messageId = (): string => `3EB0${randomBytes(9).toString('hex').toUpperCas
 type Target = { kind: 'contact'; contact: Contact } | { kind: 'phone'; account: Account } | { kind: 'companion'; account: Account; device: CompanionDevice };
 
 export class Messaging {
-  constructor(private readonly server: EmulatorServer) {}
+  /** messages devices send to groups (group-send.ts) */
+  private readonly groupSends: GroupSends;
+
+  constructor(private readonly server: EmulatorServer) {
+    this.groupSends = new GroupSends(server, (jid) => this.resolve(jid));
+  }
 
   private resolve(jid: string): Target | undefined {
     const p = parseJid(jid);
     if (!p) return undefined;
     const isLid = p.server === 'lid';
-    const contact = isLid ? this.server.contacts.byLid(p.user) : this.server.contacts.get(p.user);
-    if (contact) return p.device === 0 ? { kind: 'contact', contact } : undefined;
+    // a linked account wins over a contact of the same number (createGroup before linking makes one)
     const account = isLid ? this.server.accounts.byLid(p.user) : this.server.accounts.get(p.user);
+    const contact = account ? undefined : isLid ? this.server.contacts.byLid(p.user) : this.server.contacts.get(p.user);
+    if (contact) return p.device === 0 ? { kind: 'contact', contact } : undefined;
     if (!account) return undefined;
     if (p.device === 0) return { kind: 'phone', account };
     const device = account.devices.get(p.device);
@@ -89,7 +96,12 @@ export class Messaging {
     if (!awaiting && stanza.attrs.id !== undefined && !account.acceptSentId(stanza.attrs.id)) {
       // WhatsApp delivers one message per message key: a resend (e.g. by a worker restarted mid-send) is acked, not fanned out
       account.duplicateSends += 1;
+      this.server.changed(); // `until` on duplicateSends re-checks
       conn.send(node('ack', { class: 'message', id, from: to, t: unixNow() }));
+      return;
+    }
+    if (to.endsWith('@g.us') && !awaiting) {
+      await this.groupSends.onClientGroupMessage(conn, account, sender, stanza, id);
       return;
     }
     // direct <enc> children (peer messages) are addressed to the stanza's `to`

@@ -52,7 +52,8 @@ export function receivedPoll(m: ReceivedMessage): { name: string; options: strin
 
 /**
  * The `pollUpdateMessage` a contact sends to vote on `poll` (a poll it received from `accountPhone`).
- * The target key is from the voter's view: the chat is the account, and the poll is not the voter's.
+ * The target key is from the voter's view: the chat is the account (or the group the poll was sent to), and the
+ * poll is not the voter's.
  */
 export function pollVoteMessage(poll: ReceivedMessage, voterPhone: string, selectedOptions: readonly string[]): proto.IMessage {
   const { secret } = receivedPoll(poll);
@@ -60,7 +61,10 @@ export function pollVoteMessage(poll: ReceivedMessage, voterPhone: string, selec
   const vote = encryptPollVote({ pollMessageId: poll.id, pollCreatorJid, voterJid: `${voterPhone}@s.whatsapp.net`, pollSecret: secret, selectedOptions });
   return {
     pollUpdateMessage: {
-      pollCreationMessageKey: { remoteJid: pollCreatorJid, fromMe: false, id: poll.id },
+      // in a group the chat is the group and the poll's sender its participant
+      pollCreationMessageKey: poll.group
+        ? { remoteJid: poll.group, fromMe: false, id: poll.id, participant: pollCreatorJid }
+        : { remoteJid: pollCreatorJid, fromMe: false, id: poll.id },
       vote,
       senderTimestampMs: Date.now(),
     },

@@ -17,6 +17,7 @@ import type { IqContext, UsyncUserInfo } from './iq-handlers.js';
 import { answerIq } from './iq-handlers.js';
 import { MediaHost } from './media-host.js';
 import { GroupStore } from './groups.js';
+import { answerGroupIq } from './group-send.js';
 import { decryptMedia, type MediaKind } from './media-crypto.js';
 import { Delivery } from './delivery.js';
 import { ContactRetries } from './contact-retry.js';
@@ -434,7 +435,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   }
 
   answerProfileIq(conn: ClientConnection, iq: BinaryNode): BinaryNode | undefined {
-    return this.profiles.answerIq(conn, iq);
+    return this.profiles.answerIq(conn, iq) ?? answerGroupIq(this, conn, iq);
   }
 
   usyncPart(protocol: string, user: UsyncUserInfo | undefined): BinaryNode | undefined {
@@ -643,13 +644,22 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
 
   /** The contact votes on a poll it received (`poll`, from the contact's `receivedBy`): encrypted with the poll's secret. */
   sendPollVote(fromContactPhone: string, poll: ReceivedMessage, selectedOptions: readonly string[]): Promise<SendResult> {
-    return this.messaging.sendFromContact(fromContactPhone, poll.from, pollVoteMessage(poll, normalizePhone(fromContactPhone), selectedOptions));
+    const vote = pollVoteMessage(poll, normalizePhone(fromContactPhone), selectedOptions);
+    // a poll sent to a group is voted on in the group
+    if (poll.group) return this.messaging.sendGroupFromContact(normalizePhone(fromContactPhone), poll.group, vote);
+    return this.messaging.sendFromContact(fromContactPhone, poll.from, vote);
   }
 
-  createGroup(subject: string, memberPhones: string[]): { jid: string } {
+  createGroup(subject: string, memberPhones: string[], opts: { admins?: string[] } = {}): { jid: string } {
     const members = memberPhones.map((p) => normalizePhone(p));
     for (const p of members) if (!this.accounts.get(p) && !this.contacts.get(p)) this.contacts.add(p);
-    return { jid: this.groups.create(subject, members).jid };
+    return {
+      jid: this.groups.create(
+        subject,
+        members,
+        (opts.admins ?? []).map((p) => normalizePhone(p)),
+      ).jid,
+    };
   }
 
   sendGroupMessage(fromContactPhone: string, groupJid: string, message: proto.IMessage | string): Promise<SendResult> {

@@ -45,6 +45,10 @@ export interface ReceivedMessage {
   /** unix seconds from the stanza (or arrival time) */
   t: number;
   message: proto.IMessage;
+  /** a group message: the group's JID (1:1 messages have none) */
+  group?: string;
+  /** a group message: the sending device as members see it (`participant`, e.g. `<account LID>:<device>@lid`) */
+  participant?: string;
 }
 
 export interface SendResult {
@@ -173,8 +177,12 @@ export interface Emulator {
   setPhoneHistory(accountPhone: string, history: PhoneHistory): void;
 
   // ---- groups ----
-  /** A group of emulated contacts and linked accounts (phones; unknown phones become contacts). */
-  createGroup(subject: string, memberPhones: string[]): { jid: string };
+  /**
+   * A group of emulated contacts and linked accounts (phones; unknown phones become contacts). The first member
+   * created it (superadmin); `admins` are further admins. Linked devices of member accounts can query its
+   * metadata (`w:g2`) and send to it (group-send.ts).
+   */
+  createGroup(subject: string, memberPhones: string[], opts?: { admins?: string[] }): { jid: string };
   /** A member contact writes to the group: sender-key encrypted, delivered to every account member's devices. */
   sendGroupMessage(fromContactPhone: string, groupJid: string, message: proto.IMessage | string): Promise<SendResult>;
 
