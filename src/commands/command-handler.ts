@@ -23,7 +23,8 @@ export interface CommandHandlerDeps {
   fleet?: { commandsQueue: string; reservedQueues: readonly string[]; workerIds: readonly string[] | undefined };
   /** The broker user workers publish as: worker-to-worker commands (`release`) must carry it as their validated `user_id`. */
   workerUser?: string;
-  execute: (command: Command) => Promise<void>;
+  /** Carries out the command; `delivery` lets a paced send move itself to the delay queue (send-pacer.ts). */
+  execute: (command: Command, delivery: Delivery) => Promise<void>;
   /**
    * Moves the message, confirmed, onto `workerId`'s own queue. `toOwner`: that worker drives
    * the session, and executes the command whoever the body names.
@@ -98,7 +99,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
         cmdLog.debug({ to: route.workerId }, 'command forwarded');
       } else {
         try {
-          await deps.execute(command);
+          await deps.execute(command, delivery);
         } catch (err) {
           if (!(err instanceof OwnedByAnotherWorker) || forwardHops(delivery) >= MAX_OWNER_HOPS) throw err;
           // Another running worker drives this number: it alone acts on it.
