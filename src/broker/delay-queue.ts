@@ -24,10 +24,14 @@ export function delayQueueArguments(config: QueueConfig): Record<string, unknown
   return { 'x-queue-type': 'classic', ...back };
 }
 
+/** Names the worker that put a send in its delay queue. */
+export const PACED_BY_HEADER = 'x-paced-by';
+
 /**
  * Puts a command delivery, body unchanged, in the delay queue for `ttlMs`, confirmed. It comes
  * back marked as meant for this worker (x-forwarded-to-owner), so it is executed here whoever its
- * body names, as it was the first time.
+ * body names, as it was the first time; and as paced by this worker (`x-paced-by`, with our broker
+ * user as its broker-checked `user_id`), so its age is not held against it (`isPacedReturn`).
  */
 export async function postponeDelivery(
   publisher: Publisher,
@@ -37,5 +41,19 @@ export async function postponeDelivery(
   ttlMs: number,
 ): Promise<void> {
   const properties = forwardProperties(delivery, { forwardedBy: config.workerId, action, toOwner: config.workerId });
-  await publisher.publish('', delayQueueName(config), delivery.body, { ...properties, expiration: String(Math.max(1, Math.round(ttlMs))) });
+  await publisher.publish('', delayQueueName(config), delivery.body, {
+    ...properties,
+    headers: { ...properties.headers, [PACED_BY_HEADER]: config.workerId },
+    userId: config.rabbitmq.user,
+    expiration: String(Math.max(1, Math.round(ttlMs))),
+  });
+}
+
+/**
+ * A send back from this worker's delay queue: it was accepted on time, and waited because of our
+ * pacing, so COMMAND_MAX_AGE_MS does not apply to it. Proven by the `user_id` the broker checks
+ * (only a worker publishes as the workers' user) and the header naming this worker.
+ */
+export function isPacedReturn(delivery: Pick<Delivery, 'headers' | 'userId'>, self: string, workerUser: string | undefined): boolean {
+  return workerUser !== undefined && delivery.userId === workerUser && delivery.headers[PACED_BY_HEADER] === self;
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Delivery, DeliveryHandler, Outcome } from '../broker/types.js';
 import { forwardedToOwnerOf, forwardHops } from '../broker/outgoing-properties.js';
+import { isPacedReturn } from '../broker/delay-queue.js';
 import type { Events } from '../events/event-publisher.js';
 import { describeError, isWorkerError, OwnedByAnotherWorker } from '../util/errors.js';
 import type { Command } from './command.js';
@@ -52,6 +53,8 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
       maxBytes: deps.maxBytes,
       ...(deps.maxMediaBytes ? { maxMediaBytes: deps.maxMediaBytes } : {}),
       ...deps.parseLimits,
+      // A send our pacing kept waiting is not too old for it (delay-queue.ts).
+      ...(isPacedReturn(delivery, deps.self, deps.workerUser) ? { maxAgeMs: 0 } : {}),
     });
     if (!parsed.ok) {
       if (parsed.code === 'MISROUTED_EVENT') {

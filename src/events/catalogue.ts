@@ -91,6 +91,16 @@ const settingsSchema = z
     autoRead: z.boolean().describe('Incoming messages get read receipts once their message_received is confirmed.'),
     alwaysOnline: z.boolean().describe('The account is announced available on every connect.'),
     historySync: z.enum(HISTORY_SYNC_MODES).describe('What the session asks WhatsApp for when it links.'),
+    pacing: z
+      .object({
+        perMinute: z.number().int().nonnegative(),
+        burst: z.number().int().positive(),
+        minGapMs: z.number().int().nonnegative(),
+        jitterMs: z.number().int().nonnegative(),
+        typing: z.boolean(),
+      })
+      .optional()
+      .describe('Send pacing in force (README "Send pacing"); absent: the number\'s sends are not paced (a warm-up may still apply).'),
   })
   .describe("The number's settings in force.");
 

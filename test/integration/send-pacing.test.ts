@@ -37,6 +37,7 @@ async function pacedWorker(label: string, env: Record<string, string>, queueType
       numberId: 6,
       workerId,
       requestId,
+      timestamp: Date.now(),
       data: { to: '+221770000001', type: 'text', text: `message ${requestId}` },
     });
   return { scenario, w, workerId, send, heartbeatQueue };
@@ -77,13 +78,18 @@ describe('send pacing against the real broker', () => {
   it.each(['classic', 'quorum'] as const)(
     'a send whose wait exceeds PACING_MAX_HOLD_MS goes through the delay queue and is sent after it, in order (%s queues)',
     async (queueType) => {
-      const { scenario, w, send } = await pacedWorker(`pacedelay-${queueType}`, { PACING_MAX_HOLD_MS: '400', RABBITMQ_QUEUE_TYPE: queueType }, queueType);
+      const { scenario, w, send } = await pacedWorker(
+        `pacedelay-${queueType}`,
+        { PACING_MAX_HOLD_MS: '400', RABBITMQ_QUEUE_TYPE: queueType, COMMAND_MAX_AGE_MS: '1000' },
+        queueType,
+      );
       try {
         const settledBefore = w.worker.commandsSettled.own;
         const declared = await scenario.probe.channel.checkQueue(delayQueueName(w.config));
         expect(declared.queue).toBe(delayQueueName(w.config));
         for (const id of ['d1', 'd2', 'd3']) await send(id);
-        // d1 goes at once; d2 (1 s away) and d3 (2 s away) wait longer than 400 ms: delay queue.
+        // d1 goes at once; d2 (1 s away) and d3 (2 s away) wait longer than 400 ms: delay queue. d3
+        // comes back older than COMMAND_MAX_AGE_MS: its wait was ours, so it is not refused as stale.
         await waitFor(() => w.worker.pacer.backlog().some((b) => b.delayed > 0), 'a send in the delay queue', { timeoutMs: 10_000, intervalMs: 10 });
         await scenario.messages.until((ms) => ms.filter((m) => m.action === 'message_sent').length === 3, 20_000, 'three message_sent');
         const times = ['d1', 'd2', 'd3'].map((id) => sentAt(scenario.messages.bodies(), id)!);
@@ -95,6 +101,7 @@ describe('send pacing against the real broker', () => {
         expect(scenario.messages.bodies().filter((m) => m.action === 'message_sent')).toHaveLength(3);
         expect(await scenario.probe.messageCount(delayQueueName(w.config))).toBe(0);
         expect(w.worker.pacer.backlog()).toEqual([]);
+        expect(scenario.events.bodies().filter((e) => e.action === 'command_rejected')).toEqual([]);
       } finally {
         await w.worker.stop(5000);
         await scenario.probe.close();

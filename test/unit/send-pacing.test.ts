@@ -1,6 +1,7 @@
 import { PacingBucket, type PacingRate } from '../../src/messaging/pacing-bucket.js';
 import { SendPacer, type NumberPacing, type PacedSend, type SendPacerDeps } from '../../src/messaging/send-pacer.js';
 import { pacedExecute } from '../../src/messaging/paced-execution.js';
+import { isPacedReturn } from '../../src/broker/delay-queue.js';
 import { sessionPacing } from '../../src/sessions/session-pacing.js';
 import { SessionRecord } from '../../src/sessions/session-record.js';
 import { parseCommand } from '../../src/commands/parse-command.js';
@@ -390,5 +391,16 @@ describe('warm-up after linking', () => {
     await record.claim('221771234567:2@s.whatsapp.net');
     expect(record.linkedAt).toBe(linkedAt);
     expect((await store.loadMeta('session_6_+221771234567'))?.linkedAt).toBe(linkedAt);
+  });
+});
+
+describe('a send back from the delay queue', () => {
+  it('is recognised only with the header naming this worker AND the workers’ broker-checked user_id', () => {
+    const headers = { 'x-paced-by': 'w1' };
+    expect(isPacedReturn({ headers, userId: 'workers' }, 'w1', 'workers')).toBe(true);
+    expect(isPacedReturn({ headers, userId: undefined }, 'w1', 'workers')).toBe(false); // a backend forging the header
+    expect(isPacedReturn({ headers, userId: 'backend' }, 'w1', 'workers')).toBe(false);
+    expect(isPacedReturn({ headers, userId: 'workers' }, 'w2', 'workers')).toBe(false);
+    expect(isPacedReturn({ headers: {}, userId: 'workers' }, 'w1', 'workers')).toBe(false);
   });
 });
