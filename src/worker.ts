@@ -140,7 +140,9 @@ export class Worker {
       maxHoldMs: config.pacing.maxHoldMs,
       // Half the prefetch at most is held by paced sends: the rest keeps room for other commands.
       maxHeld: Math.max(1, Math.floor(config.rabbitmq.prefetch / 2)),
-      pacingFor: (numberId) => {
+      pacingFor: async (numberId) => {
+        // A send redelivered after a restart waits for its number to be restored: paced like any other, not let through.
+        await sessions.whenRestored(numberId);
         const session = sessions.list().find((s) => s.numberId === numberId && s.live);
         return session ? sessionPacing(session, warmUp, (toJid, ms) => simulateTyping(session, toJid, ms)) : undefined;
       },

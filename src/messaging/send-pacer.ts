@@ -27,7 +27,8 @@ export interface SendPacerDeps {
   maxHoldMs: number;
   /** Most sends held at once, all numbers together; beyond, they go to the delay queue (keeps room in the prefetch for other commands). */
   maxHeld: number;
-  pacingFor: (numberId: number) => NumberPacing | undefined;
+  /** The number's pacing in force; may wait (for a restore in progress to reopen the number, say). */
+  pacingFor: (numberId: number) => NumberPacing | undefined | Promise<NumberPacing | undefined>;
 }
 
 /** How far behind a number is (heartbeats). */
@@ -43,6 +44,7 @@ export interface PacingBacklog {
 
 interface Waiting {
   at: number;
+  pacing: NumberPacing;
   since: number;
   send: PacedSend;
   run: () => Promise<void>;
@@ -57,6 +59,8 @@ class NumberLine {
   /** requestId → reserved time, for sends put in the delay queue (insertion order: oldest first). */
   readonly delayed = new Map<string, number>();
   pumping = false;
+  /** The pacing of the last send held (whether the bucket is idle is judged with it). */
+  rate: PacingRate | undefined;
   lastRunAt = Number.NEGATIVE_INFINITY;
   wake = new AbortController();
 }
@@ -92,7 +96,7 @@ export class SendPacer {
    * (resolves once the broker confirmed it; then the original may be acked).
    */
   async pace(send: PacedSend, run: () => Promise<void>, postpone: (ttlMs: number) => Promise<void>): Promise<void> {
-    const pacing = this.deps.pacingFor(send.numberId);
+    const pacing = await this.deps.pacingFor(send.numberId);
     if (!pacing || pacing.rate.perMinute <= 0) return run();
     if (this.stopped) throw stopping();
     const line = this.lineOf(send.numberId);
@@ -119,7 +123,8 @@ export class SendPacer {
       return;
     }
     return new Promise<void>((resolve, reject) => {
-      const entry: Waiting = { at, since: now, send, run, resolve, reject };
+      const entry: Waiting = { at, pacing, since: now, send, run, resolve, reject };
+      line.rate = pacing.rate;
       // Ordered by reserved time (a send back from the delay queue takes its place), equal times in arrival order.
       let i = line.waiting.length;
       while (i > 0 && line.waiting[i - 1]!.at > at) i--;
@@ -179,7 +184,7 @@ export class SendPacer {
       while (line.waiting.length) {
         const head = line.waiting[0]!;
         // A send back late from the delay queue has a time already past: still never closer than minGapMs to the previous.
-        const minGap = this.deps.pacingFor(numberId)?.rate.minGapMs ?? 0;
+        const minGap = head.pacing.rate.minGapMs;
         const wait = Math.max(head.at, line.lastRunAt + minGap) - this.deps.now();
         if (wait > 0) {
           if (line.wake.signal.aborted) line.wake = new AbortController();
@@ -189,7 +194,7 @@ export class SendPacer {
         line.waiting.shift();
         line.lastRunAt = this.deps.now();
         try {
-          const typing = this.deps.pacingFor(numberId)?.typing;
+          const typing = head.pacing.typing;
           if (typing && head.send.typingMs > 0) await typing(head.send.toJid, head.send.typingMs);
           await head.run();
           head.resolve();
@@ -201,8 +206,7 @@ export class SendPacer {
       }
     } finally {
       line.pumping = false;
-      const pacing = this.deps.pacingFor(numberId);
-      if (!line.waiting.length && !line.delayed.size && (!pacing || line.bucket.idleAt(this.deps.now(), pacing.rate))) this.lines.delete(numberId);
+      if (!line.waiting.length && !line.delayed.size && (!line.rate || line.bucket.idleAt(this.deps.now(), line.rate))) this.lines.delete(numberId);
     }
   }
 }
