@@ -6,8 +6,8 @@ import { workerEventSchemas } from '../../src/events/catalogue.js';
 
 const PHONE = '+221771234567';
 
-/** A worker with one connected number (numberId 6), paced 60 a minute, burst 1, no gap or jitter of its own. */
-async function pacedWorker(label: string, env: Record<string, string>, queueType: 'classic' | 'quorum' = 'classic') {
+/** A worker with one connected number (numberId 6); `paced`: PACING_* 60 a minute, burst 1, no gap or jitter. */
+async function pacedWorker(label: string, env: Record<string, string>, queueType: 'classic' | 'quorum' = 'classic', paced = true) {
   const scenario = await brokerScenario(label, { queueType });
   const heartbeatQueue = `${scenario.env.QUEUE_SESSION_COMMANDS}.hb`;
   scenario.probe.track(heartbeatQueue);
@@ -19,10 +19,7 @@ async function pacedWorker(label: string, env: Record<string, string>, queueType
     env: {
       ...scenario.env,
       QUEUE_WORKER_HEARTBEAT: heartbeatQueue,
-      PACING_PER_MINUTE: '60',
-      PACING_BURST: '1',
-      PACING_MIN_GAP_MS: '0',
-      PACING_JITTER_MS: '0',
+      ...(paced ? { PACING_PER_MINUTE: '60', PACING_BURST: '1', PACING_MIN_GAP_MS: '0', PACING_JITTER_MS: '0' } : {}),
       ...env,
     },
     workerId,
@@ -109,6 +106,32 @@ describe('send pacing against the real broker', () => {
     },
     60_000,
   );
+
+  it("a number's own settings.pacing paces it on a worker with pacing off, and null puts it back", async () => {
+    const { scenario, w, workerId, send } = await pacedWorker('paceown', {}, 'classic', false);
+    try {
+      const update = (requestId: string, pacing: unknown) =>
+        scenario.probe.publish(w.config.queues.commands, { action: 'update_settings', numberId: 6, workerId, requestId, data: { settings: { pacing } } });
+      await update('u1', { perMinute: 60, burst: 1, minGapMs: 0, jitterMs: 0 });
+      const updated = await scenario.messages.untilAction('settings_updated', (m) => m.requestId === 'u1');
+      expect(updated.settings.pacing).toEqual({ perMinute: 60, burst: 1, minGapMs: 0, jitterMs: 0, typing: false });
+      for (const id of ['o1', 'o2', 'o3']) await send(id);
+      await scenario.messages.until((ms) => ms.filter((m) => m.action === 'message_sent').length === 3, 20_000, 'three message_sent');
+      const paced = ['o1', 'o2', 'o3'].map((id) => sentAt(scenario.messages.bodies(), id)!);
+      expect(paced[2]! - paced[0]!).toBeGreaterThanOrEqual(1900);
+
+      await update('u2', null);
+      const back = await scenario.messages.untilAction('settings_updated', (m) => m.requestId === 'u2');
+      expect(back.settings.pacing).toBeUndefined();
+      for (const id of ['f1', 'f2', 'f3']) await send(id);
+      await scenario.messages.until((ms) => ms.filter((m) => m.action === 'message_sent').length === 6, 20_000, 'six message_sent');
+      const free = ['f1', 'f2', 'f3'].map((id) => sentAt(scenario.messages.bodies(), id)!);
+      expect(free[2]! - free[0]!).toBeLessThan(900);
+    } finally {
+      await w.worker.stop(5000);
+      await scenario.probe.close();
+    }
+  }, 60_000);
 });
 
 function connector(w: { connector: FakeConnector }) {
