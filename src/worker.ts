@@ -260,6 +260,8 @@ export class Worker {
    */
   private standDown(): void {
     void this.heartbeat.stop();
+    // Held paced sends are back in the queue for the new holder: they must not run on closed sessions here.
+    this.pacer.releaseHeld();
     void this.sessions.shutdown();
   }
 

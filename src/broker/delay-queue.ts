@@ -1,5 +1,5 @@
 import type { Config } from '../config/config.js';
-import { forwardProperties } from './outgoing-properties.js';
+import { forwardHops, forwardProperties } from './outgoing-properties.js';
 import type { Delivery, Publisher } from './types.js';
 
 /** What the delay queue is named and declared from (the same as topology.ts's QueueConfig, without importing it: topology declares this queue). */
@@ -43,7 +43,8 @@ export async function postponeDelivery(
   const properties = forwardProperties(delivery, { forwardedBy: config.workerId, action, toOwner: config.workerId });
   await publisher.publish('', delayQueueName(config), delivery.body, {
     ...properties,
-    headers: { ...properties.headers, [PACED_BY_HEADER]: config.workerId },
+    // A wait is no move between workers: the hop count stays as it was.
+    headers: { ...properties.headers, 'x-forward-hops': forwardHops(delivery), [PACED_BY_HEADER]: config.workerId },
     userId: config.rabbitmq.user,
     expiration: String(Math.max(1, Math.round(ttlMs))),
   });

@@ -161,6 +161,14 @@ export class SendPacer {
    */
   stop(): void {
     this.stopped = true;
+    this.releaseHeld();
+  }
+
+  /**
+   * Gives the held sends back (retried: their deliveries are requeued, or already were by a lost
+   * channel) without refusing new ones: the worker stood down, another process drives its numbers now.
+   */
+  releaseHeld(): void {
     for (const line of this.lines.values()) {
       for (const w of line.waiting.splice(0)) {
         this.held--;

@@ -1,6 +1,7 @@
 import type { NumberPacing } from '../messaging/send-pacer.js';
 import { PACING_OFF } from '../util/session-settings.js';
 import type { Session } from './session.js';
+import type { WhatsAppConnection } from '../whatsapp/types.js';
 
 export interface WarmUp {
   /** Days after linking during which the number sends at most `perMinute` (0: no warm-up). */
@@ -31,7 +32,11 @@ export function sessionPacing(
 }
 
 /** `composing` to the recipient for `ms`, then `paused`; a session not connected shows nothing. Never rejects. */
-export async function simulateTyping(session: Session, toJid: string, ms: number): Promise<void> {
+export async function simulateTyping(
+  session: { connectionForSend(timeoutMs: number): Promise<Pick<WhatsAppConnection, 'sendPresence'>> },
+  toJid: string,
+  ms: number,
+): Promise<void> {
   try {
     const conn = await session.connectionForSend(0);
     await conn.sendPresence('composing', toJid);

@@ -2,7 +2,7 @@ import { PacingBucket, type PacingRate } from '../../src/messaging/pacing-bucket
 import { SendPacer, type NumberPacing, type PacedSend, type SendPacerDeps } from '../../src/messaging/send-pacer.js';
 import { pacedExecute } from '../../src/messaging/paced-execution.js';
 import { isPacedReturn } from '../../src/broker/delay-queue.js';
-import { sessionPacing } from '../../src/sessions/session-pacing.js';
+import { sessionPacing, simulateTyping } from '../../src/sessions/session-pacing.js';
 import { SessionRecord } from '../../src/sessions/session-record.js';
 import { parseCommand } from '../../src/commands/parse-command.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -268,12 +268,27 @@ describe('send pacer', () => {
     const first = pacer.pace(paced('r1'), async () => void ran.push('r1'), noPostpone);
     const second = pacer.pace(paced('r2'), async () => void ran.push('r2'), noPostpone);
     await first;
+    await clock.advance(0);
     pacer.stop();
     const err = await second.catch((e: unknown) => e);
     expect(isWorkerError(err, 'SESSION_BUSY')).toBe(true);
     await expect(pacer.pace(paced('r3'), async () => undefined, noPostpone)).rejects.toThrow(/stopping/);
     expect(ran).toEqual(['r1']);
     expect(pacer.heldCount).toBe(0);
+  });
+
+  it('releaseHeld (the worker stood down) gives held sends back for a retry but keeps taking new ones', async () => {
+    const clock = new FakeClock();
+    const pacer = pacerWith(clock);
+    await pacer.pace(paced('r1'), async () => undefined, noPostpone);
+    const held = pacer.pace(paced('r2'), async () => undefined, noPostpone);
+    await clock.advance(0);
+    expect(pacer.heldCount).toBe(1);
+    pacer.releaseHeld();
+    expect(isWorkerError(await held.catch((e: unknown) => e), 'SESSION_BUSY')).toBe(true);
+    const next = pacer.pace(paced('r3'), async () => undefined, noPostpone);
+    await clock.advance(2000);
+    await expect(next).resolves.toBeUndefined();
   });
 
   it('a failed re-publish to the delay queue fails the command (retried) and forgets the reservation', async () => {
@@ -378,6 +393,19 @@ describe('warm-up after linking', () => {
     const typed = { ...DEFAULT_SESSION_SETTINGS, pacing: { ...PACING_OFF, perMinute: 30, typing: true } };
     expect(sessionPacing({ settings: typed, linkedAt: undefined }, { days: 0, perMinute: 5 }, typing)?.typing).toBe(typing);
     expect(sessionPacing({ settings: paced30, linkedAt: undefined }, { days: 0, perMinute: 5 }, typing)?.typing).toBeUndefined();
+  });
+
+  it('typing: composing to the recipient, then paused; a session not connected shows nothing and does not fail', async () => {
+    const socket = {
+      presences: [] as Array<{ state: string; jid?: string }>,
+      sendPresence: async (state: string, jid?: string) => void socket.presences.push({ state, jid }),
+    };
+    await simulateTyping({ connectionForSend: async () => socket }, '221770000001@s.whatsapp.net', 1);
+    expect(socket.presences).toEqual([
+      { state: 'composing', jid: '221770000001@s.whatsapp.net' },
+      { state: 'paused', jid: '221770000001@s.whatsapp.net' },
+    ]);
+    await expect(simulateTyping({ connectionForSend: () => Promise.reject(new Error('not connected')) }, 'x@s.whatsapp.net', 1)).resolves.toBeUndefined();
   });
 
   it('the link time is recorded with the first JID and kept afterwards', async () => {
