@@ -78,7 +78,7 @@ const MAX_DELAYED_PER_NUMBER = 10_000;
  * the unacked deliveries ARE the queue, bounded by the broker's prefetch, and a restart loses
  * nothing: the broker redelivers, and send idempotence by requestId prevents doubles).
  *
- * A send whose time is more than `maxHoldMs` away (or that finds `maxHeld` sends held already)
+ * A send whose time is more than `maxHoldMs` away (or, not yet due, finds `maxHeld` sends held already)
  * is not held unacked (RabbitMQ's consumer_timeout would close the channel): `postpone` puts it
  * in the worker's delay queue for about the wait, and it comes back as a new delivery. Its time
  * stays reserved (by requestId), so the number's later sends, which reserve later times, are
@@ -105,9 +105,10 @@ export class SendPacer {
     line.delayed.delete(send.requestId);
     const at = reserved ?? line.bucket.reserve(now, pacing.rate, this.deps.random);
     const wait = at - now;
-    if (wait > this.deps.maxHoldMs || this.held >= this.deps.maxHeld) {
+    // A send due now runs even with the hold full (it is held for no time, and postponing it would never end).
+    if (wait > this.deps.maxHoldMs || (this.held >= this.deps.maxHeld && wait > 0)) {
       // Back half a hold before its time, so that it waits its last stretch here, in its place.
-      // Never sooner than `minDelay` (no ping-pong with the broker while the hold is full). For one
+      // Never sooner than a second (half a hold if shorter): no ping-pong with the broker while the hold is full. For one
       // number, each send's expiry is then no earlier than the previous one's, so per-message
       // TTLs (which expire only at the queue's head) bring them back in order.
       const half = this.deps.maxHoldMs / 2;

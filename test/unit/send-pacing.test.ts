@@ -192,6 +192,21 @@ describe('send pacer', () => {
     await Promise.all(sends);
   });
 
+  it('with the hold full, a send due now (another number’s) still runs at once', async () => {
+    const clock = new FakeClock();
+    const pacer = pacerWith(clock, { maxHeld: 1 });
+    const ran: string[] = [];
+    await pacer.pace(paced('a1', 6), async () => void ran.push('a1'), noPostpone);
+    const a2 = pacer.pace(paced('a2', 6), async () => void ran.push('a2'), noPostpone);
+    await clock.advance(0);
+    expect(pacer.heldCount).toBe(1);
+    await pacer.pace(paced('b1', 7), async () => void ran.push('b1'), noPostpone);
+    expect(ran).toEqual(['a1', 'b1']);
+    await clock.advance(1000);
+    await a2;
+    expect(ran).toEqual(['a1', 'b1', 'a2']);
+  });
+
   it('puts a send whose wait exceeds maxHoldMs in the delay queue, keeps its time, and its later sends behind it', async () => {
     const clock = new FakeClock();
     const pacer = pacerWith(clock, { maxHoldMs: 1500 });
