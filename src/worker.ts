@@ -17,6 +17,10 @@ import type { MessageHistory } from './messaging/message-history.js';
 import type { PollArchive } from './messaging/poll-archive.js';
 import { printQrToTerminal, qrToPngDataUrl } from './sessions/qr-image.js';
 import { SessionManager } from './sessions/session-manager.js';
+import { SendPacer, wakeableSleep } from './messaging/send-pacer.js';
+import { pacedExecute } from './messaging/paced-execution.js';
+import { sessionPacing, simulateTyping } from './sessions/session-pacing.js';
+import { postponeDelivery } from './broker/delay-queue.js';
 import type { SessionStore } from './storage/types.js';
 
 import type { WhatsAppConnector } from './whatsapp/types.js';
@@ -54,6 +58,8 @@ export class Worker {
   private readonly healthFile: HealthFileWriter;
   /** Messages sent and received since start: sessions count, heartbeats read. */
   private readonly counters = new MessageCounters();
+  /** Send pacing (README "Send pacing"): paced sends wait here, outside their number's lane. */
+  readonly pacer: SendPacer;
   private stopRun: Promise<void> | undefined;
 
   constructor(private readonly parts: WorkerParts) {
@@ -127,6 +133,21 @@ export class Worker {
       { maxSessions: config.maxSessions, restoreConcurrency: config.restoreConcurrency, restoreSettleTimeoutMs: config.restoreSettleTimeoutMs },
     ));
 
+    const warmUp = { days: config.pacing.warmupDays, perMinute: config.pacing.warmupPerMinute };
+    const pacer = (this.pacer = new SendPacer({
+      now: Date.now,
+      sleep: wakeableSleep,
+      maxHoldMs: config.pacing.maxHoldMs,
+      // Half the prefetch at most is held by paced sends: the rest keeps room for other commands.
+      maxHeld: Math.max(1, Math.floor(config.rabbitmq.prefetch / 2)),
+      pacingFor: async (numberId) => {
+        // A send redelivered after a restart waits for its number to be restored: paced like any other, not let through.
+        await sessions.whenRestored(numberId);
+        const session = sessions.list().find((s) => s.numberId === numberId && s.live);
+        return session ? sessionPacing(session, warmUp, (toJid, ms) => simulateTyping(session, toJid, ms)) : undefined;
+      },
+    }));
+
     const handlerDeps: Omit<CommandHandlerDeps, 'source'> = {
       self: config.workerId,
       maxBytes: config.commandMaxBytes,
@@ -151,7 +172,12 @@ export class Worker {
         workerIds: config.fleetWorkerIds,
       },
       workerUser: config.rabbitmq.user,
-      execute: (command) => sessions.execute(command),
+      execute: pacedExecute(
+        pacer,
+        (command) => sessions.execute(command),
+        (delivery, command, ttlMs) => postponeDelivery(publisher, config, delivery, command.action, ttlMs),
+        config.pacing,
+      ),
       forward: (workerId, delivery, command, opts) => workerQueues.forward(workerId, delivery, command.action, opts),
       events,
       logger,
@@ -176,7 +202,12 @@ export class Worker {
 
     this.heartbeat = new Heartbeat(
       events,
-      { sessionCount: () => sessions.liveCount, connectedCount: () => sessions.connectedCount, messageCount: () => this.counters.total },
+      {
+        sessionCount: () => sessions.liveCount,
+        connectedCount: () => sessions.connectedCount,
+        messageCount: () => this.counters.total,
+        pacing: () => pacer.backlog(),
+      },
       { intervalMs: config.heartbeat.intervalMs, maxSessions: config.maxSessions, version: parts.version ?? '0.0.0' },
       logger.child({ component: 'heartbeat' }),
     );
@@ -229,6 +260,8 @@ export class Worker {
    */
   private standDown(): void {
     void this.heartbeat.stop();
+    // Held paced sends are back in the queue for the new holder: they must not run on closed sessions here.
+    this.pacer.releaseHeld();
     void this.sessions.shutdown();
   }
 
@@ -295,6 +328,8 @@ export class Worker {
     this.log.info({ timeoutMs }, 'shutting down');
     this.lease.stopping();
     await step('stop consuming', () => Promise.all([this.sharedConsumer.stop(), this.ownConsumer.stop()]));
+    // Paced sends still waiting go back to the queue (unacked) instead of holding up the stop.
+    this.pacer.stop();
     await step('finish commands in flight', () => Promise.all([this.sharedConsumer.drain(), this.ownConsumer.drain()]));
     await step('release sessions', () => this.sessions.shutdown());
     if (this.parts.beforeBrokerClose) await step('flush storage', this.parts.beforeBrokerClose);

@@ -237,6 +237,7 @@ export class ConfirmedPublisher implements Publisher {
               correlationId: safeId(options.correlationId),
               headers: options.headers,
               ...(options.userId ? { userId: options.userId } : {}),
+              ...(options.expiration ? { expiration: options.expiration } : {}),
               timestamp: Math.floor((options.timestamp ?? Date.now()) / 1000),
             },
             (err) => this.confirmed(channel, item, err),

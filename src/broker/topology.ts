@@ -1,6 +1,7 @@
 import type { Channel } from 'amqplib';
 import type { Config } from '../config/config.js';
 import { ROUTING } from './routing-keys.js';
+import { delayQueueArguments, delayQueueName } from './delay-queue.js';
 
 /**
  * What the worker declares, all durable. Events go through one topic exchange, so a backend
@@ -9,6 +10,7 @@ import { ROUTING } from './routing-keys.js';
  *   health.<status>   → number-health queue      (binding `health.#`)
  *   worker.<action>   → worker heartbeat queue  (binding `worker.#`, bounded)
  *   message.<action>  → message events queue     (binding `message.#`)
+ * and `<worker queue>:delay`, where paced sends wait (per-message TTL), dead-lettered back to the worker queue.
  * Command queues (the shared one and every `<shared>.<workerId>`) share one set of arguments,
  * because re-declaring a queue with different arguments is an error.
  */
@@ -43,6 +45,8 @@ export async function declareTopology(channel: Channel, config: QueueConfig): Pr
   await channel.assertQueue(q.deadLetter, { durable: true, arguments: queueType });
   await assertCommandQueue(channel, config, q.commands);
   await assertCommandQueue(channel, config, q.workerCommands);
+  // Paced sends that would wait too long wait here, and come back to the worker's queue (send pacing).
+  await channel.assertQueue(delayQueueName(config), { durable: true, arguments: delayQueueArguments(config) });
   await channel.assertExchange(q.eventsExchange, 'topic', { durable: true });
   // An operator may (wrongly) make the events queue the command queue: it is declared already.
   if (q.sessionEvents !== q.commands) await channel.assertQueue(q.sessionEvents, { durable: true, arguments: queueType });

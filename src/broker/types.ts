@@ -13,6 +13,8 @@ export interface PublishOptions {
    * so a consumer can trust it: workers set it on worker-to-worker commands (`release`).
    */
   userId?: string | undefined;
+  /** The AMQP `expiration` (per-message TTL, ms as a decimal string): the pacing delay queue's wait. */
+  expiration?: string | undefined;
 }
 
 export interface Publisher {

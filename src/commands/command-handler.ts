@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Delivery, DeliveryHandler, Outcome } from '../broker/types.js';
 import { forwardedToOwnerOf, forwardHops } from '../broker/outgoing-properties.js';
+import { isPacedReturn } from '../broker/delay-queue.js';
 import type { Events } from '../events/event-publisher.js';
 import { describeError, isWorkerError, OwnedByAnotherWorker } from '../util/errors.js';
 import type { Command } from './command.js';
@@ -23,7 +24,8 @@ export interface CommandHandlerDeps {
   fleet?: { commandsQueue: string; reservedQueues: readonly string[]; workerIds: readonly string[] | undefined };
   /** The broker user workers publish as: worker-to-worker commands (`release`) must carry it as their validated `user_id`. */
   workerUser?: string;
-  execute: (command: Command) => Promise<void>;
+  /** Carries out the command; `delivery` lets a paced send move itself to the delay queue (send-pacer.ts). */
+  execute: (command: Command, delivery: Delivery) => Promise<void>;
   /**
    * Moves the message, confirmed, onto `workerId`'s own queue. `toOwner`: that worker drives
    * the session, and executes the command whoever the body names.
@@ -51,6 +53,8 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
       maxBytes: deps.maxBytes,
       ...(deps.maxMediaBytes ? { maxMediaBytes: deps.maxMediaBytes } : {}),
       ...deps.parseLimits,
+      // A send our pacing kept waiting is not too old for it (delay-queue.ts).
+      ...(isPacedReturn(delivery, deps.self, deps.workerUser) ? { maxAgeMs: 0 } : {}),
     });
     if (!parsed.ok) {
       if (parsed.code === 'MISROUTED_EVENT') {
@@ -98,7 +102,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
         cmdLog.debug({ to: route.workerId }, 'command forwarded');
       } else {
         try {
-          await deps.execute(command);
+          await deps.execute(command, delivery);
         } catch (err) {
           if (!(err instanceof OwnedByAnotherWorker) || forwardHops(delivery) >= MAX_OWNER_HOPS) throw err;
           // Another running worker drives this number: it alone acts on it.

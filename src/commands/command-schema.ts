@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { COMMAND_ACTIONS, MESSAGE_TYPES, PRESENCE_STATES } from './command.js';
-import { HISTORY_SYNC_MODES, REJECT_CALL_MESSAGE_MAX } from '../util/session-settings.js';
+import { HISTORY_SYNC_MODES, PACING_LIMITS, REJECT_CALL_MESSAGE_MAX } from '../util/session-settings.js';
 
 /**
  * The wire shape of a command as the backend publishes it. Any field may sit at the top level
@@ -149,6 +149,21 @@ export const rejectCallFieldsSchema = z.object({
     .describe('reject_call: the caller, as call_received gave it in `from`: its phone-number JID (`…@s.whatsapp.net`) or LID (`…@lid`), or a phone number.'),
 });
 
+const pacingInt = (key: keyof typeof PACING_LIMITS, description: string) =>
+  z.number().int().min(PACING_LIMITS[key].min).max(PACING_LIMITS[key].max).optional().describe(description);
+
+/** settings.pacing: each field optional (absent: PACING_*); unknown fields are refused. */
+export const pacingSettingsSchema = z.strictObject({
+  perMinute: pacingInt('perMinute', 'Sends per minute, sustained (0: no pacing; default PACING_PER_MINUTE).'),
+  burst: pacingInt('burst', 'Sends that may leave back to back after a quiet spell (default PACING_BURST).'),
+  minGapMs: pacingInt('minGapMs', 'Least time between two sends, ms (default PACING_MIN_GAP_MS).'),
+  jitterMs: pacingInt('jitterMs', 'Up to this much random extra wait before each send, ms (default PACING_JITTER_MS).'),
+  typing: z
+    .boolean()
+    .optional()
+    .describe('Show `composing` to the recipient before each text for a time proportional to its length (bounded), then `paused` (default PACING_TYPING).'),
+});
+
 /** A number's own settings; every field optional, `null` puts it back to the worker's default. Unknown fields are refused. */
 export const sessionSettingsSchema = z
   .strictObject({
@@ -178,6 +193,12 @@ export const sessionSettingsSchema = z
       .optional()
       .describe(
         'What the session asks WhatsApp for when it links: none, recent or full history (default SESSION_HISTORY_SYNC). Takes effect at the next link.',
+      ),
+    pacing: pacingSettingsSchema
+      .nullable()
+      .optional()
+      .describe(
+        'How the number\'s sends leave (README "Send pacing"): the fields given override the PACING_* defaults, the others follow them; a new `pacing` replaces the previous one; null: back to PACING_*.',
       ),
   })
   .describe("create / update_settings: the number's own settings, stored with its session (they survive restarts).");

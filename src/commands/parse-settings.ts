@@ -17,7 +17,7 @@ export function parseSettingsUpdate(settings: SessionSettingsPatch | undefined):
     return {
       ok: false,
       code: 'INVALID_COMMAND',
-      reason: '"settings" names no field: give at least one of rejectCalls, rejectCallMessage, autoRead, alwaysOnline, historySync',
+      reason: '"settings" names no field: give at least one of rejectCalls, rejectCallMessage, autoRead, alwaysOnline, historySync, pacing',
     };
   }
   return { ok: true, settings: Object.fromEntries(named) };

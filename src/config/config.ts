@@ -53,6 +53,8 @@ export interface Config {
     historyEventBatch: number;
   };
   heartbeat: { intervalMs: number; queueMaxLength: number };
+  /** Send pacing, worker-wide (the per-number rate is in `sessionDefaults.pacing` and each number's settings). */
+  pacing: { maxHoldMs: number; warmupDays: number; warmupPerMinute: number; typingMsPerChar: number; typingMaxMs: number };
   health: { file: string; maxStaleMs: number; maxBrokerDownMs: number; maxOutboxAgeMs: number };
   eventsContentType: 'application/json' | 'text/plain';
   commandMaxBytes: number;
@@ -327,6 +329,25 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       autoRead: e.SESSION_AUTO_READ,
       alwaysOnline: e.SESSION_ALWAYS_ONLINE,
       historySync: e.SESSION_HISTORY_SYNC,
+      // Off by default: a number is paced only with PACING_PER_MINUTE > 0 or its own `pacing`.
+      ...(e.PACING_PER_MINUTE > 0
+        ? {
+            pacing: {
+              perMinute: e.PACING_PER_MINUTE,
+              burst: e.PACING_BURST,
+              minGapMs: e.PACING_MIN_GAP_MS,
+              jitterMs: e.PACING_JITTER_MS,
+              typing: e.PACING_TYPING,
+            },
+          }
+        : {}),
+    },
+    pacing: {
+      maxHoldMs: e.PACING_MAX_HOLD_MS,
+      warmupDays: e.PACING_WARMUP_DAYS,
+      warmupPerMinute: e.PACING_WARMUP_PER_MINUTE,
+      typingMsPerChar: e.PACING_TYPING_MS_PER_CHAR,
+      typingMaxMs: e.PACING_TYPING_MAX_MS,
     },
     commandMaxAgeMs: e.COMMAND_MAX_AGE_MS,
     commandMaxClockSkewMs: e.COMMAND_MAX_CLOCK_SKEW_MS,

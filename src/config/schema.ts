@@ -103,6 +103,20 @@ export const envSchema = z
     SESSION_AUTO_READ: bool.default(false),
     SESSION_ALWAYS_ONLINE: bool.default(false),
     SESSION_HISTORY_SYNC: z.enum(HISTORY_SYNC_MODES).default('recent'),
+    /** Send pacing defaults (README "Send pacing"): sends per minute per number; 0: pacing off. */
+    PACING_PER_MINUTE: int(0, 600).default(0),
+    PACING_BURST: int(1, 100).default(3),
+    PACING_MIN_GAP_MS: int(0, 600_000).default(1000),
+    PACING_JITTER_MS: int(0, 60_000).default(1000),
+    PACING_TYPING: bool.default(false),
+    /** A paced send whose wait would be longer is not held unacked: it goes to the worker's delay queue (consumer_timeout). */
+    PACING_MAX_HOLD_MS: int(100, 20 * 60_000).default(60_000),
+    /** A number linked less than this many days ago sends at PACING_WARMUP_PER_MINUTE at most (0: no warm-up). */
+    PACING_WARMUP_DAYS: int(0, 365).default(0),
+    PACING_WARMUP_PER_MINUTE: int(1, 600).default(5),
+    /** Typing simulation: ms of `composing` per character of the text, bounded by PACING_TYPING_MAX_MS. */
+    PACING_TYPING_MS_PER_CHAR: int(0, 1000).default(50),
+    PACING_TYPING_MAX_MS: int(0, 60_000).default(5000),
     /** History after linking: chats/contacts per history_chats/history_contacts event, and message events awaiting their broker confirm at once. */
     HISTORY_EVENT_BATCH: int(1, 5000).default(200),
     /** Largest media file sent (base64, media store) or stored when received. */

@@ -91,6 +91,16 @@ const settingsSchema = z
     autoRead: z.boolean().describe('Incoming messages get read receipts once their message_received is confirmed.'),
     alwaysOnline: z.boolean().describe('The account is announced available on every connect.'),
     historySync: z.enum(HISTORY_SYNC_MODES).describe('What the session asks WhatsApp for when it links.'),
+    pacing: z
+      .object({
+        perMinute: z.number().int().nonnegative(),
+        burst: z.number().int().positive(),
+        minGapMs: z.number().int().nonnegative(),
+        jitterMs: z.number().int().nonnegative(),
+        typing: z.boolean(),
+      })
+      .optional()
+      .describe('Send pacing in force (README "Send pacing"); absent: the number\'s sends are not paced (a warm-up may still apply).'),
   })
   .describe("The number's settings in force.");
 
@@ -716,6 +726,18 @@ const workerEvent = <A extends string>(action: A, description: string) =>
       uptime: z.number().nonnegative().describe('Seconds since the process started.'),
       messageCount: z.number().int().nonnegative().describe('WhatsApp messages sent and received since start.'),
       version: z.string().describe("The worker's version."),
+      pacing: z
+        .array(
+          z.object({
+            numberId: envelope.numberId,
+            queued: z.number().int().nonnegative().describe('Paced sends held by the worker, waiting for their time (unacked deliveries).'),
+            delayed: z.number().int().nonnegative().describe('Paced sends this process put in its delay queue that have not come back yet.'),
+            oldestAgeMs: z.number().int().nonnegative().describe('How long the oldest held send has waited, ms.'),
+          }),
+        )
+        .max(20)
+        .optional()
+        .describe('Send pacing: the numbers most behind (oldest held send first), at most 20; absent when no number has a paced send waiting.'),
       timestamp: envelope.timestamp,
       eventId: envelope.eventId,
     })

@@ -3,11 +3,14 @@ import type { EventPublisher, WorkerSnapshot } from '../events/event-publisher.j
 import type { WorkerEventAction } from '../events/catalogue.js';
 
 import { ProcessMetrics } from './process-metrics.js';
+import type { PacingBacklog } from '../messaging/send-pacer.js';
 
 export interface HeartbeatSource {
   sessionCount(): number;
   connectedCount(): number;
   messageCount(): number;
+  /** Send pacing: the numbers most behind (bounded list); omitted from the event when empty. */
+  pacing?(): PacingBacklog[];
 }
 
 /**
@@ -26,7 +29,9 @@ export class Heartbeat {
   ) {}
 
   snapshot(status: 'online' | 'offline'): WorkerSnapshot {
+    const pacing = this.source.pacing?.() ?? [];
     return {
+      ...(pacing.length ? { pacing } : {}),
       status,
       sessionCount: this.source.sessionCount(),
       connectedCount: this.source.connectedCount(),

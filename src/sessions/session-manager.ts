@@ -75,6 +75,11 @@ export class SessionManager {
       .then(() => undefined);
   }
 
+  /** Resolves once a restore in progress has reopened this number (at once when none runs; see `afterRestoreOf`). */
+  whenRestored(numberId: number): Promise<void> {
+    return this.afterRestoreOf(numberId);
+  }
+
   /**
    * Waits (outside the number's lane, which the restore itself needs) until a restore in
    * progress has reopened this number, at most `restoreSettleTimeoutMs` per step: past that the

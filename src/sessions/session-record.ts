@@ -39,6 +39,12 @@ export class SessionRecord {
     return (this.known ??= meta);
   }
 
+  /** When the account was linked, as last read or written (undefined: not linked, or linked before this was recorded). */
+  get linkedAt(): number | undefined {
+    const at = this.known?.linkedAt;
+    return typeof at === 'number' && Number.isFinite(at) ? at : undefined;
+  }
+
   /** The number's own settings as last read or written (checked: what storage holds is not trusted blindly). */
   get settings(): SessionSettingsPatch | undefined {
     return storedSettings(this.known?.settings);
@@ -71,6 +77,8 @@ export class SessionRecord {
     const existing = this.known ?? (await this.store.loadMeta(this.session.id));
     const now = Date.now();
     const linkedAs = jid ?? existing?.jid;
+    // The first link (no JID before) starts the warm-up; a later write keeps the time it had.
+    const linkedAt = existing?.linkedAt ?? (jid && !existing?.jid ? now : undefined);
     // The settings travel with every write: a claim or a handover never drops them.
     const keep = settings ?? storedSettings(existing?.settings);
     const meta: SessionMeta = {
@@ -79,6 +87,7 @@ export class SessionRecord {
       phoneNumber: this.session.phoneNumber,
       workerId,
       ...(linkedAs ? { jid: linkedAs } : {}),
+      ...(linkedAt !== undefined ? { linkedAt } : {}),
       ...(keep && Object.keys(keep).length ? { settings: keep } : {}),
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,

@@ -106,6 +106,11 @@ export class Session {
     return effectiveSettings(this.deps.settingsDefaults ?? DEFAULT_SESSION_SETTINGS, this.record.settings);
   }
 
+  /** When the account was linked (send pacing's warm-up), as stored with the session; undefined when unknown. */
+  get linkedAt(): number | undefined {
+    return this.record.linkedAt;
+  }
+
   get status(): SessionState['status'] {
     return this.state.current.status;
   }

@@ -26,6 +26,8 @@ export interface SessionMeta {
   workerId: string;
   /** Set once linked: the account's JID. */
   jid?: string;
+  /** When the account was linked (epoch ms; set with `jid` the first time, kept after): send pacing's warm-up counts from it. */
+  linkedAt?: number;
   /** The number's own settings (`create` / `update_settings`): only the fields set for it; the rest follow the worker's defaults. */
   settings?: SessionSettingsPatch;
   createdAt: number;

@@ -73,7 +73,8 @@ export async function brokerScenario(
   await probe.channel.bindQueue(env.QUEUE_MESSAGE_EVENTS!, env.EVENTS_EXCHANGE!, 'message.#');
   const workerQueue = (id: string) => {
     const q = `${env.QUEUE_SESSION_COMMANDS}.${id}`;
-    probe.track(q);
+    // Its send pacing delay queue (broker/delay-queue.ts) too.
+    probe.track(q, `${q}:delay`);
     return q;
   };
   return { env, probe, events, health, messages, workerQueue };
