@@ -96,7 +96,9 @@ describe('durable outbox across a SIGKILL', () => {
       .filter((b) => b?.action === 'worker_heartbeat' && b.timestamp >= heldAt && b.timestamp <= killedAt - 1500)
       .map((b) => b.timestamp as number)
       .sort((a, b) => a - b);
-    expect(window.length).toBeGreaterThanOrEqual(Math.floor((killedAt - 1500 - heldAt) / HEARTBEAT_MS) - 2);
+    // The process's own timer decides how many it made: on a loaded machine it runs late, so the
+    // count is judged with a margin; a lost stretch of journal shows in the gaps below.
+    expect(window.length).toBeGreaterThanOrEqual(Math.floor((0.8 * (killedAt - 1500 - heldAt)) / HEARTBEAT_MS) - 2);
     expect(window[0]! - heldAt).toBeLessThanOrEqual(3 * HEARTBEAT_MS);
     expect(killedAt - 1500 - window.at(-1)!).toBeLessThanOrEqual(3 * HEARTBEAT_MS);
     const gaps = window.slice(1).map((t, i) => t - window[i]!);
