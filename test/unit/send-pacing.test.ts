@@ -160,7 +160,10 @@ describe('send pacer', () => {
       deliveryCount: undefined,
     };
     const sends = Array.from({ length: 500 }, (_, i) => run(sendCommand(`s${i}`), delivery));
-    await run({ ...commandBase, action: 'mark_read', requestId: 'read-1', chat: '+221770000001', chatJid: '221770000001@s.whatsapp.net', messageIds: ['X'] }, delivery);
+    await run(
+      { ...commandBase, action: 'mark_read', requestId: 'read-1', chat: '+221770000001', chatJid: '221770000001@s.whatsapp.net', messageIds: ['X'] },
+      delivery,
+    );
     await run({ ...commandBase, action: 'logout', requestId: 'logout-1' }, delivery);
     await clock.advance(0);
     // Both answered while 499 sends still wait for their time (only s0 had its time yet).
