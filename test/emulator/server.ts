@@ -18,6 +18,7 @@ import { answerIq } from './iq-handlers.js';
 import { MediaHost } from './media-host.js';
 import { GroupStore } from './groups.js';
 import { answerGroupIq } from './group-send.js';
+import { GroupAdmin } from './group-admin.js';
 import { decryptMedia, type MediaKind } from './media-crypto.js';
 import { Delivery } from './delivery.js';
 import { ContactRetries } from './contact-retry.js';
@@ -32,7 +33,7 @@ import { buildPairSuccess, makeRef, openKeyBundle, parseQr, qrPrefix, unwrapEphe
 import type { PreKeyBundle } from './signal-device.js';
 import { ContactStore } from './signal-contacts.js';
 import { Profiles, type AccountProfile, type ContactPresenceState, type ContactProfileSettings } from './profiles.js';
-import type { Emulator, EmulatorOptions, EmulatorState, FaultKind, ReceivedMessage, SendResult } from './types.js';
+import type { Emulator, EmulatorOptions, EmulatorState, FaultKind, GroupState, ReceivedMessage, SendResult } from './types.js';
 
 /** Resolves when `find()` returns something, re-checking whenever `emitter` emits `event`. */
 function waitUntil<T>(emitter: EventEmitter, event: string, find: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
@@ -56,6 +57,8 @@ function waitUntil<T>(emitter: EventEmitter, event: string, find: () => T | unde
 export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   readonly accounts = new AccountStore();
   readonly groups = new GroupStore();
+  /** Group administration IQs: create, subject, participants, invites... (group-admin.ts) */
+  readonly groupAdmin = new GroupAdmin(this);
   readonly contacts = new ContactStore();
   readonly rootPublicKey: Uint8Array;
   readonly rootPublicKeyHex: string;
@@ -435,7 +438,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   }
 
   answerProfileIq(conn: ClientConnection, iq: BinaryNode): BinaryNode | undefined {
-    return this.profiles.answerIq(conn, iq) ?? answerGroupIq(this, conn, iq);
+    return this.profiles.answerIq(conn, iq) ?? this.groupAdmin.answerIq(conn, iq) ?? answerGroupIq(this, conn, iq);
   }
 
   usyncPart(protocol: string, user: UsyncUserInfo | undefined): BinaryNode | undefined {
@@ -660,6 +663,33 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
         (opts.admins ?? []).map((p) => normalizePhone(p)),
       ).jid,
     };
+  }
+
+  /** A contact whose privacy settings refuse being added to groups: create/add answer 403 with an invite code. */
+  refuseGroupAdds(contactPhone: string): void {
+    this.groupAdmin.refusingAdds.add(normalizePhone(contactPhone));
+  }
+
+  /** A group's state for assertions: members, admins (phone digits), subject and settings. */
+  groupState(groupJid: string): GroupState | undefined {
+    const group = this.groups.get(groupJid);
+    if (!group) return undefined;
+    const s = this.groupAdmin.settingsOf(group);
+    return {
+      subject: group.subject,
+      members: [...group.members],
+      admins: [group.creator, ...group.admins].filter((p, i, all) => group.members.has(p) && all.indexOf(p) === i),
+      description: s.description?.text,
+      announce: s.announce,
+      locked: s.locked,
+      ephemeral: s.ephemeral,
+      inviteCode: s.inviteCode,
+    };
+  }
+
+  /** group-admin.ts changed a group: wakes `until` waiters. */
+  groupAdminChanged(): void {
+    this.events.emit('change');
   }
 
   sendGroupMessage(fromContactPhone: string, groupJid: string, message: proto.IMessage | string): Promise<SendResult> {

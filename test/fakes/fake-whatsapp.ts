@@ -16,6 +16,7 @@ import type {
   WhatsAppConnector,
   WhatsAppEvent,
 } from '../../src/whatsapp/types.js';
+import { FakeGroups } from './fake-groups.js';
 
 export interface FakeSend {
   jid: string;
@@ -73,6 +74,17 @@ export class FakeSocket implements WhatsAppConnection {
   readonly blockChanges: Array<{ jid: string; blocked: boolean }> = [];
   /** Make the next profile call (subscribePresence, fetchProfile, setProfile*, setBlocked) reject with this error. */
   failNextProfile: Error | undefined;
+  /** Group administration (fake-groups.ts); the connection's group methods delegate to it. */
+  readonly groups = new FakeGroups();
+  readonly createGroup = this.groups.createGroup.bind(this.groups);
+  readonly groupMetadata = this.groups.groupMetadata.bind(this.groups);
+  readonly listGroups = this.groups.listGroups.bind(this.groups);
+  readonly updateGroup = this.groups.updateGroup.bind(this.groups);
+  readonly updateGroupParticipants = this.groups.updateGroupParticipants.bind(this.groups);
+  readonly groupInviteCode = this.groups.groupInviteCode.bind(this.groups);
+  readonly joinGroup = this.groups.joinGroup.bind(this.groups);
+  readonly groupInviteInfo = this.groups.groupInviteInfo.bind(this.groups);
+  readonly leaveGroup = this.groups.leaveGroup.bind(this.groups);
   constructor(
     readonly sessionId: string,
     readonly auth: AuthStateHandle,
