@@ -76,15 +76,15 @@ export class FakeSocket implements WhatsAppConnection {
   failNextProfile: Error | undefined;
   /** Group administration (fake-groups.ts); the connection's group methods delegate to it. */
   readonly groups = new FakeGroups();
-  readonly createGroup = this.groups.createGroup.bind(this.groups);
-  readonly groupMetadata = this.groups.groupMetadata.bind(this.groups);
-  readonly listGroups = this.groups.listGroups.bind(this.groups);
-  readonly updateGroup = this.groups.updateGroup.bind(this.groups);
-  readonly updateGroupParticipants = this.groups.updateGroupParticipants.bind(this.groups);
-  readonly groupInviteCode = this.groups.groupInviteCode.bind(this.groups);
-  readonly joinGroup = this.groups.joinGroup.bind(this.groups);
-  readonly groupInviteInfo = this.groups.groupInviteInfo.bind(this.groups);
-  readonly leaveGroup = this.groups.leaveGroup.bind(this.groups);
+  readonly createGroup: FakeGroups['createGroup'] = (...args) => this.groups.createGroup(...args);
+  readonly groupMetadata: FakeGroups['groupMetadata'] = (...args) => this.groups.groupMetadata(...args);
+  readonly listGroups: FakeGroups['listGroups'] = (...args) => this.groups.listGroups(...args);
+  readonly updateGroup: FakeGroups['updateGroup'] = (...args) => this.groups.updateGroup(...args);
+  readonly updateGroupParticipants: FakeGroups['updateGroupParticipants'] = (...args) => this.groups.updateGroupParticipants(...args);
+  readonly groupInviteCode: FakeGroups['groupInviteCode'] = (...args) => this.groups.groupInviteCode(...args);
+  readonly joinGroup: FakeGroups['joinGroup'] = (...args) => this.groups.joinGroup(...args);
+  readonly groupInviteInfo: FakeGroups['groupInviteInfo'] = (...args) => this.groups.groupInviteInfo(...args);
+  readonly leaveGroup: FakeGroups['leaveGroup'] = (...args) => this.groups.leaveGroup(...args);
   constructor(
     readonly sessionId: string,
     readonly auth: AuthStateHandle,
