@@ -235,14 +235,19 @@ export const editDeleteFieldsSchema = z.object({
 
 /** What the group commands add (issue 13). `parse-group-commands.ts` checks which command takes which. */
 export const groupFieldsSchema = z.object({
-  group: z.string().max(100).describe("update_group, group_participants, group_invite, leave_group, get_group: the group's JID (`…@g.us`)."),
+  group: z.string().max(100).describe("update_group, group_participants, group_invite, leave_group, get_group, group_requests: the group's JID (`…@g.us`)."),
   subject: z.string().max(1024).describe("create_group (required), update_group: the group's name, 1 to 100 characters."),
   description: z.string().max(8192).describe('update_group: the group description, at most 2048 characters ("" clears it).'),
   participants: z
     .array(z.string().max(100))
     .max(2048)
-    .describe('create_group, group_participants: phones in international form or user JIDs (`…@s.whatsapp.net`, `…@lid`), 1 to 1024, duplicates dropped.'),
-  operation: z.string().max(20).describe('group_participants: what to do to each participant: add, remove, promote (to admin) or demote.'),
+    .describe(
+      'create_group, group_participants, group_requests (approve, reject): phones in international form or user JIDs (`…@s.whatsapp.net`, `…@lid`), 1 to 1024, duplicates dropped.',
+    ),
+  operation: z
+    .string()
+    .max(20)
+    .describe('group_participants: what to do to each participant: add, remove, promote (to admin) or demote. group_requests: list, approve or reject.'),
   announce: z.boolean().describe('update_group: true = only admins send messages.'),
   locked: z.boolean().describe("update_group: true = only admins edit the group's info."),
   ephemeral: z.number().describe('update_group: disappearing messages, in seconds: 0 (off), 86400, 604800 or 7776000.'),
@@ -263,7 +268,7 @@ export const commandMessageSchema = commandFieldsSchema
     action: z
       .enum(COMMAND_ACTIONS)
       .describe(
-        'What to do: a session action, `send_message`, `check_numbers`, `mark_read`, `send_presence`, `edit_message`, `delete_message`, `reject_call`, `update_settings`, or a profile command (`subscribe_presence`, `get_profile`, `update_profile`, `block`, `unblock`), or a group command (`create_group`, `update_group`, `group_participants`, `group_invite`, `join_group`, `group_invite_info`, `leave_group`, `list_groups`, `get_group`).',
+        'What to do: a session action, `send_message`, `check_numbers`, `mark_read`, `send_presence`, `edit_message`, `delete_message`, `reject_call`, `update_settings`, or a profile command (`subscribe_presence`, `get_profile`, `update_profile`, `block`, `unblock`), or a group command (`create_group`, `update_group`, `group_participants`, `group_invite`, `join_group`, `group_invite_info`, `leave_group`, `list_groups`, `get_group`, `group_requests`).',
       ),
     data: commandFieldsSchema
       .extend(sendMessageFieldsSchema.shape)

@@ -24,6 +24,7 @@ export const GROUP_ACTIONS = [
   'leave_group',
   'list_groups',
   'get_group',
+  'group_requests',
 ] as const;
 export type GroupAction = (typeof GROUP_ACTIONS)[number];
 
@@ -282,7 +283,10 @@ export type GroupCommandPart =
   | { action: 'group_invite'; group: string; revoke: boolean }
   | { action: 'join_group' | 'group_invite_info'; code: string }
   | { action: 'leave_group' | 'get_group'; group: string }
-  | { action: 'list_groups' };
+  | { action: 'list_groups' }
+  /** Membership requests (groups that approve joins): list them, or approve / reject `participants`. */
+  | { action: 'group_requests'; group: string; operation: 'list' }
+  | { action: 'group_requests'; group: string; operation: 'approve' | 'reject'; participants: string[] };
 
 /** Every group command: answered by its event (see GROUP_ANSWERED_BY), so `requestId` is always set. */
 export type GroupCommand = CommandBase & { requestId: string } & GroupCommandPart;

@@ -148,6 +148,7 @@ const FIELDS_OF: Record<GroupAction, ReadonlyArray<keyof GroupFields>> = {
   leave_group: ['group'],
   get_group: ['group'],
   list_groups: [],
+  group_requests: ['group', 'operation', 'participants'],
 };
 
 /** One group command's own fields → its part of the command, or the precise reason it is refused. */
@@ -195,6 +196,18 @@ export function parseGroupCommand(action: GroupAction, f: GroupFields): GroupPar
     }
     case 'list_groups':
       return { ok: true, value: { action } };
+    case 'group_requests': {
+      const group = parseGroupJid(action, f.group);
+      if (!group.ok) return group;
+      if (f.operation === 'list') {
+        if (f.participants !== undefined) return fail('INVALID_COMMAND', '"group_requests" "list" takes no "participants"');
+        return { ok: true, value: { action, group: group.value, operation: 'list' } };
+      }
+      if (f.operation !== 'approve' && f.operation !== 'reject') return fail('INVALID_COMMAND', '"group_requests" needs "operation": list, approve or reject');
+      const participants = parseParticipants(action, f.participants);
+      if (!participants.ok) return participants;
+      return { ok: true, value: { action, group: group.value, operation: f.operation, participants: participants.value } };
+    }
   }
 }
 
@@ -210,6 +223,7 @@ export const GROUP_ANSWERED_BY = {
   leave_group: 'group_left',
   list_groups: 'groups_listed',
   get_group: 'group_fetched',
+  group_requests: 'group_requests_done',
 } as const;
 /** The failure event of each group command. */
 export const GROUP_FAILED_BY = {
@@ -222,4 +236,5 @@ export const GROUP_FAILED_BY = {
   leave_group: 'group_leave_failed',
   list_groups: 'groups_list_failed',
   get_group: 'group_fetch_failed',
+  group_requests: 'group_requests_failed',
 } as const;

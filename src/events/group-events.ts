@@ -147,6 +147,35 @@ export function groupEvents<E extends z.ZodRawShape & { sessionId: z.ZodType }>(
     }),
     groups_list_failed: event('groups_list_failed', 'Emitted when a `list_groups` could not be answered.', failure),
     group_fetched: event('group_fetched', "Emitted when a `get_group` was answered: the group's metadata, members and roles.", { requestId, metadata }),
+    group_requests_done: event(
+      'group_requests_done',
+      'Emitted when a `group_requests` was answered: `list` gives the pending `requests`; `approve` / `reject` one result per participant (404: no such request).',
+      {
+        requestId,
+        groupJid,
+        operation: z.enum(['list', 'approve', 'reject']),
+        requests: z
+          .array(
+            z.object({
+              jid: z.string().describe('Who asks to join (a LID or phone JID).'),
+              phone: z.string().optional().describe('Their phone JID, when WhatsApp told it.'),
+              requestedAt: z.number().int().optional().describe('epoch ms'),
+            }),
+          )
+          .optional()
+          .describe('list: the pending requests (at most 1024).'),
+        results: z.array(participantResult).optional().describe('approve, reject: one per participant.'),
+      },
+    ),
+    group_requests_failed: event(
+      'group_requests_failed',
+      'Emitted when a `group_requests` was refused as a whole (NOT_ADMIN: only admins see and answer requests).',
+      {
+        ...failure,
+        groupJid,
+        operation: z.enum(['list', 'approve', 'reject']),
+      },
+    ),
     group_fetch_failed: event('group_fetch_failed', 'Emitted when a `get_group` could not be answered (NOT_A_MEMBER, UNKNOWN_GROUP...).', {
       ...failure,
       groupJid,

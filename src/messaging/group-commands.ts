@@ -123,6 +123,23 @@ export class GroupCommands {
           (conn) => conn.groupMetadata(cmd.group),
           (subject, metadata) => message('group_fetched', subject, { metadata }),
         );
+      case 'group_requests': {
+        const { group: groupJid, operation } = cmd;
+        if (cmd.operation === 'list') {
+          return ok(
+            'the membership requests',
+            (conn) => conn.groupJoinRequests(groupJid),
+            (subject, requests) => message('group_requests_done', subject, { groupJid, operation, requests }),
+          );
+        }
+        const approve = cmd.operation === 'approve';
+        const participants = cmd.participants;
+        return ok(
+          'the membership requests answer',
+          (conn) => conn.answerJoinRequests(groupJid, participants, approve),
+          (subject, results) => message('group_requests_done', subject, { groupJid, operation, results: results.map((r) => resultOf(r, 'remove')) }),
+        );
+      }
     }
   }
 
@@ -196,5 +213,7 @@ export function answerGroupFailure(events: Events, cmd: GroupCommand, subject: M
       return events.message(name as 'group_invite_failed' | 'group_leave_failed' | 'group_fetch_failed', subject, { groupJid: cmd.group, ...failure });
     case 'list_groups':
       return events.message('groups_list_failed', subject, failure);
+    case 'group_requests':
+      return events.message('group_requests_failed', subject, { groupJid: cmd.group, operation: cmd.operation, ...failure });
   }
 }

@@ -142,7 +142,8 @@ export class SessionManager {
       case 'group_invite_info':
       case 'leave_group':
       case 'list_groups':
-      case 'get_group': {
+      case 'get_group':
+      case 'group_requests': {
         const session = await this.ownedOrAnswered(cmd, (subject, failure) => answerGroupFailure(this.deps.events, cmd, subject, failure));
         return session?.groupCommand(cmd, defer);
       }

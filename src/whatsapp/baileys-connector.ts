@@ -290,6 +290,8 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         joinGroup: (code) => groups.joinGroup(sock, code),
         groupInviteInfo: (code) => groups.groupInviteInfo(sock, code),
         leaveGroup: (jid) => groups.leaveGroup(sock, jid),
+        groupJoinRequests: (jid) => groups.groupJoinRequests(sock, jid),
+        answerJoinRequests: (jid, participants, approve) => groups.answerJoinRequests(sock, jid, participants, approve),
         editMessage: async (jid: string, messageId: string, text: string, { editId }: { editId: string }) => {
           const sent = await sock.sendMessage(jid, { text, edit: { remoteJid: jid, fromMe: true, id: messageId } }, { messageId: editId });
           return { sentAt: sent?.messageTimestamp ? Number(sent.messageTimestamp) * 1000 : Date.now() };

@@ -8,7 +8,7 @@ import {
   type WASocket,
 } from '@whiskeysockets/baileys';
 import { WorkerError } from '../util/errors.js';
-import type { CreatedGroup, GroupChange, GroupInfo, GroupMember, GroupParticipantResult } from './types.js';
+import type { CreatedGroup, GroupChange, GroupInfo, GroupJoinRequest, GroupMember, GroupParticipantResult } from './types.js';
 
 /**
  * Group administration translated between Baileys and the WhatsApp boundary (types.ts). What
@@ -229,3 +229,25 @@ export const groupInviteInfo = async (sock: WASocket, code: string): Promise<Gro
   infoOrThrow(await sock.groupGetInviteInfo(code).catch(translated('the invite query')));
 
 export const leaveGroup = (sock: WASocket, jid: string): Promise<void> => sock.groupLeave(jid).catch(translated('leaving the group'));
+
+/** The pending requests, at most MAX_GROUP_MEMBERS, each a user JID. */
+export async function groupJoinRequests(sock: WASocket, jid: string): Promise<GroupJoinRequest[]> {
+  const requests = (await sock.groupRequestParticipantsList(jid).catch(translated('the membership requests'))) as Array<Record<string, unknown>>;
+  return requests.slice(0, MAX_GROUP_MEMBERS).flatMap((r) => {
+    const who = userJid(r.jid);
+    if (!who) return [];
+    const phone = who.endsWith('@s.whatsapp.net') ? who : userJid(r.phone_number);
+    const at = positive(Number(r.request_time));
+    return [{ jid: who, ...(phone?.endsWith('@s.whatsapp.net') ? { phone } : {}), ...(at ? { requestedAt: at * 1000 } : {}) }];
+  });
+}
+
+export async function answerJoinRequests(sock: WASocket, jid: string, participants: readonly string[], approve: boolean): Promise<GroupParticipantResult[]> {
+  const results = await sock
+    .groupRequestParticipantsUpdate(jid, [...participants], approve ? 'approve' : 'reject')
+    .catch(translated(`the membership requests ${approve ? 'approval' : 'rejection'}`));
+  return results.slice(0, MAX_GROUP_MEMBERS).flatMap((r) => {
+    const pjid = userJid(r.jid);
+    return pjid ? [{ jid: pjid, status: statusOf(r.status) }] : [];
+  });
+}

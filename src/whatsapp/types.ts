@@ -337,6 +337,17 @@ export interface WhatsAppConnection {
   joinGroup(code: string): Promise<string>;
   groupInviteInfo(code: string): Promise<GroupInfo>;
   leaveGroup(groupJid: string): Promise<void>;
+  /** The pending membership requests of a group that approves joins. */
+  groupJoinRequests(groupJid: string): Promise<GroupJoinRequest[]>;
+  answerJoinRequests(groupJid: string, participants: readonly string[], approve: boolean): Promise<GroupParticipantResult[]>;
+}
+
+/** Someone asking to join a group that approves joins. */
+export interface GroupJoinRequest {
+  jid: string;
+  phone?: string;
+  /** epoch ms */
+  requestedAt?: number;
 }
 
 /** A group as WhatsApp describes it (bounded by the connector). */

@@ -55,7 +55,7 @@ describe('group administration over the queues, on the emulator', () => {
     await emulator.close();
   });
 
-  it('create_group (one contact refuses, one is not on WhatsApp), update_group, participants, get/list, invite, leave and join back', async () => {
+  it('create_group (one contact refuses, one is not on WhatsApp), update_group, participants, get/list, invite, membership requests, leave and join back', async () => {
     const w = await startAndLink();
     await command(w, 'create_group', 'c-1', {
       subject: 'Project',
@@ -125,13 +125,28 @@ describe('group administration over the queues, on the emulator', () => {
     await command(w, 'group_invite_info', 'ii-1', { code: revoked.inviteLink });
     expect((await answer('group_invite_info_fetched', 'ii-1')).metadata).toMatchObject({ jid: groupJid, subject: 'Project X' });
 
+    emulator.requestToJoinGroup(groupJid, BOB);
+    emulator.requestToJoinGroup(groupJid, CAROL);
+    await command(w, 'group_requests', 'rq-1', { group: groupJid, operation: 'list' });
+    const { requests } = await answer('group_requests_done', 'rq-1');
+    expect(requests.map((r: { phone: string }) => r.phone)).toEqual([`${BOB}@s.whatsapp.net`, `${CAROL}@s.whatsapp.net`]);
+    await command(w, 'group_requests', 'rq-2', { group: groupJid, operation: 'approve', participants: [`+${BOB}`, `+${ALICE}`] });
+    expect((await answer('group_requests_done', 'rq-2')).results).toEqual([
+      { jid: `${BOB}@s.whatsapp.net`, status: 200, ok: true },
+      { jid: `${ALICE}@s.whatsapp.net`, status: 404, ok: false, reason: 'not_a_member' },
+    ]);
+    await command(w, 'group_requests', 'rq-3', { group: groupJid, operation: 'reject', participants: [`+${CAROL}`] });
+    expect((await answer('group_requests_done', 'rq-3')).results).toEqual([{ jid: `${CAROL}@s.whatsapp.net`, status: 200, ok: true }]);
+    expect(emulator.groupState(groupJid)).toMatchObject({ requests: [] });
+    expect(emulator.groupState(groupJid)?.members.sort()).toEqual([ACCOUNT_DIGITS, ALICE, BOB].sort());
+
     await command(w, 'leave_group', 'lv-1', { group: groupJid });
     expect(await answer('group_left', 'lv-1')).toMatchObject({ groupJid });
-    expect(emulator.groupState(groupJid)?.members).toEqual([ALICE]);
+    expect(emulator.groupState(groupJid)?.members.sort()).toEqual([ALICE, BOB]);
 
     await command(w, 'join_group', 'j-1', { code: revoked.inviteCode });
     expect(await answer('group_join_done', 'j-1')).toMatchObject({ groupJid, inviteCode: revoked.inviteCode });
-    expect(emulator.groupState(groupJid)?.members.sort()).toEqual([ACCOUNT_DIGITS, ALICE].sort());
+    expect(emulator.groupState(groupJid)?.members.sort()).toEqual([ACCOUNT_DIGITS, ALICE, BOB].sort());
   }, 90_000);
 
   it('refusals: NOT_ADMIN in a group the account is only a member of, NOT_A_MEMBER, UNKNOWN_GROUP for a group or an invite code', async () => {
@@ -151,6 +166,8 @@ describe('group administration over the queues, on the emulator', () => {
     });
     await command(w, 'group_invite', 'r-3', { group: theirs });
     expect(await answer('group_invite_failed', 'r-3')).toMatchObject({ groupJid: theirs, code: 'NOT_ADMIN' });
+    await command(w, 'group_requests', 'r-7', { group: theirs, operation: 'list' });
+    expect(await answer('group_requests_failed', 'r-7')).toMatchObject({ groupJid: theirs, operation: 'list', code: 'NOT_ADMIN' });
     expect(emulator.groupState(theirs)).toMatchObject({ subject: 'Ours now', locked: false, members: [ALICE, ACCOUNT_DIGITS, BOB] });
 
     await command(w, 'get_group', 'r-4', { group: notMine });

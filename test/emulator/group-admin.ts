@@ -9,12 +9,13 @@
  *   `<announcement/>`/`<not_announcement/>`, `<locked/>`/`<unlocked/>`, `<ephemeral expiration/>`/
  *   `<not_ephemeral/>` (set); `<add|remove|promote|demote><participant jid/>…</…>` (set) → the same node with
  *   each participant's `error` (404 not on WhatsApp / not a member, 403 privacy, 409 already a member);
- *   `<invite/>` get (the code) and set (revoke: a new code).
+ *   `<invite/>` get (the code) and set (revoke: a new code); `<membership_approval_requests/>` (get, the pending requests)
+ *   and `<membership_requests_action><approve|reject><participant jid/>…` (set; 404 for someone who did not ask).
  * Errors: an unknown group 404 `item-not-found`; a non-member 403 `forbidden`; a member who is not an admin
  * 401 `not-authorized` (settings, participants, invite; subject/description/ephemeral only when the group is
  * `locked`, as WhatsApp lets members edit an unlocked group's info).
  * Not emulated: the `w:gp2` notifications WhatsApp pushes members after each change (`groupNotification`
- * below builds one for whoever pushes them), membership approval requests, community groups.
+ * below builds one for whoever pushes them), the membership approval mode itself (any group takes requests), community groups.
  */
 import { randomBytes } from 'node:crypto';
 import type { BinaryNode } from '@whiskeysockets/baileys';
@@ -31,6 +32,8 @@ interface GroupSettings {
   locked: boolean;
   ephemeral?: number;
   inviteCode: string;
+  /** Membership requests (phone digits → unix seconds), for a group that approves joins (control: `requestToJoinGroup`). */
+  requests: Map<string, number>;
 }
 
 const iqError = (iq: BinaryNode, code: string, text: string): BinaryNode =>
@@ -53,7 +56,7 @@ export class GroupAdmin {
 
   settingsOf(group: Group): GroupSettings {
     let s = this.settings.get(group.jid);
-    if (!s) this.settings.set(group.jid, (s = { announce: false, locked: false, inviteCode: newCode() }));
+    if (!s) this.settings.set(group.jid, (s = { announce: false, locked: false, inviteCode: newCode(), requests: new Map() }));
     return s;
   }
 
@@ -144,6 +147,29 @@ export class GroupAdmin {
           .filter((p) => p.tag === 'participant')
           .map((p) => this.changeParticipant(group, op.tag, p.attrs.jid ?? ''));
         return done([node(op.tag, {}, results)]);
+      }
+      case 'membership_approval_requests': {
+        const refused = adminOnly();
+        if (refused) return refused;
+        const requests = [...s.requests].map(([phone, t]) => {
+          const who = this.server.accounts.get(phone) ?? this.server.contacts.get(phone);
+          return node('membership_approval_request', { jid: `${who?.lid ?? phone}@lid`, phone_number: `${phone}@s.whatsapp.net`, request_time: t });
+        });
+        return done([node('membership_approval_requests', {}, requests)]);
+      }
+      case 'membership_requests_action': {
+        const refused = adminOnly();
+        if (refused) return refused;
+        const action = children(op)[0];
+        if (!action || (action.tag !== 'approve' && action.tag !== 'reject')) return iqError(iq, '400', 'bad-request');
+        const results = children(action).map((p) => {
+          const jid = p.attrs.jid ?? '';
+          const phone = this.phoneOf(jid);
+          if (!phone || !s.requests.delete(phone)) return node('participant', { jid, error: '404' });
+          if (action.tag === 'approve') group.members.add(phone);
+          return node('participant', { jid });
+        });
+        return done([node('membership_requests_action', {}, [node(action.tag, {}, results)])]);
       }
       default:
         return undefined;

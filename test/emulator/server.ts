@@ -670,6 +670,15 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
     this.groupAdmin.refusingAdds.add(normalizePhone(contactPhone));
   }
 
+  /** The contact asks to join the group (a membership request its admins list, approve or reject). */
+  requestToJoinGroup(groupJid: string, contactPhone: string): void {
+    const group = this.groups.get(groupJid);
+    if (!group) throw new Error(`no group ${groupJid}`);
+    const phone = normalizePhone(contactPhone);
+    if (!this.accounts.get(phone) && !this.contacts.get(phone)) this.contacts.add(phone);
+    this.groupAdmin.settingsOf(group).requests.set(phone, Math.floor(Date.now() / 1000));
+  }
+
   /** A group's state for assertions: members, admins (phone digits), subject and settings. */
   groupState(groupJid: string): GroupState | undefined {
     const group = this.groups.get(groupJid);
@@ -684,6 +693,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
       locked: s.locked,
       ephemeral: s.ephemeral,
       inviteCode: s.inviteCode,
+      requests: [...s.requests.keys()],
     };
   }
 

@@ -187,6 +187,8 @@ export interface Emulator {
   refuseGroupAdds(contactPhone: string): void;
   /** A group's state (members and admins as phone digits; the creator counts as an admin while a member). */
   groupState(groupJid: string): GroupState | undefined;
+  /** The contact asks to join the group (group-admin.ts: listed, approved or rejected by admins). */
+  requestToJoinGroup(groupJid: string, contactPhone: string): void;
   /** A member contact writes to the group: sender-key encrypted, delivered to every account member's devices. */
   sendGroupMessage(fromContactPhone: string, groupJid: string, message: proto.IMessage | string): Promise<SendResult>;
 
@@ -226,4 +228,6 @@ export interface GroupState {
   locked: boolean;
   ephemeral: number | undefined;
   inviteCode: string;
+  /** Pending membership requests (phone digits). */
+  requests: string[];
 }

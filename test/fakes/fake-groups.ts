@@ -1,4 +1,4 @@
-import type { CreatedGroup, GroupChange, GroupInfo, GroupParticipantResult } from '../../src/whatsapp/types.js';
+import type { CreatedGroup, GroupChange, GroupInfo, GroupJoinRequest, GroupParticipantResult } from '../../src/whatsapp/types.js';
 
 /**
  * The group side of the fake WhatsApp: every call recorded, answers from `groups`, and a
@@ -83,5 +83,18 @@ export class FakeGroups {
 
   async leaveGroup(jid: string): Promise<void> {
     this.call('leaveGroup', jid);
+  }
+
+  /** The pending membership requests groupJoinRequests answers. */
+  readonly joinRequests: GroupJoinRequest[] = [];
+
+  async groupJoinRequests(jid: string): Promise<GroupJoinRequest[]> {
+    this.call('groupJoinRequests', jid);
+    return [...this.joinRequests];
+  }
+
+  async answerJoinRequests(jid: string, participants: readonly string[], approve: boolean): Promise<GroupParticipantResult[]> {
+    this.call('answerJoinRequests', jid, participants, approve);
+    return participants.map((p) => ({ jid: p, status: this.statuses.get(p) ?? 200 }));
   }
 }

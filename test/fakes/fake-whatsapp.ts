@@ -85,6 +85,8 @@ export class FakeSocket implements WhatsAppConnection {
   readonly joinGroup: FakeGroups['joinGroup'] = (...args) => this.groups.joinGroup(...args);
   readonly groupInviteInfo: FakeGroups['groupInviteInfo'] = (...args) => this.groups.groupInviteInfo(...args);
   readonly leaveGroup: FakeGroups['leaveGroup'] = (...args) => this.groups.leaveGroup(...args);
+  readonly groupJoinRequests: FakeGroups['groupJoinRequests'] = (...args) => this.groups.groupJoinRequests(...args);
+  readonly answerJoinRequests: FakeGroups['answerJoinRequests'] = (...args) => this.groups.answerJoinRequests(...args);
   constructor(
     readonly sessionId: string,
     readonly auth: AuthStateHandle,

@@ -144,6 +144,30 @@ describe('group commands, session side', () => {
     expect(events.messages('group_fetched')).toEqual([expect.objectContaining({ metadata: info })]);
   });
 
+  it('group_requests: list gives the requests; approve / reject one result per participant', async () => {
+    const { manager, socket, events } = await connected();
+    socket.groups.joinRequests.push({ jid: '111111111111111@lid', phone: ALICE, requestedAt: 1_700_000_000_000 });
+    socket.groups.statuses.set(BOB, 404);
+    await manager.execute(group('rq-1', { action: 'group_requests', group: GROUP, operation: 'list' }));
+    await manager.execute(group('rq-2', { action: 'group_requests', group: GROUP, operation: 'approve', participants: [ALICE, BOB] }));
+    expect(socket.groups.calls.at(-1)).toEqual({ method: 'answerJoinRequests', args: [GROUP, [ALICE, BOB], true] });
+    expect(events.messages('group_requests_done')).toEqual([
+      expect.objectContaining({
+        requestId: 'rq-1',
+        operation: 'list',
+        requests: [{ jid: '111111111111111@lid', phone: ALICE, requestedAt: 1_700_000_000_000 }],
+      }),
+      expect.objectContaining({
+        requestId: 'rq-2',
+        operation: 'approve',
+        results: [
+          { jid: ALICE, status: 200, ok: true },
+          { jid: BOB, status: 404, ok: false, reason: 'not_a_member' },
+        ],
+      }),
+    ]);
+  });
+
   it.each([
     ['NOT_ADMIN', new WorkerError('NOT_ADMIN', 'only admins')],
     ['NOT_A_MEMBER', new WorkerError('NOT_A_MEMBER', 'not in it')],
@@ -168,6 +192,7 @@ describe('group commands, session side', () => {
       [{ action: 'leave_group', group: GROUP }, 'group_leave_failed'],
       [{ action: 'list_groups' }, 'groups_list_failed'],
       [{ action: 'get_group', group: GROUP }, 'group_fetch_failed'],
+      [{ action: 'group_requests', group: GROUP, operation: 'list' }, 'group_requests_failed'],
     ];
     for (const [part, failed] of commands) {
       await manager.execute({ ...group(`u-${failed}`, part), ...unknown });

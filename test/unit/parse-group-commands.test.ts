@@ -44,6 +44,11 @@ describe('parseCommand: the group commands', () => {
     });
     expect(command('leave_group', { group: GROUP })).toMatchObject({ ok: true, command: { action: 'leave_group', group: GROUP } });
     expect(command('get_group', { group: GROUP })).toMatchObject({ ok: true, command: { action: 'get_group', group: GROUP } });
+    expect(command('group_requests', { group: GROUP, operation: 'list' })).toMatchObject({ ok: true, command: { operation: 'list' } });
+    expect(command('group_requests', { group: GROUP, operation: 'reject', participants: ['+221770000001'] })).toMatchObject({
+      ok: true,
+      command: { operation: 'reject', participants: ['221770000001@s.whatsapp.net'] },
+    });
     expect(command('list_groups')).toMatchObject({ ok: true, command: { action: 'list_groups', requestId: 'req-1' } });
     expect(parse({ action: 'list_groups', numberId: 6 }, { correlationId: 'corr-1' })).toMatchObject({ ok: true, command: { requestId: 'corr-1' } });
   });
@@ -87,6 +92,15 @@ describe('parseCommand: the group commands', () => {
     ['join_group without code', 'INVALID_COMMAND', {}, /needs "code"/, 'join_group'],
     ['a code that is not one', 'INVALID_COMMAND', { code: 'abc def' }, /neither an invite code/, 'group_invite_info'],
     ['a link elsewhere', 'INVALID_COMMAND', { code: 'https://evil.example/AbCdEf0123456789GhIjKl' }, /neither an invite code/, 'join_group'],
+    ['group_requests without operation', 'INVALID_COMMAND', { group: GROUP }, /list, approve or reject/, 'group_requests'],
+    ['group_requests approve without participants', 'INVALID_COMMAND', { group: GROUP, operation: 'approve' }, /needs "participants"/, 'group_requests'],
+    [
+      'group_requests list with participants',
+      'INVALID_COMMAND',
+      { group: GROUP, operation: 'list', participants: ['+221770000001'] },
+      /takes no "participants"/,
+      'group_requests',
+    ],
     ['list_groups with a field', 'INVALID_COMMAND', { group: GROUP }, /takes no "group"/, 'list_groups'],
     ['a non-boolean announce', 'INVALID_COMMAND', { group: GROUP, announce: 'yes' }, /announce/, 'update_group'],
   ] as Array<[string, string, Record<string, unknown>, RegExp, string]>)('%s → %s', (_what, code, body, reason, action) => {
