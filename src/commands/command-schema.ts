@@ -207,9 +207,9 @@ export const profileFieldsSchema = z.object({
     })
     .optional()
     .describe(
-      'update_profile: the new profile picture, a JPEG or PNG, from exactly one of `url`, `base64` or `mediaKey` (as send_message media: same address policy and MEDIA_MAX_BYTES); WhatsApp stores it as a 640×640 JPEG.',
+      "update_profile (the account's), update_group (the group's): the new profile picture, a JPEG or PNG, from exactly one of `url`, `base64` or `mediaKey` (as send_message media: same address policy and MEDIA_MAX_BYTES); WhatsApp stores it as a 640×640 JPEG.",
     ),
-  removePicture: z.boolean().optional().describe('update_profile: true to remove the profile picture (not with `picture`).'),
+  removePicture: z.boolean().optional().describe('update_profile, update_group: true to remove the profile picture (not with `picture`).'),
 });
 
 /** What `edit_message` and `delete_message` add (`chat`, and `text` for an edit, are shared). `parse-edit-delete.ts` checks the combinations. */

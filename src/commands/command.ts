@@ -273,6 +273,9 @@ export interface GroupChanges {
   locked?: boolean;
   /** Disappearing messages, seconds (one of GROUP_EPHEMERAL_SECONDS). */
   ephemeral?: number;
+  /** The group picture (a JPEG or PNG, as update_profile's), or `removePicture`. */
+  picture?: MediaSource;
+  removePicture?: true;
 }
 
 /** A group command after parsing: `group` is the group's JID (`…@g.us`); participants are user JIDs, each once. */

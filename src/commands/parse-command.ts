@@ -167,8 +167,10 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: ParseLimit
         ephemeral: pick('ephemeral'),
         revoke: pick('revoke'),
         code: pick('code'),
+        picture: pick('picture'),
+        removePicture: pick('removePicture'),
       };
-      const part = parseGroupCommand(action, fields);
+      const part = parseGroupCommand(action, fields, { maxMediaBytes });
       if (!part.ok) return fail(part.code, part.reason, fullHint);
       return { ok: true, command: { ...base, requestId, ...part.value } };
     }

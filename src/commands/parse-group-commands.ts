@@ -9,6 +9,7 @@ import {
   type GroupCommandPart,
   type GroupParticipantOperation,
 } from './command.js';
+import { parsePicture, type ProfileFields } from './parse-profile-commands.js';
 import { isGroupJid, recipientJid } from './recipient.js';
 import { phoneField } from './session-identity.js';
 
@@ -40,6 +41,8 @@ export interface GroupFields {
   ephemeral?: number | undefined;
   revoke?: boolean | undefined;
   code?: string | undefined;
+  picture?: ProfileFields['picture'];
+  removePicture?: boolean | undefined;
 }
 
 /** `group`: a group JID (`…@g.us`, lower-cased). Missing: INVALID_COMMAND; anything else: INVALID_RECIPIENT. */
@@ -97,7 +100,7 @@ function parseSubject(subject: string): GroupParse<string> {
 }
 
 /** The update_group fields → the changes (at least one), each checked against WhatsApp's limits. */
-export function parseGroupChanges(f: GroupFields): GroupParse<GroupChanges> {
+export function parseGroupChanges(f: GroupFields, limits: { maxMediaBytes: number }): GroupParse<GroupChanges> {
   const changes: GroupChanges = {};
   if (f.subject !== undefined) {
     const subject = parseSubject(f.subject);
@@ -119,8 +122,18 @@ export function parseGroupChanges(f: GroupFields): GroupParse<GroupChanges> {
     }
     changes.ephemeral = f.ephemeral;
   }
+  if (f.picture !== undefined && f.removePicture === true) return fail('INVALID_COMMAND', '"picture" and "removePicture" exclude each other');
+  if (f.removePicture === true) changes.removePicture = true;
+  if (f.picture !== undefined) {
+    const picture = parsePicture(f.picture, limits);
+    if (!picture.ok) return picture;
+    changes.picture = picture.value;
+  }
   if (Object.keys(changes).length === 0) {
-    return fail('INVALID_COMMAND', '"update_group" needs at least one of "subject", "description", "announce", "locked", "ephemeral"');
+    return fail(
+      'INVALID_COMMAND',
+      '"update_group" needs at least one of "subject", "description", "announce", "locked", "ephemeral", "picture", "removePicture"',
+    );
   }
   return { ok: true, value: changes };
 }
@@ -140,7 +153,7 @@ const isOperation = (op: string): op is GroupParticipantOperation => (GROUP_PART
 /** Fields a command does not take are refused rather than ignored: a backend that sends them means something else. */
 const FIELDS_OF: Record<GroupAction, ReadonlyArray<keyof GroupFields>> = {
   create_group: ['subject', 'participants'],
-  update_group: ['group', 'subject', 'description', 'announce', 'locked', 'ephemeral'],
+  update_group: ['group', 'subject', 'description', 'announce', 'locked', 'ephemeral', 'picture', 'removePicture'],
   group_participants: ['group', 'operation', 'participants'],
   group_invite: ['group', 'revoke'],
   join_group: ['code'],
@@ -152,7 +165,7 @@ const FIELDS_OF: Record<GroupAction, ReadonlyArray<keyof GroupFields>> = {
 };
 
 /** One group command's own fields → its part of the command, or the precise reason it is refused. */
-export function parseGroupCommand(action: GroupAction, f: GroupFields): GroupParse<GroupCommandPart> {
+export function parseGroupCommand(action: GroupAction, f: GroupFields, limits: { maxMediaBytes: number }): GroupParse<GroupCommandPart> {
   const extra = (Object.keys(f) as Array<keyof GroupFields>).find((k) => f[k] !== undefined && !FIELDS_OF[action].includes(k));
   if (extra) return fail('INVALID_COMMAND', `"${action}" takes no "${extra}" (it takes ${FIELDS_OF[action].join(', ') || 'no fields'})`);
   switch (action) {
@@ -167,7 +180,7 @@ export function parseGroupCommand(action: GroupAction, f: GroupFields): GroupPar
     case 'update_group': {
       const group = parseGroupJid(action, f.group);
       if (!group.ok) return group;
-      const changes = parseGroupChanges(f);
+      const changes = parseGroupChanges(f, limits);
       return changes.ok ? { ok: true, value: { action, group: group.value, changes: changes.value } } : changes;
     }
     case 'group_participants': {

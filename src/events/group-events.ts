@@ -3,7 +3,7 @@ import { z } from 'zod';
 /** Why WhatsApp did not take one participant of a create_group or group_participants (from its per-participant status). */
 export const PARTICIPANT_REASONS = ['privacy', 'not_on_whatsapp', 'not_a_member', 'already_member', 'not_admin', 'other'] as const;
 export type ParticipantReason = (typeof PARTICIPANT_REASONS)[number];
-export const GROUP_UPDATE_FIELDS = ['subject', 'description', 'announce', 'locked', 'ephemeral'] as const;
+export const GROUP_UPDATE_FIELDS = ['picture', 'removePicture', 'subject', 'description', 'announce', 'locked', 'ephemeral'] as const;
 
 /**
  * The answers of the group commands (issue 13), one success and one failure event each, spread
@@ -20,7 +20,7 @@ export function groupEvents<E extends z.ZodRawShape & { sessionId: z.ZodType }>(
     code: z
       .string()
       .describe(
-        'A stable code: UNKNOWN_SESSION, NOT_CONNECTED, NOT_ADMIN (only admins may: WhatsApp answered 401), NOT_A_MEMBER (403), UNKNOWN_GROUP (no such group or invite: 404), WHATSAPP_ERROR (WhatsApp refused otherwise or did not answer).',
+        'A stable code: UNKNOWN_SESSION, NOT_CONNECTED, INVALID_MEDIA, MEDIA_NOT_FOUND, MEDIA_UNAVAILABLE, MEDIA_TOO_LARGE (update_group picture), NOT_ADMIN (only admins may: WhatsApp answered 401), NOT_A_MEMBER (403), UNKNOWN_GROUP (no such group or invite: 404), WHATSAPP_ERROR (WhatsApp refused otherwise or did not answer).',
       ),
     reason: z.string().describe('What went wrong, for a person.'),
   };
@@ -74,7 +74,7 @@ export function groupEvents<E extends z.ZodRawShape & { sessionId: z.ZodType }>(
     }),
     group_update_done: event(
       'group_update_done',
-      'Emitted when an `update_group` was carried out: every field asked for was taken by WhatsApp (applied in the order subject, description, announce, locked, ephemeral, one request each).',
+      'Emitted when an `update_group` was carried out: every field asked for was taken by WhatsApp (applied in the order picture or removePicture, subject, description, announce, locked, ephemeral, one request each; the picture is fetched and checked before anything changes).',
       { requestId, groupJid, updated: fields.describe('The fields changed, in the order applied.') },
     ),
     group_update_failed: event(

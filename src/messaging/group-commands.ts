@@ -6,16 +6,25 @@ import type { ParticipantReason } from '../events/group-events.js';
 import { isWorkerError } from '../util/errors.js';
 import type { GroupChange, GroupInfo, GroupParticipantResult, WhatsAppConnection } from '../whatsapp/types.js';
 import { answerCommand, type CommandFailure } from './answer-command.js';
-import { SendFailure } from './outgoing-content.js';
+import { SendFailure, type OutgoingMediaDeps } from './outgoing-content.js';
+import { pictureBytes } from './profile-commands.js';
 import type { MessagingHost } from './messaging-host.js';
 
 type Defer = ((confirmed: Promise<unknown>) => void) | undefined;
-type GroupField = GroupChange['field'];
+/** What update_group reports as changed: a removed picture is `removePicture`. */
+type GroupField = GroupChange['field'] | 'removePicture';
 
 /** The refusals WhatsApp gives group IQs, kept as the command's own failure code (baileys-groups.ts `groupError`). */
 const PRECISE = ['NOT_ADMIN', 'NOT_A_MEMBER', 'UNKNOWN_GROUP'] as const;
 
-/** The update_group changes in the order they are applied, one WhatsApp request each. */
+/** The fields of an update_group, in the order they are applied (the picture first: a bad one changes nothing). */
+export const fieldsOf = (changes: GroupChanges): GroupField[] => [
+  ...(changes.picture ? ['picture' as const] : []),
+  ...(changes.removePicture ? ['removePicture' as const] : []),
+  ...changesOf(changes).map((c) => c.field),
+];
+
+/** The update_group changes but the picture, in the order they are applied, one WhatsApp request each. */
 export const changesOf = (changes: GroupChanges): GroupChange[] => [
   ...(changes.subject !== undefined ? [{ field: 'subject' as const, value: changes.subject }] : []),
   ...(changes.description !== undefined ? [{ field: 'description' as const, value: changes.description }] : []),
@@ -51,7 +60,7 @@ export class GroupCommands {
   constructor(
     private readonly host: MessagingHost,
     private readonly events: Events,
-    private readonly deps: { sendWaitForOpenMs: number },
+    private readonly deps: OutgoingMediaDeps & { sendWaitForOpenMs: number },
     private readonly log: Logger,
   ) {}
 
@@ -144,14 +153,26 @@ export class GroupCommands {
   }
 
   private updateGroup(cmd: Extract<GroupCommand, { action: 'update_group' }>, defer: Defer): Promise<void> {
-    const steps = changesOf(cmd.changes);
-    const requested = steps.map((s) => s.field);
+    const { changes } = cmd;
+    const steps = changesOf(changes);
+    const requested = fieldsOf(changes);
     const updated: GroupField[] = [];
     let failedField: GroupField | undefined;
     return this.answer(
       cmd,
       'the group update',
       async (conn) => {
+        // Fetched and checked before anything changes: a picture that cannot be had leaves the group as it was.
+        failedField = changes.picture ? 'picture' : undefined;
+        const picture = changes.picture ? await pictureBytes(changes.picture, this.deps, this.host.id) : undefined;
+        if (picture || changes.removePicture) {
+          failedField = picture ? 'picture' : 'removePicture';
+          await conn.updateGroup(cmd.group, { field: 'picture', value: picture }).catch((err: unknown) => {
+            if (isWorkerError(err, 'INVALID_MEDIA')) throw new SendFailure('INVALID_MEDIA', err.message);
+            throw err;
+          });
+          updated.push(failedField);
+        }
         for (const step of steps) {
           failedField = step.field;
           await conn.updateGroup(cmd.group, step);
@@ -198,7 +219,7 @@ export function answerGroupFailure(events: Events, cmd: GroupCommand, subject: M
     case 'update_group':
       return events.message('group_update_failed', subject, {
         groupJid: cmd.group,
-        requested: changesOf(cmd.changes).map((c) => c.field),
+        requested: fieldsOf(cmd.changes),
         updated: [],
         ...failure,
       });

@@ -87,7 +87,7 @@ export class Session {
     this.messaging = new SessionMessaging(this, deps.events, messagingDeps, log);
     this.calls = new SessionCalls(this, deps.events, { sendWaitForOpenMs: messagingDeps.sendWaitForOpenMs }, log);
     this.profiles = new ProfileCommands(this, deps.events, messagingDeps, log);
-    this.groups = new GroupCommands(this, deps.events, { sendWaitForOpenMs: messagingDeps.sendWaitForOpenMs }, log);
+    this.groups = new GroupCommands(this, deps.events, messagingDeps, log);
     const { state, publisher, messaging, calls, profiles } = this;
     this.socket = new SessionSocket({
       sessionId: id,

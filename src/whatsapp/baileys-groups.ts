@@ -1,5 +1,6 @@
 import {
   generateMessageIDV2,
+  generateProfilePicture,
   getBinaryNodeChild,
   getBinaryNodeChildren,
   jidNormalizedUser,
@@ -196,6 +197,13 @@ export async function updateGroup(sock: WASocket, jid: string, change: GroupChan
       return sock.groupSettingUpdate(jid, change.value ? 'locked' : 'unlocked').catch(translated(what));
     case 'ephemeral':
       return sock.groupToggleEphemeral(jid, change.value).catch(translated(what));
+    case 'picture': {
+      if (!change.value) return sock.removeProfilePicture(jid).catch(translated(what));
+      const { img } = await generateProfilePicture(change.value).catch((err: unknown) => {
+        throw new WorkerError('INVALID_MEDIA', `the picture could not be decoded: ${(err as Error).message ?? String(err)}`, { cause: err });
+      });
+      return sock.updateProfilePicture(jid, img).catch(translated(what));
+    }
   }
 }
 

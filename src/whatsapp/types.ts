@@ -397,7 +397,9 @@ export type GroupChange =
   | { field: 'subject'; value: string }
   | { field: 'description'; value: string }
   | { field: 'announce' | 'locked'; value: boolean }
-  | { field: 'ephemeral'; value: number };
+  | { field: 'ephemeral'; value: number }
+  /** A JPEG or PNG (resized by the connector; INVALID_MEDIA when it cannot be decoded), or undefined: removed. */
+  | { field: 'picture'; value: Buffer | undefined };
 
 /** A contact's presence or chat state, as WhatsApp pushed it. */
 export interface ContactPresence {

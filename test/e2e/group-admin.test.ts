@@ -2,6 +2,7 @@ import { brokerScenario, startTestWorker, type TestWorker } from '../helpers/wor
 import { baileysConnector, trustedEmulator } from '../helpers/e2e.js';
 import { MemorySessionStore } from '../fakes/memory-session-store.js';
 import type { Emulator } from '../emulator/index.js';
+import { PNG_8x8 } from '../helpers/images.js';
 import type { WhatsAppConnector } from '../../src/whatsapp/types.js';
 
 /**
@@ -55,7 +56,7 @@ describe('group administration over the queues, on the emulator', () => {
     await emulator.close();
   });
 
-  it('create_group (one contact refuses, one is not on WhatsApp), update_group, participants, get/list, invite, membership requests, leave and join back', async () => {
+  it('create_group (one contact refuses, one is not on WhatsApp), update_group (picture included), participants, get/list, invite, membership requests, leave and join back', async () => {
     const w = await startAndLink();
     await command(w, 'create_group', 'c-1', {
       subject: 'Project',
@@ -73,8 +74,9 @@ describe('group administration over the queues, on the emulator', () => {
     expect(emulator.groupState(groupJid)).toMatchObject({ subject: 'Project', admins: [ACCOUNT_DIGITS] });
     expect(emulator.groupState(groupJid)?.members.sort()).toEqual([ACCOUNT_DIGITS, ALICE, BOB].sort());
 
-    await command(w, 'update_group', 'u-1', { group: groupJid, subject: 'Project X', description: 'What we build', announce: true, ephemeral: 86400 });
-    expect(await answer('group_update_done', 'u-1')).toMatchObject({ groupJid, updated: ['subject', 'description', 'announce', 'ephemeral'] });
+    const picture = { base64: PNG_8x8.toString('base64') };
+    await command(w, 'update_group', 'u-1', { group: groupJid, subject: 'Project X', description: 'What we build', announce: true, ephemeral: 86400, picture });
+    expect(await answer('group_update_done', 'u-1')).toMatchObject({ groupJid, updated: ['picture', 'subject', 'description', 'announce', 'ephemeral'] });
     expect(emulator.groupState(groupJid)).toMatchObject({
       subject: 'Project X',
       description: 'What we build',
@@ -82,6 +84,10 @@ describe('group administration over the queues, on the emulator', () => {
       ephemeral: 86400,
       locked: false,
     });
+    expect(emulator.groupState(groupJid)?.pictureBytes).toBeGreaterThan(0);
+    await command(w, 'update_group', 'u-2', { group: groupJid, removePicture: true });
+    expect(await answer('group_update_done', 'u-2')).toMatchObject({ updated: ['removePicture'] });
+    expect(emulator.groupState(groupJid)?.pictureBytes).toBe(0);
 
     await command(w, 'group_participants', 'p-1', { group: groupJid, operation: 'promote', participants: [`+${ALICE}`] });
     expect((await answer('group_participants_done', 'p-1')).results).toEqual([{ jid: `${ALICE}@s.whatsapp.net`, status: 200, ok: true }]);

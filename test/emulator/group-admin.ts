@@ -34,6 +34,8 @@ interface GroupSettings {
   inviteCode: string;
   /** Membership requests (phone digits → unix seconds), for a group that approves joins (control: `requestToJoinGroup`). */
   requests: Map<string, number>;
+  /** The group picture WhatsApp stores (the JPEG Baileys resized), set by an admin through `w:profile:picture`. */
+  picture?: Uint8Array;
 }
 
 const iqError = (iq: BinaryNode, code: string, text: string): BinaryNode =>
@@ -83,6 +85,9 @@ export class GroupAdmin {
 
   /** Answers a `w:g2` administration IQ; undefined for what it does not handle (group-send.ts answers the rest). */
   answerIq(conn: ClientConnection, iq: BinaryNode): BinaryNode | undefined {
+    if (iq.attrs.xmlns === 'w:profile:picture' && iq.attrs.type === 'set' && iq.attrs.target?.endsWith('@g.us') && conn.account) {
+      return this.setPicture(conn.account.phone, iq);
+    }
     if (iq.attrs.xmlns !== 'w:g2' || !conn.account) return undefined;
     const me = conn.account.phone;
     const op = children(iq)[0];
@@ -174,6 +179,20 @@ export class GroupAdmin {
       default:
         return undefined;
     }
+  }
+
+  /** A group's picture (Baileys' updateProfilePicture / removeProfilePicture with the group as `target`): group info, so admins only when locked. */
+  private setPicture(me: string, iq: BinaryNode): BinaryNode {
+    const group = this.server.groups.get(iq.attrs.target ?? '');
+    if (!group) return iqError(iq, '404', 'item-not-found');
+    if (!group.members.has(me)) return iqError(iq, '403', 'forbidden');
+    const s = this.settingsOf(group);
+    if (s.locked && group.creator !== me && !group.admins.has(me)) return iqError(iq, '401', 'not-authorized');
+    const picture = child(iq, 'picture')?.content;
+    if (picture instanceof Uint8Array && picture.length > 0) s.picture = picture;
+    else delete s.picture;
+    this.server.groupAdminChanged();
+    return iqResult(iq, s.picture ? [node('picture', { id: String(Date.now()) })] : undefined);
   }
 
   private changeParticipant(group: Group, operation: string, jid: string): BinaryNode {

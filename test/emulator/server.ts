@@ -438,7 +438,8 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   }
 
   answerProfileIq(conn: ClientConnection, iq: BinaryNode): BinaryNode | undefined {
-    return this.profiles.answerIq(conn, iq) ?? this.groupAdmin.answerIq(conn, iq) ?? answerGroupIq(this, conn, iq);
+    // group-admin first: a `w:profile:picture` set whose target is a group is a group's picture, not a profile's
+    return this.groupAdmin.answerIq(conn, iq) ?? this.profiles.answerIq(conn, iq) ?? answerGroupIq(this, conn, iq);
   }
 
   usyncPart(protocol: string, user: UsyncUserInfo | undefined): BinaryNode | undefined {
@@ -694,6 +695,7 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
       ephemeral: s.ephemeral,
       inviteCode: s.inviteCode,
       requests: [...s.requests.keys()],
+      pictureBytes: s.picture?.length ?? 0,
     };
   }
 

@@ -230,4 +230,6 @@ export interface GroupState {
   inviteCode: string;
   /** Pending membership requests (phone digits). */
   requests: string[];
+  /** The size of the group picture WhatsApp stores (0: none). */
+  pictureBytes: number;
 }

@@ -101,6 +101,21 @@ describe('parseCommand: the group commands', () => {
       /takes no "participants"/,
       'group_requests',
     ],
+    [
+      'picture with removePicture',
+      'INVALID_COMMAND',
+      { group: GROUP, picture: { url: 'https://cdn.example/p.png' }, removePicture: true },
+      /exclude each other/,
+      'update_group',
+    ],
+    [
+      'a picture that is not an image',
+      'INVALID_MEDIA',
+      { group: GROUP, picture: { base64: Buffer.from('hello').toString('base64') } },
+      /^picture: /,
+      'update_group',
+    ],
+    ['a picture without a source', 'INVALID_MEDIA', { group: GROUP, picture: {} }, /^picture: /, 'update_group'],
     ['list_groups with a field', 'INVALID_COMMAND', { group: GROUP }, /takes no "group"/, 'list_groups'],
     ['a non-boolean announce', 'INVALID_COMMAND', { group: GROUP, announce: 'yes' }, /announce/, 'update_group'],
   ] as Array<[string, string, Record<string, unknown>, RegExp, string]>)('%s → %s', (_what, code, body, reason, action) => {
