@@ -6,6 +6,7 @@ import { FakeConnector } from '../fakes/fake-whatsapp.js';
 import { MemorySessionStore } from '../fakes/memory-session-store.js';
 import { RecordingEvents } from '../fakes/recording-events.js';
 import { silentLogger } from '../helpers/silent-logger.js';
+import { PNG_8x8 } from '../helpers/images.js';
 
 const SID = 'session_6_+221771234567';
 const ALICE = '221770000001@s.whatsapp.net';
@@ -91,6 +92,20 @@ describe('group commands, session side', () => {
         failed: 'announce',
       }),
     ]);
+  });
+
+  it('update_group picture: fetched and checked first (a file that is no image changes nothing), then sent before the other fields', async () => {
+    const { manager, socket, events } = await connected();
+    await manager.execute(group('pic-1', { action: 'update_group', group: GROUP, changes: { subject: 'S', picture: { kind: 'base64', data: PNG_8x8 } } }));
+    expect(socket.groups.calls.map((c) => (c.args[1] as { field: string }).field)).toEqual(['picture', 'subject']);
+    expect(events.messages('group_update_done')).toEqual([expect.objectContaining({ requestId: 'pic-1', updated: ['picture', 'subject'] })]);
+    await manager.execute(
+      group('pic-2', { action: 'update_group', group: GROUP, changes: { subject: 'S', picture: { kind: 'base64', data: Buffer.from('not an image') } } }),
+    );
+    expect(events.messages('group_update_failed')).toEqual([
+      expect.objectContaining({ requestId: 'pic-2', code: 'INVALID_MEDIA', requested: ['picture', 'subject'], updated: [], failed: 'picture' }),
+    ]);
+    expect(socket.groups.calls).toHaveLength(2);
   });
 
   it('group_participants: one result per participant with its reason', async () => {
