@@ -4,7 +4,8 @@ import { GROUP_FAILED_BY } from '../commands/parse-group-commands.js';
 import type { Events, MessageSubject } from '../events/event-publisher.js';
 import type { ParticipantReason } from '../events/group-events.js';
 import { isWorkerError } from '../util/errors.js';
-import type { GroupChange, GroupInfo, GroupParticipantResult, WhatsAppConnection } from '../whatsapp/types.js';
+import { Lru } from './lru.js';
+import type { CreatedGroup, GroupChange, GroupInfo, GroupParticipantResult, WhatsAppConnection } from '../whatsapp/types.js';
 import { answerCommand, type CommandFailure } from './answer-command.js';
 import { SendFailure, type OutgoingMediaDeps } from './outgoing-content.js';
 import { pictureBytes } from './profile-commands.js';
@@ -48,15 +49,22 @@ const resultOf = (r: GroupParticipantResult, operation: GroupParticipantOperatio
   return { jid: r.jid, status: r.status, ok: reason === undefined, ...(reason ? { reason } : {}), ...(r.inviteCode ? { inviteCode: r.inviteCode } : {}) };
 };
 
+/** create_group answers remembered per session (each at most 1024 members: bounded memory). */
+const CREATED_REMEMBERED = 64;
+
 const inviteLink = (code: string): string => `https://chat.whatsapp.com/${code}`;
 
 /**
  * Group administration: create_group, update_group, group_participants, group_invite, join_group,
- * group_invite_info, leave_group, list_groups, get_group. Each is answered by its event (see
- * `answerCommand`); nothing is remembered: a redelivery asks WhatsApp again (a second create makes a
- * second group, as a person pressing twice would: the backend keys its requestIds).
+ * group_invite_info, leave_group, list_groups, get_group, group_requests. Each is answered by its event
+ * (see `answerCommand`). A redelivered create_group (same requestId) answers with the group it created
+ * instead of creating a second one, while this process remembers it (CREATED_REMEMBERED); the others
+ * ask WhatsApp again, which is harmless for each.
  */
 export class GroupCommands {
+  /** The groups created per requestId, so a redelivered create_group does not create a second group. */
+  private readonly created = new Lru<string, CreatedGroup>(CREATED_REMEMBERED);
+
   constructor(
     private readonly host: MessagingHost,
     private readonly events: Events,
@@ -73,7 +81,13 @@ export class GroupCommands {
       case 'create_group':
         return ok(
           'the group creation',
-          (conn) => conn.createGroup(cmd.subject, cmd.participants),
+          async (conn) => {
+            const known = this.created.get(cmd.requestId);
+            if (known) return known;
+            const created = await conn.createGroup(cmd.subject, cmd.participants);
+            this.created.set(cmd.requestId, created);
+            return created;
+          },
           (subject, { group, failed: refused }) =>
             message('group_created', subject, {
               groupJid: group.jid,

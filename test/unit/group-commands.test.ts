@@ -63,6 +63,16 @@ describe('group commands, session side', () => {
     ]);
   });
 
+  it('a redelivered create_group (same requestId) answers with the same group without creating another', async () => {
+    const { manager, socket, events } = await connected();
+    const cmd = group('c-2', { action: 'create_group', subject: 'Once', participants: [ALICE] });
+    await manager.execute(cmd);
+    await manager.execute(cmd);
+    expect(socket.groups.calls.filter((c) => c.method === 'createGroup')).toHaveLength(1);
+    const [first, second] = events.messages('group_created');
+    expect(second?.groupJid).toBe(first?.groupJid);
+  });
+
   it('update_group applies each change in order and says what changed; a refusal midway names the field', async () => {
     const { manager, socket, events } = await connected();
     await manager.execute(group('u-1', { action: 'update_group', group: GROUP, changes: { ephemeral: 0, subject: 'S', locked: true } }));
