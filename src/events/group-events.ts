@@ -59,7 +59,7 @@ export function groupEvents<E extends z.ZodRawShape & { sessionId: z.ZodType }>(
   return {
     group_created: event(
       'group_created',
-      'Emitted when a `create_group` was taken by WhatsApp: the group exists with this account as its creator (superadmin); `failed` lists the participants WhatsApp did not add and why.',
+      'Emitted when a `create_group` was taken by WhatsApp: the group exists with this account as its creator (superadmin); `failed` lists the participants WhatsApp did not add and why. A redelivered create_group (same requestId) is answered with the same group, not a second one, while the session remembers it (its last 64 creates).',
       {
         requestId,
         groupJid,
