@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import type { BinaryNode } from '@whiskeysockets/baileys';
 import type { ClientConnection } from './connection.js';
-import { child, children, iqResult, node, unixNow } from './frames.js';
+import { child, children, iqResult, node, serverId, unixNow } from './frames.js';
 import { groupMetadataNode } from './group-send.js';
 import type { Group } from './groups.js';
 import type { EmulatorServer } from './server.js';
@@ -272,4 +272,33 @@ export class GroupAdmin {
     this.server.groupAdminChanged();
     return iqResult(iq, [{ ...meta, content: [...children(meta), ...refused] }]);
   }
+}
+
+/**
+ * The `w:gp2` notification WhatsApp sends a group's members after a change (protocol notes 2 §8.3), for whoever
+ * pushes them (not pushed by group-admin.ts: no command needs it to settle): from the group, `participant` the
+ * actor's LID (and `participant_pn`), LID addressing, `t` always set, `change` its one child, e.g.
+ * `node('subject', { subject, s_o, s_t })` or `node('add', {}, [memberNode(server, phone)])`.
+ */
+export function groupNotification(server: EmulatorServer, group: Group, actorPhone: string, change: BinaryNode): BinaryNode {
+  const actor = server.accounts.get(actorPhone) ?? server.contacts.get(actorPhone);
+  return node(
+    'notification',
+    {
+      from: group.jid,
+      type: 'w:gp2',
+      id: serverId('gp2'),
+      t: unixNow(),
+      participant: actor ? `${actor.lid}@lid` : undefined,
+      participant_pn: actor ? `${actor.phone}@s.whatsapp.net` : undefined,
+      addressing_mode: 'lid',
+    },
+    [change],
+  );
+}
+
+/** A member as `w:gp2` children name it: `<participant jid=<LID> phone_number=<PN> [type]/>`. */
+export function memberNode(server: EmulatorServer, phone: string, type?: 'admin' | 'superadmin'): BinaryNode {
+  const who = server.accounts.get(phone) ?? server.contacts.get(phone);
+  return node('participant', { jid: who ? `${who.lid}@lid` : `${phone}@s.whatsapp.net`, phone_number: `${phone}@s.whatsapp.net`, type });
 }
