@@ -40,7 +40,7 @@ export const commandFieldsSchema = z.object({
     .max(200)
     .optional()
     .describe(
-      'Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message` (a redelivered send with the same requestId is not sent twice), `check_numbers`, `mark_read`, `send_presence`, `reject_call`, `update_settings`, `edit_message`, `delete_message` and the profile commands (their answer carries it; a redelivered edit or delete is not done twice).',
+      'Echoed on every event the command causes (the AMQP correlation_id is used when absent). Required by `send_message` (a redelivered send with the same requestId is not sent twice), `check_numbers`, `mark_read`, `send_presence`, `reject_call`, `update_settings`, `edit_message`, `delete_message` the profile and group commands (their answer carries it; a redelivered edit or delete is not done twice).',
     ),
   timestamp: z
     .union([z.number(), z.string().max(64)])
@@ -228,9 +228,9 @@ export const profileFieldsSchema = z.object({
     })
     .optional()
     .describe(
-      'update_profile: the new profile picture, a JPEG or PNG, from exactly one of `url`, `base64` or `mediaKey` (as send_message media: same address policy and MEDIA_MAX_BYTES); WhatsApp stores it as a 640×640 JPEG.',
+      "update_profile (the account's), update_group (the group's): the new profile picture, a JPEG or PNG, from exactly one of `url`, `base64` or `mediaKey` (as send_message media: same address policy and MEDIA_MAX_BYTES); WhatsApp stores it as a 640×640 JPEG.",
     ),
-  removePicture: z.boolean().optional().describe('update_profile: true to remove the profile picture (not with `picture`).'),
+  removePicture: z.boolean().optional().describe('update_profile, update_group: true to remove the profile picture (not with `picture`).'),
 });
 
 /** What `edit_message` and `delete_message` add (`chat`, and `text` for an edit, are shared). `parse-edit-delete.ts` checks the combinations. */
@@ -254,6 +254,28 @@ export const editDeleteFieldsSchema = z.object({
     ),
 });
 
+/** What the group commands add (issue 13). `parse-group-commands.ts` checks which command takes which. */
+export const groupFieldsSchema = z.object({
+  group: z.string().max(100).describe("update_group, group_participants, group_invite, leave_group, get_group, group_requests: the group's JID (`…@g.us`)."),
+  subject: z.string().max(1024).describe("create_group (required), update_group: the group's name, 1 to 100 characters."),
+  description: z.string().max(8192).describe('update_group: the group description, at most 2048 characters ("" clears it).'),
+  participants: z
+    .array(z.string().max(100))
+    .max(2048)
+    .describe(
+      'create_group, group_participants, group_requests (approve, reject): phones in international form or user JIDs (`…@s.whatsapp.net`, `…@lid`), 1 to 1024, duplicates dropped.',
+    ),
+  operation: z
+    .string()
+    .max(20)
+    .describe('group_participants: what to do to each participant: add, remove, promote (to admin) or demote. group_requests: list, approve or reject.'),
+  announce: z.boolean().describe('update_group: true = only admins send messages.'),
+  locked: z.boolean().describe("update_group: true = only admins edit the group's info."),
+  ephemeral: z.number().describe('update_group: disappearing messages, in seconds: 0 (off), 86400, 604800 or 7776000.'),
+  revoke: z.boolean().describe('group_invite: true to revoke the current invite code and get a new one.'),
+  code: z.string().max(200).describe('join_group, group_invite_info: the invite code, or its `https://chat.whatsapp.com/<code>` link.'),
+});
+
 export const commandMessageSchema = commandFieldsSchema
   .extend(sendMessageFieldsSchema.partial().shape)
   .extend(checkNumbersFieldsSchema.partial().shape)
@@ -262,11 +284,12 @@ export const commandMessageSchema = commandFieldsSchema
   .extend(settingsFieldsSchema.partial().shape)
   .extend(profileFieldsSchema.shape)
   .extend(editDeleteFieldsSchema.partial().shape)
+  .extend(groupFieldsSchema.partial().shape)
   .extend({
     action: z
       .enum(COMMAND_ACTIONS)
       .describe(
-        'What to do: a session action, `send_message`, `check_numbers`, `mark_read`, `send_presence`, `edit_message`, `delete_message`, `reject_call`, `update_settings`, or a profile command (`subscribe_presence`, `get_profile`, `update_profile`, `block`, `unblock`).',
+        'What to do: a session action, `send_message`, `check_numbers`, `mark_read`, `send_presence`, `edit_message`, `delete_message`, `reject_call`, `update_settings`, or a profile command (`subscribe_presence`, `get_profile`, `update_profile`, `block`, `unblock`), or a group command (`create_group`, `update_group`, `group_participants`, `group_invite`, `join_group`, `group_invite_info`, `leave_group`, `list_groups`, `get_group`, `group_requests`).',
       ),
     data: commandFieldsSchema
       .extend(sendMessageFieldsSchema.shape)
@@ -276,6 +299,7 @@ export const commandMessageSchema = commandFieldsSchema
       .extend(settingsFieldsSchema.shape)
       .extend(profileFieldsSchema.shape)
       .extend(editDeleteFieldsSchema.shape)
+      .extend(groupFieldsSchema.shape)
       .partial()
       .loose()
       .optional()

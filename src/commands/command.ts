@@ -13,6 +13,21 @@ export type SessionAction = (typeof SESSION_ACTIONS)[number];
 export const PROFILE_ACTIONS = ['subscribe_presence', 'get_profile', 'update_profile', 'block', 'unblock'] as const;
 export type ProfileAction = (typeof PROFILE_ACTIONS)[number];
 
+/** Group administration (answered commands, issue 13; see parse-group-commands.ts). */
+export const GROUP_ACTIONS = [
+  'create_group',
+  'update_group',
+  'group_participants',
+  'group_invite',
+  'join_group',
+  'group_invite_info',
+  'leave_group',
+  'list_groups',
+  'get_group',
+  'group_requests',
+] as const;
+export type GroupAction = (typeof GROUP_ACTIONS)[number];
+
 export const MESSAGE_ACTIONS = [
   'send_message',
   'check_numbers',
@@ -23,6 +38,7 @@ export const MESSAGE_ACTIONS = [
   'edit_message',
   'delete_message',
   ...PROFILE_ACTIONS,
+  ...GROUP_ACTIONS,
 ] as const;
 export type MessageAction = (typeof MESSAGE_ACTIONS)[number];
 
@@ -240,8 +256,47 @@ export interface BlockCommand extends CommandBase, ContactRef {
 
 export type ProfileCommand = SubscribePresenceCommand | GetProfileCommand | UpdateProfileCommand | BlockCommand;
 
+/** What group_participants does to each participant. */
+export const GROUP_PARTICIPANT_OPERATIONS = ['add', 'remove', 'promote', 'demote'] as const;
+export type GroupParticipantOperation = (typeof GROUP_PARTICIPANT_OPERATIONS)[number];
+/** The disappearing-message timers WhatsApp offers (seconds; 0 = off). */
+export const GROUP_EPHEMERAL_SECONDS = [0, 86400, 604800, 7776000] as const;
+
+/** The group settings one update_group changes (at least one). */
+export interface GroupChanges {
+  subject?: string;
+  /** '' clears it. */
+  description?: string;
+  /** Only admins send messages. */
+  announce?: boolean;
+  /** Only admins edit the group's info. */
+  locked?: boolean;
+  /** Disappearing messages, seconds (one of GROUP_EPHEMERAL_SECONDS). */
+  ephemeral?: number;
+  /** The group picture (a JPEG or PNG, as update_profile's), or `removePicture`. */
+  picture?: MediaSource;
+  removePicture?: true;
+}
+
+/** A group command after parsing: `group` is the group's JID (`…@g.us`); participants are user JIDs, each once. */
+export type GroupCommandPart =
+  | { action: 'create_group'; subject: string; participants: string[] }
+  | { action: 'update_group'; group: string; changes: GroupChanges }
+  | { action: 'group_participants'; group: string; operation: GroupParticipantOperation; participants: string[] }
+  | { action: 'group_invite'; group: string; revoke: boolean }
+  | { action: 'join_group' | 'group_invite_info'; code: string }
+  | { action: 'leave_group' | 'get_group'; group: string }
+  | { action: 'list_groups' }
+  /** Membership requests (groups that approve joins): list them, or approve / reject `participants`. */
+  | { action: 'group_requests'; group: string; operation: 'list' }
+  | { action: 'group_requests'; group: string; operation: 'approve' | 'reject'; participants: string[] };
+
+/** Every group command: answered by its event (see GROUP_ANSWERED_BY), so `requestId` is always set. */
+export type GroupCommand = CommandBase & { requestId: string } & GroupCommandPart;
+
 export type Command =
   | SessionCommand
+  | GroupCommand
   | SendMessageCommand
   | CheckNumbersCommand
   | MarkReadCommand

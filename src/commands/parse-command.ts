@@ -16,6 +16,7 @@ import { parseRejectCall } from './parse-reject-call.js';
 import { parseSettingsUpdate } from './parse-settings.js';
 import { isProfileAction, parseProfileCommand, PROFILE_ANSWERED_BY } from './parse-profile-commands.js';
 import { parseDeleteMessage, parseEditMessage } from './parse-edit-delete.js';
+import { GROUP_ANSWERED_BY, isGroupAction, parseGroupCommand } from './parse-group-commands.js';
 
 /** The event that answers each command whose answer carries its requestId. */
 const ANSWERED_BY = {
@@ -27,6 +28,7 @@ const ANSWERED_BY = {
   edit_message: 'message_edit_sent',
   delete_message: 'message_deleted',
   ...PROFILE_ANSWERED_BY,
+  ...GROUP_ANSWERED_BY,
 } as const;
 
 const isAnswered = (action: string): action is keyof typeof ANSWERED_BY => Object.hasOwn(ANSWERED_BY, action);
@@ -149,6 +151,26 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: ParseLimit
     if (isProfileAction(action)) {
       const fields = { chat, name: data.name ?? msg.name, about: data.about ?? msg.about, picture: data.picture ?? msg.picture };
       const part = parseProfileCommand(action, { ...fields, removePicture: data.removePicture ?? msg.removePicture }, { maxMediaBytes });
+      if (!part.ok) return fail(part.code, part.reason, fullHint);
+      return { ok: true, command: { ...base, requestId, ...part.value } };
+    }
+    if (isGroupAction(action)) {
+      const pick = <K extends keyof typeof data & keyof typeof msg>(k: K) => data[k] ?? msg[k];
+      const fields = {
+        group: pick('group'),
+        subject: pick('subject'),
+        description: pick('description'),
+        participants: pick('participants'),
+        operation: pick('operation'),
+        announce: pick('announce'),
+        locked: pick('locked'),
+        ephemeral: pick('ephemeral'),
+        revoke: pick('revoke'),
+        code: pick('code'),
+        picture: pick('picture'),
+        removePicture: pick('removePicture'),
+      };
+      const part = parseGroupCommand(action, fields, { maxMediaBytes });
       if (!part.ok) return fail(part.code, part.reason, fullHint);
       return { ok: true, command: { ...base, requestId, ...part.value } };
     }

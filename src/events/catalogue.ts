@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HISTORY_SYNC_MODES } from '../util/session-settings.js';
+import { groupEvents } from './group-events.js';
 
 /**
  * Every event the worker publishes: one schema each, documented with when it is emitted.
@@ -124,7 +125,7 @@ const historyChunk = {
 
 /**
  * Message events, on the `whatsapp.message.events` queue (routing key `message.<action>`).
- * Every one carries the session envelope; `requestId` is the command's (`send_message`, `check_numbers`, `mark_read`, `send_presence`, `edit_message`, `delete_message`, `reject_call`, `update_settings`, the profile commands).
+ * Every one carries the session envelope; `requestId` is the command's (`send_message`, `check_numbers`, `mark_read`, `send_presence`, `edit_message`, `delete_message`, `reject_call`, `update_settings`, the profile and group commands).
  */
 export const messageEventSchemas = {
   message_sent: messageEvent(
@@ -310,6 +311,7 @@ export const messageEventSchemas = {
     reason: z.string().describe('What went wrong, for a person.'),
   }),
   ...profileEvents(),
+  ...groupEvents(envelope),
   message_edit_sent: messageEvent(
     'message_edit_sent',
     'Emitted when an `edit_message` was handed to WhatsApp: the contact sees the new text (once per requestId: a redelivered command re-publishes it without editing again).',

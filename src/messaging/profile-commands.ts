@@ -1,6 +1,14 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { BlockCommand, GetProfileCommand, ProfileChanges, ProfileCommand, SubscribePresenceCommand, UpdateProfileCommand } from '../commands/command.js';
+import type {
+  BlockCommand,
+  GetProfileCommand,
+  MediaSource,
+  ProfileChanges,
+  ProfileCommand,
+  SubscribePresenceCommand,
+  UpdateProfileCommand,
+} from '../commands/command.js';
 import { pictureRefusal } from '../commands/parse-profile-commands.js';
 import type { Events, MessageSubject } from '../events/event-publisher.js';
 import { describeError, isWorkerError } from '../util/errors.js';
@@ -136,19 +144,8 @@ export class ProfileCommands {
     );
   }
 
-  /** The picture's bytes, from its source (send_message's media rules: address policy, MEDIA_MAX_BYTES, own mediaKeys only), checked to be a JPEG/PNG. */
-  private async pictureBytes(changes: ProfileChanges): Promise<Buffer> {
-    const source = changes.picture!;
-    const content = await mediaContent(
-      { type: 'image', media: source, mimeType: undefined, caption: undefined, fileName: undefined, ptt: false },
-      this.deps,
-      this.host.id,
-    );
-    if ('url' in content.media) throw new SendFailure('INVALID_MEDIA', 'the picture is not a file');
-    const bytes = 'buffer' in content.media ? content.media.buffer : await readAll(content.media.stream, this.deps.mediaMaxBytes);
-    const refusal = pictureRefusal(bytes);
-    if (refusal) throw new SendFailure('INVALID_MEDIA', `picture: ${refusal}`);
-    return bytes;
+  private pictureBytes(changes: ProfileChanges): Promise<Buffer> {
+    return pictureBytes(changes.picture!, this.deps, this.host.id);
   }
 
   private async setPicture(conn: WhatsAppConnection, picture: Buffer): Promise<void> {
@@ -194,6 +191,20 @@ export function answerProfileFailure(events: Events, cmd: ProfileCommand, subjec
     case 'unblock':
       return events.message('block_status_failed', subject, { chat: cmd.chat, jid: cmd.jid, blocked: cmd.action === 'block', ...failure });
   }
+}
+
+/** A picture's bytes, from its source (send_message's media rules: address policy, MEDIA_MAX_BYTES, own mediaKeys only), checked to be a JPEG/PNG. */
+export async function pictureBytes(source: MediaSource, deps: OutgoingMediaDeps, sessionId: string): Promise<Buffer> {
+  const content = await mediaContent(
+    { type: 'image', media: source, mimeType: undefined, caption: undefined, fileName: undefined, ptt: false },
+    deps,
+    sessionId,
+  );
+  if ('url' in content.media) throw new SendFailure('INVALID_MEDIA', 'the picture is not a file');
+  const bytes = 'buffer' in content.media ? content.media.buffer : await readAll(content.media.stream, deps.mediaMaxBytes);
+  const refusal = pictureRefusal(bytes);
+  if (refusal) throw new SendFailure('INVALID_MEDIA', `picture: ${refusal}`);
+  return bytes;
 }
 
 /** A picture stream read whole, at most `max` bytes; a source failing midway is MEDIA_UNAVAILABLE (its detail logged by the caller's failure). */

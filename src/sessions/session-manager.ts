@@ -8,6 +8,7 @@ import { KeyedSerialQueue } from '../util/keyed-serial-queue.js';
 import { Session, type SessionDeps } from './session.js';
 import { SessionRecord } from './session-record.js';
 import { answerProfileFailure } from '../messaging/profile-commands.js';
+import { answerGroupFailure } from '../messaging/group-commands.js';
 import { markReadAsked } from '../messaging/read-receipts.js';
 
 export interface SessionManagerOptions {
@@ -137,6 +138,19 @@ export class SessionManager {
       case 'unblock': {
         const session = await this.ownedOrAnswered(cmd, (subject, failure) => answerProfileFailure(this.deps.events, cmd, subject, failure));
         return session?.profileCommand(cmd, defer);
+      }
+      case 'create_group':
+      case 'update_group':
+      case 'group_participants':
+      case 'group_invite':
+      case 'join_group':
+      case 'group_invite_info':
+      case 'leave_group':
+      case 'list_groups':
+      case 'get_group':
+      case 'group_requests': {
+        const session = await this.ownedOrAnswered(cmd, (subject, failure) => answerGroupFailure(this.deps.events, cmd, subject, failure));
+        return session?.groupCommand(cmd, defer);
       }
       case 'edit_message': {
         const session = await this.ownedOrAnswered(cmd, (subject, failure) =>

@@ -4,6 +4,7 @@ import type {
   DeleteMessageCommand,
   EditMessageCommand,
   ProfileCommand,
+  GroupCommand,
   MarkReadCommand,
   RejectCallCommand,
   SendMessageCommand,
@@ -14,6 +15,7 @@ import { SessionMessaging } from '../messaging/session-messaging.js';
 import { SessionCalls } from '../messaging/session-calls.js';
 import { DEFAULT_SESSION_SETTINGS, effectiveSettings, type SessionSettings, type SessionSettingsPatch } from '../util/session-settings.js';
 import { ProfileCommands } from '../messaging/profile-commands.js';
+import { GroupCommands } from '../messaging/group-commands.js';
 import type { AuthStateHandle, SessionMeta } from '../storage/types.js';
 import { WorkerError } from '../util/errors.js';
 import type { WhatsAppConnection } from '../whatsapp/types.js';
@@ -67,6 +69,8 @@ export class Session {
   private readonly calls: SessionCalls;
   /** Contacts' presence and profiles, the account's profile, blocking (see profile-commands.ts). */
   private readonly profiles: ProfileCommands;
+  /** Group administration (see group-commands.ts). */
+  private readonly groups: GroupCommands;
 
   constructor(
     readonly id: string,
@@ -83,6 +87,7 @@ export class Session {
     this.messaging = new SessionMessaging(this, deps.events, messagingDeps, log);
     this.calls = new SessionCalls(this, deps.events, { sendWaitForOpenMs: messagingDeps.sendWaitForOpenMs }, log);
     this.profiles = new ProfileCommands(this, deps.events, messagingDeps, log);
+    this.groups = new GroupCommands(this, deps.events, messagingDeps, log);
     const { state, publisher, messaging, calls, profiles } = this;
     this.socket = new SessionSocket({
       sessionId: id,
@@ -284,6 +289,11 @@ export class Session {
   /** subscribe_presence, get_profile, update_profile, block, unblock: each answered by its event (see profile-commands.ts). */
   profileCommand(cmd: ProfileCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
     return this.profiles.run(cmd, defer);
+  }
+
+  /** The group commands (create_group, update_group, ...): each answered by its event (see group-commands.ts). */
+  groupCommand(cmd: GroupCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    return this.groups.run(cmd, defer);
   }
 
   /** `edit_message`: once per requestId; the answer is message_edit_sent or message_edit_failed. */

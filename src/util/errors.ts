@@ -33,6 +33,10 @@ export const ERROR_CODES = [
   'OWNED_ELSEWHERE',
   'ALREADY_LINKED',
   'NOT_ON_WHATSAPP',
+  // Group commands: WhatsApp's IQ errors 401 (only admins may), 403 (not in the group), 404 (no such group or invite).
+  'NOT_ADMIN',
+  'NOT_A_MEMBER',
+  'UNKNOWN_GROUP',
   // edit_message / delete_message of a message known not to be ours, not text, or past WhatsApp's window.
   'NOT_EDITABLE',
   'NOT_DELETABLE',

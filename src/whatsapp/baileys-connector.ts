@@ -23,6 +23,7 @@ import { toIncomingCall } from './baileys-calls.js';
 import { toMemberReceipt } from './baileys-group-receipts.js';
 import { historySyncConfig } from './baileys-history-sync.js';
 import { fetchProfile, setBlocked, setProfilePicture, subscribePresence, watchPresence } from './baileys-profile.js';
+import * as groups from './baileys-groups.js';
 import { HistoryReceipts, processedHistoryNotification, toHistoryChunk } from './baileys-history.js';
 import type { WhatsAppAuthState } from '../storage/types.js';
 import type {
@@ -280,6 +281,17 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         setProfileAbout: (about) => sock.updateProfileStatus(about),
         setProfilePicture: (image) => setProfilePicture(sock, image),
         setBlocked: (jid, blocked) => setBlocked(sock, jid, blocked),
+        createGroup: (subject, participants) => groups.createGroup(sock, subject, participants),
+        groupMetadata: (jid) => groups.groupMetadata(sock, jid),
+        listGroups: () => groups.listGroups(sock),
+        updateGroup: (jid, change) => groups.updateGroup(sock, jid, change),
+        updateGroupParticipants: (jid, participants, operation) => groups.updateGroupParticipants(sock, jid, participants, operation),
+        groupInviteCode: (jid, revoke) => groups.groupInviteCode(sock, jid, revoke),
+        joinGroup: (code) => groups.joinGroup(sock, code),
+        groupInviteInfo: (code) => groups.groupInviteInfo(sock, code),
+        leaveGroup: (jid) => groups.leaveGroup(sock, jid),
+        groupJoinRequests: (jid) => groups.groupJoinRequests(sock, jid),
+        answerJoinRequests: (jid, participants, approve) => groups.answerJoinRequests(sock, jid, participants, approve),
         editMessage: async (jid: string, messageId: string, text: string, { editId }: { editId: string }) => {
           const sent = await sock.sendMessage(jid, { text, edit: { remoteJid: jid, fromMe: true, id: messageId } }, { messageId: editId });
           return { sentAt: sent?.messageTimestamp ? Number(sent.messageTimestamp) * 1000 : Date.now() };

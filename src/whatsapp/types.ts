@@ -318,7 +318,88 @@ export interface WhatsAppConnection {
   setProfilePicture(image: Buffer | undefined): Promise<void>;
   /** Blocks or unblocks a contact; resolves once WhatsApp took it. */
   setBlocked(jid: string, blocked: boolean): Promise<void>;
+  /**
+   * Group administration (baileys-groups.ts). WhatsApp's refusals are WorkerErrors NOT_ADMIN (401),
+   * NOT_A_MEMBER (403), UNKNOWN_GROUP (404); anything else is thrown as it came.
+   */
+  createGroup(subject: string, participants: readonly string[]): Promise<CreatedGroup>;
+  groupMetadata(groupJid: string): Promise<GroupInfo>;
+  listGroups(): Promise<GroupInfo[]>;
+  updateGroup(groupJid: string, change: GroupChange): Promise<void>;
+  updateGroupParticipants(
+    groupJid: string,
+    participants: readonly string[],
+    operation: 'add' | 'remove' | 'promote' | 'demote',
+  ): Promise<GroupParticipantResult[]>;
+  /** The group's invite code; `revoke`: a new one (the old link stops working). */
+  groupInviteCode(groupJid: string, revoke: boolean): Promise<string>;
+  /** Joins by invite code; the group's JID. */
+  joinGroup(code: string): Promise<string>;
+  groupInviteInfo(code: string): Promise<GroupInfo>;
+  leaveGroup(groupJid: string): Promise<void>;
+  /** The pending membership requests of a group that approves joins. */
+  groupJoinRequests(groupJid: string): Promise<GroupJoinRequest[]>;
+  answerJoinRequests(groupJid: string, participants: readonly string[], approve: boolean): Promise<GroupParticipantResult[]>;
 }
+
+/** Someone asking to join a group that approves joins. */
+export interface GroupJoinRequest {
+  jid: string;
+  phone?: string;
+  /** epoch ms */
+  requestedAt?: number;
+}
+
+/** A group as WhatsApp describes it (bounded by the connector). */
+export interface GroupInfo {
+  jid: string;
+  subject: string;
+  description?: string;
+  /** The creator's JID (LID or PN, as WhatsApp gave it). */
+  owner?: string;
+  /** epoch ms */
+  createdAt?: number;
+  size: number;
+  announce: boolean;
+  locked: boolean;
+  joinApproval: boolean;
+  /** Disappearing messages, seconds; absent when off. */
+  ephemeral?: number;
+  participants: GroupMember[];
+  /** True when WhatsApp listed more members than the connector keeps (see MAX_GROUP_MEMBERS). */
+  truncated?: boolean;
+}
+
+export interface GroupMember {
+  /** As WhatsApp addresses the member: a LID or a phone JID. */
+  jid: string;
+  /** The member's phone JID, when WhatsApp told it. */
+  phone?: string;
+  role: 'member' | 'admin' | 'superadmin';
+}
+
+/** One participant's outcome in a create or participants update: WhatsApp's per-participant status code (200 = done). */
+export interface GroupParticipantResult {
+  jid: string;
+  status: number;
+  /** A 403 (privacy) on add: the code of the invite WhatsApp lets the admin send instead. */
+  inviteCode?: string;
+}
+
+export interface CreatedGroup {
+  group: GroupInfo;
+  /** The participants WhatsApp did not add, with their status. */
+  failed: GroupParticipantResult[];
+}
+
+/** One change of update_group, as WhatsApp takes it (one IQ each). */
+export type GroupChange =
+  | { field: 'subject'; value: string }
+  | { field: 'description'; value: string }
+  | { field: 'announce' | 'locked'; value: boolean }
+  | { field: 'ephemeral'; value: number }
+  /** A JPEG or PNG (resized by the connector; INVALID_MEDIA when it cannot be decoded), or undefined: removed. */
+  | { field: 'picture'; value: Buffer | undefined };
 
 /** A contact's presence or chat state, as WhatsApp pushed it. */
 export interface ContactPresence {

@@ -49,6 +49,10 @@ export class GroupStore {
   get(jid: string): Group | undefined {
     return this.groups.get(jid);
   }
+
+  all(): Group[] {
+    return [...this.groups.values()];
+  }
 }
 
 /** One sender's sender-key state for one group (in memory). */

@@ -8,6 +8,6 @@ export { normalizePhone } from './accounts.js';
 // How many retry receipts an emulated contact sends per message before it reports the message undecryptable.
 export { MAX_RETRY_RECEIPTS } from './contact-retry.js';
 export type { PhoneHistory, PhoneConversation, PhoneHistoryMessage } from './phone-history.js';
-export type { CallReject, Emulator, EmulatorOptions, EmulatorState, FaultKind, OutgoingMedia, ReceivedMessage, SendResult } from './types.js';
+export type { CallReject, Emulator, EmulatorOptions, EmulatorState, FaultKind, GroupState, OutgoingMedia, ReceivedMessage, SendResult } from './types.js';
 // Poll votes as WhatsApp clients encrypt them, and the poll a contact received.
 export { encryptPollVote, pollVoteMessage, receivedPoll } from './poll-votes.js';

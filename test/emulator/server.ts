@@ -18,6 +18,7 @@ import { answerIq } from './iq-handlers.js';
 import { MediaHost } from './media-host.js';
 import { GroupStore } from './groups.js';
 import { answerGroupIq } from './group-send.js';
+import { GroupAdmin } from './group-admin.js';
 import { decryptMedia, type MediaKind } from './media-crypto.js';
 import { Delivery } from './delivery.js';
 import { ContactRetries } from './contact-retry.js';
@@ -32,7 +33,7 @@ import { buildPairSuccess, makeRef, openKeyBundle, parseQr, qrPrefix, unwrapEphe
 import type { PreKeyBundle } from './signal-device.js';
 import { ContactStore } from './signal-contacts.js';
 import { Profiles, type AccountProfile, type ContactPresenceState, type ContactProfileSettings } from './profiles.js';
-import type { Emulator, EmulatorOptions, EmulatorState, FaultKind, ReceivedMessage, SendResult } from './types.js';
+import type { Emulator, EmulatorOptions, EmulatorState, FaultKind, GroupState, ReceivedMessage, SendResult } from './types.js';
 
 /** Resolves when `find()` returns something, re-checking whenever `emitter` emits `event`. */
 function waitUntil<T>(emitter: EventEmitter, event: string, find: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
@@ -56,6 +57,8 @@ function waitUntil<T>(emitter: EventEmitter, event: string, find: () => T | unde
 export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   readonly accounts = new AccountStore();
   readonly groups = new GroupStore();
+  /** Group administration IQs: create, subject, participants, invites... (group-admin.ts) */
+  readonly groupAdmin = new GroupAdmin(this);
   readonly contacts = new ContactStore();
   readonly rootPublicKey: Uint8Array;
   readonly rootPublicKeyHex: string;
@@ -435,7 +438,8 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   }
 
   answerProfileIq(conn: ClientConnection, iq: BinaryNode): BinaryNode | undefined {
-    return this.profiles.answerIq(conn, iq) ?? answerGroupIq(this, conn, iq);
+    // group-admin first: a `w:profile:picture` set whose target is a group is a group's picture, not a profile's
+    return this.groupAdmin.answerIq(conn, iq) ?? this.profiles.answerIq(conn, iq) ?? answerGroupIq(this, conn, iq);
   }
 
   usyncPart(protocol: string, user: UsyncUserInfo | undefined): BinaryNode | undefined {
@@ -660,6 +664,44 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
         (opts.admins ?? []).map((p) => normalizePhone(p)),
       ).jid,
     };
+  }
+
+  /** A contact whose privacy settings refuse being added to groups: create/add answer 403 with an invite code. */
+  refuseGroupAdds(contactPhone: string): void {
+    this.groupAdmin.refusingAdds.add(normalizePhone(contactPhone));
+  }
+
+  /** The contact asks to join the group (a membership request its admins list, approve or reject). */
+  requestToJoinGroup(groupJid: string, contactPhone: string): void {
+    const group = this.groups.get(groupJid);
+    if (!group) throw new Error(`no group ${groupJid}`);
+    const phone = normalizePhone(contactPhone);
+    if (!this.accounts.get(phone) && !this.contacts.get(phone)) this.contacts.add(phone);
+    this.groupAdmin.settingsOf(group).requests.set(phone, Math.floor(Date.now() / 1000));
+  }
+
+  /** A group's state for assertions: members, admins (phone digits), subject and settings. */
+  groupState(groupJid: string): GroupState | undefined {
+    const group = this.groups.get(groupJid);
+    if (!group) return undefined;
+    const s = this.groupAdmin.settingsOf(group);
+    return {
+      subject: group.subject,
+      members: [...group.members],
+      admins: [group.creator, ...group.admins].filter((p, i, all) => group.members.has(p) && all.indexOf(p) === i),
+      description: s.description?.text,
+      announce: s.announce,
+      locked: s.locked,
+      ephemeral: s.ephemeral,
+      inviteCode: s.inviteCode,
+      requests: [...s.requests.keys()],
+      pictureBytes: s.picture?.length ?? 0,
+    };
+  }
+
+  /** group-admin.ts changed a group: wakes `until` waiters. */
+  groupAdminChanged(): void {
+    this.events.emit('change');
   }
 
   sendGroupMessage(fromContactPhone: string, groupJid: string, message: proto.IMessage | string): Promise<SendResult> {

@@ -183,6 +183,12 @@ export interface Emulator {
    * metadata (`w:g2`) and send to it (group-send.ts).
    */
   createGroup(subject: string, memberPhones: string[], opts?: { admins?: string[] }): { jid: string };
+  /** The contact's privacy refuses being added to groups (group-admin.ts: 403 with an invite code). */
+  refuseGroupAdds(contactPhone: string): void;
+  /** A group's state (members and admins as phone digits; the creator counts as an admin while a member). */
+  groupState(groupJid: string): GroupState | undefined;
+  /** The contact asks to join the group (group-admin.ts: listed, approved or rejected by admins). */
+  requestToJoinGroup(groupJid: string, contactPhone: string): void;
   /** A member contact writes to the group: sender-key encrypted, delivered to every account member's devices. */
   sendGroupMessage(fromContactPhone: string, groupJid: string, message: proto.IMessage | string): Promise<SendResult>;
 
@@ -210,4 +216,20 @@ export interface Emulator {
   readonly profiles: Profiles;
 
   close(): Promise<void>;
+}
+
+/** What `groupState` tells of a group. */
+export interface GroupState {
+  subject: string;
+  members: string[];
+  admins: string[];
+  description: string | undefined;
+  announce: boolean;
+  locked: boolean;
+  ephemeral: number | undefined;
+  inviteCode: string;
+  /** Pending membership requests (phone digits). */
+  requests: string[];
+  /** The size of the group picture WhatsApp stores (0: none). */
+  pictureBytes: number;
 }

@@ -16,6 +16,7 @@ import type {
   WhatsAppConnector,
   WhatsAppEvent,
 } from '../../src/whatsapp/types.js';
+import { FakeGroups } from './fake-groups.js';
 
 export interface FakeSend {
   jid: string;
@@ -73,6 +74,19 @@ export class FakeSocket implements WhatsAppConnection {
   readonly blockChanges: Array<{ jid: string; blocked: boolean }> = [];
   /** Make the next profile call (subscribePresence, fetchProfile, setProfile*, setBlocked) reject with this error. */
   failNextProfile: Error | undefined;
+  /** Group administration (fake-groups.ts); the connection's group methods delegate to it. */
+  readonly groups = new FakeGroups();
+  readonly createGroup: FakeGroups['createGroup'] = (...args) => this.groups.createGroup(...args);
+  readonly groupMetadata: FakeGroups['groupMetadata'] = (...args) => this.groups.groupMetadata(...args);
+  readonly listGroups: FakeGroups['listGroups'] = (...args) => this.groups.listGroups(...args);
+  readonly updateGroup: FakeGroups['updateGroup'] = (...args) => this.groups.updateGroup(...args);
+  readonly updateGroupParticipants: FakeGroups['updateGroupParticipants'] = (...args) => this.groups.updateGroupParticipants(...args);
+  readonly groupInviteCode: FakeGroups['groupInviteCode'] = (...args) => this.groups.groupInviteCode(...args);
+  readonly joinGroup: FakeGroups['joinGroup'] = (...args) => this.groups.joinGroup(...args);
+  readonly groupInviteInfo: FakeGroups['groupInviteInfo'] = (...args) => this.groups.groupInviteInfo(...args);
+  readonly leaveGroup: FakeGroups['leaveGroup'] = (...args) => this.groups.leaveGroup(...args);
+  readonly groupJoinRequests: FakeGroups['groupJoinRequests'] = (...args) => this.groups.groupJoinRequests(...args);
+  readonly answerJoinRequests: FakeGroups['answerJoinRequests'] = (...args) => this.groups.answerJoinRequests(...args);
   constructor(
     readonly sessionId: string,
     readonly auth: AuthStateHandle,
