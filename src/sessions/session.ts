@@ -12,6 +12,7 @@ import type {
 } from '../commands/command.js';
 import { SessionMessaging } from '../messaging/session-messaging.js';
 import { SessionCalls } from '../messaging/session-calls.js';
+import { SessionGroups } from '../messaging/session-groups.js';
 import { DEFAULT_SESSION_SETTINGS, effectiveSettings, type SessionSettings, type SessionSettingsPatch } from '../util/session-settings.js';
 import { ProfileCommands } from '../messaging/profile-commands.js';
 import type { AuthStateHandle, SessionMeta } from '../storage/types.js';
@@ -65,6 +66,8 @@ export class Session {
   private readonly messaging: SessionMessaging;
   /** Incoming calls and `reject_call` (see session-calls.ts). */
   private readonly calls: SessionCalls;
+  /** Group notifications (see session-groups.ts). */
+  private readonly groups: SessionGroups;
   /** Contacts' presence and profiles, the account's profile, blocking (see profile-commands.ts). */
   private readonly profiles: ProfileCommands;
 
@@ -83,7 +86,8 @@ export class Session {
     this.messaging = new SessionMessaging(this, deps.events, messagingDeps, log);
     this.calls = new SessionCalls(this, deps.events, { sendWaitForOpenMs: messagingDeps.sendWaitForOpenMs }, log);
     this.profiles = new ProfileCommands(this, deps.events, messagingDeps, log);
-    const { state, publisher, messaging, calls, profiles } = this;
+    this.groups = new SessionGroups(this, deps.events, log);
+    const { state, publisher, messaging, calls, profiles, groups } = this;
     this.socket = new SessionSocket({
       sessionId: id,
       deps,
@@ -91,6 +95,7 @@ export class Session {
       publisher,
       messages: messaging,
       calls,
+      groups,
       presence: profiles,
       prepare: () =>
         this.record.load().then(noop, (err) => log.warn({ err }, "could not read the session's metadata: its settings are the defaults until it can")),

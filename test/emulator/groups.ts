@@ -22,6 +22,10 @@ export interface Group {
   createdAt: number;
   /** messages linked devices sent to it (group-send.ts): id, sender phone, the devices that got the sender key with it */
   sentByDevices: Array<{ id: string; from: string; distributedTo: string[] }>;
+  /** contacts removed from it (group-notify.ts): WhatsApp no longer fans messages out to them */
+  formerMembers?: Set<string>;
+  /** each account message to the group tried on each former member with the sender key it kept (group-send.ts) */
+  formerMemberReads?: Array<{ id: string; phone: string; decrypted: boolean }>;
 }
 
 export class GroupStore {

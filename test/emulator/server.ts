@@ -18,6 +18,7 @@ import { answerIq } from './iq-handlers.js';
 import { MediaHost } from './media-host.js';
 import { GroupStore } from './groups.js';
 import { answerGroupIq } from './group-send.js';
+import { GroupNotify } from './group-notify.js';
 import { decryptMedia, type MediaKind } from './media-crypto.js';
 import { Delivery } from './delivery.js';
 import { ContactRetries } from './contact-retry.js';
@@ -56,6 +57,8 @@ function waitUntil<T>(emitter: EventEmitter, event: string, find: () => T | unde
 export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   readonly accounts = new AccountStore();
   readonly groups = new GroupStore();
+  /** What contacts do to groups, pushed as w:gp2 notifications (group-notify.ts). */
+  readonly groupNotify: GroupNotify = new GroupNotify(this);
   readonly contacts = new ContactStore();
   readonly rootPublicKey: Uint8Array;
   readonly rootPublicKeyHex: string;
