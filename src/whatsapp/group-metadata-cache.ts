@@ -1,5 +1,4 @@
 import type { GroupMetadata, GroupParticipant } from '@whiskeysockets/baileys';
-import { Lru } from '../messaging/lru.js';
 import type { GroupEvent, GroupMember } from './types.js';
 
 /**
@@ -11,16 +10,31 @@ import type { GroupEvent, GroupMember } from './types.js';
  * A group the account left or was removed from is dropped.
  */
 export class GroupMetadataCache {
-  private readonly groups: Lru<string, GroupMetadata>;
+  /** insertion order = recency (`set` re-inserts) */
+  private readonly map = new Map<string, GroupMetadata>();
   /** Metadata queries sent because a group was not cached (tests, bench). */
   fetches = 0;
 
-  constructor(capacity: number) {
-    this.groups = new Lru(capacity);
+  constructor(private readonly capacity: number) {
+    if (capacity < 1) throw new RangeError('capacity must be at least 1');
   }
 
+  private readonly groups = {
+    size: () => this.map.size,
+    get: (jid: string) => this.map.get(jid),
+    delete: (jid: string) => void this.map.delete(jid),
+    set: (jid: string, metadata: GroupMetadata) => {
+      this.map.delete(jid);
+      this.map.set(jid, metadata);
+      for (const oldest of this.map.keys()) {
+        if (this.map.size <= this.capacity) break;
+        this.map.delete(oldest);
+      }
+    },
+  };
+
   get size(): number {
-    return this.groups.size;
+    return this.groups.size();
   }
 
   get(jid: string): GroupMetadata | undefined {
