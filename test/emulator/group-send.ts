@@ -75,6 +75,7 @@ export function answerGroupIq(server: EmulatorServer, conn: ClientConnection, iq
   if (!group) return iqError(iq, '404', 'item-not-found');
   // WhatsApp tells non-members nothing about a group
   if (!conn.account || !group.members.has(conn.account.phone)) return iqError(iq, '403', 'forbidden');
+  group.metadataQueries = (group.metadataQueries ?? 0) + 1;
   const answer = iqResult(iq, [groupMetadataNode(server, group)]);
   answer.attrs.from = group.jid;
   return answer;
