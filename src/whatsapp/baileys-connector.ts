@@ -82,6 +82,13 @@ async function openMedia(sock: WASocket, msg: WAMessage, opts: MediaDownloadOpti
   }
 }
 
+/** `p`'s value, or undefined when it fails or takes longer than `ms`. */
+function withTimeout<T>(p: Promise<T | undefined>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  return Promise.race([p.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * The one place the opaque auth state becomes Baileys' again. Sound because the only producer is
  * storage (JournaledAuthState, and the test fakes), which builds it as a Baileys
@@ -240,6 +247,12 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
           .then(async () => {
             const me = sock.user ?? state.creds.me;
             for (const group of rotate) await rotateOwnSenderKey(state.keys, group, { id: me?.id, lid: me?.lid });
+            // added to an existing group: its subject and size come from WhatsApp (which also fills the cache for sends)
+            for (const [i, e] of events.entries()) {
+              if (e.kind !== 'joined' || e.participantCount !== undefined) continue;
+              const metadata = await withTimeout(groupCache ? groupCache.getOrFetch(e.group, (g) => sock.groupMetadata(g)) : sock.groupMetadata(e.group), 5000);
+              if (metadata) events[i] = { ...e, subject: metadata.subject.slice(0, 2048), participantCount: metadata.participants.length };
+            }
           })
           .catch((err: unknown) => log.warn({ err }, 'could not rotate the sender key after a group removal'))
           .then(() => emit({ type: 'groups', events }));

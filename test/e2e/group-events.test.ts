@@ -72,6 +72,16 @@ describe('group events over the queues, on the emulator', () => {
     expect(updated).toMatchObject({ group: jid, changes: { subject: 'Project: phase 2' }, by: { lid: lidOf(BOB) } });
   });
 
+  it('a contact adds the account to an existing group → group_participants_changed, then group_joined (added) with its subject and size', async () => {
+    await startAndLink();
+    const { jid } = emulator.createGroup('Old group', [ALICE, BOB]);
+    const addId = emulator.groupNotify.addParticipants(ALICE, jid, [ACCOUNT]);
+    const joined = await scenario.messages.untilAction('group_joined', (e) => e.group === jid, 20_000);
+    expect(joined).toMatchObject({ notificationId: addId, how: 'added', subject: 'Old group', participantCount: 3, by: { lid: lidOf(ALICE) } });
+    const added = scenario.messages.bodies().find((b) => b.action === 'group_participants_changed' && b.notificationId === addId);
+    expect(added).toMatchObject({ change: 'added' });
+  });
+
   it('a member is removed: the account’s next message uses a new sender key the removed member cannot read; the others can', async () => {
     const w = await startAndLink();
     const { jid } = emulator.groupNotify.createGroup(ALICE, 'Team', [ACCOUNT, BOB, CAROL]);
