@@ -117,7 +117,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       // it too: a notification Baileys will not process is receipted at once (see baileys-history.ts).
       const history = historySyncConfig(settings?.historySync ?? 'recent');
       const shouldSyncHistoryMessage = history.shouldSyncHistoryMessage;
-      const cacheSize = opts.groupMetadataCacheSize ?? 1000;
+      const cacheSize = opts.groupMetadataCacheSize ?? 256;
       const groupCache = cacheSize > 0 ? new GroupMetadataCache(cacheSize) : undefined;
       if (groupCache) opts.onGroupMetadataCache?.(sessionId, groupCache);
       // group events go out in order, each after the sender-key rotation it may call for
