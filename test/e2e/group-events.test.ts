@@ -70,6 +70,12 @@ describe('group events over the queues, on the emulator', () => {
     const subjectId = emulator.groupNotify.setSubject(BOB, jid, 'Project: phase 2');
     const updated = await scenario.messages.untilAction('group_updated', (e) => e.notificationId === subjectId, 20_000);
     expect(updated).toMatchObject({ group: jid, changes: { subject: 'Project: phase 2' }, by: { lid: lidOf(BOB) } });
+    // back to back: each its own event (Baileys' own groups.update would merge them while it buffers)
+    const announceId = emulator.groupNotify.setSetting(BOB, jid, 'announcement');
+    const lockedId = emulator.groupNotify.setSetting(BOB, jid, 'locked');
+    const announced = await scenario.messages.untilAction('group_updated', (e) => e.notificationId === announceId, 20_000);
+    const locked = await scenario.messages.untilAction('group_updated', (e) => e.notificationId === lockedId, 20_000);
+    expect([announced.changes, locked.changes]).toEqual([{ announce: true }, { locked: true }]);
   });
 
   it('a contact adds the account to an existing group → group_participants_changed, then group_joined (added) with its subject and size', async () => {
