@@ -58,8 +58,6 @@ export interface BaileysConnectorOptions {
   media?: { extraHosts: readonly string[]; agent?: Agent | undefined; timeoutMs?: number | undefined };
   /** Groups whose metadata each session keeps for its sends (GROUP_METADATA_CACHE_SIZE); 0: none, Baileys asks WhatsApp before every group send. */
   groupMetadataCacheSize?: number | undefined;
-  /** Each session's cache, as it is created (tests and the bench read its `fetches`). */
-  onGroupMetadataCache?: ((sessionId: string, cache: GroupMetadataCache) => void) | undefined;
 }
 
 /**
@@ -119,7 +117,6 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       const shouldSyncHistoryMessage = history.shouldSyncHistoryMessage;
       const cacheSize = opts.groupMetadataCacheSize ?? 256;
       const groupCache = cacheSize > 0 ? new GroupMetadataCache(cacheSize) : undefined;
-      if (groupCache) opts.onGroupMetadataCache?.(sessionId, groupCache);
       // group events go out in order, each after the sender-key rotation it may call for
       let groupChain: Promise<void> = Promise.resolve();
       const sweep = setInterval(() => receipts.releaseUnclaimed(UNCLAIMED_RECEIPT_MS), UNCLAIMED_RECEIPT_MS / 4);
@@ -251,10 +248,10 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
             for (const [i, e] of events.entries()) {
               if (e.kind !== 'joined' || e.participantCount !== undefined) continue;
               const metadata = await withTimeout(groupCache ? groupCache.getOrFetch(e.group, (g) => sock.groupMetadata(g)) : sock.groupMetadata(e.group), 5000);
-              if (metadata) events[i] = { ...e, subject: metadata.subject.slice(0, 2048), participantCount: metadata.participants.length };
+              if (metadata) events[i] = { ...e, subject: String(metadata.subject ?? '').slice(0, 2048), participantCount: metadata.participants.length };
             }
           })
-          .catch((err: unknown) => log.warn({ err }, 'could not rotate the sender key after a group removal'))
+          .catch((err: unknown) => log.warn({ err }, 'group notification follow-up failed (sender key rotation or metadata); the events go out as they are'))
           .then(() => emit({ type: 'groups', events }));
       };
       // The history the phone sends after linking, one chunk (or several merged) at a time.
