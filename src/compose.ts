@@ -20,6 +20,7 @@ export async function composeWorker(config: Config, logger: Logger, version: WAV
     websocketUrl: config.whatsapp.websocketUrl,
     version,
     qrTimeoutMs: config.whatsapp.qrTimeoutMs,
+    groupMetadataCacheSize: config.whatsapp.groupMetadataCacheSize,
     logger: logger.child({ component: 'baileys' }, { level: config.whatsapp.logLevel }),
     // TLS for media hosts is Node's: NODE_EXTRA_CA_CERTS adds a CA (an emulator's self-signed one).
     media: { extraHosts: config.whatsapp.extraMediaHosts, timeoutMs: config.messaging.mediaFetchTimeoutMs },

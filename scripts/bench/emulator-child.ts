@@ -61,6 +61,9 @@ async function main(): Promise<void> {
     hasContact: (phoneNumber: string) => emu.contacts.get(phoneNumber) !== undefined,
     receivedCount: (phoneNumber: string) => emu.receivedBy(phoneNumber).length,
     connectionCount: () => emu.connectionCount,
+    createGroup: (subject: string, phones: string[]) => emu.createGroup(subject, phones),
+    groupMetadataQueries: (jid: string) => emu.groups.get(jid)?.metadataQueries ?? 0,
+    groupReceivedCount: (phone: string, jid: string) => emu.receivedBy(phone).filter((m) => m.group === jid).length,
     register,
     memory: () => process.memoryUsage(),
   };

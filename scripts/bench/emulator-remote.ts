@@ -93,6 +93,18 @@ export class RemoteEmulator {
     return this.call('hasContact', phoneNumber);
   }
 
+  createGroup(subject: string, phones: string[]): Promise<{ jid: string }> {
+    return this.call('createGroup', subject, phones);
+  }
+
+  groupMetadataQueries(jid: string): Promise<number> {
+    return this.call('groupMetadataQueries', jid);
+  }
+
+  groupReceivedCount(phone: string, jid: string): Promise<number> {
+    return this.call('groupReceivedCount', phone, jid);
+  }
+
   connectionCount(): Promise<number> {
     return this.call('connectionCount');
   }

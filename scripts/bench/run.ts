@@ -22,6 +22,7 @@ import { qrLinkScenarios } from './scenarios/qr-link.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { restoreScenario } from './scenarios/restore.js';
 import { sendScenario } from './scenarios/send.js';
+import { groupSendScenario } from './scenarios/group-send.js';
 import { storageWritesScenario } from './scenarios/storage-writes.js';
 import type { BenchResults, ScenarioResult } from './types.js';
 import { silenceLibraryConsole } from '../library-console.js';
@@ -40,6 +41,7 @@ const SCENARIOS: Entry[] = [
   { ids: ['restore'], title: 'Restore', run: async (ctx) => [await restoreScenario(ctx)] },
   { ids: ['send'], title: 'Send throughput', run: async (ctx) => [await sendScenario(ctx)] },
   { ids: ['storage-writes'], title: 'Storage writes', run: async (ctx) => [await storageWritesScenario(ctx)] },
+  { ids: ['group-send'], title: 'Group sends with and without the metadata cache', run: async (ctx) => [await groupSendScenario(ctx)] },
 ];
 
 async function main(): Promise<number> {
@@ -47,7 +49,7 @@ async function main(): Promise<number> {
   const unknown = args.filter((a) => !['--quick', '--full'].includes(a) && !a.startsWith('--only='));
   if (unknown.length) {
     process.stderr.write(
-      `unknown argument(s): ${unknown.join(' ')}\nusage: npm run bench [-- --quick | --full] [--only=qr-latency,link-latency,memory,restore,send,storage-writes]\n`,
+      `unknown argument(s): ${unknown.join(' ')}\nusage: npm run bench [-- --quick | --full] [--only=qr-latency,link-latency,memory,restore,send,storage-writes,group-send]\n`,
     );
     return 2;
   }

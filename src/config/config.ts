@@ -84,6 +84,8 @@ export interface Config {
     version: [number, number, number] | undefined;
     versionFetchTimeoutMs: number;
     qrTimeoutMs: number | undefined;
+    /** Groups whose metadata each session caches for its sends (GROUP_METADATA_CACHE_SIZE; 0: none). */
+    groupMetadataCacheSize: number;
     logLevel: Env['BAILEYS_LOG_LEVEL'];
     reconnectBaseDelayMs: number;
     reconnectMaxDelayMs: number;
@@ -362,6 +364,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       version,
       versionFetchTimeoutMs: e.WA_VERSION_FETCH_TIMEOUT_MS,
       qrTimeoutMs: e.WA_QR_TIMEOUT_MS,
+      groupMetadataCacheSize: e.GROUP_METADATA_CACHE_SIZE,
       logLevel: e.BAILEYS_LOG_LEVEL,
       reconnectBaseDelayMs: e.WA_RECONNECT_BASE_DELAY_MS,
       reconnectMaxDelayMs: e.WA_RECONNECT_MAX_DELAY_MS,

@@ -82,6 +82,8 @@ export const envSchema = z
     WA_VERSION_FETCH_TIMEOUT_MS: int(0, 60_000).default(3000),
     /** How long each QR lives; unset = WhatsApp's own (60 s for the first, 20 s for the next). */
     WA_QR_TIMEOUT_MS: int(1000, 300_000).optional(),
+    /** Groups whose metadata each session keeps for its group sends (0: none, WhatsApp is asked before every group send). */
+    GROUP_METADATA_CACHE_SIZE: int(0, 100_000).default(256),
     BAILEYS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
     WA_RECONNECT_BASE_DELAY_MS: int(10).default(1000),
     WA_RECONNECT_MAX_DELAY_MS: int(100).default(60_000),

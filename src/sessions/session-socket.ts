@@ -5,6 +5,7 @@ import { SingleTimer } from '../util/backoff.js';
 import type {
   ContactPresence,
   HistoryChunk,
+  GroupEvent,
   IncomingCall,
   IncomingMessage,
   IncomingUpdate,
@@ -37,6 +38,8 @@ export interface SessionSocketParts {
   };
   /** Where incoming calls go. */
   calls?: { onCalls(calls: IncomingCall[]): void };
+  /** Where group notifications go (session-groups.ts). */
+  groups?: { onGroupEvents(events: readonly GroupEvent[]): void };
   /** Before a socket opens: the number's settings are read (once), since the socket is configured with them. */
   prepare?: () => Promise<void>;
   /** The number's settings in force, handed to the connector with every socket. */
@@ -174,6 +177,8 @@ export class SessionSocket {
         return this.parts.messages.onUpdates(event.updates, event.offline);
       case 'history':
         return this.parts.messages.onHistory(event.chunk);
+      case 'groups':
+        return this.parts.groups?.onGroupEvents(event.events);
     }
   }
 

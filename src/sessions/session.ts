@@ -13,6 +13,7 @@ import type {
 } from '../commands/command.js';
 import { SessionMessaging } from '../messaging/session-messaging.js';
 import { SessionCalls } from '../messaging/session-calls.js';
+import { SessionGroups } from '../messaging/session-groups.js';
 import { DEFAULT_SESSION_SETTINGS, effectiveSettings, type SessionSettings, type SessionSettingsPatch } from '../util/session-settings.js';
 import { ProfileCommands } from '../messaging/profile-commands.js';
 import { GroupCommands } from '../messaging/group-commands.js';
@@ -67,6 +68,8 @@ export class Session {
   private readonly messaging: SessionMessaging;
   /** Incoming calls and `reject_call` (see session-calls.ts). */
   private readonly calls: SessionCalls;
+  /** Group notifications (see session-groups.ts). */
+  private readonly groupNotifications: SessionGroups;
   /** Contacts' presence and profiles, the account's profile, blocking (see profile-commands.ts). */
   private readonly profiles: ProfileCommands;
   /** Group administration (see group-commands.ts). */
@@ -88,7 +91,8 @@ export class Session {
     this.calls = new SessionCalls(this, deps.events, { sendWaitForOpenMs: messagingDeps.sendWaitForOpenMs }, log);
     this.profiles = new ProfileCommands(this, deps.events, messagingDeps, log);
     this.groups = new GroupCommands(this, deps.events, messagingDeps, log);
-    const { state, publisher, messaging, calls, profiles } = this;
+    this.groupNotifications = new SessionGroups(this, deps.events, log);
+    const { state, publisher, messaging, calls, profiles, groupNotifications } = this;
     this.socket = new SessionSocket({
       sessionId: id,
       deps,
@@ -96,6 +100,7 @@ export class Session {
       publisher,
       messages: messaging,
       calls,
+      groups: groupNotifications,
       presence: profiles,
       prepare: () =>
         this.record.load().then(noop, (err) => log.warn({ err }, "could not read the session's metadata: its settings are the defaults until it can")),

@@ -25,8 +25,13 @@ import { historySyncConfig } from './baileys-history-sync.js';
 import { fetchProfile, setBlocked, setProfilePicture, subscribePresence, watchPresence } from './baileys-profile.js';
 import * as groups from './baileys-groups.js';
 import { HistoryReceipts, processedHistoryNotification, toHistoryChunk } from './baileys-history.js';
+import { toGroupEvents } from './baileys-group-events.js';
+import { rotateOwnSenderKey } from './baileys-sender-key-rotation.js';
+import { GroupMetadataCache } from './group-metadata-cache.js';
 import type { WhatsAppAuthState } from '../storage/types.js';
 import type {
+  GroupEvent,
+  NotifiedMember,
   IncomingCall,
   IncomingMessage,
   IncomingUpdate,
@@ -52,6 +57,8 @@ export interface BaileysConnectorOptions {
    * `agent` carries TLS settings for uploads and downloads (e.g. an extra CA).
    */
   media?: { extraHosts: readonly string[]; agent?: Agent | undefined; timeoutMs?: number | undefined };
+  /** Groups whose metadata each session keeps for its sends (GROUP_METADATA_CACHE_SIZE); 0: none, Baileys asks WhatsApp before every group send. */
+  groupMetadataCacheSize?: number | undefined;
 }
 
 /**
@@ -72,6 +79,13 @@ async function openMedia(sock: WASocket, msg: WAMessage, opts: MediaDownloadOpti
     if (!refreshed) throw err;
     return downloadMedia(refreshed, opts);
   }
+}
+
+/** `p`'s value, or undefined when it fails or takes longer than `ms`. */
+function withTimeout<T>(p: Promise<T | undefined>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  return Promise.race([p.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -102,6 +116,10 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       // it too: a notification Baileys will not process is receipted at once (see baileys-history.ts).
       const history = historySyncConfig(settings?.historySync ?? 'recent');
       const shouldSyncHistoryMessage = history.shouldSyncHistoryMessage;
+      const cacheSize = opts.groupMetadataCacheSize ?? 256;
+      const groupCache = cacheSize > 0 ? new GroupMetadataCache(cacheSize) : undefined;
+      // group events go out in order, each after the sender-key rotation it may call for
+      let groupChain: Promise<void> = Promise.resolve();
       const sweep = setInterval(() => receipts.releaseUnclaimed(UNCLAIMED_RECEIPT_MS), UNCLAIMED_RECEIPT_MS / 4);
       sweep.unref();
       const sock = makeWASocket({
@@ -124,6 +142,8 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         fireInitQueries: true,
         getMessage: async () => undefined,
         ...(opts.media?.agent ? { fetchAgent: opts.media.agent } : {}),
+        // group sends read the metadata from the session's cache (group-metadata-cache.ts), not from WhatsApp each time
+        ...(groupCache ? { cachedGroupMetadata: (jid: string) => groupCache.getOrFetch(jid, (g) => sock.groupMetadata(g)) } : {}),
       });
       const download: MediaDownloadOptions = { extraHosts: opts.media?.extraHosts ?? [], agent: opts.media?.agent, timeoutMs: opts.media?.timeoutMs ?? 60_000 };
 
@@ -152,6 +172,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       // Each message the session gets carries the release of its held receipt; any other one is
       // receipted at once (nobody will publish it).
       sock.ev.on('messages.upsert', ({ messages, type }) => {
+        if (type === 'notify' || type === 'append') onGroupStubs(messages);
         const incoming: IncomingMessage[] = [];
         const self = sock.user ?? state.creds.me;
         const updates: IncomingUpdate[] = [];
@@ -198,6 +219,42 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         }
         if (merged.length) emit({ type: 'receipts', receipts: merged });
       });
+      // Group notifications (w:gp2): a `<create>` brings the whole metadata; the rest arrive as stubs (onGroupStubs).
+      sock.ev.on('groups.upsert', (groups) => {
+        for (const g of groups) groupCache?.set(g);
+      });
+      const isMe = (m: NotifiedMember): boolean => {
+        const me = sock.user ?? state.creds.me;
+        const user = (jid: string | undefined) => jid?.split(/[:@]/)[0];
+        return (!!m.pn && user(m.pn) === user(me?.id)) || (!!m.lid && !!me?.lid && user(m.lid) === user(me.lid));
+      };
+      const onGroupStubs = (messages: WAMessage[]): void => {
+        const events: GroupEvent[] = [];
+        for (const m of messages) events.push(...toGroupEvents(m, isMe, (jid) => groupCache?.get(jid)));
+        if (!events.length) return;
+        for (const e of events) groupCache?.apply(e, isMe);
+        // members left: the account's next message there must use a new sender key (baileys-sender-key-rotation.ts)
+        const rotate = [
+          ...new Set(
+            events
+              .filter((e) => e.kind === 'participants_changed' && (e.action === 'removed' || e.action === 'left') && !e.participants.some(isMe))
+              .map((e) => e.group),
+          ),
+        ];
+        groupChain = groupChain
+          .then(async () => {
+            const me = sock.user ?? state.creds.me;
+            for (const group of rotate) await rotateOwnSenderKey(state.keys, group, { id: me?.id, lid: me?.lid });
+            // added to an existing group: its subject and size come from WhatsApp (which also fills the cache for sends)
+            for (const [i, e] of events.entries()) {
+              if (e.kind !== 'joined' || e.participantCount !== undefined) continue;
+              const metadata = await withTimeout(groupCache ? groupCache.getOrFetch(e.group, (g) => sock.groupMetadata(g)) : sock.groupMetadata(e.group), 5000);
+              if (metadata) events[i] = { ...e, subject: String(metadata.subject ?? '').slice(0, 2048), participantCount: metadata.participants.length };
+            }
+          })
+          .catch((err: unknown) => log.warn({ err }, 'group notification follow-up failed (sender key rotation or metadata); the events go out as they are'))
+          .then(() => emit({ type: 'groups', events }));
+      };
       // The history the phone sends after linking, one chunk (or several merged) at a time.
       sock.ev.on('messaging-history.set', (set) => {
         const me = sock.user ?? state.creds.me;

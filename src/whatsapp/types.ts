@@ -218,7 +218,10 @@ export type WhatsAppEvent =
   | { type: 'updates'; updates: IncomingUpdate[]; offline: boolean }
 
   /** A chunk of the history the phone sends after linking. */
-  | { type: 'history'; chunk: HistoryChunk };
+  | { type: 'history'; chunk: HistoryChunk }
+
+  /** Changes to groups the account is in, from WhatsApp's `w:gp2` notifications (see baileys-group-events.ts). */
+  | { type: 'groups'; events: GroupEvent[] };
 
 export interface WhatsAppConnectParams {
   sessionId: string;
@@ -428,3 +431,45 @@ export type PresenceUpdate = 'available' | 'unavailable' | 'composing' | 'record
 export interface WhatsAppConnector {
   connect(params: WhatsAppConnectParams): WhatsAppConnection;
 }
+
+/** A group member as a notification names it: its LID and/or phone-number JID, and its role when told. */
+export interface NotifiedMember {
+  lid?: string;
+  pn?: string;
+  admin?: 'admin' | 'superadmin' | null;
+}
+
+/** What a group notification changed in the group's settings (only what it changed is set). */
+export interface GroupChanges {
+  subject?: string;
+  /** null: the description was cleared. */
+  description?: string | null;
+  /** Only admins may send. */
+  announce?: boolean;
+  /** Only admins may edit the group's info. */
+  locked?: boolean;
+  /** Disappearing messages, seconds (0: off). */
+  ephemeralSeconds?: number;
+  inviteCode?: string;
+  memberAddMode?: 'all_member_add' | 'admin_add';
+  /** New members need an admin's approval. */
+  joinApproval?: boolean;
+}
+
+/**
+ * A change to a group the account is in, from one `w:gp2` notification (`id`: its id, stable across a
+ * redelivery). Baileys acks the notification itself once it processed it (no receipt to hold).
+ */
+export type GroupEvent = {
+  id: string;
+  group: string;
+  /** Who did it, when WhatsApp said. */
+  actor?: NotifiedMember;
+  /** When WhatsApp says it happened, epoch ms. */
+  at: number;
+} & (
+  | { kind: 'joined'; how: 'created' | 'added'; subject?: string; participantCount?: number; participants?: NotifiedMember[] }
+  | { kind: 'updated'; changes: GroupChanges }
+  | { kind: 'participants_changed'; action: 'added' | 'removed' | 'left' | 'promoted' | 'demoted'; participants: NotifiedMember[] }
+  | { kind: 'membership_request'; action: 'created' | 'revoked' | 'rejected'; participant: NotifiedMember; method?: string }
+);

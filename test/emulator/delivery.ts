@@ -161,10 +161,10 @@ export class Delivery {
     }
   }
 
-  /** `<ack class="message">` from a device (Baileys' nack, or its ack of a message it sends no receipt for): handled. */
+  /** `<ack class="message">` from a device (Baileys' nack, or its ack of a message it sends no receipt for), or its `<ack class="notification">` of a group notification: handled. */
   onAck(conn: ClientConnection, ack: BinaryNode): void {
     const unacked = conn.device && this.unacked.get(conn.device);
-    const entry = ack.attrs.class === 'message' && ack.attrs.id !== undefined ? unacked?.get(ack.attrs.id) : undefined;
+    const entry = (ack.attrs.class === 'message' || ack.attrs.class === 'notification') && ack.attrs.id !== undefined ? unacked?.get(ack.attrs.id) : undefined;
     if (!unacked || !entry) return;
     if (entry.staleAcks > 0) entry.staleAcks -= 1;
     else unacked.delete(entry.id);

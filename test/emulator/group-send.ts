@@ -75,6 +75,7 @@ export function answerGroupIq(server: EmulatorServer, conn: ClientConnection, iq
   if (!group) return iqError(iq, '404', 'item-not-found');
   // WhatsApp tells non-members nothing about a group
   if (!conn.account || !group.members.has(conn.account.phone)) return iqError(iq, '403', 'forbidden');
+  group.metadataQueries = (group.metadataQueries ?? 0) + 1;
   const answer = iqResult(iq, [groupMetadataNode(server, group)]);
   answer.attrs.from = group.jid;
   return answer;
@@ -180,6 +181,7 @@ export class GroupSends {
         delivered.push(contact);
       }
     }
+    if (skmsg) await this.triedOnFormerMembers(group, senderJid, skmsg, id);
     this.server.changed();
     conn.send(node('ack', { class: 'message', id, from: group.jid, t: unixNow() }));
     // one delivery receipt per member, from its phone (the group as `from`, the member as `participant`)
@@ -251,6 +253,22 @@ export class GroupSends {
       }
     } catch (err) {
       this.server.log(`group message to ${group.jid} from ${account.phone}: ${contact.phone}'s sender key copy failed to decrypt`, err);
+    }
+  }
+
+  /**
+   * Removed contacts get nothing (WhatsApp stops the fan-out), but they kept the sender key: whether they COULD read
+   * the message with it is recorded (`formerMemberReads`), proving the sender rotated its key after the removal.
+   */
+  private async triedOnFormerMembers(group: Group, senderJid: string, skmsg: Uint8Array, id: string): Promise<void> {
+    for (const phone of group.formerMembers ?? []) {
+      const contact = this.server.contacts.get(phone);
+      if (!contact || group.members.has(phone) || !this.senderKeys.has(contact, group.jid, senderJid)) continue;
+      const decrypted = await this.senderKeys.decrypt(contact, group.jid, senderJid, skmsg).then(
+        () => true,
+        () => false,
+      );
+      (group.formerMemberReads ??= []).push({ id, phone, decrypted });
     }
   }
 

@@ -22,6 +22,12 @@ export interface Group {
   createdAt: number;
   /** messages linked devices sent to it (group-send.ts): id, sender phone, the devices that got the sender key with it */
   sentByDevices: Array<{ id: string; from: string; distributedTo: string[] }>;
+  /** metadata queries (`w:g2` `<query>`) answered for it (the bench compares sends with and without Baileys' metadata cache) */
+  metadataQueries?: number;
+  /** contacts removed from it (group-notify.ts): WhatsApp no longer fans messages out to them */
+  formerMembers?: Set<string>;
+  /** each account message to the group tried on each former member with the sender key it kept (group-send.ts) */
+  formerMemberReads?: Array<{ id: string; phone: string; decrypted: boolean }>;
 }
 
 export class GroupStore {

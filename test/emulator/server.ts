@@ -19,6 +19,7 @@ import { MediaHost } from './media-host.js';
 import { GroupStore } from './groups.js';
 import { answerGroupIq } from './group-send.js';
 import { GroupAdmin } from './group-admin.js';
+import { GroupNotify } from './group-notify.js';
 import { decryptMedia, type MediaKind } from './media-crypto.js';
 import { Delivery } from './delivery.js';
 import { ContactRetries } from './contact-retry.js';
@@ -59,6 +60,8 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   readonly groups = new GroupStore();
   /** Group administration IQs: create, subject, participants, invites... (group-admin.ts) */
   readonly groupAdmin = new GroupAdmin(this);
+  /** What contacts do to groups, pushed as w:gp2 notifications (group-notify.ts). */
+  readonly groupNotify: GroupNotify = new GroupNotify(this);
   readonly contacts = new ContactStore();
   readonly rootPublicKey: Uint8Array;
   readonly rootPublicKeyHex: string;

@@ -1,4 +1,5 @@
 /** Public types of the WhatsApp Web emulator. */
+import type { GroupNotify } from './group-notify.js';
 import type { proto } from '@whiskeysockets/baileys';
 import type { OutgoingMedia } from './messaging.js';
 import type { CallReject } from './calls.js';
@@ -189,6 +190,8 @@ export interface Emulator {
   groupState(groupJid: string): GroupState | undefined;
   /** The contact asks to join the group (group-admin.ts: listed, approved or rejected by admins). */
   requestToJoinGroup(groupJid: string, contactPhone: string): void;
+  /** Contacts creating groups, adding, removing, promoting members, changing the subject, asking to join: pushed as w:gp2 notifications. */
+  readonly groupNotify: GroupNotify;
   /** A member contact writes to the group: sender-key encrypted, delivered to every account member's devices. */
   sendGroupMessage(fromContactPhone: string, groupJid: string, message: proto.IMessage | string): Promise<SendResult>;
 
