@@ -73,6 +73,13 @@ describe('group administration over the queues, on the emulator', () => {
     expect(created.participants.map((p: { phone: string }) => p.phone).sort()).toEqual([ACCOUNT_DIGITS, ALICE, BOB].map((p) => `${p}@s.whatsapp.net`).sort());
     expect(emulator.groupState(groupJid)).toMatchObject({ subject: 'Project', admins: [ACCOUNT_DIGITS] });
     expect(emulator.groupState(groupJid)?.members.sort()).toEqual([ACCOUNT_DIGITS, ALICE, BOB].sort());
+    // Each member's phone is told of the new group; the one that refused is not a member and is not told.
+    const told = (phone: string) => emulator.groupNotify.seenBy(phone).filter((n) => n.group === groupJid && n.tag === 'create');
+    await emulator.until(() => (told(ALICE).length && told(BOB).length ? true : undefined), { what: 'the create notification at each member' });
+    expect([told(ALICE).length, told(BOB).length, told(CAROL).length]).toEqual([1, 1, 0]);
+    // The account's own devices are told too: the worker reports the group it created.
+    const joined = await scenario.messages.untilAction('group_joined', (e) => e.group === groupJid, 20_000);
+    expect(joined).toMatchObject({ how: 'created' });
 
     const picture = { base64: PNG_8x8.toString('base64') };
     await command(w, 'update_group', 'u-1', { group: groupJid, subject: 'Project X', description: 'What we build', announce: true, ephemeral: 86400, picture });

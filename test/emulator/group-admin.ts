@@ -269,6 +269,8 @@ export class GroupAdmin {
     }
     for (const phone of added) group.members.add(phone);
     const meta = this.metadataNode(group);
+    // Every member's devices are told, as WhatsApp does (the creator's too: Baileys' groups.upsert).
+    this.server.groupNotify.announceCreated(group.jid, me);
     this.server.groupAdminChanged();
     return iqResult(iq, [{ ...meta, content: [...children(meta), ...refused] }]);
   }
@@ -276,7 +278,7 @@ export class GroupAdmin {
 
 /**
  * The `w:gp2` notification WhatsApp sends a group's members after a change (protocol notes 2 §8.3), for whoever
- * pushes them (not pushed by group-admin.ts: no command needs it to settle): from the group, `participant` the
+ * pushes them (group-admin.ts pushes `<create>` only): from the group, `participant` the
  * actor's LID (and `participant_pn`), LID addressing, `t` always set, `change` its one child, e.g.
  * `node('subject', { subject, s_o, s_t })` or `node('add', {}, [memberNode(server, phone)])`.
  */

@@ -23,6 +23,8 @@ export type GroupSetting = 'announcement' | 'not_announcement' | 'locked' | 'unl
 export class GroupNotify {
   /** Every notification pushed (id, group, child tag), in order. */
   readonly sent: Array<{ id: string; group: string; tag: string }> = [];
+  /** What each member contact's phone was told (a contact stands for a phone with its own devices), in order. */
+  private readonly toContacts: Array<{ contact: string; id: string; group: string; tag: string }> = [];
 
   constructor(private readonly server: EmulatorServer) {}
 
@@ -32,6 +34,21 @@ export class GroupNotify {
     const group = this.group(jid);
     const id = this.notify(group, group.creator, node('create', {}, [groupMetadataNode(this.server, group)]));
     return { jid, notificationId: id };
+  }
+
+  /**
+   * A group an account created (group-admin.ts `<create>`): `<create>` with its metadata to every member, the
+   * creating account's devices included (Baileys: `groups.upsert`; the worker: `group_joined` "created").
+   */
+  announceCreated(groupJid: string, creatorPhone: string): string {
+    const group = this.group(groupJid);
+    return this.notify(group, creatorPhone, node('create', {}, [groupMetadataNode(this.server, group)]));
+  }
+
+  /** The notifications a member contact was sent (id, group, child tag), in order. */
+  seenBy(contactPhone: string): Array<{ id: string; group: string; tag: string }> {
+    const digits = contactPhone.replace(/\D/g, '');
+    return this.toContacts.filter((n) => n.contact === digits).map(({ id, group, tag }) => ({ id, group, tag }));
   }
 
   addParticipants(actorPhone: string, groupJid: string, phones: string[]): string {
@@ -149,7 +166,11 @@ export class GroupNotify {
     );
     for (const phone of group.members) {
       const account = this.server.accounts.get(phone);
-      if (!account || !to(phone)) continue;
+      if (!to(phone)) continue;
+      if (!account) {
+        if (this.server.contacts.get(phone)) this.toContacts.push({ contact: phone, id, group: group.jid, tag: child.tag });
+        continue;
+      }
       for (const device of account.devices.values()) this.server.delivery.deliver(account, device, stanza, async () => stanza);
     }
     this.sent.push({ id, group: group.jid, tag: child.tag });
