@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Lru } from './lru.js';
+import type { PollArchive } from './poll-archive.js';
 
 /** What a session keeps of a poll it sent: enough to decrypt and name the votes. */
 export interface SentPoll {
@@ -18,16 +19,35 @@ export const SENT_POLLS_CAPACITY = 1000;
 export class SentPolls {
   private readonly polls: Lru<string, SentPoll>;
 
-  constructor(capacity = SENT_POLLS_CAPACITY) {
+  constructor(
+    private readonly sessionId: string,
+    private readonly archive: PollArchive | undefined,
+    capacity = SENT_POLLS_CAPACITY,
+  ) {
     this.polls = new Lru(capacity);
   }
 
-  remember(messageId: string, poll: SentPoll): void {
+  /**
+   * The secret of the poll about to be sent as `messageId`: the one already chosen for it if this
+   * is a resend (after a crash: WhatsApp keeps the first copy, so its secret is the one voters
+   * use), else a new one; kept (memory, archive) BEFORE the send, so no sent poll lacks it.
+   */
+  async secretFor(messageId: string, options: string[]): Promise<Buffer> {
+    const earlier = await this.find(messageId);
+    const secret = earlier?.secret ?? randomBytes(32);
+    const poll = { options, secret };
     this.polls.set(messageId, poll);
+    if (!earlier) await this.archive?.save(this.sessionId, messageId, poll);
+    return secret;
   }
 
-  get(messageId: string): SentPoll | undefined {
-    return this.polls.get(messageId);
+  /** A poll this session sent: remembered, or from the archive (a storage failure throws: the caller is retried). */
+  async find(messageId: string): Promise<SentPoll | undefined> {
+    const known = this.polls.get(messageId);
+    if (known || !this.archive) return known;
+    const stored = await this.archive.load(this.sessionId, messageId);
+    if (stored) this.polls.set(messageId, stored);
+    return stored;
   }
 }
 

@@ -21,7 +21,7 @@ import { deriveMessageId } from './message-id.js';
 import { isPhoneJid, recipientJid } from '../commands/recipient.js';
 import { answerCommand, type CommandFailure } from './answer-command.js';
 import { randomBytes } from 'node:crypto';
-import { selectedOptionNames, SentPolls, type SentPoll } from './sent-polls.js';
+import { selectedOptionNames, SentPolls } from './sent-polls.js';
 import type { PollArchive } from './poll-archive.js';
 import { summaryText } from './message-summary.js';
 import { MessageChanges } from './message-changes.js';
@@ -90,7 +90,7 @@ export class SessionMessaging {
   /** Sends between WhatsApp taking them and message_sent being queued: their receipts wait. */
   private readonly sending = new Map<string, Promise<void>>();
   /** Polls this session sent: their secrets decrypt the votes (sent-polls.ts). */
-  private readonly polls = new SentPolls();
+  private readonly polls: SentPolls;
   private inbound: Promise<void> = Promise.resolve();
   /** edit_message and delete_message. */
   private readonly changes: MessageChanges;
@@ -111,6 +111,7 @@ export class SessionMessaging {
     this.statuses = new Lru(n);
     this.known = new Lru(n);
     this.registered = new Lru(1000);
+    this.polls = new SentPolls(host.id, deps.polls);
     const { sendWaitForOpenMs, history } = deps;
     this.changes = new MessageChanges({ host, events, sendWaitForOpenMs, log, history, capacity: n });
     this.updates = new IncomingUpdates({ host, events, log, history, capacity: n });
@@ -146,7 +147,7 @@ export class SessionMessaging {
         throw isWorkerError(err) ? new SendFailure(err.code, err.message) : err;
       });
       await this.checkRecipient(conn, cmd.toJid);
-      const pollSecret = cmd.message.type === 'poll' ? await this.pollSecretFor(messageId, cmd.message.options) : undefined;
+      const pollSecret = cmd.message.type === 'poll' ? await this.polls.secretFor(messageId, cmd.message.options) : undefined;
       const content = await outgoingContent(cmd.message, this.deps, this.host.id, {
         pollSecret: () => pollSecret ?? randomBytes(32),
         known: (id) => this.known.get(id),
@@ -384,36 +385,13 @@ export class SessionMessaging {
   }
 
   /**
-   * The secret of the poll about to be sent as `messageId`: the one already chosen for it if this
-   * is a resend (after a crash: WhatsApp keeps the first copy, so its secret is the one voters
-   * use), else a new one; kept (memory, archive) BEFORE the send, so no sent poll lacks it.
-   */
-  private async pollSecretFor(messageId: string, options: string[]): Promise<Buffer> {
-    const earlier = await this.sentPoll(messageId);
-    const secret = earlier?.secret ?? randomBytes(32);
-    const poll = { options, secret };
-    this.polls.remember(messageId, poll);
-    if (!earlier) await this.deps.polls?.save(this.host.id, messageId, poll);
-    return secret;
-  }
-
-  /** A poll this session sent: remembered, or from the archive (a storage failure throws: the caller is retried). */
-  private async sentPoll(messageId: string): Promise<SentPoll | undefined> {
-    const known = this.polls.get(messageId);
-    if (known || !this.deps.polls) return known;
-    const stored = await this.deps.polls.load(this.host.id, messageId);
-    if (stored) this.polls.remember(messageId, stored);
-    return stored;
-  }
-
-  /**
    * A vote on a poll: poll_vote with the options named, if the poll is one this session sent and
    * remembers; otherwise nothing can be read of it (logged). Acknowledged to WhatsApp only once
    * the event is confirmed (or once it is known that there is nothing to publish).
    */
   private async receivePollVote(m: IncomingMessage, vote: NonNullable<IncomingMessage['pollVote']>, seenKey: string): Promise<void> {
     // A storage failure here throws: the vote is not receipted, and WhatsApp delivers it again.
-    const poll = await this.sentPoll(vote.pollMessageId);
+    const poll = await this.polls.find(vote.pollMessageId);
     const hashes = poll ? vote.decrypt(poll.secret) : undefined;
     if (!poll || !hashes) {
       this.log.warn(
