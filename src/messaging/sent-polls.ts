@@ -1,12 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Lru } from './lru.js';
-import type { PollArchive } from './poll-archive.js';
 
 /** What a session keeps of a poll it sent: enough to decrypt and name the votes. */
 export interface SentPoll {
   options: string[];
   /** The poll's `messageSecret`: votes are encrypted with a key derived from it. */
   secret: Buffer;
+}
+
+/** Where sent polls outlive the process (poll-archive.ts implements it; declared here so the two do not import each other). */
+export interface PollKeeper {
+  save(sessionId: string, messageId: string, poll: SentPoll): Promise<void>;
+  load(sessionId: string, messageId: string): Promise<SentPoll | undefined>;
 }
 
 /** Polls remembered per session by default. */
@@ -21,7 +26,7 @@ export class SentPolls {
 
   constructor(
     private readonly sessionId: string,
-    private readonly archive: PollArchive | undefined,
+    private readonly archive: PollKeeper | undefined,
     capacity = SENT_POLLS_CAPACITY,
   ) {
     this.polls = new Lru(capacity);
