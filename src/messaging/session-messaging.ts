@@ -7,28 +7,28 @@ import type {
   SendMessageCommand,
   SendPresenceCommand,
 } from '../commands/command.js';
-import type { Events, MessagePayload, MessageSubject } from '../events/event-publisher.js';
+import type { Events, MessageSubject } from '../events/event-publisher.js';
 import { describeError, isWorkerError } from '../util/errors.js';
 import type { HistoryChunk, IncomingMessage, IncomingUpdate, MessageReceipt, WhatsAppConnection } from '../whatsapp/types.js';
 import { Lru } from './lru.js';
 import type { MediaStore } from '../storage/media-store.js';
 import type { MessageCounters } from './message-counters.js';
-import { storeReceivedMedia } from './incoming-media.js';
 import { MEDIA_URL_UNAVAILABLE, outgoingContent, SendFailure } from './outgoing-content.js';
 import type { AddressPolicy } from '../util/address-policy.js';
-import type { HistoryRecord, MessageHistory } from './message-history.js';
+import type { MessageHistory } from './message-history.js';
 import { deriveMessageId } from './message-id.js';
 import { isPhoneJid, recipientJid } from '../commands/recipient.js';
 import { answerCommand, type CommandFailure } from './answer-command.js';
 import { randomBytes } from 'node:crypto';
-import { selectedOptionNames, SentPolls } from './sent-polls.js';
+import { SentPolls } from './sent-polls.js';
 import type { PollArchive } from './poll-archive.js';
 import { summaryText } from './message-summary.js';
 import { MessageChanges } from './message-changes.js';
 import { IncomingUpdates } from './incoming-updates.js';
 import type { MessagingHost } from './messaging-host.js';
-import { messageSeenKey, publishHistoryChunk } from './history-sync.js';
+import { publishHistoryChunk } from './history-sync.js';
 import { ReadReceipts } from './read-receipts.js';
+import { IncomingMessages } from './incoming-messages.js';
 import type { UnreadLedgerLimits } from './unread-ledger.js';
 
 export interface MessagingDeps {
@@ -98,6 +98,8 @@ export class SessionMessaging {
   private readonly updates: IncomingUpdates;
   /** mark_read, and the received messages not yet read. */
   private readonly reads: ReadReceipts;
+  /** message_received and poll_vote (incoming-messages.ts). */
+  private readonly incoming: IncomingMessages;
 
   constructor(
     private readonly host: MessagingHost,
@@ -116,6 +118,8 @@ export class SessionMessaging {
     this.changes = new MessageChanges({ host, events, sendWaitForOpenMs, log, history, capacity: n });
     this.updates = new IncomingUpdates({ host, events, log, history, capacity: n });
     this.reads = new ReadReceipts({ host, events, sendWaitForOpenMs, log, capacity: n, unread: deps.unreadLimits ?? { perChat: 1000, total: 10_000 } });
+    const { seen, known, changes, reads, polls } = this;
+    this.incoming = new IncomingMessages({ host, events, deps, log, seen, known, changes, reads, polls });
   }
 
   // ---- sending ----------------------------------------------------------------------------
@@ -281,7 +285,7 @@ export class SessionMessaging {
 
   onMessages(messages: IncomingMessage[], offline: boolean): void {
     this.chain(async () => {
-      for (const m of messages) await this.receive(m, offline);
+      for (const m of messages) await this.incoming.receive(m, offline);
     });
   }
 
@@ -320,114 +324,6 @@ export class SessionMessaging {
 
   private chain(task: () => Promise<void>): void {
     this.inbound = this.inbound.then(task).catch((err) => this.log.error({ err }, 'incoming message handling failed'));
-  }
-
-  private async receive(m: IncomingMessage, offline: boolean): Promise<void> {
-    // Ids are chosen by the sender: the same id in another chat is another message. (Incoming
-    // messages are never our own, so fromMe is always false here.)
-    const seenKey = messageSeenKey(m.chat, m.id);
-    if (this.seen.has(seenKey)) {
-      this.log.debug({ messageId: m.id }, 'duplicate delivery ignored');
-      m.acknowledge(); // published already: WhatsApp may drop it now
-      return;
-    }
-    if (m.pollVote) return this.receivePollVote(m, m.pollVote, seenKey);
-    const media = m.media ? await storeReceivedMedia(this.host.id, m, this.deps, this.log) : undefined;
-    const payload: MessagePayload<'message_received'> = {
-      messageId: m.id,
-      chat: m.chat,
-      isGroup: m.isGroup,
-      from: m.from,
-      ...(m.participant ? { participant: m.participant } : {}),
-      ...(m.pushName ? { pushName: m.pushName } : {}),
-      sentAt: m.sentAt,
-      offline,
-      source: offline ? 'offline' : 'live',
-      type: m.type,
-      ...(m.text !== undefined ? { text: m.text } : {}),
-      ...(m.caption !== undefined ? { caption: m.caption } : {}),
-      ...(m.replyTo ? { replyTo: m.replyTo } : {}),
-      ...(media ? { media } : {}),
-      ...(m.mentions?.length ? { mentions: m.mentions } : {}),
-      ...(m.location ? { location: m.location } : {}),
-      ...(m.contacts ? { contacts: m.contacts } : {}),
-      ...(m.poll ? { poll: m.poll } : {}),
-    };
-    // Confirmed by the broker before the message counts as handled, and only then does WhatsApp
-    // get its receipt (and drop it): a crash before this point means a redelivery, never a loss.
-    // The eventId is derived from the message, so a redelivery re-publishes the same event.
-    await this.events.message(
-      'message_received',
-      { numberId: this.host.numberId, sessionId: this.host.id, eventKey: `message_received\0${this.host.id}\0${seenKey}` },
-      payload,
-    );
-    m.acknowledge();
-    this.seen.set(seenKey, true);
-    // Unread until mark_read, or autoRead's receipt (which forgets it once sent).
-    this.reads.received(m);
-    if (this.host.settings?.autoRead) this.autoRead(m);
-    this.known.set(m.id, { fromMe: false, ...(m.participant ? { participant: m.participant } : {}), ...(m.text ? { text: m.text } : {}) });
-    this.changes.remember(m.id, { fromMe: false, type: m.type, at: m.sentAt });
-    this.deps.counters?.countReceived();
-    const record: HistoryRecord = {
-      direction: 'in',
-      messageId: m.id,
-      at: m.sentAt,
-      chat: m.chat,
-      type: m.type,
-      from: m.from,
-      ...(m.participant ? { participant: m.participant } : {}),
-      ...(m.text !== undefined ? { text: m.text } : {}),
-      ...(media?.key ? { mediaKey: media.key } : {}),
-      ...(m.replyTo ? { replyTo: m.replyTo } : {}),
-    };
-    this.deps.history?.append(this.host.id, record);
-  }
-
-  /**
-   * A vote on a poll: poll_vote with the options named, if the poll is one this session sent and
-   * remembers; otherwise nothing can be read of it (logged). Acknowledged to WhatsApp only once
-   * the event is confirmed (or once it is known that there is nothing to publish).
-   */
-  private async receivePollVote(m: IncomingMessage, vote: NonNullable<IncomingMessage['pollVote']>, seenKey: string): Promise<void> {
-    // A storage failure here throws: the vote is not receipted, and WhatsApp delivers it again.
-    const poll = await this.polls.find(vote.pollMessageId);
-    const hashes = poll ? vote.decrypt(poll.secret) : undefined;
-    if (!poll || !hashes) {
-      this.log.warn(
-        { messageId: m.id, pollMessageId: vote.pollMessageId, known: !!poll },
-        poll ? 'poll vote does not decrypt with the poll secret: dropped' : 'vote on a poll this session did not send (or no longer has): dropped',
-      );
-      m.acknowledge();
-      this.seen.set(seenKey, true);
-      return;
-    }
-    const selectedOptions = selectedOptionNames(poll, hashes);
-    await this.events.message(
-      'poll_vote',
-      { numberId: this.host.numberId, sessionId: this.host.id, eventKey: `poll_vote\0${this.host.id}\0${seenKey}` },
-      { messageId: m.id, pollMessageId: vote.pollMessageId, chat: m.chat, voter: m.from, selectedOptions, votedAt: vote.votedAt },
-    );
-    m.acknowledge();
-    this.seen.set(seenKey, true);
-    this.deps.history?.append(this.host.id, {
-      direction: 'in',
-      messageId: m.id,
-      at: vote.votedAt,
-      chat: m.chat,
-      type: 'poll_vote',
-      from: m.from,
-      text: selectedOptions.join('\n'),
-      replyTo: vote.pollMessageId,
-    });
-  }
-
-  /** autoRead: the read receipt, once the message is safe; not awaited (a failure is only logged: the message stays unread). */
-  private autoRead(m: IncomingMessage): void {
-    m.markRead?.().then(
-      () => this.reads.readOnArrival(m),
-      (err) => this.log.warn({ messageId: m.id, err: describeError(err) }, 'autoRead: the read receipt was not sent'),
-    );
   }
 
   private async status(r: MessageReceipt): Promise<void> {
