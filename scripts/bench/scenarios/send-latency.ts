@@ -23,7 +23,8 @@ const TARGET_MS = 15;
 export async function sendLatencyScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const started = Date.now();
   const samples = ctx.quick ? 50 : 300;
-  const rounds = ctx.quick ? 2 : 3;
+  // Many short rounds, the sides alternating: the load of a shared machine swings within seconds.
+  const rounds = ctx.quick ? 2 : 6;
   const perRound = Math.ceil(samples / rounds);
   const settings = { samplesPerPath: perRound * rounds, rounds, contact: 'one emulated contact', type: 'text', oneAtATime: true };
   const broker = await BenchBroker.open(`bench.${ctx.runId}.latency`);
