@@ -105,6 +105,7 @@ export async function sendThroughputScenario(ctx: BenchContext): Promise<Scenari
       title: 'Send throughput vs an amqplib loop',
       measures: `${m} send_message commands published at once → ${m} message_sent consumed; msg/s = M / (last event − first publish). Worker: commands on the shared queue. Baseline: a minimal amqplib consumer (prefetch ${prefetch}, manual ack) → Baileys sendMessage in queue order → message_sent on a confirm channel → ack after the confirm (scripts/bench/amqp-loop.ts).`,
       status: 'ok',
+      baselineLabel: 'amqplib loop',
       settings,
       figures: [
         figure({
