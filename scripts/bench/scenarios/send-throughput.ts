@@ -62,7 +62,12 @@ export async function sendThroughputScenario(ctx: BenchContext): Promise<Scenari
     const workerRound = async (): Promise<RoundResult> => {
       const { worker } = await startedWorker(ctx, broker, env, seed);
       try {
-        return await timed('worker', (id, i) => broker.publishCommand(sendCommand(seed, workerId, id, `throughput ${i}`)));
+        // Development knob: BENCH_THROUGHPUT_OWN_QUEUE=1 publishes to the worker's own queue (no forward hop).
+        const own = process.env.BENCH_THROUGHPUT_OWN_QUEUE === '1' ? `${env.QUEUE_SESSION_COMMANDS}.${workerId}` : undefined;
+        return await timed('worker', (id, i) => {
+          const body = sendCommand(seed, workerId, id, `throughput ${i}`);
+          return own ? broker.publishTo(own, body) : broker.publishCommand(body);
+        });
       } finally {
         await worker.stop().catch(() => undefined);
       }
