@@ -7,6 +7,7 @@
  * Development knobs (environment; with --only, nothing is written): BENCH_RESTORE_NS=100,500,
  * BENCH_RESTORE_DRIVERS=local,s3, BENCH_RESTORE_CONCURRENCY=n, BENCH_MEMORY_NS=500,
  * BENCH_MEMORY_WHATIF=1 (adds a bare-Baileys-with-the-shared-AsyncLocalStorage child, as a note).
+ * BENCH_THROUGHPUT_OWN_QUEUE=1 (send-throughput: the worker's commands on its own queue, no forward hop).
  * The emulator runs in its own process (emulator-child.ts); so does s3rver and, in the memory
  * scenario, each side.
  */
