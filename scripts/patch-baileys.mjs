@@ -19,6 +19,15 @@
  * `historyNotificationIds` (the ids of the notifications whose chunks the set holds) to the
  * event, merged like the rest of it by the event buffer.
  *
+ * The transaction scope (`Utils/auth-utils.js`): Baileys runs a send inside a key-store
+ * transaction (an AsyncLocalStorage context whose writes are cached and committed at its end) and,
+ * after the message went out, fires and forgets the privacy-token query (`issuePrivacyTokens`).
+ * That query's continuation keeps the transaction's context, so its `keys.set` of the token's
+ * timestamp lands in a cache that was committed already: lost. The next send finds no timestamp
+ * and issues the token again — one extra query per message to a contact, where WhatsApp Web sends
+ * one per contact and time bucket. The patch makes a committed transaction's context count as no
+ * transaction: late reads and writes go to the store itself.
+ *
  * Why a patch and not a wrapper: every Baileys layer captures `sendNode` from the layer below
  * when the socket is built, and the only later hook (`ws.send`) sees Noise-encrypted frames that
  * must go out in order. A wrapper would have to hold every frame behind a held receipt.
@@ -114,6 +123,29 @@ const EVENTS_AFTER = `        peerDataRequestSessionId?: string | null;
     };
 `;
 
+const TX_COMMIT_BEFORE = `                        await commitWithRetry(ctx.mutations);
+`;
+
+const TX_COMMIT_AFTER = `                        await commitWithRetry(ctx.mutations);
+                        // ${MARKER}, transaction scope (scripts/patch-baileys.mjs): what the transaction
+                        // started and still runs (the privacy-token query a send fires and forgets) keeps this
+                        // context; from now on it reads and writes the store itself, not a cache nobody commits.
+                        ctx.finished = true;
+`;
+
+const TX_STORE_BEFORE = `    const txStorage = new AsyncLocalStorage();
+`;
+
+const TX_STORE_AFTER = `    const txStorage = new AsyncLocalStorage();
+    // ${MARKER}, transaction scope: a committed transaction's context is no transaction any more
+    const liveTx = () => {
+        const ctx = txStorage.getStore();
+        return ctx && !ctx.finished ? ctx : undefined;
+    };
+`;
+
+const txUse = (before) => ({ file: 'lib/Utils/auth-utils.js', before, after: before.replace('txStorage.getStore()', 'liveTx()') });
+
 /** Exact replacements; a file may have several (each `before` unique in it). */
 export const PATCHES = [
   { file: 'lib/Socket/messages-recv.js', before: RECV_BEFORE, after: RECV_AFTER },
@@ -122,6 +154,18 @@ export const PATCHES = [
   { file: 'lib/Utils/event-buffer.js', before: BUFFER_MERGE_BEFORE, after: BUFFER_MERGE_AFTER },
   { file: 'lib/Utils/event-buffer.js', before: BUFFER_EMIT_BEFORE, after: BUFFER_EMIT_AFTER },
   { file: 'lib/Types/Events.d.ts', before: EVENTS_BEFORE, after: EVENTS_AFTER },
+  { file: 'lib/Utils/auth-utils.js', before: TX_STORE_BEFORE, after: TX_STORE_AFTER },
+  { file: 'lib/Utils/auth-utils.js', before: TX_COMMIT_BEFORE, after: TX_COMMIT_AFTER },
+  txUse(`        return !!txStorage.getStore();
+`),
+  txUse(`            const ctx = txStorage.getStore();
+            if (!ctx) {
+                // No transaction - direct read`),
+  txUse(`            const ctx = txStorage.getStore();
+            if (!ctx) {
+                // No transaction - direct write`),
+  txUse(`            const existing = txStorage.getStore();
+`),
 ];
 
 /** Where the Baileys this project resolves is installed (resolved from this script, inside the project). */
@@ -165,7 +209,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     const dir = baileysDir();
     const applied = applyPatches(dir);
-    console.log(applied.length ? `patch-baileys: applied the receipt gate and history patches to ${applied.join(', ')}` : 'patch-baileys: already applied');
+    console.log(
+      applied.length
+        ? `patch-baileys: applied the receipt gate, history and transaction-scope patches to ${applied.join(', ')}`
+        : 'patch-baileys: already applied',
+    );
   } catch (err) {
     console.error(`patch-baileys: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);

@@ -104,9 +104,20 @@ export class BenchBroker {
 
   /** Publishes a command to the shared command queue as the backend does; returns performance.now() just before. */
   publishCommand(body: unknown): number {
+    return this.publishTo(this.env.QUEUE_SESSION_COMMANDS!, body);
+  }
+
+  /** Publishes a command straight to `queue` (a worker's own queue, a baseline's queue); returns performance.now() just before. */
+  publishTo(queue: string, body: unknown): number {
     const t0 = performance.now();
-    this.channel.publish('', this.env.QUEUE_SESSION_COMMANDS!, Buffer.from(JSON.stringify(body)), { persistent: true, contentType: 'application/json' });
+    this.channel.publish('', queue, Buffer.from(JSON.stringify(body)), { persistent: true, contentType: 'application/json' });
     return t0;
+  }
+
+  /** Declares a queue of the scenario's own (a baseline's command queue), deleted by `close()`. */
+  async declareQueue(queue: string, args: Record<string, unknown>): Promise<void> {
+    this.queues.add(queue);
+    await this.channel.assertQueue(queue, { durable: true, arguments: args });
   }
 
   async confirmed(): Promise<void> {

@@ -15,8 +15,8 @@ function fmt(v: number): string {
 }
 
 /**
- * One SVG per scenario: for every figure a pair of horizontal bars, worker (blue) and bare
- * Baileys (grey), each bar scaled to the largest value of its own figure (figures differ in
+ * One SVG per scenario: for every figure a pair of horizontal bars, worker (blue) and the
+ * baseline (grey; bare Baileys unless the scenario names another), each bar scaled to the largest value of its own figure (figures differ in
  * magnitude), labelled with the value, p95, the ratio and the target.
  */
 export function renderChart(result: ScenarioResult, mode: string): string {
@@ -35,8 +35,10 @@ export function renderChart(result: ScenarioResult, mode: string): string {
   out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
   out.push(`<text x="16" y="24" font-size="16" font-weight="bold">${esc(result.title)} (${esc(mode)})</text>`);
   out.push(`<rect x="16" y="38" width="12" height="12" fill="${WORKER}"/><text x="34" y="49">wa-worker</text>`);
-  out.push(`<rect x="120" y="38" width="12" height="12" fill="${BASELINE}"/><text x="138" y="49">bare Baileys</text>`);
-  out.push(`<text x="250" y="49" fill="#555">bar = ${esc(figures[0]?.stat ?? 'p50')}; label: value (p95) · ratio · target</text>`);
+  out.push(`<rect x="120" y="38" width="12" height="12" fill="${BASELINE}"/><text x="138" y="49">${esc(result.baselineLabel ?? 'bare Baileys')}</text>`);
+  out.push(
+    `<text x="${result.baselineLabel ? 300 : 250}" y="49" fill="#555">bar = ${esc(figures[0]?.stat ?? 'p50')}; label: value (p95) · ratio · target</text>`,
+  );
   if (result.status !== 'ok')
     out.push(`<text x="16" y="${top + 10}" fill="#b91c1c">${esc(result.status)}: ${esc((result.error ?? result.notes[0] ?? '').slice(0, 120))}</text>`);
   let y = top;

@@ -7,6 +7,7 @@
  * Development knobs (environment; with --only, nothing is written): BENCH_RESTORE_NS=100,500,
  * BENCH_RESTORE_DRIVERS=local,s3, BENCH_RESTORE_CONCURRENCY=n, BENCH_MEMORY_NS=500,
  * BENCH_MEMORY_WHATIF=1 (adds a bare-Baileys-with-the-shared-AsyncLocalStorage child, as a note).
+ * BENCH_THROUGHPUT_OWN_QUEUE=1 (send-throughput: the worker's commands on its own queue, no forward hop).
  * The emulator runs in its own process (emulator-child.ts); so does s3rver and, in the memory
  * scenario, each side.
  */
@@ -22,6 +23,8 @@ import { qrLinkScenarios } from './scenarios/qr-link.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { restoreScenario } from './scenarios/restore.js';
 import { sendScenario } from './scenarios/send.js';
+import { sendLatencyScenario } from './scenarios/send-latency.js';
+import { sendThroughputScenario } from './scenarios/send-throughput.js';
 import { groupSendScenario } from './scenarios/group-send.js';
 import { storageWritesScenario } from './scenarios/storage-writes.js';
 import type { BenchResults, ScenarioResult } from './types.js';
@@ -40,6 +43,8 @@ const SCENARIOS: Entry[] = [
   { ids: ['memory'], title: 'Memory per open session', run: async (ctx) => [await memoryScenario(ctx)] },
   { ids: ['restore'], title: 'Restore', run: async (ctx) => [await restoreScenario(ctx)] },
   { ids: ['send'], title: 'Send throughput', run: async (ctx) => [await sendScenario(ctx)] },
+  { ids: ['send-latency'], title: 'Send latency, one message at a time', run: async (ctx) => [await sendLatencyScenario(ctx)] },
+  { ids: ['send-throughput'], title: 'Send throughput vs an amqplib loop', run: async (ctx) => [await sendThroughputScenario(ctx)] },
   { ids: ['storage-writes'], title: 'Storage writes', run: async (ctx) => [await storageWritesScenario(ctx)] },
   { ids: ['group-send'], title: 'Group sends with and without the metadata cache', run: async (ctx) => [await groupSendScenario(ctx)] },
 ];
@@ -49,7 +54,7 @@ async function main(): Promise<number> {
   const unknown = args.filter((a) => !['--quick', '--full'].includes(a) && !a.startsWith('--only='));
   if (unknown.length) {
     process.stderr.write(
-      `unknown argument(s): ${unknown.join(' ')}\nusage: npm run bench [-- --quick | --full] [--only=qr-latency,link-latency,memory,restore,send,storage-writes,group-send]\n`,
+      `unknown argument(s): ${unknown.join(' ')}\nusage: npm run bench [-- --quick | --full] [--only=qr-latency,link-latency,memory,restore,send,send-latency,send-throughput,storage-writes,group-send]\n`,
     );
     return 2;
   }

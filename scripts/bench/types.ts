@@ -36,6 +36,8 @@ export interface ScenarioResult {
   figures: Figure[];
   notes: string[];
   error?: string;
+  /** What the baseline column is, when not bare Baileys (chart legend). */
+  baselineLabel?: string;
   durationMs: number;
   chart?: string;
 }
