@@ -79,7 +79,8 @@ export function createProxyAgent(proxyUrl: string, opts: ProxyAgentOptions = {})
     req.once('proxyConnect', (answer: { statusCode?: number }) => (status = answer.statusCode));
     let socket: Duplex;
     try {
-      socket = await inner(req, connectOpts);
+      // the CA for the tunnelled TLS, given here too: https-proxy-agent does not see the agent's own options
+      socket = await inner(req, { ...connectOpts, ...tls });
     } catch (err) {
       return fail(classifyProxyError(err, shown));
     }
