@@ -37,6 +37,7 @@ export type ProxyUrlParse = { ok: true; url: string } | { ok: false; reason: str
  */
 export function parseProxyUrl(raw: string): ProxyUrlParse {
   if (raw.length === 0 || raw.length > PROXY_URL_MAX) return { ok: false, reason: `a proxy URL has 1 to ${PROXY_URL_MAX} characters` };
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (/[\s\u0000-\u001f\u007f]/.test(raw)) return { ok: false, reason: 'a proxy URL has no spaces or control characters' };
   let url: URL;
   try {

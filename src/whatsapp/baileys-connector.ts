@@ -10,7 +10,6 @@ import makeWASocket, {
   USyncUser,
   jidNormalizedUser,
 } from '@whiskeysockets/baileys';
-import type { Agent } from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { baileysLogger } from './baileys-logger.js';

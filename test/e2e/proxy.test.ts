@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
-import type { AddressInfo, Server } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { createProxy, type ProxyServer } from 'proxy';
 import socks from 'simple-socks';
 import pino from 'pino';
@@ -34,10 +34,10 @@ interface Seen {
 }
 
 /** Open sockets of the proxies, destroyed at the end (a tunnel stays open as long as its ends do). */
-const sockets = new Set<import('node:net').Socket>();
+const sockets = new Set<Socket>();
 
 async function listen(server: Server): Promise<number> {
-  server.on('connection', (socket: import('node:net').Socket) => {
+  server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });

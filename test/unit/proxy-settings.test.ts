@@ -1,4 +1,5 @@
 import { createServer as createHttpServer, request } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
 import type { AddressInfo, Server } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import { createProxy } from 'proxy';
@@ -121,7 +122,7 @@ describe('proxy failures', () => {
 });
 
 /** A GET through `agent`: the error it fails with, or the status. */
-function get(agent: import('node:https').Agent, port: number): Promise<unknown> {
+function get(agent: HttpsAgent, port: number): Promise<unknown> {
   return new Promise((resolve) => {
     const req = request({ hostname: '127.0.0.1', port, path: '/', agent }, (res) => {
       res.resume();
