@@ -3,7 +3,6 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { createProxy, type ProxyServer } from 'proxy';
 import socks from 'simple-socks';
-import pino from 'pino';
 import { deriveMessageId } from '../../src/messaging/message-id.js';
 import type { WhatsAppConnector } from '../../src/whatsapp/types.js';
 import { MemorySessionStore } from '../fakes/memory-session-store.js';
@@ -105,7 +104,6 @@ describe('a proxy per number (SOCKS5 and HTTP CONNECT in front of the emulator)'
       workerId: 'px1',
       connector: baileysConnector(emulator),
       store: new MemorySessionStore(),
-      ...(process.env.PX_DEBUG ? { logger: pino({ level: 'debug' }, pino.destination(2)) } : {}),
     });
   }, 60_000);
 
