@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { COMMAND_ACTIONS, MESSAGE_TYPES, PRESENCE_STATES } from './command.js';
 import { HISTORY_SYNC_MODES, PACING_LIMITS, REJECT_CALL_MESSAGE_MAX } from '../util/session-settings.js';
+import { PROXY_URL_MAX, parseProxyUrl } from '../util/proxy-url.js';
 
 /**
  * The wire shape of a command as the backend publishes it. Any field may sit at the top level
@@ -199,6 +200,19 @@ export const sessionSettingsSchema = z
       .optional()
       .describe(
         'How the number\'s sends leave (README "Send pacing"): the fields given override the PACING_* defaults, the others follow them; a new `pacing` replaces the previous one; null: back to PACING_*.',
+      ),
+    proxy: z
+      .string()
+      .max(PROXY_URL_MAX)
+      .superRefine((v, ctx) => {
+        const parsed = parseProxyUrl(v);
+        // the message never repeats the value: it may hold a password
+        if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+      })
+      .nullable()
+      .optional()
+      .describe(
+        'The proxy the number\'s WhatsApp socket and media transfers go through (README "Proxies"): socks5://, socks5h://, socks://, http:// or https:// (CONNECT), optional user:password@, no path; it may be a private address. Stored encrypted with the session; events show it without its password. Takes effect at once: a running session reconnects through it. null: back to PROXY_URL.',
       ),
   })
   .describe("create / update_settings: the number's own settings, stored with its session (they survive restarts).");

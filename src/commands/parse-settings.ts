@@ -17,7 +17,7 @@ export function parseSettingsUpdate(settings: SessionSettingsPatch | undefined):
     return {
       ok: false,
       code: 'INVALID_COMMAND',
-      reason: '"settings" names no field: give at least one of rejectCalls, rejectCallMessage, autoRead, alwaysOnline, historySync, pacing',
+      reason: '"settings" names no field: give at least one of rejectCalls, rejectCallMessage, autoRead, alwaysOnline, historySync, pacing, proxy',
     };
   }
   return { ok: true, settings: Object.fromEntries(named) };

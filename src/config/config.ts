@@ -15,7 +15,14 @@ export class ConfigError extends Error {
  * Reads `NAME_FILE` for every `NAME` that supports it (Docker and Kubernetes secrets), so a
  * secret never has to sit in the environment. An explicit `NAME` wins over `NAME_FILE`.
  */
-const FILE_VARIABLES = ['RABBITMQ_URL', 'MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY', 'SESSION_ENCRYPTION_KEY', 'SESSION_ENCRYPTION_PREVIOUS_KEYS'] as const;
+const FILE_VARIABLES = [
+  'RABBITMQ_URL',
+  'MINIO_ACCESS_KEY',
+  'MINIO_SECRET_KEY',
+  'SESSION_ENCRYPTION_KEY',
+  'SESSION_ENCRYPTION_PREVIOUS_KEYS',
+  'PROXY_URL',
+] as const;
 
 function resolveFileSecrets(source: NodeJS.ProcessEnv): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...source };
@@ -211,6 +218,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       autoRead: e.SESSION_AUTO_READ,
       alwaysOnline: e.SESSION_ALWAYS_ONLINE,
       historySync: e.SESSION_HISTORY_SYNC,
+      ...(e.PROXY_URL ? { proxy: e.PROXY_URL } : {}),
       // Off by default: a number is paced only with PACING_PER_MINUTE > 0 or its own `pacing`.
       ...(e.PACING_PER_MINUTE > 0
         ? {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HISTORY_SYNC_MODES, REJECT_CALL_MESSAGE_MAX } from '../util/session-settings.js';
+import { parseProxyUrl } from '../util/proxy-url.js';
 
 /**
  * Every setting the worker reads, with its default. `.env.example` documents the same list
@@ -105,6 +106,15 @@ export const envSchema = z
     SESSION_AUTO_READ: bool.default(false),
     SESSION_ALWAYS_ONLINE: bool.default(false),
     SESSION_HISTORY_SYNC: z.enum(HISTORY_SYNC_MODES).default('recent'),
+    /** The proxy of a number that names none (settings `proxy`): socks5://, socks5h://, socks://, http://, https://, optional user:password. Empty: direct. */
+    PROXY_URL: z
+      .string()
+      .optional()
+      .superRefine((v, ctx) => {
+        const parsed = v === undefined ? undefined : parseProxyUrl(v);
+        // the message never repeats the value: it may hold a password
+        if (parsed && !parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+      }),
     /** Send pacing defaults (README "Send pacing"): sends per minute per number; 0: pacing off. */
     PACING_PER_MINUTE: int(0, 600).default(0),
     PACING_BURST: int(1, 100).default(3),

@@ -26,6 +26,10 @@ const settingsSchema = z
       })
       .optional()
       .describe('Send pacing in force (README "Send pacing"); absent: the number\'s sends are not paced (a warm-up may still apply).'),
+    proxy: z
+      .string()
+      .optional()
+      .describe('The proxy in force, its password replaced by `***` (e.g. `socks5://user:***@10.0.0.5:1080`); absent: direct connections.'),
   })
   .describe("The number's settings in force.");
 
@@ -72,7 +76,7 @@ export function callSettingsEvents() {
     ),
     settings_updated: messageEvent(
       'settings_updated',
-      "Emitted when an `update_settings` was stored with the session: `settings` are those now in force (the worker's defaults with the number's own on top). rejectCalls, rejectCallMessage, autoRead and alwaysOnline apply at once, historySync at the next link.",
+      "Emitted when an `update_settings` was stored with the session: `settings` are those now in force (the worker's defaults with the number's own on top). rejectCalls, rejectCallMessage, autoRead and alwaysOnline apply at once, historySync at the next link; a changed proxy reconnects the session through it.",
       {
         requestId: z.string().describe("The command's requestId."),
         settings: settingsSchema,

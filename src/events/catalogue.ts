@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROXY_FAILURES } from '../util/proxy-url.js';
 import { callSettingsEvents } from './call-settings-events.js';
 import { changeEvents } from './change-events.js';
 import { envelope, messageEvent, messageId, sessionEvent } from './event-envelope.js';
@@ -34,6 +35,12 @@ export const sessionEventSchemas = {
     reason: z.string(),
     statusCode: z.number().int().optional().describe("WhatsApp's disconnect code when there is one (408, 428, 440, 503, 515…)."),
     willReconnect: z.boolean().describe('True when the worker retries by itself.'),
+    proxyFailure: z
+      .enum(PROXY_FAILURES)
+      .optional()
+      .describe(
+        "The number's proxy did not carry the connection (the worker retries through it, never directly): unreachable, credentials refused, or it would not open the connection to WhatsApp.",
+      ),
   }),
   logged_out: sessionEvent(
     'logged_out',

@@ -40,6 +40,8 @@ export interface SocketClose {
   qrShown: boolean;
   /** False while cut off from the broker: another process may be taking this worker's sessions over. */
   ownershipCertain: boolean;
+  /** The number's proxy did not carry the socket (`message` says why): a retry, whatever the status. */
+  proxyFailure?: boolean;
 }
 
 export type CloseDecision =
@@ -64,7 +66,12 @@ export function decideOnClose(
   random?: () => number,
 ): { decision: CloseDecision; history: ReconnectHistory; verdict: DisconnectClass['kind'] } {
   const { statusCode } = close;
-  const verdict = classifyDisconnect(statusCode, { linked: close.linked, qrShown: close.qrShown, message: close.message }).kind;
+  const verdict = classifyDisconnect(statusCode, {
+    linked: close.linked,
+    qrShown: close.qrShown,
+    message: close.message,
+    proxyFailure: close.proxyFailure ?? false,
+  }).kind;
   const reconnect = (reason: string, conflicts = history.conflicts) => {
     const delayMs = backoffDelay(history.failures, { baseMs: policy.reconnectBaseDelayMs, maxMs: policy.reconnectMaxDelayMs, ...(random ? { random } : {}) });
     return {

@@ -15,6 +15,7 @@ import type {
   WhatsAppEvent,
 } from '../whatsapp/types.js';
 import type { SessionSettings } from '../util/session-settings.js';
+import type { ProxyFailureCode } from '../util/proxy-url.js';
 import { afterOpen, decideOnClose, NO_HISTORY, type CloseDecision, type ReconnectHistory } from './close-policy.js';
 import { OpeningAttempt, RegistrationWait } from './linking.js';
 import type { SessionDeps } from './session-deps.js';
@@ -112,6 +113,20 @@ export class SessionSocket {
     conn?.end();
   }
 
+  /**
+   * The connection settings changed (a new proxy): the socket under way, or the pending retry, is
+   * replaced by a new one opened with them, within the same attempt. Nothing is published for
+   * the old socket (its events are ignored from now on). No socket and no retry: nothing to do.
+   */
+  reopen(): void {
+    if (!this.conn && this.parts.state.current.status !== 'reconnecting') return;
+    this.retry.cancel();
+    const conn = this.conn;
+    this.conn = undefined;
+    this.openSocket();
+    conn?.end();
+  }
+
   /** Logs out on WhatsApp when connected; the 401 close that follows is ours, not news. */
   async unlinkIfConnected(otherwise: string): Promise<void> {
     const conn = this.conn;
@@ -164,7 +179,7 @@ export class SessionSocket {
       case 'open':
         return this.onOpen(event.account);
       case 'close':
-        return this.onClose(event.statusCode, event.message);
+        return this.onClose(event.statusCode, event.message, event.proxyFailure?.code);
       case 'messages':
         return this.parts.messages.onMessages(event.messages, event.offline);
       case 'receipts':
@@ -216,7 +231,7 @@ export class SessionSocket {
     if (this.conn) this.parts.opened?.(this.conn);
   }
 
-  private async onClose(statusCode: number | undefined, message: string): Promise<void> {
+  private async onClose(statusCode: number | undefined, message: string, proxyFailure?: ProxyFailureCode): Promise<void> {
     const { state, deps, publisher, log } = this.parts;
     this.conn = undefined;
     const close = {
@@ -225,6 +240,7 @@ export class SessionSocket {
       linked: this.auth?.isLinked() ?? false,
       qrShown: this.opening?.qrShown ?? false,
       ownershipCertain: deps.ownershipCertain?.() ?? true,
+      proxyFailure: proxyFailure !== undefined,
     };
     const { decision, history, verdict } = decideOnClose(close, this.reconnects, deps.policy);
     this.reconnects = history;
@@ -236,7 +252,7 @@ export class SessionSocket {
         this.openSocket();
         return;
       case 'reconnect':
-        return this.scheduleReconnect(decision, statusCode, requestId);
+        return this.scheduleReconnect(decision, statusCode, requestId, proxyFailure);
       case 'yield':
         // No reconnect, no events: the new owner reports this number now.
         log.warn('replaced while this worker cannot confirm it owns the session: yielding it');
@@ -271,10 +287,15 @@ export class SessionSocket {
     }
   }
 
-  private scheduleReconnect(decision: Extract<CloseDecision, { kind: 'reconnect' }>, statusCode: number | undefined, requestId: string | undefined): void {
+  private scheduleReconnect(
+    decision: Extract<CloseDecision, { kind: 'reconnect' }>,
+    statusCode: number | undefined,
+    requestId: string | undefined,
+    proxyFailure: ProxyFailureCode | undefined,
+  ): void {
     const { state, publisher } = this.parts;
     state.set({ status: 'reconnecting', attempt: decision.attempt, statusCode, retryAt: Date.now() + decision.delayMs });
-    void publisher.publish('disconnected', { reason: decision.reason, statusCode, willReconnect: true }, requestId);
+    void publisher.publish('disconnected', { reason: decision.reason, statusCode, willReconnect: true, ...(proxyFailure ? { proxyFailure } : {}) }, requestId);
     void publisher.health('RECONNECTING', decision.reason, requestId);
     const generation = this.generation;
     this.retry.schedule(decision.delayMs, () =>

@@ -14,7 +14,7 @@ import type {
 import { SessionMessaging } from '../messaging/session-messaging.js';
 import { SessionCalls } from '../messaging/session-calls.js';
 import { SessionGroups } from '../messaging/session-groups.js';
-import { DEFAULT_SESSION_SETTINGS, effectiveSettings, type SessionSettings, type SessionSettingsPatch } from '../util/session-settings.js';
+import { DEFAULT_SESSION_SETTINGS, effectiveSettings, shownSettings, type SessionSettings, type SessionSettingsPatch } from '../util/session-settings.js';
 import { ProfileCommands } from '../messaging/profile-commands.js';
 import { GroupCommands } from '../messaging/group-commands.js';
 import type { AuthStateHandle, SessionMeta } from '../storage/types.js';
@@ -261,7 +261,7 @@ export class Session {
     const published = this.deps.events.message(
       'settings_updated',
       { numberId: this.numberId, sessionId: this.id, requestId: cmd.requestId },
-      { settings: after },
+      { settings: shownSettings(after) },
     );
     if (defer) defer(published);
     else await published;
@@ -274,6 +274,7 @@ export class Session {
     const after = this.settings;
     const conn = this.status === 'connected' ? this.socket.connection : undefined;
     if (conn && before.alwaysOnline !== after.alwaysOnline) this.announceOnline(conn, after.alwaysOnline ? 'available' : 'unavailable');
+    if (before.proxy !== after.proxy) this.socket.reopen(); // the socket is configured with it
     return after;
   }
 

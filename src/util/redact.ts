@@ -16,7 +16,8 @@ export const REDACTED = '[redacted]';
  *    `noiseKey`, `signedIdentityKey`, `signedPreKey`, `pairingEphemeralKeyPair`, `advSecretKey`,
  *    app-state `keyData`, the media `encKey`/`macKey`, a message's `messageSecret`).
  *  - Service credentials: passwords, S3 `accessKey`/`secretKey`, `authorization`, cookies,
- *    tokens, the storage `encryptionKey`s.
+ *    tokens, the storage `encryptionKey`s, a number's `proxy` URL (it may carry a password; what
+ *    is meant to be shown of it is `redactProxyUrl`'s, under another name).
  *  - `base64`: a send_message's media, private content and megabytes of noise.
  * Numbers and booleans under these names stay (`keys: 42` is a count, not a key).
  */
@@ -52,6 +53,8 @@ export const SECRET_KEYS: readonly string[] = [
   'apiKey',
   'encryptionKey',
   'previousEncryptionKeys',
+  'proxy',
+  'proxyUrl',
   'base64',
 ];
 const SECRET = new Set(SECRET_KEYS.map((k) => k.toLowerCase()));

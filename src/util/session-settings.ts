@@ -5,6 +5,8 @@
  * them with the session's metadata, the core applies them and the WhatsApp adapter configures
  * the socket with `historySync`.
  */
+import { isProxyUrl, redactProxyUrl } from './proxy-url.js';
+
 export const HISTORY_SYNC_MODES = ['none', 'recent', 'full'] as const;
 export type HistorySyncMode = (typeof HISTORY_SYNC_MODES)[number];
 
@@ -49,6 +51,12 @@ export interface SessionSettings {
   historySync: HistorySyncMode;
   /** Send pacing (absent: off). A number's own `pacing` overrides the PACING_* defaults field by field. */
   pacing?: PacingSettings | undefined;
+  /**
+   * The proxy the number's WhatsApp socket and media transfers go through (proxy-url.ts), with its
+   * credentials: never published or logged as is (`redactProxyUrl`). Absent: direct. Takes effect
+   * at the next connection (update_settings reconnects a running session).
+   */
+  proxy?: string | undefined;
 }
 
 /**
@@ -97,6 +105,7 @@ export function storedSettings(value: unknown): SessionSettingsPatch | undefined
   if (typeof message === 'string' && message.length > 0 && message.length <= REJECT_CALL_MESSAGE_MAX) out.rejectCallMessage = message;
   const history = v.historySync;
   if (typeof history === 'string' && (HISTORY_SYNC_MODES as readonly string[]).includes(history)) out.historySync = history as HistorySyncMode;
+  if (isProxyUrl(v.proxy)) out.proxy = v.proxy;
   const pacing = storedPacing(v.pacing);
   if (pacing) out.pacing = pacing;
   return out;
@@ -114,4 +123,9 @@ function storedPacing(value: unknown): Partial<PacingSettings> | undefined {
   }
   if (typeof v.typing === 'boolean') out.typing = v.typing;
   return out;
+}
+
+/** Settings as they may be shown (events, logs): the proxy without its password. */
+export function shownSettings(settings: SessionSettings): SessionSettings {
+  return settings.proxy ? { ...settings, proxy: redactProxyUrl(settings.proxy) } : settings;
 }

@@ -10,7 +10,6 @@ import makeWASocket, {
   USyncUser,
   jidNormalizedUser,
 } from '@whiskeysockets/baileys';
-import type { Agent } from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { baileysLogger } from './baileys-logger.js';
@@ -28,6 +27,7 @@ import { HistoryReceipts, processedHistoryNotification, toHistoryChunk } from '.
 import { toGroupEvents } from './baileys-group-events.js';
 import { rotateOwnSenderKey } from './baileys-sender-key-rotation.js';
 import { GroupMetadataCache } from './group-metadata-cache.js';
+import { sessionAgents, type MediaAgentOptions } from './proxy-agent.js';
 import type { WhatsAppAuthState } from '../storage/types.js';
 import type {
   GroupEvent,
@@ -54,9 +54,9 @@ export interface BaileysConnectorOptions {
   logger: Logger;
   /**
    * Media hosts: downloads go only to `*.whatsapp.net` and `extraHosts` (an emulator's);
-   * `agent` carries TLS settings for uploads and downloads (e.g. an extra CA).
+   * `agent` carries TLS settings for uploads and downloads (e.g. an extra CA), `ca` the same through a proxy.
    */
-  media?: { extraHosts: readonly string[]; agent?: Agent | undefined; timeoutMs?: number | undefined };
+  media?: MediaAgentOptions & { extraHosts: readonly string[]; timeoutMs?: number | undefined };
   /** Groups whose metadata each session keeps for its sends (GROUP_METADATA_CACHE_SIZE); 0: none, Baileys asks WhatsApp before every group send. */
   groupMetadataCacheSize?: number | undefined;
 }
@@ -122,6 +122,8 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       let groupChain: Promise<void> = Promise.resolve();
       const sweep = setInterval(() => receipts.releaseUnclaimed(UNCLAIMED_RECEIPT_MS), UNCLAIMED_RECEIPT_MS / 4);
       sweep.unref();
+      // the number's proxy (settings `proxy`) carries the WebSocket, uploads and downloads: never around it
+      const agents = sessionAgents(settings?.proxy, opts.media);
       const sock = makeWASocket({
         waWebSocketUrl: opts.websocketUrl,
         version: opts.version,
@@ -141,11 +143,12 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         generateHighQualityLinkPreview: false,
         fireInitQueries: true,
         getMessage: async () => undefined,
-        ...(opts.media?.agent ? { fetchAgent: opts.media.agent } : {}),
+        ...(agents.socket ? { agent: agents.socket } : {}),
+        ...(agents.media ? { fetchAgent: agents.media } : {}),
         // group sends read the metadata from the session's cache (group-metadata-cache.ts), not from WhatsApp each time
         ...(groupCache ? { cachedGroupMetadata: (jid: string) => groupCache.getOrFetch(jid, (g) => sock.groupMetadata(g)) } : {}),
       });
-      const download: MediaDownloadOptions = { extraHosts: opts.media?.extraHosts ?? [], agent: opts.media?.agent, timeoutMs: opts.media?.timeoutMs ?? 60_000 };
+      const download: MediaDownloadOptions = { extraHosts: opts.media?.extraHosts ?? [], agent: agents.media, timeoutMs: opts.media?.timeoutMs ?? 60_000 };
 
       sock.ev.on('creds.update', () => auth.saveCreds());
       sock.ev.on('connection.update', (update) => {
@@ -160,7 +163,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
         }
         if (update.connection === 'close') {
           const error = update.lastDisconnect?.error as { output?: { statusCode?: number }; message?: string } | undefined;
-          emit({ type: 'close', statusCode: error?.output?.statusCode, message: error?.message ?? 'connection closed' });
+          emit(agents.closeEvent(error?.output?.statusCode, error?.message ?? 'connection closed'));
           ended = true;
           receipts.close();
           historyReceipts.clear();

@@ -30,7 +30,14 @@ export const STATUS = {
   restartRequired: 515,
 } as const;
 
-export function classifyDisconnect(statusCode: number | undefined, ctx: { linked: boolean; qrShown: boolean; message?: string }): DisconnectClass {
+export function classifyDisconnect(
+  statusCode: number | undefined,
+  ctx: { linked: boolean; qrShown: boolean; message?: string; proxyFailure?: boolean },
+): DisconnectClass {
+  // The number's proxy did not carry the socket: nothing was said by WhatsApp, whatever status
+  // Baileys made of the error (a 500 would otherwise drop linked credentials). Retried with
+  // backoff, through the proxy again: never around it.
+  if (ctx.proxyFailure) return { kind: 'retry' };
   switch (statusCode) {
     case STATUS.restartRequired:
       return { kind: 'restart' };

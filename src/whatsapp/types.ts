@@ -3,6 +3,7 @@ import type { MediaKind } from '../storage/media-store.js';
 import type { AuthStateHandle } from '../storage/types.js';
 import type { HistorySyncType, MessageStatus, ReceivedMessageType } from '../events/catalogue.js';
 import type { SessionSettings } from '../util/session-settings.js';
+import type { ProxyFailure } from '../util/proxy-url.js';
 
 /**
  * The WhatsApp boundary as the session logic sees it. The Baileys adapter is one
@@ -205,8 +206,8 @@ export interface HistoryChunk {
 export type WhatsAppEvent =
   | { type: 'qr'; qr: string }
   | { type: 'open'; account: LinkedAccount }
-  /** The socket closed; Baileys' status code (see `disconnect-reasons.ts`). */
-  | { type: 'close'; statusCode: number | undefined; message: string }
+  /** The socket closed; Baileys' status code (see `disconnect-reasons.ts`); `proxyFailure` when the number's proxy did not carry it. */
+  | { type: 'close'; statusCode: number | undefined; message: string; proxyFailure?: ProxyFailure | undefined }
   /** Messages from others; `offline` when WhatsApp replays what arrived while the session was away. */
   | { type: 'messages'; messages: IncomingMessage[]; offline: boolean }
   | { type: 'receipts'; receipts: MessageReceipt[] }
@@ -227,7 +228,7 @@ export interface WhatsAppConnectParams {
   sessionId: string;
   auth: AuthStateHandle;
   onEvent: (event: WhatsAppEvent) => void;
-  /** The number's settings in force as the socket opens (the adapter reads `historySync`); absent: Baileys' configuration as before. */
+  /** The number's settings in force as the socket opens (the adapter reads `historySync` and `proxy`); absent: Baileys' configuration as before. */
   settings?: SessionSettings | undefined;
 }
 

@@ -24,6 +24,8 @@ export class MediaHost {
   private server: Server | undefined;
   uploads = 0;
   downloads = 0;
+  /** The remote address of every TLS connection accepted, in order (who reached the host: a proxy, or a client directly). */
+  readonly clientAddresses: string[] = [];
 
   constructor(
     private readonly bindHost: string,
@@ -49,6 +51,7 @@ export class MediaHost {
     this.ca = pems.cert;
     const server = createServer({ key: pems.private, cert: pems.cert }, (req, res) => void this.handle(req, res));
     this.server = server;
+    server.on('secureConnection', (socket) => this.clientAddresses.push(socket.remoteAddress ?? ''));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, this.bindHost, () => resolve());

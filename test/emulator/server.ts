@@ -119,7 +119,8 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
     });
     const addr = wss.address();
     this.port = typeof addr === 'object' && addr ? addr.port : 0;
-    wss.on('connection', (ws) => {
+    wss.on('connection', (ws, req) => {
+      this.clientAddresses.push(req.socket.remoteAddress ?? '');
       const conn = new ClientConnection(ws, this);
       this.conns.add(conn);
       this.events.emit('change');
@@ -728,6 +729,14 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
 
   get mediaCa(): string {
     return this.media.ca;
+  }
+
+  /** The remote address of every WebSocket accepted, in order (who connected: a proxy, or a client directly). */
+  readonly clientAddresses: string[] = [];
+
+  /** The same for the media host's TLS connections. */
+  get mediaClientAddresses(): readonly string[] {
+    return this.media.clientAddresses;
   }
 
   get mediaStats(): { uploads: number; downloads: number } {

@@ -199,6 +199,10 @@ export interface Emulator {
   /** PEM of the media host's self-signed certificate: HTTPS clients (uploads, downloads) must trust it. */
   readonly mediaCa: string;
   readonly mediaStats: { uploads: number; downloads: number };
+  /** The remote address of every WebSocket accepted, in order: a test binds a proxy's outgoing side to its own loopback address to tell who connected. */
+  readonly clientAddresses: readonly string[];
+  /** The same for the media host's TLS connections. */
+  readonly mediaClientAddresses: readonly string[];
   /** The decrypted file of a media message a contact received (fetched from the media host, MAC checked). */
   mediaOf(message: proto.IMessage): Promise<Buffer>;
   /** A contact sends a media message: the file is encrypted and stored on the media host, the message points at it. */

@@ -25,6 +25,7 @@ export function baileysConnector(emulator: Emulator, qrTimeoutMs?: number): What
     qrTimeoutMs,
     logger: pino({ level: process.env.BAILEYS_TEST_LOG_LEVEL ?? 'silent' }),
     // the emulator's media host: its host is allowed (as WA_WEBSOCKET_URL's is) and its self-signed CA trusted
-    media: { extraHosts: [new URL(emulator.url).hostname], agent: new Agent({ ca: emulator.mediaCa }) },
+    // (`ca`: the same trust through a number's proxy)
+    media: { extraHosts: [new URL(emulator.url).hostname], agent: new Agent({ ca: emulator.mediaCa }), ca: emulator.mediaCa },
   });
 }
