@@ -101,8 +101,18 @@ export class RemoteEmulator {
     return this.call('groupMetadataQueries', jid);
   }
 
+  /** usync device queries the emulator answered so far (all clients), and the users they listed. */
+  deviceQueries(): Promise<{ queries: number; users: number }> {
+    return this.call('deviceQueries');
+  }
+
   groupReceivedCount(phone: string, jid: string): Promise<number> {
     return this.call('groupReceivedCount', phone, jid);
+  }
+
+  /** Resolves once the member has received `count` messages of the group (the emulator's fan-out caught up). */
+  untilGroupReceived(phone: string, jid: string, count: number, timeoutMs: number): Promise<true> {
+    return this.call('untilGroupReceived', phone, jid, count, timeoutMs);
   }
 
   connectionCount(): Promise<number> {

@@ -16,15 +16,9 @@
  */
 import { proto, unpadRandomMax16 } from '@whiskeysockets/baileys';
 import type { BinaryNode } from '@whiskeysockets/baileys';
-import {
-  GroupCipher,
-  GroupSessionBuilder,
-  SenderKeyDistributionMessage,
-  SenderKeyName,
-  SenderKeyRecord,
-} from '@whiskeysockets/baileys/lib/Signal/Group/index.js';
 import type { Account, CompanionDevice } from './accounts.js';
 import type { ClientConnection } from './connection.js';
+import { ContactSenderKeys, FanoutMemo } from './contact-sender-keys.js';
 import { child, children, iqResult, node, unixNow } from './frames.js';
 import type { Group } from './groups.js';
 import type { EmulatorServer } from './server.js';
@@ -63,6 +57,11 @@ export function groupMetadataNode(server: EmulatorServer, group: Group): BinaryN
   );
 }
 
+/** One `w:g2` `<query>` answered for the group, whichever handler answered it (group-admin.ts answers a member's). */
+export function countMetadataQuery(group: Group): void {
+  group.metadataQueries = (group.metadataQueries ?? 0) + 1;
+}
+
 const iqError = (iq: BinaryNode, code: string, text: string): BinaryNode =>
   node('iq', { from: iq.attrs.to, type: 'error', id: iq.attrs.id }, [node('error', { code, text })]);
 
@@ -75,45 +74,10 @@ export function answerGroupIq(server: EmulatorServer, conn: ClientConnection, iq
   if (!group) return iqError(iq, '404', 'item-not-found');
   // WhatsApp tells non-members nothing about a group
   if (!conn.account || !group.members.has(conn.account.phone)) return iqError(iq, '403', 'forbidden');
-  group.metadataQueries = (group.metadataQueries ?? 0) + 1;
+  countMetadataQuery(group);
   const answer = iqResult(iq, [groupMetadataNode(server, group)]);
   answer.attrs.from = group.jid;
   return answer;
-}
-
-/** The sender keys each contact received, per (group, sender device), in memory. */
-class ContactSenderKeys {
-  private readonly records = new Map<string, SenderKeyRecord>();
-
-  private store(key: string): { loadSenderKey: () => Promise<SenderKeyRecord>; storeSenderKey: (n: SenderKeyName, r: SenderKeyRecord) => Promise<void> } {
-    return {
-      loadSenderKey: async () => this.records.get(key) ?? new SenderKeyRecord(),
-      storeSenderKey: async (_name, record) => {
-        this.records.set(key, record);
-      },
-    };
-  }
-
-  has(contact: Contact, groupJid: string, senderJid: string): boolean {
-    return this.records.has(`${contact.phone}|${groupJid}|${senderJid}`);
-  }
-
-  async process(contact: Contact, groupJid: string, senderJid: string, distribution: Uint8Array): Promise<void> {
-    const key = `${contact.phone}|${groupJid}|${senderJid}`;
-    if (!this.records.has(key)) this.records.set(key, new SenderKeyRecord());
-    const skdm = new SenderKeyDistributionMessage(null, null, null, null, distribution);
-    await new GroupSessionBuilder(this.store(key)).process(senderKeyName(groupJid, senderJid), skdm);
-  }
-
-  async decrypt(contact: Contact, groupJid: string, senderJid: string, skmsg: Uint8Array): Promise<Uint8Array> {
-    const key = `${contact.phone}|${groupJid}|${senderJid}`;
-    return new GroupCipher(this.store(key), senderKeyName(groupJid, senderJid)).decrypt(skmsg);
-  }
-}
-
-function senderKeyName(groupJid: string, senderJid: string): SenderKeyName {
-  const [user = '', device = '0'] = (senderJid.split('@')[0] ?? '').split(':');
-  return new SenderKeyName(groupJid, { id: user, deviceId: Number(device), toString: () => `${user}.${device}` });
 }
 
 /** What GroupSends needs from messaging.ts: resolving a `<to jid>` to the emulated contact or the account's phone. */
@@ -163,10 +127,11 @@ export class GroupSends {
     const delivered: Contact[] = [];
     if (skmsg) {
       this.toOwnDevices(account, group, senderJid, stanza, id, skmsg, ownDevices);
+      const memo = new FanoutMemo(); // members holding the same key decrypt this message once (contact-sender-keys.ts)
       for (const phone of group.members) {
         const contact = this.server.contacts.get(phone);
         if (!contact || this.server.accounts.get(phone)) continue;
-        const message = await this.decryptFor(contact, group, senderJid, skmsg, id);
+        const message = await this.decryptFor(contact, group, senderJid, skmsg, id, memo);
         if (!message) continue;
         contact.record({
           id,
@@ -273,10 +238,17 @@ export class GroupSends {
   }
 
   /** The skmsg as one member decrypts it with the sender key it holds; undefined (counted) when it cannot. */
-  private async decryptFor(contact: Contact, group: Group, senderJid: string, skmsg: Uint8Array, id: string): Promise<proto.Message | undefined> {
+  private async decryptFor(
+    contact: Contact,
+    group: Group,
+    senderJid: string,
+    skmsg: Uint8Array,
+    id: string,
+    memo: FanoutMemo,
+  ): Promise<proto.Message | undefined> {
     try {
       if (!this.senderKeys.has(contact, group.jid, senderJid)) throw new Error(`no sender key from ${senderJid}`);
-      return proto.Message.decode(unpadRandomMax16(await this.senderKeys.decrypt(contact, group.jid, senderJid, skmsg)));
+      return proto.Message.decode(unpadRandomMax16(await this.senderKeys.decrypt(contact, group.jid, senderJid, skmsg, memo)));
     } catch (err) {
       contact.undecryptable += 1;
       this.server.log(`message ${id}: ${contact.phone}'s copy of the group message to ${group.jid} failed to decrypt`, err);
