@@ -7,8 +7,10 @@
  *   each emulated contact that is a member decrypts its 1:1 copy (the SenderKeyDistributionMessage), keeps the
  *   sender key, then decrypts the single `skmsg` with it (libsignal's GroupCipher) and records the message with
  *   the group as chat. A later send without a new distribution message decrypts with the kept key.
- * - The server acks the stanza, then each member that decrypted it sends the device a delivery receipt
- *   `<receipt from=<group> participant=<member LID> id t/>` (Baileys: `message-receipt.update` per member).
+ * - The server acks the stanza once it took the 1:1 copies, then fans the `skmsg` out to the members (in the
+ *   background, in order per group, so the client's next IQs are answered meanwhile) and each member that
+ *   decrypted it sends the device a delivery receipt `<receipt from=<group> participant=<member LID> id t/>`
+ *   (Baileys: `message-receipt.update` per member).
  * - The account's other linked devices get the stanza as members' devices do (from the group, the sender device as
  *   `participant`, their 1:1 copy before the `skmsg`), relayed as sent.
  * Not emulated: a contact's retry receipt for a group copy it cannot decrypt (it is only counted in `undecryptable`),
@@ -91,6 +93,8 @@ export class GroupSends {
   private readonly senderKeys = new ContactSenderKeys();
   /** `group|sender device|other own device`: the account's other devices that got the sender device's key */
   private readonly ownKeyHolders = new Set<string>();
+  /** Per group, the last fan-out still running (each one starts after the previous one). */
+  private readonly fanouts = new Map<string, Promise<void>>();
 
   constructor(
     private readonly server: EmulatorServer,
@@ -108,7 +112,6 @@ export class GroupSends {
     }
     // the sender as members' devices see it (`participant`): its LID device JID in a LID-addressed group
     const senderJid = stanza.attrs.addressing_mode === 'pn' ? `${account.phone}:${sender.deviceId}@s.whatsapp.net` : `${account.lid}:${sender.deviceId}@lid`;
-    const stamp = Number(stanza.attrs.t ?? unixNow());
     const distributedTo: string[] = [];
     const ownDevices: Array<{ device: CompanionDevice; enc: BinaryNode }> = [];
     for (const to of children(child(stanza, 'participants'))) {
@@ -124,31 +127,50 @@ export class GroupSends {
     if (group.sentByDevices.length > SENDS_KEPT) group.sentByDevices.shift();
     const skmsgNode = children(stanza).find((c) => c.tag === 'enc' && c.attrs.type === 'skmsg');
     const skmsg = skmsgNode?.content instanceof Uint8Array ? skmsgNode.content : undefined;
-    const delivered: Contact[] = [];
-    if (skmsg) {
-      this.toOwnDevices(account, group, senderJid, stanza, id, skmsg, ownDevices);
-      const memo = new FanoutMemo(); // members holding the same key decrypt this message once (contact-sender-keys.ts)
-      for (const phone of group.members) {
-        const contact = this.server.contacts.get(phone);
-        if (!contact || this.server.accounts.get(phone)) continue;
-        const message = await this.decryptFor(contact, group, senderJid, skmsg, id, memo);
-        if (!message) continue;
-        contact.record({
-          id,
-          to: contact.phone,
-          from: account.phone,
-          fromDevice: sender.deviceId,
-          t: stamp,
-          message,
-          group: group.jid,
-          participant: senderJid,
-        });
-        delivered.push(contact);
-      }
-    }
-    if (skmsg) await this.triedOnFormerMembers(group, senderJid, skmsg, id);
+    if (skmsg) this.toOwnDevices(account, group, senderJid, stanza, id, skmsg, ownDevices);
     this.server.changed();
     conn.send(node('ack', { class: 'message', id, from: group.jid, t: unixNow() }));
+    if (!skmsg) return;
+    // The members' copies are fanned out after the ack and off this connection's frame queue, as a server does:
+    // the client's next frames (a metadata query before its next send) are not held by ~200 decryptions. Sends to
+    // one group are fanned out in order; the members are those of the moment the server took the message.
+    const fanout = { account, sender, group, members: [...group.members], senderJid, skmsg, id, stamp: Number(stanza.attrs.t ?? unixNow()) };
+    const run = (this.fanouts.get(group.jid) ?? Promise.resolve())
+      .then(() => this.fanOut(conn, fanout))
+      .catch((err: unknown) => this.server.log(`group message ${id} to ${group.jid}: fan-out failed`, err));
+    this.fanouts.set(group.jid, run);
+    void run.then(() => {
+      if (this.fanouts.get(group.jid) === run) this.fanouts.delete(group.jid);
+    });
+  }
+
+  /** Every member contact decrypts the `skmsg` with the sender key it holds, records it, and sends a delivery receipt. */
+  private async fanOut(
+    conn: ClientConnection,
+    f: { account: Account; sender: CompanionDevice; group: Group; members: string[]; senderJid: string; skmsg: Uint8Array; id: string; stamp: number },
+  ): Promise<void> {
+    const { account, group, senderJid, skmsg, id } = f;
+    const delivered: Contact[] = [];
+    const memo = new FanoutMemo(); // members holding the same key decrypt this message once (contact-sender-keys.ts)
+    for (const phone of f.members) {
+      const contact = this.server.contacts.get(phone);
+      if (!contact || this.server.accounts.get(phone)) continue;
+      const message = await this.decryptFor(contact, group, senderJid, skmsg, id, memo);
+      if (!message) continue;
+      contact.record({
+        id,
+        to: contact.phone,
+        from: account.phone,
+        fromDevice: f.sender.deviceId,
+        t: f.stamp,
+        message,
+        group: group.jid,
+        participant: senderJid,
+      });
+      delivered.push(contact);
+    }
+    await this.triedOnFormerMembers(group, senderJid, skmsg, id);
+    this.server.changed();
     // one delivery receipt per member, from its phone (the group as `from`, the member as `participant`)
     for (const contact of delivered) conn.send(node('receipt', { from: group.jid, participant: contact.lidJid, id, t: unixNow() }));
   }
