@@ -106,6 +106,11 @@ export class RemoteEmulator {
     return this.call('deviceQueries');
   }
 
+  /** When the emulator took each of these sends to the group (ms since the epoch; null: not taken). */
+  groupSendTimes(jid: string, ids: string[]): Promise<Array<number | null>> {
+    return this.call('groupSendTimes', jid, ids);
+  }
+
   groupReceivedCount(phone: string, jid: string): Promise<number> {
     return this.call('groupReceivedCount', phone, jid);
   }

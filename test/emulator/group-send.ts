@@ -123,7 +123,7 @@ export class GroupSends {
       if (target?.kind === 'companion' && target.account === account && target.device !== sender) ownDevices.push({ device: target.device, enc });
       else await this.distribution(account, sender, group, senderJid, to.attrs.jid, enc.attrs.type as EncType, enc.content);
     }
-    group.sentByDevices.push({ id, from: account.phone, distributedTo });
+    group.sentByDevices.push({ id, from: account.phone, distributedTo, at: Date.now() });
     if (group.sentByDevices.length > SENDS_KEPT) group.sentByDevices.shift();
     const skmsgNode = children(stanza).find((c) => c.tag === 'enc' && c.attrs.type === 'skmsg');
     const skmsg = skmsgNode?.content instanceof Uint8Array ? skmsgNode.content : undefined;
