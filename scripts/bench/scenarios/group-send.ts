@@ -11,6 +11,7 @@
  * device queries the emulator answered per send.
  */
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { BenchBroker } from '../broker.js';
 import type { Seed } from '../baseline.js';
 import { figure, removeDir, tempDir, type BenchContext } from '../context.js';
@@ -81,7 +82,9 @@ export async function groupSendScenario(ctx: BenchContext): Promise<ScenarioResu
         got.map((g) => String(g.body.messageId)),
       );
       if (taken.some((t) => t === null)) throw new Error(`${taken.filter((t) => t === null).length} of ${count} sends never reached the emulator`);
-      const takenAt = taken as number[];
+      // the emulator stamps with Date.now() (another process), the runner with performance.now(): mapped at this moment
+      const epochOffset = Date.now() - performance.now();
+      const takenAt = (taken as number[]).map((t) => t - epochOffset);
       // so that a batch does not inherit the previous one's backlog (the emulator decrypts each send for 199 members)
       fannedOut += count;
       await ctx.emulator.untilGroupReceived(member, group, fannedOut, 120_000);
