@@ -6,7 +6,7 @@
  * `<query>` answered with 200 `<participant>` nodes) before every send; with it, once. Everything
  * else is the same on both sides, and the emulator's counters show it: the members' devices come
  * from Baileys' own device cache (fetched by each round's untimed primer send, with or without the
- * metadata cache), the sender key is distributed once (warm-up). Reported side by side:
+ * metadata cache), the sender key is distributed once (the first primer). Reported side by side:
  * "worker" = with the cache, "baseline" = without it (not bare Baileys here), plus the metadata and
  * device queries the emulator answered per send.
  */
@@ -102,7 +102,8 @@ export async function groupSendScenario(ctx: BenchContext): Promise<ScenarioResu
         await connected;
         // Untimed primer: a fresh socket's first group send fetches the 200 members' devices and re-fetches their
         // prekeys (Baileys re-asserts the sessions of newly mapped LIDs), seconds that do not depend on the cache
-        // and swamped a 20-send round; it also fills the cache on the cached side. The timed sends are the steady state.
+        // and swamped a 20-send round; it also fills the cache on the cached side, and the very first one
+        // distributes the sender key to the 199 members. The timed sends are the steady state.
         await batch(1);
         const queriesBefore = await ctx.emulator.groupMetadataQueries(group);
         const devicesBefore = await ctx.emulator.deviceQueries();
@@ -115,9 +116,6 @@ export async function groupSendScenario(ctx: BenchContext): Promise<ScenarioResu
       }
     };
 
-    // the first send ever distributes the sender key to every member (199 pairwise sessions): not measured
-    await round('256', 1);
-    ctx.log('  group-send warm-up done (sender key distributed to the 199 members)');
     const empty = () => ({ lat: [] as number[], rate: [] as number[], sentRate: [] as number[], q: [] as number[], d: [] as number[] });
     const cached = empty();
     const uncached = empty();
@@ -166,7 +164,7 @@ export async function groupSendScenario(ctx: BenchContext): Promise<ScenarioResu
       notes: [
         'Both sides are the worker, a fresh one per round on the same stored session; only GROUP_METADATA_CACHE_SIZE differs (256 vs 0). Sends of a session go one after the other.',
         `What the baseline pays per send: one \`w:g2\` metadata query round trip before the send can start (the emulator building, Baileys decoding and parsing a ${PARTICIPANTS}-participant \`<group>\` node). The cached side pays it once per round, in the untimed primer send, so its timed sends make no query.`,
-        `The same on both sides, and not timed: each round's primer send (a fresh socket fetches the ${PARTICIPANTS} members' devices in one usync query and re-fetches their prekeys); the members' devices then come from Baileys' own device cache (no device query per send on either side); the sender key is distributed once in a warm-up round, so every timed send is one \`skmsg\` without per-member copies, which the emulator acks at once and fans out to the 199 members in the background (199 delivery receipts back per send, on both sides).`,
+        `The same on both sides, and not timed: each round's primer send (a fresh socket fetches the ${PARTICIPANTS} members' devices in one usync query and re-fetches their prekeys); the members' devices then come from Baileys' own device cache (no device query per send on either side); the sender key is distributed once, by the first round's primer, so every timed send is one \`skmsg\` without per-member copies, which the emulator acks at once and fans out to the 199 members in the background (199 delivery receipts back per send, on both sides).`,
         "Each batch ends (untimed) once the emulator has fanned every send out, so a round does not inherit the previous one's backlog.",
         '"taken by WhatsApp" is timed to the moment the emulator received each stanza (what the metadata query delays). message_sent is published in order with the 199 per-member message_status events of the earlier sends, so its rate mostly measures those events: the faster the sends, the longer message_sent queues behind them (the cached side can come out lower there).',
       ],
