@@ -63,7 +63,16 @@ async function main(): Promise<void> {
     connectionCount: () => emu.connectionCount,
     createGroup: (subject: string, phones: string[]) => emu.createGroup(subject, phones),
     groupMetadataQueries: (jid: string) => emu.groups.get(jid)?.metadataQueries ?? 0,
+    deviceQueries: () => ({ ...emu.deviceQueries }),
+    // when the server took each of these sends of a device to the group (ms since the epoch), null for one it did not
+    groupSendTimes: (jid: string, ids: string[]) => ids.map((id) => emu.groups.get(jid)?.sentByDevices.find((s) => s.id === id)?.at ?? null),
     groupReceivedCount: (phone: string, jid: string) => emu.receivedBy(phone).filter((m) => m.group === jid).length,
+    // resolves once the member has `count` messages of the group: the emulator has fanned out every send before it
+    untilGroupReceived: (phone: string, jid: string, count: number, timeoutMs: number) =>
+      emu.until(() => (emu.receivedBy(phone).filter((m) => m.group === jid).length >= count ? true : undefined), {
+        timeoutMs,
+        what: `${count} messages of ${jid} received by ${phone}`,
+      }),
     register,
     memory: () => process.memoryUsage(),
   };

@@ -101,8 +101,23 @@ export class RemoteEmulator {
     return this.call('groupMetadataQueries', jid);
   }
 
+  /** usync device queries the emulator answered so far (all clients), and the users they listed. */
+  deviceQueries(): Promise<{ queries: number; users: number }> {
+    return this.call('deviceQueries');
+  }
+
+  /** When the emulator took each of these sends to the group (ms since the epoch; null: not taken). */
+  groupSendTimes(jid: string, ids: string[]): Promise<Array<number | null>> {
+    return this.call('groupSendTimes', jid, ids);
+  }
+
   groupReceivedCount(phone: string, jid: string): Promise<number> {
     return this.call('groupReceivedCount', phone, jid);
+  }
+
+  /** Resolves once the member has received `count` messages of the group (the emulator's fan-out caught up). */
+  untilGroupReceived(phone: string, jid: string, count: number, timeoutMs: number): Promise<true> {
+    return this.call('untilGroupReceived', phone, jid, count, timeoutMs);
   }
 
   connectionCount(): Promise<number> {

@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import type { BinaryNode } from '@whiskeysockets/baileys';
 import type { ClientConnection } from './connection.js';
 import { child, children, iqResult, node, serverId, unixNow } from './frames.js';
-import { groupMetadataNode } from './group-send.js';
+import { countMetadataQuery, groupMetadataNode } from './group-send.js';
 import type { Group } from './groups.js';
 import type { EmulatorServer } from './server.js';
 
@@ -109,7 +109,9 @@ export class GroupAdmin {
     const type = iq.attrs.type;
     switch (op.tag) {
       case 'query':
-        return type === 'get' ? done([this.metadataNode(group)]) : undefined;
+        if (type !== 'get') return undefined;
+        countMetadataQuery(group);
+        return done([this.metadataNode(group)]);
       case 'subject': {
         const subject = text(op).trim();
         if (!subject) return iqError(iq, '400', 'bad-request');

@@ -7,8 +7,10 @@
  *   each emulated contact that is a member decrypts its 1:1 copy (the SenderKeyDistributionMessage), keeps the
  *   sender key, then decrypts the single `skmsg` with it (libsignal's GroupCipher) and records the message with
  *   the group as chat. A later send without a new distribution message decrypts with the kept key.
- * - The server acks the stanza, then each member that decrypted it sends the device a delivery receipt
- *   `<receipt from=<group> participant=<member LID> id t/>` (Baileys: `message-receipt.update` per member).
+ * - The server acks the stanza once it took the 1:1 copies, then fans the `skmsg` out to the members (in the
+ *   background, in order per group, so the client's next IQs are answered meanwhile) and each member that
+ *   decrypted it sends the device a delivery receipt `<receipt from=<group> participant=<member LID> id t/>`
+ *   (Baileys: `message-receipt.update` per member).
  * - The account's other linked devices get the stanza as members' devices do (from the group, the sender device as
  *   `participant`, their 1:1 copy before the `skmsg`), relayed as sent.
  * Not emulated: a contact's retry receipt for a group copy it cannot decrypt (it is only counted in `undecryptable`),
@@ -16,15 +18,9 @@
  */
 import { proto, unpadRandomMax16 } from '@whiskeysockets/baileys';
 import type { BinaryNode } from '@whiskeysockets/baileys';
-import {
-  GroupCipher,
-  GroupSessionBuilder,
-  SenderKeyDistributionMessage,
-  SenderKeyName,
-  SenderKeyRecord,
-} from '@whiskeysockets/baileys/lib/Signal/Group/index.js';
 import type { Account, CompanionDevice } from './accounts.js';
 import type { ClientConnection } from './connection.js';
+import { ContactSenderKeys, FanoutMemo } from './contact-sender-keys.js';
 import { child, children, iqResult, node, unixNow } from './frames.js';
 import type { Group } from './groups.js';
 import type { EmulatorServer } from './server.js';
@@ -63,6 +59,11 @@ export function groupMetadataNode(server: EmulatorServer, group: Group): BinaryN
   );
 }
 
+/** One `w:g2` `<query>` answered for the group, whichever handler answered it (group-admin.ts answers a member's). */
+export function countMetadataQuery(group: Group): void {
+  group.metadataQueries = (group.metadataQueries ?? 0) + 1;
+}
+
 const iqError = (iq: BinaryNode, code: string, text: string): BinaryNode =>
   node('iq', { from: iq.attrs.to, type: 'error', id: iq.attrs.id }, [node('error', { code, text })]);
 
@@ -75,45 +76,10 @@ export function answerGroupIq(server: EmulatorServer, conn: ClientConnection, iq
   if (!group) return iqError(iq, '404', 'item-not-found');
   // WhatsApp tells non-members nothing about a group
   if (!conn.account || !group.members.has(conn.account.phone)) return iqError(iq, '403', 'forbidden');
-  group.metadataQueries = (group.metadataQueries ?? 0) + 1;
+  countMetadataQuery(group);
   const answer = iqResult(iq, [groupMetadataNode(server, group)]);
   answer.attrs.from = group.jid;
   return answer;
-}
-
-/** The sender keys each contact received, per (group, sender device), in memory. */
-class ContactSenderKeys {
-  private readonly records = new Map<string, SenderKeyRecord>();
-
-  private store(key: string): { loadSenderKey: () => Promise<SenderKeyRecord>; storeSenderKey: (n: SenderKeyName, r: SenderKeyRecord) => Promise<void> } {
-    return {
-      loadSenderKey: async () => this.records.get(key) ?? new SenderKeyRecord(),
-      storeSenderKey: async (_name, record) => {
-        this.records.set(key, record);
-      },
-    };
-  }
-
-  has(contact: Contact, groupJid: string, senderJid: string): boolean {
-    return this.records.has(`${contact.phone}|${groupJid}|${senderJid}`);
-  }
-
-  async process(contact: Contact, groupJid: string, senderJid: string, distribution: Uint8Array): Promise<void> {
-    const key = `${contact.phone}|${groupJid}|${senderJid}`;
-    if (!this.records.has(key)) this.records.set(key, new SenderKeyRecord());
-    const skdm = new SenderKeyDistributionMessage(null, null, null, null, distribution);
-    await new GroupSessionBuilder(this.store(key)).process(senderKeyName(groupJid, senderJid), skdm);
-  }
-
-  async decrypt(contact: Contact, groupJid: string, senderJid: string, skmsg: Uint8Array): Promise<Uint8Array> {
-    const key = `${contact.phone}|${groupJid}|${senderJid}`;
-    return new GroupCipher(this.store(key), senderKeyName(groupJid, senderJid)).decrypt(skmsg);
-  }
-}
-
-function senderKeyName(groupJid: string, senderJid: string): SenderKeyName {
-  const [user = '', device = '0'] = (senderJid.split('@')[0] ?? '').split(':');
-  return new SenderKeyName(groupJid, { id: user, deviceId: Number(device), toString: () => `${user}.${device}` });
 }
 
 /** What GroupSends needs from messaging.ts: resolving a `<to jid>` to the emulated contact or the account's phone. */
@@ -127,6 +93,8 @@ export class GroupSends {
   private readonly senderKeys = new ContactSenderKeys();
   /** `group|sender device|other own device`: the account's other devices that got the sender device's key */
   private readonly ownKeyHolders = new Set<string>();
+  /** Per group, the last fan-out still running (each one starts after the previous one). */
+  private readonly fanouts = new Map<string, Promise<void>>();
 
   constructor(
     private readonly server: EmulatorServer,
@@ -144,7 +112,6 @@ export class GroupSends {
     }
     // the sender as members' devices see it (`participant`): its LID device JID in a LID-addressed group
     const senderJid = stanza.attrs.addressing_mode === 'pn' ? `${account.phone}:${sender.deviceId}@s.whatsapp.net` : `${account.lid}:${sender.deviceId}@lid`;
-    const stamp = Number(stanza.attrs.t ?? unixNow());
     const distributedTo: string[] = [];
     const ownDevices: Array<{ device: CompanionDevice; enc: BinaryNode }> = [];
     for (const to of children(child(stanza, 'participants'))) {
@@ -156,34 +123,54 @@ export class GroupSends {
       if (target?.kind === 'companion' && target.account === account && target.device !== sender) ownDevices.push({ device: target.device, enc });
       else await this.distribution(account, sender, group, senderJid, to.attrs.jid, enc.attrs.type as EncType, enc.content);
     }
-    group.sentByDevices.push({ id, from: account.phone, distributedTo });
+    group.sentByDevices.push({ id, from: account.phone, distributedTo, at: Date.now() });
     if (group.sentByDevices.length > SENDS_KEPT) group.sentByDevices.shift();
     const skmsgNode = children(stanza).find((c) => c.tag === 'enc' && c.attrs.type === 'skmsg');
     const skmsg = skmsgNode?.content instanceof Uint8Array ? skmsgNode.content : undefined;
-    const delivered: Contact[] = [];
-    if (skmsg) {
-      this.toOwnDevices(account, group, senderJid, stanza, id, skmsg, ownDevices);
-      for (const phone of group.members) {
-        const contact = this.server.contacts.get(phone);
-        if (!contact || this.server.accounts.get(phone)) continue;
-        const message = await this.decryptFor(contact, group, senderJid, skmsg, id);
-        if (!message) continue;
-        contact.record({
-          id,
-          to: contact.phone,
-          from: account.phone,
-          fromDevice: sender.deviceId,
-          t: stamp,
-          message,
-          group: group.jid,
-          participant: senderJid,
-        });
-        delivered.push(contact);
-      }
-    }
-    if (skmsg) await this.triedOnFormerMembers(group, senderJid, skmsg, id);
+    if (skmsg) this.toOwnDevices(account, group, senderJid, stanza, id, skmsg, ownDevices);
     this.server.changed();
     conn.send(node('ack', { class: 'message', id, from: group.jid, t: unixNow() }));
+    if (!skmsg) return;
+    // The members' copies are fanned out after the ack and off this connection's frame queue, as a server does:
+    // the client's next frames (a metadata query before its next send) are not held by ~200 decryptions. Sends to
+    // one group are fanned out in order; the members are those of the moment the server took the message.
+    const fanout = { account, sender, group, members: [...group.members], senderJid, skmsg, id, stamp: Number(stanza.attrs.t ?? unixNow()) };
+    const run = (this.fanouts.get(group.jid) ?? Promise.resolve())
+      .then(() => this.fanOut(conn, fanout))
+      .catch((err: unknown) => this.server.log(`group message ${id} to ${group.jid}: fan-out failed`, err));
+    this.fanouts.set(group.jid, run);
+    void run.then(() => {
+      if (this.fanouts.get(group.jid) === run) this.fanouts.delete(group.jid);
+    });
+  }
+
+  /** Every member contact decrypts the `skmsg` with the sender key it holds, records it, and sends a delivery receipt. */
+  private async fanOut(
+    conn: ClientConnection,
+    f: { account: Account; sender: CompanionDevice; group: Group; members: string[]; senderJid: string; skmsg: Uint8Array; id: string; stamp: number },
+  ): Promise<void> {
+    const { account, group, senderJid, skmsg, id } = f;
+    const delivered: Contact[] = [];
+    const memo = new FanoutMemo(); // members holding the same key decrypt this message once (contact-sender-keys.ts)
+    for (const phone of f.members) {
+      const contact = this.server.contacts.get(phone);
+      if (!contact || this.server.accounts.get(phone)) continue;
+      const message = await this.decryptFor(contact, group, senderJid, skmsg, id, memo);
+      if (!message) continue;
+      contact.record({
+        id,
+        to: contact.phone,
+        from: account.phone,
+        fromDevice: f.sender.deviceId,
+        t: f.stamp,
+        message,
+        group: group.jid,
+        participant: senderJid,
+      });
+      delivered.push(contact);
+    }
+    await this.triedOnFormerMembers(group, senderJid, skmsg, id);
+    this.server.changed();
     // one delivery receipt per member, from its phone (the group as `from`, the member as `participant`)
     for (const contact of delivered) conn.send(node('receipt', { from: group.jid, participant: contact.lidJid, id, t: unixNow() }));
   }
@@ -273,10 +260,17 @@ export class GroupSends {
   }
 
   /** The skmsg as one member decrypts it with the sender key it holds; undefined (counted) when it cannot. */
-  private async decryptFor(contact: Contact, group: Group, senderJid: string, skmsg: Uint8Array, id: string): Promise<proto.Message | undefined> {
+  private async decryptFor(
+    contact: Contact,
+    group: Group,
+    senderJid: string,
+    skmsg: Uint8Array,
+    id: string,
+    memo: FanoutMemo,
+  ): Promise<proto.Message | undefined> {
     try {
       if (!this.senderKeys.has(contact, group.jid, senderJid)) throw new Error(`no sender key from ${senderJid}`);
-      return proto.Message.decode(unpadRandomMax16(await this.senderKeys.decrypt(contact, group.jid, senderJid, skmsg)));
+      return proto.Message.decode(unpadRandomMax16(await this.senderKeys.decrypt(contact, group.jid, senderJid, skmsg, memo)));
     } catch (err) {
       contact.undecryptable += 1;
       this.server.log(`message ${id}: ${contact.phone}'s copy of the group message to ${group.jid} failed to decrypt`, err);

@@ -20,8 +20,8 @@ export interface Group {
   admins: Set<string>;
   /** unix seconds */
   createdAt: number;
-  /** messages linked devices sent to it (group-send.ts): id, sender phone, the devices that got the sender key with it */
-  sentByDevices: Array<{ id: string; from: string; distributedTo: string[] }>;
+  /** messages linked devices sent to it (group-send.ts): id, sender phone, the devices that got the sender key with it, when the server took it (ms) */
+  sentByDevices: Array<{ id: string; from: string; distributedTo: string[]; at: number }>;
   /** metadata queries (`w:g2` `<query>`) answered for it (the bench compares sends with and without Baileys' metadata cache) */
   metadataQueries?: number;
   /** contacts removed from it (group-notify.ts): WhatsApp no longer fans messages out to them */

@@ -43,6 +43,8 @@ export interface IqContext {
   onLinkCodeCompanionReg(conn: ClientConnection, iq: BinaryNode): BinaryNode;
   onRemoveCompanion(conn: ClientConnection, iq: BinaryNode): void;
   countUnknown(iq: BinaryNode): void;
+  /** A usync query asking for devices (`context="message"` before a send), with how many users it lists (bench counters). */
+  countDeviceQuery?(users: number): void;
   /** Profiles (profiles.ts): the answer to a profile IQ, undefined for any other IQ. */
   answerProfileIq?(conn: ClientConnection, iq: BinaryNode): BinaryNode | undefined;
   /** Profiles: a usync protocol's part for one user (`status`), undefined for the others. */
@@ -155,6 +157,7 @@ function answerUsync(ctx: IqContext, iq: BinaryNode): BinaryNode {
     }
     users.push(node('user', { jid }, parts));
   }
+  if (protocols.includes('devices')) ctx.countDeviceQuery?.(users.length);
   return iqResult(iq, [
     node('usync', { sid: usync?.attrs.sid, index: '0', last: 'true', mode: usync?.attrs.mode, context: usync?.attrs.context }, [
       node(

@@ -74,6 +74,8 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
   private readonly qrQueue: Array<{ qr: string; conn: ClientConnection }> = [];
   private latestQr: string | undefined;
   private unknownIqs = 0;
+  /** usync device queries answered (and the users they listed): the bench compares what group sends cost */
+  readonly deviceQueries = { queries: 0, users: 0 };
   private delayMs: number;
   private wss: WebSocketServer | undefined;
   private port = 0;
@@ -448,6 +450,11 @@ export class EmulatorServer implements Emulator, ConnectionHost, IqContext {
 
   usyncPart(protocol: string, user: UsyncUserInfo | undefined): BinaryNode | undefined {
     return this.profiles.usyncPart(protocol, user);
+  }
+
+  countDeviceQuery(users: number): void {
+    this.deviceQueries.queries += 1;
+    this.deviceQueries.users += users;
   }
 
   countUnknown(iq: BinaryNode): void {
