@@ -1,22 +1,10 @@
-import makeWASocket, {
-  areJidsSameUser,
-  jidDecode,
-  Browsers,
-  type AuthenticationState,
-  type WAMessage,
-  type WASocket,
-  type WAVersion,
-  USyncQuery,
-  USyncUser,
-  jidNormalizedUser,
-} from '@whiskeysockets/baileys';
-import type { Readable } from 'node:stream';
+import makeWASocket, { areJidsSameUser, Browsers, type AuthenticationState, type WAMessage, type WAVersion, jidNormalizedUser } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import { baileysLogger } from './baileys-logger.js';
 import { toBaileysContent } from './baileys-content.js';
-import { mediaRefOf, receiptStatus, toIncomingMessage } from './incoming-message.js';
+import { receiptStatus, toIncomingMessage } from './incoming-message.js';
 import { toIncomingUpdate } from './incoming-update.js';
-import { downloadMedia, MediaGoneError, type MediaDownloadOptions } from './media-download.js';
+import type { MediaDownloadOptions } from './media-download.js';
 import { ReceiptGate } from './receipt-gate.js';
 import { toIncomingCall } from './baileys-calls.js';
 import { toMemberReceipt } from './baileys-group-receipts.js';
@@ -28,6 +16,7 @@ import { toGroupEvents } from './baileys-group-events.js';
 import { rotateOwnSenderKey } from './baileys-sender-key-rotation.js';
 import { GroupMetadataCache } from './group-metadata-cache.js';
 import { sessionAgents, type MediaAgentOptions } from './proxy-agent.js';
+import { checkNumbers, lidOf, openMedia } from './baileys-lookups.js';
 import type { WhatsAppAuthState } from '../storage/types.js';
 import type {
   GroupEvent,
@@ -36,7 +25,6 @@ import type {
   IncomingMessage,
   IncomingUpdate,
   MessageReceipt,
-  NumberCheck,
   OutgoingContent,
   PresenceUpdate,
   ReadKey,
@@ -66,20 +54,6 @@ export interface BaileysConnectorOptions {
  * Long: Baileys buffers the events of a big offline backlog for a while before emitting them.
  */
 const UNCLAIMED_RECEIPT_MS = 10 * 60_000;
-
-/** The decrypted file of a received media message; asks the phone to upload it again once when the host says it is gone. */
-async function openMedia(sock: WASocket, msg: WAMessage, opts: MediaDownloadOptions): Promise<Readable> {
-  const ref = mediaRefOf(msg.message);
-  if (!ref) throw new Error('not a media message');
-  try {
-    return await downloadMedia(ref, opts);
-  } catch (err) {
-    if (!(err instanceof MediaGoneError)) throw err;
-    const refreshed = mediaRefOf((await sock.updateMediaMessage(msg)).message);
-    if (!refreshed) throw err;
-    return downloadMedia(refreshed, opts);
-  }
-}
 
 /** `p`'s value, or undefined when it fails or takes longer than `ms`. */
 function withTimeout<T>(p: Promise<T | undefined>, ms: number): Promise<T | undefined> {
@@ -380,36 +354,3 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
 }
 
 const noop = (): void => undefined;
-
-/** The LID Baileys has learnt for a phone-number JID, if any. */
-async function lidOf(sock: WASocket, phoneJid: string): Promise<string | undefined> {
-  const lid = await sock.signalRepository.lidMapping.getLIDForPN(phoneJid);
-  return lid ? `${userOf(lid)}@lid` : undefined;
-}
-
-/**
- * Several phone-number JIDs in one usync query: the query `sock.onWhatsApp(...jids)` sends (the
- * contact protocol, one user per phone), with the LID protocol beside it, since rc14's
- * `onWhatsApp` drops the LID WhatsApp answers with. Translation only: answers are matched to
- * the JIDs asked by their user part; one WhatsApp leaves out is not registered.
- */
-async function checkNumbers(sock: WASocket, phoneJids: readonly string[]): Promise<NumberCheck[]> {
-  if (phoneJids.length === 0) return [];
-  const query = new USyncQuery().withContactProtocol().withLIDProtocol();
-  for (const jid of phoneJids) query.withUser(new USyncUser().withPhone(`+${userOf(jid)}`));
-  const result = await sock.executeUSyncQuery(query);
-  // No result at all is no answer (not "nobody is registered"): the caller reports a failure.
-  if (!result) throw new Error('WhatsApp gave no usync result');
-  const byUser = new Map<string, { exists: boolean; lid?: string }>();
-  for (const entry of result.list) {
-    const lid = typeof entry.lid === 'string' && entry.lid.endsWith('@lid') ? entry.lid : undefined;
-    byUser.set(userOf(entry.id), { exists: entry.contact === true, ...(lid ? { lid } : {}) });
-  }
-  return phoneJids.map((jid) => {
-    const found = byUser.get(userOf(jid));
-    return { jid, exists: found?.exists ?? false, ...(found?.exists && found.lid ? { lid: found.lid } : {}) };
-  });
-}
-
-/** The user part of a JID, without device: `221770000001:3@s.whatsapp.net` → `221770000001`. */
-const userOf = (jid: string): string => jidDecode(jid)?.user ?? '';
