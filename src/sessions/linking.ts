@@ -10,6 +10,8 @@ import { WorkerError } from '../util/errors.js';
  */
 export class OpeningAttempt {
   private qrs = 0;
+  /** When the attempt began (performance.now()): QR and link durations are measured from it. */
+  readonly startedAt = performance.now();
 
   constructor(private answering: string | undefined) {}
 

@@ -70,10 +70,28 @@ export class SessionManager {
    */
   execute(command: Command): Promise<void> {
     const deferred: Array<Promise<unknown>> = [];
-    return this.afterRestoreOf(command.numberId)
-      .then(() => this.queue.run(command.numberId, () => this.apply(command, (p) => deferred.push(p))))
-      .then(() => Promise.all(deferred))
-      .then(() => undefined);
+    const telemetry = this.deps.telemetry;
+    let startedAt = 0;
+    const run = () =>
+      this.afterRestoreOf(command.numberId)
+        .then(() =>
+          this.queue.run(command.numberId, () => {
+            startedAt = performance.now();
+            return this.apply(command, (p) => deferred.push(p));
+          }),
+        )
+        .then(() => Promise.all(deferred))
+        .then(() => undefined);
+    if (!telemetry?.enabled) return run();
+    // The lane span: from queueing in the number's lane (after its restore) until what the command caused is confirmed.
+    const queuedAt = performance.now();
+    return telemetry.span('session lane', { 'wa.action': command.action, 'wa.number_id': command.numberId }, async (span) => {
+      try {
+        await run();
+      } finally {
+        if (startedAt) span.setAttributes({ 'wa.lane.wait_ms': Math.round(startedAt - queuedAt) });
+      }
+    });
   }
 
   /** Resolves once a restore in progress has reopened this number (at once when none runs; see `afterRestoreOf`). */
@@ -389,6 +407,7 @@ export class SessionManager {
         skipped++;
         return;
       }
+      const started = performance.now();
       await this.queue.run(meta.numberId, async () => {
         // A command may have started this session since the list was taken.
         if (this.sessions.get(meta.sessionId)?.live) return;
@@ -404,6 +423,7 @@ export class SessionManager {
         await session.create(undefined);
         restored++;
         await session.waitFor((s) => s.status !== 'starting', this.opts.restoreSettleTimeoutMs);
+        this.deps.telemetry?.metrics.duration('restore', (performance.now() - started) / 1000, { state: session.status });
       });
     };
     const workers = Array.from({ length: Math.min(this.opts.restoreConcurrency, owned.length) }, async () => {

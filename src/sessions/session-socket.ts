@@ -190,6 +190,7 @@ export class SessionSocket {
     const opening = (this.opening ??= new OpeningAttempt(undefined));
     const { attempt, ttlMs, expiresAt } = opening.nextQr(deps.policy.qrTimeoutMs);
     state.set({ status: 'awaiting_scan', qr, attempt, expiresAt });
+    if (attempt === 1) deps.telemetry?.metrics.duration('qr', (performance.now() - opening.startedAt) / 1000);
     deps.printQr?.(qr, `QR ${attempt} for ${this.parts.sessionId} (expires in ${Math.round(ttlMs / 1000)} s)`);
     const qrCode = await deps.renderQr(qr);
     void publisher.publish('qr_generated', { qrCode, qrString: qr, attempt, expiresAt }, opening.requestId);
@@ -197,6 +198,8 @@ export class SessionSocket {
 
   private async onOpen(account: LinkedAccount): Promise<void> {
     const requestId = this.opening?.requestId;
+    // A new link (not a restore or a reconnect): how long from opening to linked.
+    if (!this.linkDurable && this.opening) this.parts.deps.telemetry?.metrics.duration('link', (performance.now() - this.opening.startedAt) / 1000);
     this.opening = undefined;
     this.reconnects = afterOpen(this.reconnects);
     this.parts.state.set({ status: 'connected', account });
@@ -229,6 +232,7 @@ export class SessionSocket {
     const { decision, history, verdict } = decideOnClose(close, this.reconnects, deps.policy);
     this.reconnects = history;
     log.info({ statusCode, message, verdict }, 'socket closed');
+    deps.telemetry?.metrics.disconnect(verdict);
     const requestId = this.opening?.requestId;
     if (decision.kind !== 'restart' && decision.kind !== 'reconnect') this.opening = undefined;
     switch (decision.kind) {
