@@ -170,7 +170,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
         const action = seen.action ?? 'unparsed';
         span.setAttributes({ 'wa.action': action, 'wa.number_id': seen.numberId, 'wa.outcome': OUTCOME_KIND[outcome.kind] });
         if (outcome.kind === 'dead-letter') span.setAttributes({ 'error.type': outcome.code });
-        telemetry.metrics.commandSettled(action, OUTCOME_KIND[outcome.kind]);
+        telemetry.metrics.commandSettled(action, OUTCOME_KIND[outcome.kind], deps.source);
         return outcome;
       },
     );

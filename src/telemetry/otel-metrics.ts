@@ -20,7 +20,7 @@ export class OtelMetrics implements Metrics {
   constructor(private readonly meter: Meter) {
     const seconds = (name: string, description: string) =>
       meter.createHistogram(name, { unit: 's', description, advice: { explicitBucketBoundaries: SECONDS_BUCKETS } });
-    this.commands = meter.createCounter('wa_worker.commands', { description: 'Commands settled, by action and outcome (ack, retry, dead_letter)' });
+    this.commands = meter.createCounter('wa_worker.commands', { description: 'Commands settled, by action, outcome (ack, retry, dead_letter) and queue (shared: routed, own: executed)' });
     this.publish = seconds('wa_worker.event.publish.duration', 'From publishing a message to the broker confirming it');
     this.durations = {
       qr: seconds('wa_worker.qr.duration', 'From opening a session to linking to its first QR code'),
@@ -36,8 +36,8 @@ export class OtelMetrics implements Metrics {
     });
   }
 
-  commandSettled(action: string, outcome: 'ack' | 'retry' | 'dead_letter'): void {
-    this.commands.add(1, { action: label(action), outcome });
+  commandSettled(action: string, outcome: 'ack' | 'retry' | 'dead_letter', queue: 'shared' | 'own'): void {
+    this.commands.add(1, { action: label(action), outcome, queue });
   }
 
   eventPublished(seconds: number, ok: boolean): void {

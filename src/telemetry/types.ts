@@ -62,8 +62,10 @@ export interface ObservedState {
 
 /** The named instruments (README "Traces and metrics" lists them with their attributes). */
 export interface Metrics {
-  /** `wa_worker.commands{action,outcome}`. */
-  commandSettled(action: string, outcome: CommandOutcomeKind): void;
+  /**
+   * `wa_worker.commands{action,outcome,queue}`; `queue`: `shared` (the router: its ack is a forward) or `own` (executed here).
+   */
+  commandSettled(action: string, outcome: CommandOutcomeKind, queue: 'shared' | 'own'): void;
   /** `wa_worker.event.publish.duration{outcome}` (s): from publish to the broker's confirm. */
   eventPublished(seconds: number, ok: boolean): void;
   /** `wa_worker.<kind>.duration` (s). */
