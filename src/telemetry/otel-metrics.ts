@@ -20,7 +20,9 @@ export class OtelMetrics implements Metrics {
   constructor(private readonly meter: Meter) {
     const seconds = (name: string, description: string) =>
       meter.createHistogram(name, { unit: 's', description, advice: { explicitBucketBoundaries: SECONDS_BUCKETS } });
-    this.commands = meter.createCounter('wa_worker.commands', { description: 'Commands settled, by action, outcome (ack, retry, dead_letter) and queue (shared: routed, own: executed)' });
+    this.commands = meter.createCounter('wa_worker.commands', {
+      description: 'Commands settled, by action, outcome (ack, retry, dead_letter) and queue (shared: routed, own: executed)',
+    });
     this.publish = seconds('wa_worker.event.publish.duration', 'From publishing a message to the broker confirming it');
     this.durations = {
       qr: seconds('wa_worker.qr.duration', 'From opening a session to linking to its first QR code'),

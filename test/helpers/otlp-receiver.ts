@@ -88,7 +88,6 @@ export class OtlpReceiver {
   private constructor(private readonly server: Server) {}
 
   static async start(): Promise<OtlpReceiver> {
-    let receiver!: OtlpReceiver;
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -105,7 +104,8 @@ export class OtlpReceiver {
         res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
       });
     });
-    receiver = new OtlpReceiver(server);
+    // Requests arrive only after listen(): `receiver` is set by then.
+    const receiver = new OtlpReceiver(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return receiver;
   }
@@ -191,9 +191,13 @@ export function spanTree(spans: ReceivedSpan[], traceId: string): string {
   const lines: string[] = [];
   const walk = (parent: string, depth: number) => {
     for (const s of inTrace.filter((x) => x.parentSpanId === parent || (depth === 0 && !ids.has(x.parentSpanId) && parent === ''))) {
-      const attrs = ['wa.action', 'wa.outcome', 'wa.message_id', 'wa.status', 'messaging.destination.name'].filter((k) => s.attributes[k] !== undefined).map((k) => `${k}=${s.attributes[k]}`);
+      const attrs = ['wa.action', 'wa.outcome', 'wa.message_id', 'wa.status', 'messaging.destination.name']
+        .filter((k) => s.attributes[k] !== undefined)
+        .map((k) => `${k}=${s.attributes[k]}`);
       const ms = (Number(s.endNs - s.startNs) / 1e6).toFixed(1);
-      lines.push(`${'  '.repeat(depth)}${s.name} [${['', 'internal', 'server', 'client', 'producer', 'consumer'][s.kind]}, ${ms} ms] ${attrs.join(' ')}`.trimEnd());
+      lines.push(
+        `${'  '.repeat(depth)}${s.name} [${['', 'internal', 'server', 'client', 'producer', 'consumer'][s.kind]}, ${ms} ms] ${attrs.join(' ')}`.trimEnd(),
+      );
       walk(s.spanId, depth + 1);
     }
   };
