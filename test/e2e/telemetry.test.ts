@@ -38,7 +38,7 @@ describe('traces and metrics over OTLP', () => {
     await receiver.close();
   });
 
-  it('one send_message: the backend trace continued to the publish and to WhatsApp’s ack; events carry it; metrics counted', async () => {
+  it('one send_message: the backend trace continued to the publish and to WhatsApp’s ack; events carry it; metrics counted; an incoming message starts a trace', async () => {
     scenario.workerQueue('o1');
     w = await startTestWorker({
       env: { ...scenario.env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_METRIC_EXPORT_INTERVAL: '500', OTEL_SERVICE_NAME: 'wa-worker-test' },
@@ -122,6 +122,22 @@ describe('traces and metrics over OTLP', () => {
     await point('wa_worker.outbox.depth', {}, 0);
     expect(receiver.latest('wa_worker.event.publish.duration', { outcome: 'confirmed' })!.value).toBeGreaterThanOrEqual(4);
     expect(receiver.latest('wa_worker.commands', {})!.resource['service.instance.id']).toBe('o1');
+
+    // An incoming message starts a trace of its own, which its message_received carries.
+    await emulator.sendMessage(ALICE, ACCOUNT.slice(1), 'hello worker');
+    const received = await scenario.messages.untilAction('message_received', undefined, 20_000);
+    const receivedRaw = scenario.messages.messages.find((m) => m.body?.eventId === received.eventId)!.raw;
+    const [, incomingTrace, publishSpan] = String(receivedRaw.properties.headers?.traceparent).split('-');
+    expect(incomingTrace).toMatch(/^[0-9a-f]{32}$/);
+    expect(incomingTrace).not.toBe(traceId);
+    const root = await receiver.until(
+      () => receiver.spans.find((x) => x.traceId === incomingTrace && x.name === 'whatsapp receive'),
+      20_000,
+      'whatsapp receive',
+    );
+    expect(root.parentSpanId).toBe('');
+    const publish = await receiver.until(() => receiver.spans.find((x) => x.spanId === publishSpan), 20_000, 'the message_received publish span');
+    expect([publish.name, publish.parentSpanId]).toEqual(['message.message_received publish', root.spanId]);
     expect(receiver.undecodable).toBe(0);
   }, 90_000);
 });
