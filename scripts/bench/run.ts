@@ -24,6 +24,7 @@ import { restoreScenario } from './scenarios/restore.js';
 import { sendScenario } from './scenarios/send.js';
 import { groupSendScenario } from './scenarios/group-send.js';
 import { storageWritesScenario } from './scenarios/storage-writes.js';
+import { telemetryScenario } from './scenarios/telemetry.js';
 import type { BenchResults, ScenarioResult } from './types.js';
 import { silenceLibraryConsole } from '../library-console.js';
 
@@ -42,6 +43,7 @@ const SCENARIOS: Entry[] = [
   { ids: ['send'], title: 'Send throughput', run: async (ctx) => [await sendScenario(ctx)] },
   { ids: ['storage-writes'], title: 'Storage writes', run: async (ctx) => [await storageWritesScenario(ctx)] },
   { ids: ['group-send'], title: 'Group sends with and without the metadata cache', run: async (ctx) => [await groupSendScenario(ctx)] },
+  { ids: ['telemetry'], title: 'Telemetry on vs off', run: async (ctx) => [await telemetryScenario(ctx)] },
 ];
 
 async function main(): Promise<number> {
@@ -49,7 +51,7 @@ async function main(): Promise<number> {
   const unknown = args.filter((a) => !['--quick', '--full'].includes(a) && !a.startsWith('--only='));
   if (unknown.length) {
     process.stderr.write(
-      `unknown argument(s): ${unknown.join(' ')}\nusage: npm run bench [-- --quick | --full] [--only=qr-latency,link-latency,memory,restore,send,storage-writes,group-send]\n`,
+      `unknown argument(s): ${unknown.join(' ')}\nusage: npm run bench [-- --quick | --full] [--only=qr-latency,link-latency,memory,restore,send,storage-writes,group-send,telemetry]\n`,
     );
     return 2;
   }
