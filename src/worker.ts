@@ -365,7 +365,7 @@ export class Worker {
       await this.connection.close();
     });
     // Last: the spans of everything above are ended; a collector that is down costs at most what is left.
-    await step('flush telemetry', () => this.telemetry.shutdown(left()));
+    if (this.telemetry.enabled) await step('flush telemetry', () => this.telemetry.shutdown(left()));
     this.healthFile.stop();
     this.lease.stopped();
     this.log.info('worker stopped');
