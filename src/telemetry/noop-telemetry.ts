@@ -21,6 +21,7 @@ export const noopTelemetry: Telemetry = {
   span: (_name, _attributes, fn) => fn(noSpan),
   inject: () => undefined,
   current: () => undefined,
+  detached: (fn) => fn(),
   metrics: noMetrics,
   shutdown: () => Promise.resolve(),
 };

@@ -133,6 +133,7 @@ export function createOtelTelemetry(opts: OtelTelemetryOptions): Telemetry {
     span: (name, attributes, fn, o: SpanOptions = {}) =>
       run(name, o.kind ?? 'internal', attributes, o.root ? ROOT_CONTEXT : o.parent ? contextOf(o.parent) : context.active(), fn),
     inject: (headers) => injectContext(context.active(), headers),
+    detached: (fn) => context.with(ROOT_CONTEXT, fn),
     current: (): TraceRef | undefined => {
       const sc = trace.getSpan(context.active())?.spanContext();
       return sc && isSpanContextValid(sc) ? formatTraceparent(sc) : undefined;

@@ -43,6 +43,11 @@ export interface Telemetry {
   span<T>(name: string, attributes: SpanAttributes, fn: (span: SpanHandle) => Promise<T>, opts?: SpanOptions): Promise<T>;
   /** Writes the active span's `traceparent` (and `tracestate`) into `headers`; nothing when no span is active. */
   inject(headers: Record<string, unknown>): void;
+  /**
+   * Runs `fn` outside any span: what it starts and outlives the current work (a WhatsApp socket,
+   * whose callbacks run for days) must not make everything after it part of this trace.
+   */
+  detached<T>(fn: () => T): T;
   /** The active span's context, to continue later (`SpanOptions.parent`); undefined when none. */
   current(): TraceRef | undefined;
   readonly metrics: Metrics;

@@ -109,6 +109,15 @@ describe('traces and metrics over OTLP', () => {
     expect(receipt.parentSpanId).toBe(send.spanId);
     expect(top!.resource).toMatchObject({ 'service.name': 'wa-worker-test', 'service.instance.id': 'o1', 'service.version': '9.9.9' });
     if (process.env.PRINT_SPAN_TREE) process.stdout.write(`\n${spanTree(spans, traceId)}\n`);
+    // The create's trace holds its QR and its connected, and nothing the session does afterwards
+    // (its socket outlives the command: later events start traces of their own).
+    const connectedPublish = await receiver.until(() => receiver.spans.find((x) => x.name === 'session.connected publish'), 20_000, 'connected publish');
+    const createTrace = receiver.spans.filter((x) => x.traceId === connectedPublish.traceId).map((x) => x.name);
+    expect(createTrace).toEqual(
+      expect.arrayContaining(['worker commands process', 'session lane', 'whatsapp qr', 'session.qr_generated publish', 'whatsapp connected']),
+    );
+    expect(createTrace.filter((name) => name.startsWith('message.') || name === 'whatsapp send')).toEqual([]);
+    if (process.env.PRINT_ALL_TRACES) for (const t of new Set(spans.map((x) => x.traceId))) process.stdout.write(`\n--- ${t}\n${spanTree(spans, t)}\n`);
 
     // Metrics: cumulative, exported every 500 ms.
     const point = (metric: string, match: Record<string, string | number | boolean>, value: number) =>
