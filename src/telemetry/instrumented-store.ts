@@ -11,10 +11,9 @@ const OPERATIONS = ['openAuthState', 'removeAuth', 'removeSession', 'saveMeta', 
 export function instrumentedStore(store: SessionStore, driver: string, metrics: Metrics): SessionStore {
   const wrapped: Record<string, unknown> = {};
   for (const op of OPERATIONS) {
-    const original = store[op].bind(store) as (...args: unknown[]) => Promise<unknown>;
     wrapped[op] = async (...args: unknown[]) => {
       try {
-        const result = await original(...args);
+        const result = await (store[op] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
         metrics.storageOperation(op, driver, true);
         return result;
       } catch (err) {
