@@ -200,6 +200,8 @@ export const envSchema = z
       .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'])
       .optional(),
     OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+    /** true: telemetry off whatever the endpoints say (the standard switch). */
+    OTEL_SDK_DISABLED: bool.default(false),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.WORKER_ID) {

@@ -33,7 +33,7 @@ function signalUrl(base: string | undefined, own: string | undefined, signal: 't
 export function telemetrySettings(e: Env): TelemetrySettings | undefined {
   const tracesEndpoint = signalUrl(e.OTEL_EXPORTER_OTLP_ENDPOINT, e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, 'traces');
   const metricsEndpoint = signalUrl(e.OTEL_EXPORTER_OTLP_ENDPOINT, e.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, 'metrics');
-  if (!tracesEndpoint && !metricsEndpoint) return undefined;
+  if (e.OTEL_SDK_DISABLED || (!tracesEndpoint && !metricsEndpoint)) return undefined;
   return {
     tracesEndpoint,
     metricsEndpoint,

@@ -212,7 +212,10 @@ describe('the no-op (no OTLP endpoint)', () => {
 describe('OTEL_* settings', () => {
   const parse = (env: Record<string, string>) => telemetrySettings(envSchema.parse(env));
 
-  it('off without an endpoint', () => expect(parse({})).toBeUndefined());
+  it('off without an endpoint, or with OTEL_SDK_DISABLED=true', () => {
+    expect(parse({})).toBeUndefined();
+    expect(parse({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' })).toBeUndefined();
+  });
 
   it('the base endpoint gives both signals; per-signal endpoints are used as they are', () => {
     expect(parse({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })).toMatchObject({
