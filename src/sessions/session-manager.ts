@@ -10,6 +10,7 @@ import { SessionRecord } from './session-record.js';
 import { answerProfileFailure } from '../messaging/profile-commands.js';
 import { answerGroupFailure } from '../messaging/group-commands.js';
 import { markReadAsked } from '../messaging/read-receipts.js';
+import { inLaneSpan } from './lane-span.js';
 
 export interface SessionManagerOptions {
   maxSessions: number;
@@ -70,28 +71,17 @@ export class SessionManager {
    */
   execute(command: Command): Promise<void> {
     const deferred: Array<Promise<unknown>> = [];
-    const telemetry = this.deps.telemetry;
-    let startedAt = 0;
-    const run = () =>
+    return inLaneSpan(this.deps.telemetry, command, (started) =>
       this.afterRestoreOf(command.numberId)
         .then(() =>
           this.queue.run(command.numberId, () => {
-            startedAt = performance.now();
+            started();
             return this.apply(command, (p) => deferred.push(p));
           }),
         )
         .then(() => Promise.all(deferred))
-        .then(() => undefined);
-    if (!telemetry?.enabled) return run();
-    // The lane span: from queueing in the number's lane (after its restore) until what the command caused is confirmed.
-    const queuedAt = performance.now();
-    return telemetry.span('session lane', { 'wa.action': command.action, 'wa.number_id': command.numberId }, async (span) => {
-      try {
-        await run();
-      } finally {
-        if (startedAt) span.setAttributes({ 'wa.lane.wait_ms': Math.round(startedAt - queuedAt) });
-      }
-    });
+        .then(() => undefined),
+    );
   }
 
   /** Resolves once a restore in progress has reopened this number (at once when none runs; see `afterRestoreOf`). */
