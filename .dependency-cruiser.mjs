@@ -55,7 +55,8 @@ export default {
     {
       name: 'shared-interfaces-as-types-only',
       severity: 'error',
-      comment: 'A boundary names another boundary\'s interface types only (`import type`): no run-time coupling between drivers. (The routing keys are values on purpose: see events-import-broker-types-only.)',
+      comment:
+        "A boundary names another boundary's interface types only (`import type`): no run-time coupling between drivers. (The routing keys are values on purpose: see events-import-broker-types-only.)",
       from: { path: '^src/(broker|storage|whatsapp|events)/' },
       to: { path: SHARED_INTERFACES, pathNot: ['^src/$1/', '^src/broker/routing-keys\\.ts$'], dependencyTypesNot: ['type-only'] },
     },
@@ -76,7 +77,8 @@ export default {
     {
       name: 'events-import-broker-types-only',
       severity: 'error',
-      comment: 'src/events publishes through the broker\'s interfaces (`import type` from src/broker) and its routing keys (the contract the topology binds with); what else it needs at run time belongs in events or util.',
+      comment:
+        "src/events publishes through the broker's interfaces (`import type` from src/broker) and its routing keys (the contract the topology binds with); what else it needs at run time belongs in events or util.",
       from: { path: '^src/events/' },
       to: { path: '^src/broker/', pathNot: '^src/broker/routing-keys\\.ts$', dependencyTypesNot: ['type-only'] },
     },
@@ -84,9 +86,9 @@ export default {
       name: 'core-without-infrastructure-packages',
       severity: 'error',
       comment:
-        'The core (sessions, messaging) must not load amqplib, minio or Baileys, directly or through any module it imports (types included): depend on our interfaces (whatsapp/types.ts, storage/types.ts) and let compose.ts hand in the drivers.',
+        'The core (sessions, messaging) must not load amqplib, minio, Baileys or OpenTelemetry, directly or through any module it imports (types included): depend on our interfaces (whatsapp/types.ts, storage/types.ts, telemetry/types.ts) and let compose.ts hand in the drivers.',
       from: { path: CORE },
-      to: { path: '^node_modules/(amqplib|minio|@whiskeysockets/baileys)/', reachable: true },
+      to: { path: '^node_modules/(amqplib|minio|@whiskeysockets/baileys|@opentelemetry)/', reachable: true },
     },
     {
       name: 'core-without-drivers-or-wiring',
@@ -95,6 +97,36 @@ export default {
         'The core (sessions, messaging) imports from the boundaries only their interfaces (storage/types.ts, storage/object-keys.ts, storage/media-store.ts, whatsapp/types.ts, whatsapp/disconnect-reasons.ts), nothing of src/broker, and never worker.ts, compose.ts or main.ts.',
       from: { path: CORE },
       to: { path: '^src/(broker/|storage/|whatsapp/|worker\\.ts$|compose\\.ts$|main\\.ts$)', pathNot: BOUNDARY_INTERFACES },
+    },
+    {
+      name: 'telemetry-interface-only',
+      severity: 'error',
+      comment:
+        'The core and the commands see telemetry through telemetry/types.ts (and the no-op); the OpenTelemetry implementation is built by main.ts and handed in, so a worker without OTLP loads no SDK.',
+      from: { path: '^src/(sessions|messaging|commands|events)/' },
+      to: { path: '^src/telemetry/', pathNot: '^src/telemetry/(types|noop-telemetry)\\.ts$' },
+    },
+    {
+      name: 'commands-without-opentelemetry',
+      severity: 'error',
+      comment: 'Parsing and routing a command load no OpenTelemetry package: spans go through telemetry/types.ts.',
+      from: { path: '^src/commands/' },
+      to: { path: '^node_modules/@opentelemetry/', reachable: true },
+    },
+    {
+      name: 'telemetry-is-a-boundary',
+      severity: 'error',
+      comment:
+        'src/telemetry imports only itself, src/util, the config types and the interfaces of the other boundaries (`import type`: it wraps a Publisher or a SessionStore, it never drives one).',
+      from: { path: '^src/telemetry/' },
+      to: { path: '^src/', pathNot: ['^src/(telemetry|util)/', '^src/config/config-types\\.ts$', '^src/(broker|storage)/types\\.ts$'] },
+    },
+    {
+      name: 'telemetry-imports-types-only',
+      severity: 'error',
+      comment: 'src/telemetry names the config and the other boundaries by type only.',
+      from: { path: '^src/telemetry/' },
+      to: { path: '^src/(config|broker|storage)/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'commands-not-messaging',

@@ -13,8 +13,14 @@ import { createMediaStoreFromConfig, createStorageFromConfig, storageOptions, ty
 
 import { createBaileysConnector } from './whatsapp/baileys-connector.js';
 import { Worker } from './worker.js';
+import type { Telemetry } from './telemetry/types.js';
 
-export async function composeWorker(config: Config, logger: Logger, version: WAVersion): Promise<{ worker: Worker; storage: Storage }> {
+export async function composeWorker(
+  config: Config,
+  logger: Logger,
+  version: WAVersion,
+  extra: { telemetry?: Telemetry | undefined; appVersion?: string | undefined } = {},
+): Promise<{ worker: Worker; storage: Storage }> {
   const storage = await createStorageFromConfig(storageOptions(config.storage, logger.child({ component: 'storage' })));
   const connector = createBaileysConnector({
     websocketUrl: config.whatsapp.websocketUrl,
@@ -38,6 +44,8 @@ export async function composeWorker(config: Config, logger: Logger, version: WAV
     logger,
     store: storage.store,
     connector,
+    telemetry: extra.telemetry,
+    ...(extra.appVersion ? { version: extra.appVersion } : {}),
     // Sent polls beside the history: their secrets read the votes, after a restart too.
     messaging: { media, history, polls: new BlobPollArchive(storage.blobStore, storage.codec) },
     beforeBrokerClose: async () => {

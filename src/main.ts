@@ -12,6 +12,18 @@ import { resolveWaVersion } from './whatsapp/version.js';
 import { baileysHoldsReceipts } from './whatsapp/receipt-gate-check.js';
 import { WHATSAPP_WEBSOCKET_URL } from './config/schema.js';
 import { composeWorker } from './compose.js';
+import { readFileSync } from 'node:fs';
+import { createOtelTelemetry } from './telemetry/otel-telemetry.js';
+
+/** This build's version (service.version, heartbeats), from the package.json beside src/ or dist/. */
+function appVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
 
 function readConfig(): Config {
   try {
@@ -52,7 +64,14 @@ async function main(): Promise<void> {
     logger,
   });
 
-  const { worker } = await composeWorker(config, logger, version);
+  const build = appVersion();
+  // Push only, and only when an OTLP endpoint is configured: otherwise the no-op, and no SDK object exists.
+  const telemetry = config.telemetry
+    ? createOtelTelemetry({ settings: config.telemetry, workerId: config.workerId, version: build, logger: logger.child({ component: 'telemetry' }) })
+    : undefined;
+  if (config.telemetry)
+    logger.info({ traces: config.telemetry.tracesEndpoint, metrics: config.telemetry.metricsEndpoint }, 'exporting traces and metrics over OTLP');
+  const { worker } = await composeWorker(config, logger, version, { telemetry, appVersion: build });
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -24,6 +24,11 @@ import { postponeDelivery } from './broker/delay-queue.js';
 import type { SessionStore } from './storage/types.js';
 
 import type { WhatsAppConnector } from './whatsapp/types.js';
+import type { Publisher } from './broker/types.js';
+import { noopTelemetry } from './telemetry/noop-telemetry.js';
+import { tracedPublisher } from './telemetry/traced-publisher.js';
+import { instrumentedStore } from './telemetry/instrumented-store.js';
+import type { Telemetry } from './telemetry/types.js';
 
 export type { WorkerState } from './fleet/ownership-lease.js';
 
@@ -38,6 +43,8 @@ export interface WorkerParts {
   version?: string;
   /** Media store, message history (flush it in `beforeBrokerClose`) and sent polls' archive. Omitted: none. */
   messaging?: { media?: MediaStore | undefined; history?: MessageHistory | undefined; polls?: PollArchive | undefined };
+  /** Traces and metrics (built by `main.ts` when OTLP is configured); omitted: the no-op. Flushed last on stop. */
+  telemetry?: Telemetry | undefined;
 }
 
 /**
@@ -61,6 +68,7 @@ export class Worker {
   /** Send pacing (README "Send pacing"): paced sends wait here, outside their number's lane. */
   readonly pacer: SendPacer;
   private stopRun: Promise<void> | undefined;
+  private readonly telemetry: Telemetry;
 
   constructor(private readonly parts: WorkerParts) {
     const { config, logger } = parts;
@@ -86,9 +94,13 @@ export class Worker {
     const publisher = (this.publisher = new ConfirmedPublisher(connection, logger.child({ component: 'publisher' }), undefined, {
       journal: OutboxJournal.open({ ...config.outbox, logger: logger.child({ component: 'outbox-journal' }) }),
     }));
-    const workerQueues = new WorkerQueues(connection, publisher, config, { self: config.workerId, brokerUser: config.rabbitmq.user });
+    const telemetry = (this.telemetry = parts.telemetry ?? noopTelemetry);
+    // With telemetry on, every publish is a producer span carrying its traceparent (outbox-journaled with the headers).
+    const traced: Publisher = telemetry.enabled ? tracedPublisher(publisher, telemetry) : publisher;
+    const store = telemetry.enabled ? instrumentedStore(parts.store, config.storage.minio ? 's3' : 'local', telemetry.metrics) : parts.store;
+    const workerQueues = new WorkerQueues(connection, traced, config, { self: config.workerId, brokerUser: config.rabbitmq.user });
     const events = (this.events = new EventPublisher(
-      publisher,
+      traced,
       { exchange: config.queues.eventsExchange, workerId: config.workerId, contentType: config.eventsContentType },
       logger.child({ component: 'events' }),
     ));
@@ -97,8 +109,9 @@ export class Worker {
       {
         workerId: config.workerId,
         connector: parts.connector,
-        store: parts.store,
+        store,
         events,
+        telemetry,
         logger,
         renderQr: qrToPngDataUrl,
         printQr: config.qrTerminal ? printQrToTerminal : undefined,
@@ -114,6 +127,7 @@ export class Worker {
           mediaFetchAllowedHosts: config.messaging.mediaFetchAllowedHosts,
           historyEventBatch: config.messaging.historyEventBatch,
           counters: this.counters,
+          telemetry,
         },
         ownershipCertain: () => lease.state.kind === 'active',
         ownership: {
@@ -175,16 +189,17 @@ export class Worker {
       execute: pacedExecute(
         pacer,
         (command) => sessions.execute(command),
-        (delivery, command, ttlMs) => postponeDelivery(publisher, config, delivery, command.action, ttlMs),
+        (delivery, command, ttlMs) => postponeDelivery(traced, config, delivery, command.action, ttlMs),
         config.pacing,
       ),
       forward: (workerId, delivery, command, opts) => workerQueues.forward(workerId, delivery, command.action, opts),
       events,
+      telemetry,
       logger,
     };
     const consumerLog = logger.child({ component: 'consumer' });
     const consumerOptions = { prefetch: config.rabbitmq.prefetch, deadLetterQueue: config.queues.deadLetter };
-    this.sharedConsumer = new QueueConsumer(connection, publisher, consumerLog, {
+    this.sharedConsumer = new QueueConsumer(connection, traced, consumerLog, {
       ...consumerOptions,
       queue: config.queues.commands,
       handler: createCommandHandler({ ...handlerDeps, source: 'shared' }),
@@ -192,7 +207,7 @@ export class Worker {
     // The worker's own queue has one exclusive consumer in the whole fleet: the process that
     // holds it is the one that drives this WORKER_ID's sessions; a replica with the same id
     // stands by until the holder's connection goes away.
-    this.ownConsumer = new QueueConsumer(connection, publisher, consumerLog, {
+    this.ownConsumer = new QueueConsumer(connection, traced, consumerLog, {
       ...consumerOptions,
       queue: config.queues.workerCommands,
       exclusive: true,
@@ -211,6 +226,15 @@ export class Worker {
       { intervalMs: config.heartbeat.intervalMs, maxSessions: config.maxSessions, version: parts.version ?? '0.0.0' },
       logger.child({ component: 'heartbeat' }),
     );
+    telemetry.metrics.observe({
+      sessionsByState: () => {
+        const byState: Record<string, number> = {};
+        for (const s of sessions.list()) byState[s.status] = (byState[s.status] ?? 0) + 1;
+        return byState;
+      },
+      outboxDepth: () => publisher.outboxSize,
+      pacingQueued: () => pacer.heldCount,
+    });
     this.healthFile = new HealthFileWriter(config.health.file, () => ({
       workerId: config.workerId,
       brokerConnected: connection.isConnected,
@@ -340,6 +364,8 @@ export class Worker {
       this.publisher.close();
       await this.connection.close();
     });
+    // Last: the spans of everything above are ended; a collector that is down costs at most what is left.
+    if (this.telemetry.enabled) await step('flush telemetry', () => this.telemetry.shutdown(left()));
     this.healthFile.stop();
     this.lease.stopped();
     this.log.info('worker stopped');

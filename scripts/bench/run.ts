@@ -27,6 +27,7 @@ import { sendLatencyScenario } from './scenarios/send-latency.js';
 import { sendThroughputScenario } from './scenarios/send-throughput.js';
 import { groupSendScenario } from './scenarios/group-send.js';
 import { storageWritesScenario } from './scenarios/storage-writes.js';
+import { telemetryScenario } from './scenarios/telemetry.js';
 import type { BenchResults, ScenarioResult } from './types.js';
 import { silenceLibraryConsole } from '../library-console.js';
 
@@ -47,6 +48,7 @@ const SCENARIOS: Entry[] = [
   { ids: ['send-throughput'], title: 'Send throughput vs an amqplib loop', run: async (ctx) => [await sendThroughputScenario(ctx)] },
   { ids: ['storage-writes'], title: 'Storage writes', run: async (ctx) => [await storageWritesScenario(ctx)] },
   { ids: ['group-send'], title: 'Group sends with and without the metadata cache', run: async (ctx) => [await groupSendScenario(ctx)] },
+  { ids: ['telemetry'], title: 'Telemetry on vs off', run: async (ctx) => [await telemetryScenario(ctx)] },
 ];
 
 async function main(): Promise<number> {
@@ -54,7 +56,7 @@ async function main(): Promise<number> {
   const unknown = args.filter((a) => !['--quick', '--full'].includes(a) && !a.startsWith('--only='));
   if (unknown.length) {
     process.stderr.write(
-      `unknown argument(s): ${unknown.join(' ')}\nusage: npm run bench [-- --quick | --full] [--only=qr-latency,link-latency,memory,restore,send,send-latency,send-throughput,storage-writes,group-send]\n`,
+      `unknown argument(s): ${unknown.join(' ')}\nusage: npm run bench [-- --quick | --full] [--only=qr-latency,link-latency,memory,restore,send,send-latency,send-throughput,storage-writes,group-send,telemetry]\n`,
     );
     return 2;
   }

@@ -10,6 +10,7 @@ import { composeWorker } from '../../src/compose.js';
 import { installStrictSignatureVerification, trustNoiseRoot } from '../../src/whatsapp/trust.js';
 import { installSharedAsyncLocalStorage } from '../../src/whatsapp/shared-async-local-storage.js';
 import type { Worker } from '../../src/worker.js';
+import { createOtelTelemetry } from '../../src/telemetry/otel-telemetry.js';
 import { RABBITMQ_URL } from './broker.js';
 import { WA_VERSION } from './baseline.js';
 
@@ -53,8 +54,9 @@ export async function buildWorker(env: Record<string, string | undefined>): Prom
   installSharedAsyncLocalStorage(); // as main.ts does before any socket exists
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
-  // wired exactly as main.ts wires it (media store and message history included)
-  const { worker, storage } = await composeWorker(config, logger, config.whatsapp.version ?? WA_VERSION);
+  // wired exactly as main.ts wires it (media store and message history included; telemetry when OTEL_EXPORTER_OTLP_* is set)
+  const telemetry = config.telemetry ? createOtelTelemetry({ settings: config.telemetry, workerId: config.workerId, version: 'bench', logger }) : undefined;
+  const { worker, storage } = await composeWorker(config, logger, config.whatsapp.version ?? WA_VERSION, { telemetry });
   return { worker, storage, config };
 }
 

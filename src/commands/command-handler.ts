@@ -9,6 +9,8 @@ import type { Command } from './command.js';
 import { AttemptCounter, judgeFailure } from './command-outcome.js';
 import { parseCommand, type CommandHint } from './parse-command.js';
 import { refuseForwardTarget, routeCommand } from './routing.js';
+import { noopTelemetry } from '../telemetry/noop-telemetry.js';
+import type { CommandOutcomeKind, Telemetry } from '../telemetry/types.js';
 
 export interface CommandHandlerDeps {
   self: string;
@@ -32,8 +34,12 @@ export interface CommandHandlerDeps {
    */
   forward: (workerId: string, delivery: Delivery, command: Command, opts?: { toOwner?: boolean }) => Promise<void>;
   events: Events;
+  /** Each delivery in a consumer span continuing the publisher's trace; commands counted by action and outcome. Default: none. */
+  telemetry?: Telemetry | undefined;
   logger: Logger;
 }
+
+const OUTCOME_KIND: Record<Outcome['kind'], CommandOutcomeKind> = { ack: 'ack', retry: 'retry', 'dead-letter': 'dead_letter' };
 
 /** How many times a command may be moved between workers (ownership changing under it) before it is retried instead. */
 const MAX_OWNER_HOPS = 3;
@@ -48,7 +54,15 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
     await deps.events.rejected({ numberId: hint.numberId, sessionId: hint.sessionId, requestId: hint.requestId }, code, reason, hint.action);
   };
 
-  return async (delivery: Delivery): Promise<Outcome> => {
+  const telemetry = deps.telemetry ?? noopTelemetry;
+  const forward: CommandHandlerDeps['forward'] = (workerId, delivery, command, opts) =>
+    telemetry.span(
+      'command forward',
+      { 'wa.action': command.action, 'wa.number_id': command.numberId, 'wa.to_worker': workerId, 'wa.to_owner': !!opts?.toOwner },
+      () => deps.forward(workerId, delivery, command, opts),
+    );
+
+  const handle = async (delivery: Delivery, seen: { action?: string; numberId?: number }): Promise<Outcome> => {
     const parsed = parseCommand(delivery.body, delivery, {
       maxBytes: deps.maxBytes,
       ...(deps.maxMediaBytes ? { maxMediaBytes: deps.maxMediaBytes } : {}),
@@ -68,6 +82,8 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
     }
 
     const command = parsed.command;
+    seen.action = command.action;
+    seen.numberId = command.numberId;
     const hint: CommandHint = { action: command.action, numberId: command.numberId, sessionId: command.sessionId, requestId: command.requestId };
     const refuse = async (code: 'NOT_AUTHORIZED' | 'UNKNOWN_WORKER', reason: string): Promise<Outcome> => {
       log.warn({ code, reason, action: command.action, numberId: command.numberId }, 'command refused');
@@ -98,7 +114,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
 
     try {
       if (route.kind === 'forward') {
-        await deps.forward(route.workerId, delivery, command);
+        await forward(route.workerId, delivery, command);
         cmdLog.debug({ to: route.workerId }, 'command forwarded');
       } else {
         try {
@@ -106,7 +122,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
         } catch (err) {
           if (!(err instanceof OwnedByAnotherWorker) || forwardHops(delivery) >= MAX_OWNER_HOPS) throw err;
           // Another running worker drives this number: it alone acts on it.
-          await deps.forward(err.owner, delivery, command, { toOwner: true });
+          await forward(err.owner, delivery, command, { toOwner: true });
           cmdLog.info({ to: err.owner }, 'command moved to the worker that drives the session');
           attempts.forget(key);
           return { kind: 'ack' };
@@ -142,4 +158,20 @@ export function createCommandHandler(deps: CommandHandlerDeps): DeliveryHandler 
       }
     }
   };
+
+  return (delivery: Delivery): Promise<Outcome> =>
+    telemetry.consume(
+      `${deps.source === 'shared' ? 'commands' : 'worker commands'} process`,
+      delivery.headers,
+      { 'messaging.system': 'rabbitmq', 'messaging.operation.type': 'process', 'messaging.destination.name': delivery.queue },
+      async (span) => {
+        const seen: { action?: string; numberId?: number } = {};
+        const outcome = await handle(delivery, seen);
+        const action = seen.action ?? 'unparsed';
+        span.setAttributes({ 'wa.action': action, 'wa.number_id': seen.numberId, 'wa.outcome': OUTCOME_KIND[outcome.kind] });
+        if (outcome.kind === 'dead-letter') span.setAttributes({ 'error.type': outcome.code });
+        telemetry.metrics.commandSettled(action, OUTCOME_KIND[outcome.kind], deps.source);
+        return outcome;
+      },
+    );
 }

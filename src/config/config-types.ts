@@ -2,6 +2,16 @@ import type { Env } from './schema.js';
 import type { SessionSettings } from '../util/session-settings.js';
 
 /** The typed configuration the rest of the worker receives. Only `main.ts` builds it. */
+/** OTLP export (telemetry/otel-telemetry.ts); undefined when no endpoint is set: telemetry off. */
+export interface TelemetrySettings {
+  tracesEndpoint: string | undefined;
+  metricsEndpoint: string | undefined;
+  headers: Record<string, string>;
+  serviceName: string;
+  resourceAttributes: Record<string, string>;
+  metricExportIntervalMs: number;
+}
+
 export interface Config {
   env: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
@@ -51,6 +61,7 @@ export interface Config {
   heartbeat: { intervalMs: number; queueMaxLength: number };
   /** Send pacing, worker-wide (the per-number rate is in `sessionDefaults.pacing` and each number's settings). */
   pacing: { maxHoldMs: number; warmupDays: number; warmupPerMinute: number; typingMsPerChar: number; typingMaxMs: number };
+  telemetry: TelemetrySettings | undefined;
   health: { file: string; maxStaleMs: number; maxBrokerDownMs: number; maxOutboxAgeMs: number };
   eventsContentType: 'application/json' | 'text/plain';
   commandMaxBytes: number;

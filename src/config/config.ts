@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { envSchema, WHATSAPP_WEBSOCKET_URL } from './schema.js';
 import type { Config } from './config-types.js';
 import { AddressPolicy } from '../util/address-policy.js';
+import { telemetrySettings } from './telemetry-settings.js';
 
 export type { Config } from './config-types.js';
 
@@ -202,6 +203,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       historyEventBatch: e.HISTORY_EVENT_BATCH,
     },
     heartbeat: { intervalMs: e.HEARTBEAT_INTERVAL_MS, queueMaxLength: e.HEARTBEAT_QUEUE_MAX_LENGTH },
+    telemetry: telemetrySettings(e),
     health: {
       file: e.HEALTH_FILE ?? join(tmpdir(), `wa-worker-${workerId}.health.json`),
       maxStaleMs: e.HEALTHCHECK_MAX_STALE_MS,

@@ -190,6 +190,28 @@ export const envSchema = z
     /** A restore (at start, or on taking the worker queue over) waits this long for one session to connect before moving on. */
     RESTORE_SETTLE_TIMEOUT_MS: int(100, 600_000).default(30_000),
     SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),
+
+    // OpenTelemetry (standard OTEL_* names; README "Traces and metrics"). Off unless an endpoint is set.
+    /** OTLP/HTTP base URL (protobuf): traces to <it>/v1/traces, metrics to <it>/v1/metrics. */
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+    /** Overrides the traces URL (used as is); alone, it turns traces on without metrics. */
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
+    /** Overrides the metrics URL (used as is); alone, it turns metrics on without traces. */
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: z.string().url().optional(),
+    /** `key=value` pairs, comma-separated, values URL-encoded: sent with every export (an API key). */
+    OTEL_EXPORTER_OTLP_HEADERS: z.string().max(8192).optional(),
+    OTEL_SERVICE_NAME: z.string().min(1).max(255).default('wa-worker'),
+    /** Extra resource attributes, `key=value` comma-separated (deployment.environment.name=prod). */
+    OTEL_RESOURCE_ATTRIBUTES: z.string().max(8192).optional(),
+    /** How often metrics are exported (ms). */
+    OTEL_METRIC_EXPORT_INTERVAL: int(100, 3_600_000).default(60_000),
+    /** Read by the OpenTelemetry SDK itself (parentbased_always_on by default; parentbased_traceidratio with OTEL_TRACES_SAMPLER_ARG). */
+    OTEL_TRACES_SAMPLER: z
+      .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'])
+      .optional(),
+    OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+    /** true: telemetry off whatever the endpoints say (the standard switch). */
+    OTEL_SDK_DISABLED: bool.default(false),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.WORKER_ID) {

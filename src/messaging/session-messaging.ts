@@ -30,6 +30,7 @@ import { publishHistoryChunk } from './history-sync.js';
 import { ReadReceipts } from './read-receipts.js';
 import { IncomingMessages } from './incoming-messages.js';
 import type { UnreadLedgerLimits } from './unread-ledger.js';
+import type { SpanHandle, Telemetry, TraceRef } from '../telemetry/types.js';
 
 export interface MessagingDeps {
   /** Where received media go and `mediaKey` sends come from; without one, media are not stored. */
@@ -42,6 +43,8 @@ export interface MessagingDeps {
   mediaMaxBytes: number;
   /** Where sent and received messages are counted (the worker's one `MessageCounters`; heartbeats read it). */
   counters?: Pick<MessageCounters, 'countSent' | 'countReceived'> | undefined;
+  /** The WhatsApp send's span and duration, incoming messages' root spans, acks continuing their send's trace; default: none. */
+  telemetry?: Telemetry | undefined;
   /** How long a send waits for a `url` media file to answer / to send more bytes (default 30 s). */
   mediaFetchTimeoutMs?: number;
   /** How long a `url` media file may take in all, body included (MEDIA_FETCH_DEADLINE_MS; default 120 s). */
@@ -83,6 +86,8 @@ export class SessionMessaging {
   private readonly seen: Lru<string, true>;
   /** Status events already published (`id|status|participant`). */
   private readonly statuses: Lru<string, true>;
+  /** messageId → the trace of its send (telemetry on): WhatsApp's acks continue it. */
+  private readonly sendTraces: Lru<string, TraceRef>;
   /** Recent messages (sent and received) by id, to quote them in replies. */
   private readonly known: Lru<string, { fromMe: boolean; participant?: string; text?: string }>;
   /** Phone JIDs known to be on WhatsApp. */
@@ -111,6 +116,7 @@ export class SessionMessaging {
     this.sent = new Lru(n);
     this.seen = new Lru(n);
     this.statuses = new Lru(n);
+    this.sendTraces = new Lru(n);
     this.known = new Lru(n);
     this.registered = new Lru(1000);
     this.polls = new SentPolls(host.id, deps.polls);
@@ -135,7 +141,15 @@ export class SessionMessaging {
    * (so sends stay ordered without each one waiting for the previous event's confirm), and
    * still acks the command only once the event is confirmed.
    */
-  async send(cmd: SendMessageCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+  send(cmd: SendMessageCommand, defer?: (confirmed: Promise<unknown>) => void): Promise<void> {
+    const telemetry = this.deps.telemetry;
+    if (!telemetry?.enabled) return this.sendOnce(cmd, defer);
+    // Ids only: never the recipient's number or the text.
+    const attributes = { 'wa.action': 'send_message', 'wa.number_id': this.host.numberId, 'wa.request_id': cmd.requestId, 'wa.message_type': cmd.message.type };
+    return telemetry.span('whatsapp send', attributes, (span) => this.sendOnce(cmd, defer, span), { kind: 'client' });
+  }
+
+  private async sendOnce(cmd: SendMessageCommand, defer?: (confirmed: Promise<unknown>) => void, span?: SpanHandle): Promise<void> {
     const subject = { numberId: this.host.numberId, sessionId: this.host.id, requestId: cmd.requestId };
     const already = this.sent.get(cmd.requestId);
     if (already) {
@@ -159,6 +173,7 @@ export class SessionMessaging {
       this.sending.set(messageId, new Promise<void>((resolve) => (release = resolve)));
       const quoted = cmd.replyTo ? { id: cmd.replyTo, fromMe: false, ...this.known.get(cmd.replyTo) } : undefined;
       const options = { messageId, ...(quoted ? { quoted } : {}), ...(cmd.mentions?.length ? { mentions: cmd.mentions } : {}) };
+      const sendStarted = performance.now();
       const result = await conn.sendMessage(cmd.toJid, content, options).catch((err) => {
         if (isWorkerError(err) && err.code === 'MEDIA_TOO_LARGE') throw new SendFailure(err.code, err.message);
         // A `url` file failing while it streams: the same one reason as a fetch that fails at once.
@@ -166,15 +181,20 @@ export class SessionMessaging {
         throw new SendFailure('SEND_FAILED', `WhatsApp did not take the message: ${describeError(err)}`);
       });
       sent = { messageId: result.messageId, to: cmd.to, toJid: cmd.toJid, type: cmd.message.type, sentAt: result.sentAt };
+      this.deps.telemetry?.metrics.duration('send', (performance.now() - sendStarted) / 1000, { type: cmd.message.type });
     } catch (err) {
       release();
       this.sending.delete(messageId);
       if (!(err instanceof SendFailure)) throw err;
       this.log.warn({ requestId: cmd.requestId, code: err.code, reason: err.message, ...(err.detail ? { detail: err.detail } : {}) }, 'message not sent');
+      span?.setAttributes({ 'wa.message_id': messageId, 'error.type': err.code });
       await this.events.message('message_failed', subject, { messageId, to: cmd.to, code: err.code, reason: err.message });
       return;
     }
     this.sent.set(cmd.requestId, sent);
+    span?.setAttributes({ 'wa.message_id': sent.messageId });
+    const trace = this.deps.telemetry?.current();
+    if (trace) this.sendTraces.set(sent.messageId, trace);
     const text = summaryText(cmd.message);
     this.known.set(sent.messageId, { fromMe: true, ...(text ? { text } : {}) });
     this.changes.remember(sent.messageId, { fromMe: true, type: sent.type, at: sent.sentAt });
@@ -285,7 +305,21 @@ export class SessionMessaging {
 
   onMessages(messages: IncomingMessage[], offline: boolean): void {
     this.chain(async () => {
-      for (const m of messages) await this.incoming.receive(m, offline);
+      const telemetry = this.deps.telemetry;
+      for (const m of messages) {
+        if (!telemetry?.enabled) await this.incoming.receive(m, offline);
+        // Each incoming message starts a trace; its message_received carries it (traceparent header).
+        else
+          await telemetry.span(
+            'whatsapp receive',
+            { 'wa.number_id': this.host.numberId, 'wa.message_id': m.id, 'wa.message_type': m.type, 'wa.offline': offline },
+            () => this.incoming.receive(m, offline),
+            {
+              root: true,
+              kind: 'consumer',
+            },
+          );
+      }
     });
   }
 
@@ -331,11 +365,25 @@ export class SessionMessaging {
     if (this.statuses.has(dedupe)) return;
     // A receipt can overtake its own message_sent: keep them in order.
     await this.sending.get(r.messageId);
-    await this.events.message(
-      'message_status',
-      { numberId: this.host.numberId, sessionId: this.host.id },
-      { messageId: r.messageId, status: r.status, chat: r.chat, ...(r.participant ? { participant: r.participant } : {}), ...(r.at ? { statusAt: r.at } : {}) },
-    );
+    const publish = () =>
+      this.events.message(
+        'message_status',
+        { numberId: this.host.numberId, sessionId: this.host.id },
+        {
+          messageId: r.messageId,
+          status: r.status,
+          chat: r.chat,
+          ...(r.participant ? { participant: r.participant } : {}),
+          ...(r.at ? { statusAt: r.at } : {}),
+        },
+      );
+    const telemetry = this.deps.telemetry;
+    if (telemetry?.enabled) {
+      // WhatsApp's ack of a message we sent continues its send's trace: backend span → send → ack, one trace.
+      const parent = this.sendTraces.get(r.messageId);
+      const attributes = { 'wa.number_id': this.host.numberId, 'wa.message_id': r.messageId, 'wa.status': r.status };
+      await telemetry.span('whatsapp receipt', attributes, publish, parent ? { parent, kind: 'consumer' } : { root: true, kind: 'consumer' });
+    } else await publish();
     this.statuses.set(dedupe, true);
   }
 }

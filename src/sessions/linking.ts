@@ -1,4 +1,5 @@
 import { WorkerError } from '../util/errors.js';
+import type { TraceRef } from '../telemetry/types.js';
 
 /**
  * What lives exactly as long as one attempt to bring a session's socket to `connected`: the
@@ -10,8 +11,14 @@ import { WorkerError } from '../util/errors.js';
  */
 export class OpeningAttempt {
   private qrs = 0;
+  /** When the attempt began (performance.now()): QR and link durations are measured from it. */
+  readonly startedAt = performance.now();
 
-  constructor(private answering: string | undefined) {}
+  /** The trace of the command that began the attempt (telemetry on): its QR and `connected` continue it. */
+  constructor(
+    private answering: string | undefined,
+    readonly trace?: TraceRef | undefined,
+  ) {}
 
   /** The requestId of the command this attempt answers (none: opened by WhatsApp's own retry, or a restore). */
   get requestId(): string | undefined {

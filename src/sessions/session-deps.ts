@@ -6,6 +6,7 @@ import type { WhatsAppConnector } from '../whatsapp/types.js';
 import type { SessionSettings } from '../util/session-settings.js';
 import type { ReconnectPolicy } from './close-policy.js';
 import type { OwnershipPort } from './ownership.js';
+import type { Telemetry } from '../telemetry/types.js';
 
 export interface SessionPolicy extends ReconnectPolicy {
   /** Lifetime of a QR as Baileys is configured; undefined = WhatsApp's 60 s then 20 s. */
@@ -37,4 +38,6 @@ export interface SessionDeps {
   ownershipCertain?: () => boolean;
   /** Reassignment between workers (absent: a worker on its own never asks anyone). */
   ownership?: OwnershipPort;
+  /** Spans (the lane wait) and metrics (durations, disconnects); default: none. */
+  telemetry?: Telemetry | undefined;
 }

@@ -10,6 +10,7 @@ import { SessionRecord } from './session-record.js';
 import { answerProfileFailure } from '../messaging/profile-commands.js';
 import { answerGroupFailure } from '../messaging/group-commands.js';
 import { markReadAsked } from '../messaging/read-receipts.js';
+import { inLaneSpan } from './lane-span.js';
 
 export interface SessionManagerOptions {
   maxSessions: number;
@@ -70,10 +71,17 @@ export class SessionManager {
    */
   execute(command: Command): Promise<void> {
     const deferred: Array<Promise<unknown>> = [];
-    return this.afterRestoreOf(command.numberId)
-      .then(() => this.queue.run(command.numberId, () => this.apply(command, (p) => deferred.push(p))))
-      .then(() => Promise.all(deferred))
-      .then(() => undefined);
+    return inLaneSpan(this.deps.telemetry, command, (started) =>
+      this.afterRestoreOf(command.numberId)
+        .then(() =>
+          this.queue.run(command.numberId, () => {
+            started();
+            return this.apply(command, (p) => deferred.push(p));
+          }),
+        )
+        .then(() => Promise.all(deferred))
+        .then(() => undefined),
+    );
   }
 
   /** Resolves once a restore in progress has reopened this number (at once when none runs; see `afterRestoreOf`). */
@@ -389,6 +397,7 @@ export class SessionManager {
         skipped++;
         return;
       }
+      const started = performance.now();
       await this.queue.run(meta.numberId, async () => {
         // A command may have started this session since the list was taken.
         if (this.sessions.get(meta.sessionId)?.live) return;
@@ -404,6 +413,7 @@ export class SessionManager {
         await session.create(undefined);
         restored++;
         await session.waitFor((s) => s.status !== 'starting', this.opts.restoreSettleTimeoutMs);
+        this.deps.telemetry?.metrics.duration('restore', (performance.now() - started) / 1000, { state: session.status });
       });
     };
     const workers = Array.from({ length: Math.min(this.opts.restoreConcurrency, owned.length) }, async () => {

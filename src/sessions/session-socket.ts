@@ -21,6 +21,7 @@ import { OpeningAttempt, RegistrationWait } from './linking.js';
 import type { SessionDeps } from './session-deps.js';
 import type { SessionPublisher } from './session-events.js';
 import type { SessionStateCell } from './session-state.js';
+import type { TraceRef } from '../telemetry/types.js';
 
 /** What the socket works with, all owned by its session. */
 export interface SessionSocketParts {
@@ -94,7 +95,7 @@ export class SessionSocket {
     this.retry.cancel();
     await this.credentials();
     await this.parts.prepare?.();
-    this.opening = new OpeningAttempt(requestId);
+    this.opening = new OpeningAttempt(requestId, this.parts.deps.telemetry?.current());
     this.openSocket();
   }
 
@@ -159,12 +160,23 @@ export class SessionSocket {
     const generation = ++this.generation;
     this.opening ??= new OpeningAttempt(undefined);
     this.parts.state.set({ status: 'starting' });
-    this.conn = this.parts.deps.connector.connect({
-      sessionId: this.parts.sessionId,
-      auth: this.auth!,
-      onEvent: (event) => this.enqueue(() => this.onWhatsApp(generation, event)),
-      ...(this.parts.settings ? { settings: this.parts.settings() } : {}),
-    });
+    const connect = () =>
+      this.parts.deps.connector.connect({
+        sessionId: this.parts.sessionId,
+        auth: this.auth!,
+        onEvent: (event) => this.enqueue(() => this.onWhatsApp(generation, event)),
+        ...(this.parts.settings ? { settings: this.parts.settings() } : {}),
+      });
+    // The socket outlives the command that opened it: its events must not all join that command's trace.
+    const telemetry = this.parts.deps.telemetry;
+    this.conn = telemetry ? telemetry.detached(connect) : connect();
+  }
+
+  /** Runs `publish` in a span continuing the opening command's trace (its QR, its `connected`), when there is one. */
+  private inOpeningTrace(name: string, trace: TraceRef | undefined, publish: () => void): void {
+    const telemetry = this.parts.deps.telemetry;
+    if (!telemetry?.enabled || !trace) return publish();
+    void telemetry.span(name, {}, async () => publish(), { parent: trace });
   }
 
   private enqueue(task: () => Promise<void>): void {
@@ -205,13 +217,21 @@ export class SessionSocket {
     const opening = (this.opening ??= new OpeningAttempt(undefined));
     const { attempt, ttlMs, expiresAt } = opening.nextQr(deps.policy.qrTimeoutMs);
     state.set({ status: 'awaiting_scan', qr, attempt, expiresAt });
+    if (attempt === 1) deps.telemetry?.metrics.duration('qr', (performance.now() - opening.startedAt) / 1000);
     deps.printQr?.(qr, `QR ${attempt} for ${this.parts.sessionId} (expires in ${Math.round(ttlMs / 1000)} s)`);
     const qrCode = await deps.renderQr(qr);
-    void publisher.publish('qr_generated', { qrCode, qrString: qr, attempt, expiresAt }, opening.requestId);
+    this.inOpeningTrace(
+      'whatsapp qr',
+      opening.trace,
+      () => void publisher.publish('qr_generated', { qrCode, qrString: qr, attempt, expiresAt }, opening.requestId),
+    );
   }
 
   private async onOpen(account: LinkedAccount): Promise<void> {
     const requestId = this.opening?.requestId;
+    const trace = this.opening?.trace;
+    // A new link (not a restore or a reconnect): how long from opening to linked.
+    if (!this.linkDurable && this.opening) this.parts.deps.telemetry?.metrics.duration('link', (performance.now() - this.opening.startedAt) / 1000);
     this.opening = undefined;
     this.reconnects = afterOpen(this.reconnects);
     this.parts.state.set({ status: 'connected', account });
@@ -226,8 +246,10 @@ export class SessionSocket {
       );
     }
     await this.parts.claim(account.jid);
-    void this.parts.publisher.publish('connected', { phoneNumber: account.phoneNumber, jid: account.jid }, requestId);
-    void this.parts.publisher.health('HEALTHY', undefined, requestId);
+    this.inOpeningTrace('whatsapp connected', trace, () => {
+      void this.parts.publisher.publish('connected', { phoneNumber: account.phoneNumber, jid: account.jid }, requestId);
+      void this.parts.publisher.health('HEALTHY', undefined, requestId);
+    });
     if (this.conn) this.parts.opened?.(this.conn);
   }
 
@@ -245,6 +267,7 @@ export class SessionSocket {
     const { decision, history, verdict } = decideOnClose(close, this.reconnects, deps.policy);
     this.reconnects = history;
     log.info({ statusCode, message, verdict }, 'socket closed');
+    deps.telemetry?.metrics.disconnect(verdict);
     const requestId = this.opening?.requestId;
     if (decision.kind !== 'restart' && decision.kind !== 'reconnect') this.opening = undefined;
     switch (decision.kind) {

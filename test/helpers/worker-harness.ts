@@ -8,6 +8,7 @@ import { MemorySessionStore } from '../fakes/memory-session-store.js';
 import { silentLogger } from './silent-logger.js';
 import { BrokerProbe, RABBITMQ_URL, uniqueQueueEnv, type Collector } from './broker-probe.js';
 import { within } from './wait.js';
+import type { Telemetry } from '../../src/telemetry/types.js';
 
 export function testConfig(env: Record<string, string | undefined>): Config {
   return loadConfig({
@@ -34,13 +35,22 @@ export async function startTestWorker<C extends WhatsAppConnector = FakeConnecto
   store?: SessionStore;
   waitActive?: boolean;
   messaging?: WorkerParts['messaging'];
+  /** Traces and metrics for this worker (built from its parsed config); default: the no-op. */
+  telemetry?: (config: Config) => Telemetry;
   /** Default: silent. A `recordingLogger()` lets the test read and wait for what the worker logs. */
   logger?: Logger;
 }): Promise<TestWorker<C>> {
   const config = testConfig({ ...opts.env, WORKER_ID: opts.workerId });
   const connector = (opts.connector ?? new FakeConnector()) as C;
   const store = opts.store ?? new MemorySessionStore();
-  const worker = new Worker({ config, logger: opts.logger ?? silentLogger, store, connector, ...(opts.messaging ? { messaging: opts.messaging } : {}) });
+  const worker = new Worker({
+    config,
+    logger: opts.logger ?? silentLogger,
+    store,
+    connector,
+    ...(opts.messaging ? { messaging: opts.messaging } : {}),
+    ...(opts.telemetry ? { telemetry: opts.telemetry(config) } : {}),
+  });
   await worker.start();
   if (opts.waitActive !== false) await within(worker.waitUntilActive(), 20_000, `worker ${opts.workerId} to become active`);
   return { worker, config, connector, store };

@@ -5,12 +5,12 @@ import ts from 'typescript';
 
 /**
  * The dependency rule, proven for the session core: nothing that src/sessions reaches, through
- * any chain of imports (type-only ones included), loads Baileys, amqplib or minio. Those are
+ * any chain of imports (type-only ones included), loads Baileys, amqplib, minio or OpenTelemetry. Those are
  * the drivers' business (whatsapp/baileys-connector.ts, broker/, storage/); the session core
  * sees them only through interfaces.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
-const FORBIDDEN = ['@whiskeysockets/baileys', 'amqplib', 'minio'];
+const FORBIDDEN = ['@whiskeysockets/baileys', 'amqplib', 'minio', '@opentelemetry/api', '@opentelemetry/sdk-trace-base', '@opentelemetry/sdk-metrics'];
 
 /** Every module specifier a file mentions: imports, `import type`, re-exports, `import()` (also in types). */
 function specifiers(file: string): string[] {
