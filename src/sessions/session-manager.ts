@@ -2,14 +2,11 @@ import type { Logger } from 'pino';
 import type { Command } from '../commands/command.js';
 import { parseSessionId, phoneDigits } from '../commands/session-identity.js';
 import type { SessionMeta } from '../storage/types.js';
-import type { MessageSubject } from '../events/event-publisher.js';
 import { isWorkerError, OwnedByAnotherWorker, WorkerError } from '../util/errors.js';
 import { KeyedSerialQueue } from '../util/keyed-serial-queue.js';
 import { Session, type SessionDeps } from './session.js';
 import { SessionRecord } from './session-record.js';
-import { answerProfileFailure } from '../messaging/profile-commands.js';
-import { answerGroupFailure } from '../messaging/group-commands.js';
-import { markReadAsked } from '../messaging/read-receipts.js';
+import { isAnsweredCommand, runAnswered, unknownSessionAnswer, type FailureAnswer } from './answered-commands.js';
 import { inLaneSpan } from './lane-span.js';
 
 export interface SessionManagerOptions {
@@ -103,75 +100,13 @@ export class SessionManager {
   }
 
   private async apply(cmd: Command, defer: (confirmed: Promise<unknown>) => void): Promise<void> {
+    // Commands answered by an event: a session unknown here will not appear by retrying, so
+    // UNKNOWN_SESSION is their answer (the command's own failure event), not a rejection.
+    if (isAnsweredCommand(cmd)) {
+      const session = await this.ownedOrAnswered(cmd, unknownSessionAnswer(this.deps.events, cmd));
+      return session ? runAnswered(session, cmd, defer) : undefined;
+    }
     switch (cmd.action) {
-      // Commands answered by an event: a session unknown here will not appear by retrying, so
-      // UNKNOWN_SESSION is their answer (the command's own failure event), not a rejection.
-      case 'send_message': {
-        const session = await this.ownedOrAnswered(cmd, (subject, failure) => this.deps.events.message('message_failed', subject, { to: cmd.to, ...failure }));
-        return session?.send(cmd, defer);
-      }
-      case 'check_numbers': {
-        const session = await this.ownedOrAnswered(cmd, (subject, failure) =>
-          this.deps.events.message('numbers_check_failed', subject, { phones: cmd.phones, ...failure }),
-        );
-        return session?.checkNumbers(cmd, defer);
-      }
-      case 'mark_read': {
-        const session = await this.ownedOrAnswered(cmd, (subject, failure) =>
-          this.deps.events.message('mark_read_failed', subject, { ...markReadAsked(cmd), ...failure }),
-        );
-        return session?.markRead(cmd, defer);
-      }
-      case 'send_presence': {
-        const session = await this.ownedOrAnswered(cmd, (subject, failure) =>
-          this.deps.events.message('presence_failed', subject, { state: cmd.state, ...(cmd.chat ? { chat: cmd.chat } : {}), ...failure }),
-        );
-        return session?.sendPresence(cmd, defer);
-      }
-      case 'reject_call': {
-        const session = await this.ownedOrAnswered(cmd, (subject, failure) =>
-          this.deps.events.message('call_reject_failed', subject, { callId: cmd.callId, from: cmd.from, ...failure }),
-        );
-        return session?.rejectCall(cmd, defer);
-      }
-      case 'update_settings': {
-        // A session only stored (not running here) has its settings changed in storage all the same.
-        const session = await this.ownedOrAnswered(cmd, (subject, failure) => this.deps.events.message('settings_update_failed', subject, failure));
-        return session?.updateSettings(cmd, defer);
-      }
-      case 'subscribe_presence':
-      case 'get_profile':
-      case 'update_profile':
-      case 'block':
-      case 'unblock': {
-        const session = await this.ownedOrAnswered(cmd, (subject, failure) => answerProfileFailure(this.deps.events, cmd, subject, failure));
-        return session?.profileCommand(cmd, defer);
-      }
-      case 'create_group':
-      case 'update_group':
-      case 'group_participants':
-      case 'group_invite':
-      case 'join_group':
-      case 'group_invite_info':
-      case 'leave_group':
-      case 'list_groups':
-      case 'get_group':
-      case 'group_requests': {
-        const session = await this.ownedOrAnswered(cmd, (subject, failure) => answerGroupFailure(this.deps.events, cmd, subject, failure));
-        return session?.groupCommand(cmd, defer);
-      }
-      case 'edit_message': {
-        const session = await this.ownedOrAnswered(cmd, (subject, failure) =>
-          this.deps.events.message('message_edit_failed', subject, { chat: cmd.chat, messageId: cmd.messageId, ...failure }),
-        );
-        return session?.editMessage(cmd, defer);
-      }
-      case 'delete_message': {
-        const session = await this.ownedOrAnswered(cmd, (subject, failure) =>
-          this.deps.events.message('message_delete_failed', subject, { chat: cmd.chat, messageId: cmd.messageId, ...failure }),
-        );
-        return session?.deleteMessage(cmd, defer);
-      }
       case 'release':
         return this.handOver(cmd);
       case 'create': {
@@ -214,10 +149,7 @@ export class SessionManager {
   }
 
   /** `findOwned`, or, for an unknown session, undefined once `answer` (the command's failure event) is published. */
-  private async ownedOrAnswered(
-    cmd: Command & { requestId: string },
-    answer: (subject: MessageSubject, failure: { code: string; reason: string }) => Promise<unknown>,
-  ): Promise<Session | undefined> {
+  private async ownedOrAnswered(cmd: Command & { requestId: string }, answer: FailureAnswer): Promise<Session | undefined> {
     try {
       return await this.findOwned(cmd);
     } catch (err) {
