@@ -21,6 +21,11 @@ export interface RegisterArgs {
   registrationId: number;
   signedPreKey: { keyId: number; publicKey: Uint8Array; signature: Uint8Array };
   advSecret: Uint8Array;
+  /**
+   * The device's first login is taken as done (no app-state key share or history bootstrap at its
+   * next login): for accounts that are only ever restored, made by the thousand (see seed.ts).
+   */
+  firstLoginDone?: boolean;
 }
 
 async function main(): Promise<void> {
@@ -47,7 +52,7 @@ async function main(): Promise<void> {
       registrationId: a.registrationId,
       signedPreKey: { keyId: a.signedPreKey.keyId, publicKey: Buffer.from(a.signedPreKey.publicKey), signature: Buffer.from(a.signedPreKey.signature) },
       preKeys: new Map(),
-      bootstrapped: false,
+      bootstrapped: a.firstLoginDone === true,
       offlineQueue: [],
     });
     return { stanza };
@@ -66,6 +71,15 @@ async function main(): Promise<void> {
     groupReceivedCount: (phone: string, jid: string) => emu.receivedBy(phone).filter((m) => m.group === jid).length,
     register,
     memory: () => process.memoryUsage(),
+    cpuSeconds: () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    },
+    /** One text from an emulated contact to an account (the contact is made on first use). */
+    contactSends: async (contactPhone: string, accountPhone: string, text: string) => {
+      if (!emu.contacts.get(contactPhone)) emu.addContact(contactPhone);
+      await emu.sendMessage(contactPhone, accountPhone, text);
+    },
   };
 
   process.on('message', (msg: { id: number; op: string; args: unknown[] }) => {

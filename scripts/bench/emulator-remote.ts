@@ -113,6 +113,16 @@ export class RemoteEmulator {
     return this.call('memory');
   }
 
+  /** CPU time (user + system) the emulator process used so far. */
+  cpuSeconds(): Promise<number> {
+    return this.call('cpuSeconds');
+  }
+
+  /** An emulated contact (made on first use) sends a text to an account. */
+  contactSends(contactPhone: string, accountPhone: string, text: string): Promise<void> {
+    return this.call('contactSends', contactPhone, accountPhone, text);
+  }
+
   register(args: RegisterArgs): Promise<{ stanza: any }> {
     return this.call('register', args);
   }

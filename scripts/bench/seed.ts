@@ -13,7 +13,7 @@
  * seed is snapshotted once Baileys counted its initial sync (accountSyncCounter ≥ 1). Only the QR
  * display + scan + 515 round trip is skipped (that path is timed by the QR/link scenarios).
  */
-import { configureSuccessfulPairing, initAuthCreds } from '@whiskeysockets/baileys';
+import { configureSuccessfulPairing, initAuthCreds, type AuthenticationCreds } from '@whiskeysockets/baileys';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config/config.js';
 import { sessionIdFor } from '../../src/commands/session-identity.js';
@@ -32,7 +32,8 @@ export function nextNumber(): { numberId: number; phone: string } {
 export const SEED_METHOD =
   "Accounts made once per run and reused: fresh Baileys creds, the companion device registered in the emulator without the QR display/scan/515 round trip (emulator answers the <pair-success> a phone sends; Baileys' configureSuccessfulPairing completes it), then one bare first login (app-state key share + history bootstrap) before the creds and keys are snapshotted.";
 
-async function registerOne(emulator: RemoteEmulator, numberId: number, phone: string, timeoutMs: number): Promise<Seed> {
+/** Fresh creds, the device registered in the emulator, the <pair-success> applied as Baileys does after a scan. */
+async function pairedCreds(emulator: RemoteEmulator, phone: string, firstLoginDone: boolean): Promise<AuthenticationCreds> {
   const creds = initAuthCreds();
   const { stanza } = await emulator.register({
     phone,
@@ -41,9 +42,13 @@ async function registerOne(emulator: RemoteEmulator, numberId: number, phone: st
     registrationId: creds.registrationId,
     signedPreKey: { keyId: creds.signedPreKey.keyId, publicKey: creds.signedPreKey.keyPair.public, signature: creds.signedPreKey.signature },
     advSecret: Buffer.from(creds.advSecretKey, 'base64'),
+    firstLoginDone,
   });
-  Object.assign(creds, configureSuccessfulPairing(stanza, creds).creds);
-  const auth = memoryAuth(creds);
+  return Object.assign(creds, configureSuccessfulPairing(stanza, creds).creds);
+}
+
+async function registerOne(emulator: RemoteEmulator, numberId: number, phone: string, timeoutMs: number): Promise<Seed> {
+  const auth = memoryAuth(await pairedCreds(emulator, phone, false));
   const { client, opened } = openClient(emulator.url, auth, timeoutMs);
   try {
     await opened;
@@ -71,6 +76,26 @@ export async function registerSeeds(
   await inLanes(items, opts.concurrency ?? 16, async ({ numberId, phone }) => {
     seeds.push(await registerOne(emulator, numberId, phone, 60_000));
     opts.onProgress?.(++done);
+  });
+  return seeds;
+}
+
+/** How the accounts beyond the fully linked ones were made, for the scenario notes. */
+export const LITE_SEED_METHOD =
+  'Accounts beyond the first 1,000 (the scale runs, N = 5,000): registered the same way but without the bare first login: the emulator marks the device bootstrapped (no app-state key share, no history bootstrap at its next login) and the creds get accountSyncCounter = 1 as after a first sync, so every later login is a plain re-login, as for the others; their key store lacks the app-state sync key and the session with the own phone (a few KB per account). A first login costs ~120 ms of CPU on this machine (client + emulator): 4,000 of them would add ~10 minutes to the run.';
+
+/**
+ * Accounts for the scale runs (thousands): paired like `registerSeeds`, but the first login is
+ * marked done in the emulator instead of being run (see LITE_SEED_METHOD); a few ms each.
+ */
+export async function registerLiteSeeds(emulator: RemoteEmulator, count: number, opts: { concurrency?: number } = {}): Promise<Seed[]> {
+  const seeds: Seed[] = [];
+  const items = Array.from({ length: count }, () => nextNumber());
+  await inLanes(items, opts.concurrency ?? 16, async ({ numberId, phone }) => {
+    const creds = await pairedCreds(emulator, phone, true);
+    // what Baileys counts once the initial sync is done: the next login does not wait for history
+    creds.accountSyncCounter = 1;
+    seeds.push({ numberId, phone, creds, keys: {} });
   });
   return seeds;
 }
