@@ -33,18 +33,9 @@ async function main(): Promise<void> {
   for (const k of ['log', 'info', 'warn', 'error', 'debug'] as const) console[k] = () => undefined;
   const emu = await startEmulator({ skipPrekeyUpload: process.env.BENCH_EMULATOR_SKIP_PREKEY_UPLOAD !== '0' });
 
-  const register = (a: RegisterArgs) => {
-    const phone = normalizePhone(a.phone);
+  const addDevice = (phone: string, a: Omit<RegisterArgs, 'phone' | 'advSecret'>) => {
     const account = emu.accounts.getOrCreate(phone);
     const deviceId = account.nextDeviceId++;
-    const { stanza } = buildPairSuccess({
-      phone,
-      lid: account.lid,
-      deviceId,
-      advSecret: a.advSecret,
-      accountKey: account.phoneDevice.identityRaw,
-      companionIdentity: a.identityKey,
-    });
     account.devices.set(deviceId, {
       deviceId,
       noiseKey: Buffer.from(a.noiseKey),
@@ -55,8 +46,34 @@ async function main(): Promise<void> {
       bootstrapped: a.firstLoginDone === true,
       offlineQueue: [],
     });
+    return { account, deviceId };
+  };
+
+  const register = (a: RegisterArgs) => {
+    const phone = normalizePhone(a.phone);
+    const { account, deviceId } = addDevice(phone, a);
+    const { stanza } = buildPairSuccess({
+      phone,
+      lid: account.lid,
+      deviceId,
+      advSecret: a.advSecret,
+      accountKey: account.phoneDevice.identityRaw,
+      companionIdentity: a.identityKey,
+    });
     return { stanza };
   };
+
+  /**
+   * Thousands of devices at once for the scale bench (seed.ts registerLiteSeeds): each with its
+   * own noise key, the rest of the registration shared, first login taken as done; no
+   * <pair-success> (its signature is the costly part). Answers what the client's creds need.
+   */
+  const registerBulk = (items: Array<{ phone: string; noiseKey: Uint8Array }>, shared: Omit<RegisterArgs, 'phone' | 'noiseKey' | 'advSecret'>) =>
+    items.map(({ phone, noiseKey }) => {
+      const digits = normalizePhone(phone);
+      const { account, deviceId } = addDevice(digits, { ...shared, noiseKey, firstLoginDone: true });
+      return { phone: digits, lid: account.lid, deviceId, accountKey: account.phoneDevice.identityRaw.public };
+    });
 
   const ops: Record<string, (...args: any[]) => unknown> = {
     info: () => ({ url: emu.url, rootPublicKeyHex: emu.rootPublicKeyHex }),
@@ -70,6 +87,7 @@ async function main(): Promise<void> {
     groupMetadataQueries: (jid: string) => emu.groups.get(jid)?.metadataQueries ?? 0,
     groupReceivedCount: (phone: string, jid: string) => emu.receivedBy(phone).filter((m) => m.group === jid).length,
     register,
+    registerBulk,
     memory: () => process.memoryUsage(),
     cpuSeconds: () => {
       const u = process.cpuUsage();

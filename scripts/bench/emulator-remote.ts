@@ -123,6 +123,13 @@ export class RemoteEmulator {
     return this.call('contactSends', contactPhone, accountPhone, text);
   }
 
+  registerBulk(
+    items: Array<{ phone: string; noiseKey: Uint8Array }>,
+    shared: Omit<RegisterArgs, 'phone' | 'noiseKey' | 'advSecret'>,
+  ): Promise<Array<{ phone: string; lid: string; deviceId: number; accountKey: Uint8Array }>> {
+    return this.call('registerBulk', items, shared);
+  }
+
   register(args: RegisterArgs): Promise<{ stanza: any }> {
     return this.call('register', args);
   }

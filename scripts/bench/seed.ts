@@ -13,7 +13,8 @@
  * seed is snapshotted once Baileys counted its initial sync (accountSyncCounter ≥ 1). Only the QR
  * display + scan + 515 round trip is skipped (that path is timed by the QR/link scenarios).
  */
-import { configureSuccessfulPairing, initAuthCreds, type AuthenticationCreds } from '@whiskeysockets/baileys';
+import { configureSuccessfulPairing, Curve, initAuthCreds, type AuthenticationCreds } from '@whiskeysockets/baileys';
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config/config.js';
 import { sessionIdFor } from '../../src/commands/session-identity.js';
@@ -82,21 +83,50 @@ export async function registerSeeds(
 
 /** How the accounts beyond the fully linked ones were made, for the scenario notes. */
 export const LITE_SEED_METHOD =
-  'Accounts beyond the first 1,000 (the scale runs, N = 5,000): registered the same way but without the bare first login: the emulator marks the device bootstrapped (no app-state key share, no history bootstrap at its next login) and the creds get accountSyncCounter = 1 as after a first sync, so every later login is a plain re-login, as for the others; their key store lacks the app-state sync key and the session with the own phone (a few KB per account). A first login costs ~120 ms of CPU on this machine (client + emulator): 4,000 of them would add ~10 minutes to the run.';
+  "Accounts beyond the first 1,000 (the scale runs, N = 5,000) are made in bulk, without the bare first login and without a <pair-success> each: the emulator adds each one's device (own noise key, first login marked done: no app-state key share or history bootstrap at its next login) and the creds are those of one account paired as above with me / LID / noise key / phone identity replaced and accountSyncCounter = 1 (as after a first sync), so every later login is a plain re-login with a Noise handshake of its own, like the others'. They share the identity and signed prekey of that account (only Signal sessions with contacts would tell them apart, and no contact writes to them) and their key store lacks the app-state sync key and the session with the own phone (a few KB). Why: a first login costs ~120 ms of CPU and a pairing three pure-JS curve25519 signatures (~10–20 ms each) on this machine; 4,000 of either would add minutes to the run.";
 
 /**
- * Accounts for the scale runs (thousands): paired like `registerSeeds`, but the first login is
- * marked done in the emulator instead of being run (see LITE_SEED_METHOD); a few ms each.
+ * Accounts for the scale runs (thousands), made in bulk: see LITE_SEED_METHOD. A fraction of a
+ * millisecond each (one native X25519 key pair), in batches of `batch` per emulator call.
  */
-export async function registerLiteSeeds(emulator: RemoteEmulator, count: number, opts: { concurrency?: number } = {}): Promise<Seed[]> {
+export async function registerLiteSeeds(
+  emulator: RemoteEmulator,
+  count: number,
+  opts: { batch?: number; onProgress?: (done: number) => void } = {},
+): Promise<Seed[]> {
   const seeds: Seed[] = [];
-  const items = Array.from({ length: count }, () => nextNumber());
-  await inLanes(items, opts.concurrency ?? 16, async ({ numberId, phone }) => {
-    const creds = await pairedCreds(emulator, phone, true);
-    // what Baileys counts once the initial sync is done: the next login does not wait for history
-    creds.accountSyncCounter = 1;
-    seeds.push({ numberId, phone, creds, keys: {} });
-  });
+  if (count <= 0) return seeds;
+  const first = nextNumber();
+  const template = await pairedCreds(emulator, first.phone, true);
+  template.accountSyncCounter = 1;
+  seeds.push({ numberId: first.numberId, phone: first.phone, creds: template, keys: {} });
+  const shared = {
+    identityKey: template.signedIdentityKey.public,
+    registrationId: template.registrationId,
+    signedPreKey: { keyId: template.signedPreKey.keyId, publicKey: template.signedPreKey.keyPair.public, signature: template.signedPreKey.signature },
+  };
+  const batch = opts.batch ?? 500;
+  while (seeds.length < count) {
+    const numbers = Array.from({ length: Math.min(batch, count - seeds.length) }, () => ({ ...nextNumber(), noiseKey: Curve.generateKeyPair() }));
+    const devices = await emulator.registerBulk(
+      numbers.map((x) => ({ phone: x.phone, noiseKey: x.noiseKey.public })),
+      shared,
+    );
+    for (const [k, x] of numbers.entries()) {
+      const d = devices[k]!;
+      const creds = authFromSeed({ numberId: x.numberId, phone: x.phone, creds: template, keys: {} }).state.creds;
+      const lid = `${d.lid}:${d.deviceId}@lid`;
+      Object.assign(creds, {
+        noiseKey: x.noiseKey,
+        advSecretKey: randomBytes(32).toString('base64'),
+        me: { id: `${d.phone}:${d.deviceId}@s.whatsapp.net`, lid },
+        // what configureSuccessfulPairing records: the phone's identity (0x05-prefixed), under the LID
+        signalIdentities: [{ identifier: { name: lid, deviceId: 0 }, identifierKey: Buffer.concat([Buffer.from([5]), Buffer.from(d.accountKey)]) }],
+      });
+      seeds.push({ numberId: x.numberId, phone: x.phone, creds, keys: {} });
+    }
+    opts.onProgress?.(seeds.length);
+  }
   return seeds;
 }
 

@@ -22,7 +22,7 @@ export async function seedsFor(ctx: BenchContext, count: number): Promise<Seed[]
   if (pool.length < count) {
     const missing = count - pool.length;
     const t0 = Date.now();
-    pool.push(...(await registerLiteSeeds(ctx.emulator, missing, { concurrency: 32 })));
+    pool.push(...(await registerLiteSeeds(ctx.emulator, missing, { onProgress: (d) => ctx.log(`    ${d}/${missing}`) })));
     ctx.log(`  registered ${missing} more account(s) without a first login (scale runs) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
   return pool.slice(0, count);
