@@ -74,8 +74,14 @@ async function main(): Promise<void> {
     before = await settledUsage();
     await worker.start();
     const deadline = Date.now() + timeoutMs;
+    let report = Date.now() + 10_000;
     while (worker.sessions.connectedCount < n) {
       if (Date.now() > deadline) throw new Error(`worker: ${worker.sessions.connectedCount}/${n} connected after ${timeoutMs} ms`);
+      if (Date.now() > report) {
+        // progress for the scale runs (minutes): the parent prints it
+        process.stdout.write(`BENCH_PROGRESS ${worker.sessions.connectedCount}/${n} connected, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB\n`);
+        report += 10_000;
+      }
       await sleep(50);
     }
     stop = () => worker.stop();

@@ -15,6 +15,9 @@
  */
 import { configureSuccessfulPairing, Curve, initAuthCreds, type AuthenticationCreds } from '@whiskeysockets/baileys';
 import { randomBytes } from 'node:crypto';
+import { cp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodeSessionId, SESSIONS_PREFIX } from '../../src/storage/object-keys.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config/config.js';
 import { sessionIdFor } from '../../src/commands/session-identity.js';
@@ -135,7 +138,8 @@ export async function seedWorkerStorage(env: Record<string, string | undefined>,
   const config = loadConfig(env);
   const storage = await createStorageFromConfig(storageOptions(config.storage));
   const now = Date.now();
-  await inLanes(seeds, 16, async (seed) => {
+  // each object is written durably (fsync): the lanes overlap those waits
+  await inLanes(seeds, 64, async (seed) => {
     const sessionId = sessionIdFor(seed.numberId, seed.phone);
     const copy = authFromSeed(seed);
     await storage.store.saveMeta({
@@ -154,4 +158,34 @@ export async function seedWorkerStorage(env: Record<string, string | undefined>,
     await handle.close();
   });
   await storage.close();
+}
+
+/**
+ * Local-disk storages for several N from ONE seeding: the largest set of sessions is written once
+ * into a master folder through the worker's own store (as `seedWorkerStorage`), and each storage
+ * gets a copy of the first n session folders. Writing through the store costs a few fsyncs per
+ * object (the store is durable): 5,000 sessions take minutes on this disk, a copy seconds. The
+ * metadata names one worker id, so every storage made from one cache is for that worker id.
+ */
+export class LocalSeedCache {
+  private seeded = 0;
+
+  constructor(
+    /** Worker environment for the master folder (STORAGE_DIR, worker id, encryption key). */
+    private readonly masterEnv: Record<string, string | undefined>,
+  ) {}
+
+  /** Fills `dir` (a fresh storage folder) with the sessions of `seeds`, seeding the master first if needed. */
+  async fill(seeds: readonly Seed[], dir: string): Promise<void> {
+    if (seeds.length > this.seeded) {
+      await seedWorkerStorage(this.masterEnv, seeds.slice(this.seeded));
+      this.seeded = seeds.length;
+    }
+    const from = join(this.masterEnv.STORAGE_DIR!, SESSIONS_PREFIX);
+    const to = join(dir, SESSIONS_PREFIX);
+    await inLanes(seeds, 32, async (seed) => {
+      const segment = encodeSessionId(sessionIdFor(seed.numberId, seed.phone));
+      await cp(join(from, segment), join(to, segment), { recursive: true });
+    });
+  }
 }

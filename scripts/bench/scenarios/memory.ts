@@ -7,13 +7,13 @@
  * Accounts are made once per run and reused: see seed.ts.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchBroker } from '../broker.js';
 import { serializeSeeds, type Seed } from '../baseline.js';
 import { figure, removeDir, tempDir, type BenchContext } from '../context.js';
-import { SEED_METHOD, seedWorkerStorage } from '../seed.js';
+import { LocalSeedCache, SEED_METHOD } from '../seed.js';
 import type { Figure, ScenarioResult } from '../types.js';
 import { workerEnv } from '../worker-side.js';
 import { FULL_SEEDS, seedsFor } from './seeds-pool.js';
@@ -95,22 +95,27 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
   const scale = { worker: [] as Array<{ idle: WindowStats; load: WindowStats }>, baseline: [] as Array<{ idle: WindowStats; load: WindowStats }> };
   try {
     const seeds: Seed[] = await seedsFor(ctx, Math.max(...ns));
+    // one worker id for every N (one after the other): the storages are copies of one seeding
+    const workerId = 'bench-mem';
+    broker.trackWorker(workerId);
+    const envFor = (dir: string) => ({
+      ...workerEnv({
+        workerId,
+        emulatorUrl: ctx.emulator.url,
+        rootPublicKeyHex: ctx.emulator.rootPublicKeyHex,
+        storageDir: dir,
+        extra: { RESTORE_CONCURRENCY: String(concurrency) },
+      }),
+      ...broker.env,
+    });
+    const cache = new LocalSeedCache(envFor(tempDir(ctx, 'mem-master')));
     for (const n of ns) {
       const subset = seeds.slice(0, n);
       const dir = tempDir(ctx, `mem-${n}`);
-      const workerId = `bench-mem-${n}`;
-      broker.trackWorker(workerId);
-      const env = {
-        ...workerEnv({
-          workerId,
-          emulatorUrl: ctx.emulator.url,
-          rootPublicKeyHex: ctx.emulator.rootPublicKeyHex,
-          storageDir: dir,
-          extra: { RESTORE_CONCURRENCY: String(concurrency) },
-        }),
-        ...broker.env,
-      };
-      await seedWorkerStorage(env, subset);
+      const env = envFor(dir);
+      const seeded0 = Date.now();
+      await cache.fill(subset, dir);
+      if (n >= 1000) ctx.log(`  memory N=${n}: storage seeded in ${((Date.now() - seeded0) / 1000).toFixed(1)} s`);
       const seedFile = join(dir, 'seeds.json');
       writeFileSync(seedFile, serializeSeeds(subset));
       const common = {
@@ -133,6 +138,9 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
           let load: ContactLoad | undefined;
           const emuCpu: number[] = [];
           const onLine = (line: string): void => {
+            if (line.startsWith('BENCH_PROGRESS ') && n >= 1000) ctx.log(`    ${side}: ${line.slice('BENCH_PROGRESS '.length)}`);
+            // development: the worker's own log (BENCH_WORKER_LOG_LEVEL) kept in a file
+            if (process.env.BENCH_CHILD_LOG && line.startsWith('{')) appendFileSync(process.env.BENCH_CHILD_LOG, `${line}\n`);
             if (line !== 'BENCH_LOAD_START') return;
             load = new ContactLoad(ctx.emulator, loadTargets);
             void ctx.emulator.cpuSeconds().then((c) => emuCpu.push(c));

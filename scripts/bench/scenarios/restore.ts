@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { BenchBroker } from '../broker.js';
 import { authFromSeed, openClient, type BareClient, type Seed } from '../baseline.js';
 import { figure, removeDir, tempDir, withTimeout, type BenchContext } from '../context.js';
-import { SEED_METHOD, seedWorkerStorage } from '../seed.js';
+import { LocalSeedCache, SEED_METHOD, seedWorkerStorage } from '../seed.js';
 import type { ScenarioResult } from '../types.js';
 import { buildWorker, s3Env, workerEnv } from '../worker-side.js';
 import { startS3rverChild, type S3Child } from '../s3.js';
@@ -127,14 +127,12 @@ export async function restoreScenario(ctx: BenchContext): Promise<ScenarioResult
     s3 = await startS3rverChild();
     const seeds = await seedsFor(ctx, Math.max(...ns));
     if (!(await ctx.emulator.hasContact(PROBE_CONTACT))) await ctx.emulator.addContact(PROBE_CONTACT);
-    for (const { n, driver } of list) {
-      const subset = seeds.slice(0, n);
-      const timeoutMs = 60_000 + n * 300;
-      const rounds = roundsFor(ctx.quick, n);
-      const dir = tempDir(ctx, `restore-${driver}-${n}`);
-      const workerId = `bench-restore-${driver}-${n}`;
+    const s3Child = s3;
+    // one worker id per driver: the local storages are copies of one seeding, whose metadata names it
+    const envFor = (driver: Driver, n: number, dir: string) => {
+      const workerId = `bench-restore-${driver}`;
       broker.trackWorker(workerId);
-      const env = {
+      return {
         ...workerEnv({
           workerId,
           emulatorUrl: ctx.emulator.url,
@@ -143,13 +141,23 @@ export async function restoreScenario(ctx: BenchContext): Promise<ScenarioResult
           extra: {
             SESSION_ENCRYPTION_KEY: key,
             RESTORE_CONCURRENCY: process.env.BENCH_RESTORE_CONCURRENCY,
-            ...(driver === 's3' ? s3Env(s3.options(`bench-${ctx.runId}-${n}`)) : {}),
+            ...(driver === 's3' ? s3Env(s3Child.options(`bench-${ctx.runId}-${n}`)) : {}),
           },
         }),
         ...broker.env,
       };
+    };
+    const localCache = new LocalSeedCache(envFor('local', 0, tempDir(ctx, 'restore-master')));
+    for (const { n, driver } of list) {
+      const subset = seeds.slice(0, n);
+      const timeoutMs = 60_000 + n * 300;
+      const rounds = roundsFor(ctx.quick, n);
+      const dir = tempDir(ctx, `restore-${driver}-${n}`);
+      const env = envFor(driver, n, dir);
       const seeded0 = Date.now();
-      await seedWorkerStorage(env, subset);
+      // local disk: copies of one seeding (seed.ts LocalSeedCache); S3: written through the store
+      if (driver === 'local') await localCache.fill(subset, dir);
+      else await seedWorkerStorage(env, subset);
       if (n >= 1000) ctx.log(`  restore N=${n} ${driver}: storage seeded in ${((Date.now() - seeded0) / 1000).toFixed(1)} s`);
       const w: number[] = [];
       const b: number[] = [];
@@ -161,7 +169,7 @@ export async function restoreScenario(ctx: BenchContext): Promise<ScenarioResult
           const ownCpu0 = process.cpuUsage();
           const probes =
             side === 'worker' && driver === 'local' && n === probedN && r === 0
-              ? new LiveProbes(broker, workerId, PROBE_CONTACT, { intervalMs: 1000, answerTimeoutMs: 120_000 })
+              ? new LiveProbes(broker, env.WORKER_ID!, PROBE_CONTACT, { intervalMs: 1000, answerTimeoutMs: 120_000 })
               : undefined;
           const ms =
             side === 'worker' ? await workerRestore(env, broker, subset, timeoutMs, probes) : await bareRelogin(ctx.emulator.url, subset, timeoutMs);
