@@ -75,7 +75,12 @@ export class LiveProbes {
       this.opts.answerTimeoutMs,
       'probe qr_generated',
     );
-    const t0 = this.broker.publishCommand({ sessionId: numberId, action: 'create', data: { numberId, phoneNumber: phone, workerId: this.workerId }, timestamp: Date.now() });
+    const t0 = this.broker.publishCommand({
+      sessionId: numberId,
+      action: 'create',
+      data: { numberId, phoneNumber: phone, workerId: this.workerId },
+      timestamp: Date.now(),
+    });
     try {
       const [m] = await answer;
       this.samples.qr[phase].push(m!.at - t0);
@@ -87,7 +92,12 @@ export class LiveProbes {
   private async sendProbe(sender: { numberId: number; phone: string }): Promise<void> {
     const phase = this.phase;
     const requestId = `probe-${randomUUID()}`;
-    const answer = this.broker.messages.collect((b) => b?.action === 'message_sent' && b.requestId === requestId, 1, this.opts.answerTimeoutMs, 'probe message_sent');
+    const answer = this.broker.messages.collect(
+      (b) => b?.action === 'message_sent' && b.requestId === requestId,
+      1,
+      this.opts.answerTimeoutMs,
+      'probe message_sent',
+    );
     const t0 = this.broker.publishCommand({
       sessionId: sender.numberId,
       action: 'send_message',

@@ -73,7 +73,13 @@ function scaleFigures(n: number, scale: Windows): Figure[] {
     figure({ name: `N=${n} event-loop delay p99, 1% get 1 msg/s`, unit: 'ms', stat: 'mean', ...pick((x) => x.load.delayP99), ...targetFor('≤ 200 ms', 200) }),
     // µs of CPU per wall-clock second per open session (keep-alives only): × N / 10⁴ = % of one core
     figure({ name: `N=${n} idle CPU/session`, unit: 'µs/s', stat: 'mean', ...pick((x) => x.idle.cpuMicros / (x.idle.ms / 1000) / n) }),
-    figure({ name: `N=${n} process RSS under load (no GC)`, unit: 'MB', stat: 'mean', ...pick((x) => x.load.rss / MB), ...(n === 5000 ? targetFor('≤ 2 GB (2048 MB)', 2048) : {}) }),
+    figure({
+      name: `N=${n} process RSS under load (no GC)`,
+      unit: 'MB',
+      stat: 'mean',
+      ...pick((x) => x.load.rss / MB),
+      ...(n === 5000 ? targetFor('≤ 2 GB (2048 MB)', 2048) : {}),
+    }),
   ];
 }
 
@@ -155,7 +161,8 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
           if (res.idle && res.load) {
             const emuLoadCpu = emuCpu.length ? (await ctx.emulator.cpuSeconds()) - emuCpu[0]! : NaN;
             scale[side].push({ idle: res.idle, load: res.load });
-            const w = (x: WindowStats) => `delay p50 ${x.delayP50.toFixed(1)} / p99 ${x.delayP99.toFixed(1)} / max ${x.delayMax.toFixed(0)} ms, CPU ${((x.cpuMicros / x.ms / 1000) * 100).toFixed(1)}% of a core`;
+            const w = (x: WindowStats) =>
+              `delay p50 ${x.delayP50.toFixed(1)} / p99 ${x.delayP99.toFixed(1)} / max ${x.delayMax.toFixed(0)} ms, CPU ${((x.cpuMicros / x.ms / 1000) * 100).toFixed(1)}% of a core`;
             const line = `N=${n} ${side}: idle ${(res.idle.ms / 1000).toFixed(0)} s: ${w(res.idle)}; load (${loadTargets.length} msg/s offered to ${loadTargets.length} sessions: ${loadStats?.done ?? 0} sent, ${loadStats?.failed ?? 0} failed${loadStats?.firstError ? ` (${loadStats.firstError})` : ''}; emulator ${((emuLoadCpu / (res.load.ms / 1000)) * 100).toFixed(0)}% of a core) ${(res.load.ms / 1000).toFixed(0)} s: ${w(res.load)}, RSS ${(res.load.rss / MB).toFixed(0)} MB`;
             ctx.log(`  ${line}`);
             notes.push(line);

@@ -30,10 +30,7 @@ function cases(quick: boolean): Array<{ n: number; driver: Driver }> {
   if (envNs) return envNs.flatMap((n) => (envDrivers ?? ['local', 's3']).map((driver) => ({ n, driver })));
   const all: Array<{ n: number; driver: Driver }> = quick
     ? [20].flatMap((n) => (['local', 's3'] as const).map((driver) => ({ n, driver })))
-    : [
-        ...[100, 500, 1000].flatMap((n) => (['local', 's3'] as const).map((driver) => ({ n, driver }))),
-        { n: 5000, driver: 'local' as const },
-      ];
+    : [...[100, 500, 1000].flatMap((n) => (['local', 's3'] as const).map((driver) => ({ n, driver }))), { n: 5000, driver: 'local' as const }];
   return envDrivers ? all.filter((c) => envDrivers.includes(c.driver)) : all;
 }
 
@@ -171,8 +168,7 @@ export async function restoreScenario(ctx: BenchContext): Promise<ScenarioResult
             side === 'worker' && driver === 'local' && n === probedN && r === 0
               ? new LiveProbes(broker, env.WORKER_ID!, PROBE_CONTACT, { intervalMs: 1000, answerTimeoutMs: 120_000 })
               : undefined;
-          const ms =
-            side === 'worker' ? await workerRestore(env, broker, subset, timeoutMs, probes) : await bareRelogin(ctx.emulator.url, subset, timeoutMs);
+          const ms = side === 'worker' ? await workerRestore(env, broker, subset, timeoutMs, probes) : await bareRelogin(ctx.emulator.url, subset, timeoutMs);
           if (probes) probed = probes.samples;
           let extra = '';
           if (n >= 1000) {
@@ -265,8 +261,10 @@ function probeFigures(n: number, p: ProbeSamples, notes: string[]): ReturnType<t
   ] as const) {
     const during = p[kind].during;
     const after = p[kind].after;
-    if (during.length) out.push(figure({ name: `N=${n} local: ${kind === 'qr' ? 'QR' : 'send'} latency during restore`, unit: 'ms', worker: during, baseline: null }));
-    if (after.length) out.push(figure({ name: `N=${n} local: ${kind === 'qr' ? 'QR' : 'send'} latency after restore`, unit: 'ms', worker: after, baseline: null }));
+    if (during.length)
+      out.push(figure({ name: `N=${n} local: ${kind === 'qr' ? 'QR' : 'send'} latency during restore`, unit: 'ms', worker: during, baseline: null }));
+    if (after.length)
+      out.push(figure({ name: `N=${n} local: ${kind === 'qr' ? 'QR' : 'send'} latency after restore`, unit: 'ms', worker: after, baseline: null }));
     const d = during.length ? summarize(during) : undefined;
     const a = after.length ? summarize(after) : undefined;
     notes.push(
