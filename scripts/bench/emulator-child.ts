@@ -21,6 +21,11 @@ export interface RegisterArgs {
   registrationId: number;
   signedPreKey: { keyId: number; publicKey: Uint8Array; signature: Uint8Array };
   advSecret: Uint8Array;
+  /**
+   * The device's first login is taken as done (no app-state key share or history bootstrap at its
+   * next login): for accounts that are only ever restored, made by the thousand (see seed.ts).
+   */
+  firstLoginDone?: boolean;
 }
 
 async function main(): Promise<void> {
@@ -28,10 +33,25 @@ async function main(): Promise<void> {
   for (const k of ['log', 'info', 'warn', 'error', 'debug'] as const) console[k] = () => undefined;
   const emu = await startEmulator({ skipPrekeyUpload: process.env.BENCH_EMULATOR_SKIP_PREKEY_UPLOAD !== '0' });
 
-  const register = (a: RegisterArgs) => {
-    const phone = normalizePhone(a.phone);
+  const addDevice = (phone: string, a: Omit<RegisterArgs, 'phone' | 'advSecret'>) => {
     const account = emu.accounts.getOrCreate(phone);
     const deviceId = account.nextDeviceId++;
+    account.devices.set(deviceId, {
+      deviceId,
+      noiseKey: Buffer.from(a.noiseKey),
+      identityKey: Buffer.from(a.identityKey),
+      registrationId: a.registrationId,
+      signedPreKey: { keyId: a.signedPreKey.keyId, publicKey: Buffer.from(a.signedPreKey.publicKey), signature: Buffer.from(a.signedPreKey.signature) },
+      preKeys: new Map(),
+      bootstrapped: a.firstLoginDone === true,
+      offlineQueue: [],
+    });
+    return { account, deviceId };
+  };
+
+  const register = (a: RegisterArgs) => {
+    const phone = normalizePhone(a.phone);
+    const { account, deviceId } = addDevice(phone, a);
     const { stanza } = buildPairSuccess({
       phone,
       lid: account.lid,
@@ -40,18 +60,20 @@ async function main(): Promise<void> {
       accountKey: account.phoneDevice.identityRaw,
       companionIdentity: a.identityKey,
     });
-    account.devices.set(deviceId, {
-      deviceId,
-      noiseKey: Buffer.from(a.noiseKey),
-      identityKey: Buffer.from(a.identityKey),
-      registrationId: a.registrationId,
-      signedPreKey: { keyId: a.signedPreKey.keyId, publicKey: Buffer.from(a.signedPreKey.publicKey), signature: Buffer.from(a.signedPreKey.signature) },
-      preKeys: new Map(),
-      bootstrapped: false,
-      offlineQueue: [],
-    });
     return { stanza };
   };
+
+  /**
+   * Thousands of devices at once for the scale bench (seed.ts registerLiteSeeds): each with its
+   * own noise key, the rest of the registration shared, first login taken as done; no
+   * <pair-success> (its signature is the costly part). Answers what the client's creds need.
+   */
+  const registerBulk = (items: Array<{ phone: string; noiseKey: Uint8Array }>, shared: Omit<RegisterArgs, 'phone' | 'noiseKey' | 'advSecret'>) =>
+    items.map(({ phone, noiseKey }) => {
+      const digits = normalizePhone(phone);
+      const { account, deviceId } = addDevice(digits, { ...shared, noiseKey, firstLoginDone: true });
+      return { phone: digits, lid: account.lid, deviceId, accountKey: account.phoneDevice.identityRaw.public };
+    });
 
   const ops: Record<string, (...args: any[]) => unknown> = {
     info: () => ({ url: emu.url, rootPublicKeyHex: emu.rootPublicKeyHex }),
@@ -74,7 +96,17 @@ async function main(): Promise<void> {
         what: `${count} messages of ${jid} received by ${phone}`,
       }),
     register,
+    registerBulk,
     memory: () => process.memoryUsage(),
+    cpuSeconds: () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    },
+    /** One text from an emulated contact to an account (the contact is made on first use). */
+    contactSends: async (contactPhone: string, accountPhone: string, text: string) => {
+      if (!emu.contacts.get(contactPhone)) emu.addContact(contactPhone);
+      await emu.sendMessage(contactPhone, accountPhone, text);
+    },
   };
 
   process.on('message', (msg: { id: number; op: string; args: unknown[] }) => {

@@ -128,6 +128,23 @@ export class RemoteEmulator {
     return this.call('memory');
   }
 
+  /** CPU time (user + system) the emulator process used so far. */
+  cpuSeconds(): Promise<number> {
+    return this.call('cpuSeconds');
+  }
+
+  /** An emulated contact (made on first use) sends a text to an account. */
+  contactSends(contactPhone: string, accountPhone: string, text: string): Promise<void> {
+    return this.call('contactSends', contactPhone, accountPhone, text);
+  }
+
+  registerBulk(
+    items: Array<{ phone: string; noiseKey: Uint8Array }>,
+    shared: Omit<RegisterArgs, 'phone' | 'noiseKey' | 'advSecret'>,
+  ): Promise<Array<{ phone: string; lid: string; deviceId: number; accountKey: Uint8Array }>> {
+    return this.call('registerBulk', items, shared);
+  }
+
   register(args: RegisterArgs): Promise<{ stanza: any }> {
     return this.call('register', args);
   }

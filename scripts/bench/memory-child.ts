@@ -4,10 +4,13 @@
  * BENCH_SIDE=baseline: N bare Baileys sockets log in from the seeds in BENCH_SEED_FILE.
  * Measures RSS and heap after GC before any session and once all N are open and settled, and
  * prints one line `BENCH_RESULT {...}`.
+ * With BENCH_IDLE_MS / BENCH_LOAD_MS (the scale figures): then an idle window (keep-alives only:
+ * event-loop delay and CPU), a line `BENCH_LOAD_START` (the parent then has emulated contacts send
+ * to 1% of the sessions each second) and a load window (event-loop delay, CPU, RSS without GC).
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { authFromSeed, inLanes, openClient, parseSeeds, type BareClient } from './baseline.js';
 import { buildWorker, trustFromHex } from './worker-side.js';
 import { installSharedAsyncLocalStorage } from '../../src/whatsapp/shared-async-local-storage.js';
@@ -21,6 +24,39 @@ async function settledUsage(): Promise<{ rss: number; heapUsed: number }> {
   }
   const m = process.memoryUsage();
   return { rss: m.rss, heapUsed: m.heapUsed };
+}
+
+export interface WindowStats {
+  ms: number;
+  /** Event-loop delay (monitorEventLoopDelay, 10 ms resolution, minus those 10 ms), ms. */
+  delayP50: number;
+  delayP99: number;
+  delayMax: number;
+  /** CPU (user + system) over the window, µs. */
+  cpuMicros: number;
+  /** RSS at the end of the window, no forced GC. */
+  rss: number;
+}
+
+/** Event-loop delay and CPU of this process over `ms` of wall time. */
+async function measureWindow(ms: number): Promise<WindowStats> {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  h.enable();
+  await sleep(ms);
+  h.disable();
+  const cpu = process.cpuUsage(cpu0);
+  // the histogram records the interval between two 10 ms timer ticks: the delay is what exceeds 10 ms
+  const toMs = (ns: number) => Math.max(0, ns / 1e6 - 10);
+  return {
+    ms: performance.now() - t0,
+    delayP50: toMs(h.percentile(50)),
+    delayP99: toMs(h.percentile(99)),
+    delayMax: toMs(h.max),
+    cpuMicros: cpu.user + cpu.system,
+    rss: process.memoryUsage().rss,
+  };
 }
 
 async function main(): Promise<void> {
@@ -38,8 +74,14 @@ async function main(): Promise<void> {
     before = await settledUsage();
     await worker.start();
     const deadline = Date.now() + timeoutMs;
+    let report = Date.now() + 10_000;
     while (worker.sessions.connectedCount < n) {
       if (Date.now() > deadline) throw new Error(`worker: ${worker.sessions.connectedCount}/${n} connected after ${timeoutMs} ms`);
+      if (Date.now() > report) {
+        // progress for the scale runs (minutes): the parent prints it
+        process.stdout.write(`BENCH_PROGRESS ${worker.sessions.connectedCount}/${n} connected, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB\n`);
+        report += 10_000;
+      }
       await sleep(50);
     }
     stop = () => worker.stop();
@@ -63,7 +105,15 @@ async function main(): Promise<void> {
   const openMs = performance.now() - t0;
   await sleep(settleMs);
   const after = await settledUsage();
-  process.stdout.write(`BENCH_RESULT ${JSON.stringify({ side, n, before, after, openMs })}\n`);
+  const idleMs = Number(process.env.BENCH_IDLE_MS ?? 0);
+  const loadMs = Number(process.env.BENCH_LOAD_MS ?? 0);
+  const idle = idleMs > 0 ? await measureWindow(idleMs) : undefined;
+  let load: WindowStats | undefined;
+  if (loadMs > 0) {
+    process.stdout.write('BENCH_LOAD_START\n');
+    load = await measureWindow(loadMs);
+  }
+  process.stdout.write(`BENCH_RESULT ${JSON.stringify({ side, n, before, after, openMs, idle, load })}\n`);
   await Promise.race([stop(), sleep(5000)]);
 }
 

@@ -6,8 +6,12 @@
  *
  * Development knobs (environment; with --only, nothing is written): BENCH_RESTORE_NS=100,500,
  * BENCH_RESTORE_DRIVERS=local,s3, BENCH_RESTORE_CONCURRENCY=n, BENCH_MEMORY_NS=500,
- * BENCH_MEMORY_WHATIF=1 (adds a bare-Baileys-with-the-shared-AsyncLocalStorage child, as a note).
- * BENCH_THROUGHPUT_OWN_QUEUE=1 (send-throughput: the worker's commands on its own queue, no forward hop).
+ * BENCH_MEMORY_WHATIF=1 (adds a bare-Baileys-with-the-shared-AsyncLocalStorage child, as a note),
+ * BENCH_THROUGHPUT_OWN_QUEUE=1 (send-throughput: the worker's commands on its own queue, no forward hop),
+ * BENCH_MEMORY_WINDOW_MS=30000 (idle and load windows of the scale figures, at the largest N),
+ * BENCH_FULL_SEEDS=1000 (accounts made with a real first login; the rest in bulk, seed.ts),
+ * BENCH_WORKER_LOG_LEVEL=warn with BENCH_CHILD_LOG=/tmp/file (the memory child worker's log).
+ * Full mode goes to 5,000 open sessions (memory) and restores (local disk; 1,000 on S3): issue 15.
  * The emulator runs in its own process (emulator-child.ts); so does s3rver and, in the memory
  * scenario, each side.
  */

@@ -48,19 +48,14 @@ export const identityAddress = (identityKey: Uint8Array): libsignal.ProtocolAddr
 export class SignalDevice {
   readonly identity: SignalKeyPair = toKeyPair(curve.generateKeyPair());
   readonly registrationId: number = (Math.floor(Math.random() * 0x3ffe) + 1) & 0x3fff;
-  readonly signedPreKey: { keyId: number; keyPair: SignalKeyPair; signature: Buffer };
+  private readonly signedPreKeyPair: SignalKeyPair = toKeyPair(curve.generateKeyPair());
+  private signedPreKeySigned: { keyId: number; keyPair: SignalKeyPair; signature: Buffer } | undefined;
   private readonly preKeys = new Map<number, SignalKeyPair>();
   private nextPreKeyId = 1;
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly storage: SignalStorage;
 
   constructor() {
-    const keyPair = toKeyPair(curve.generateKeyPair());
-    this.signedPreKey = {
-      keyId: 1,
-      keyPair,
-      signature: Buffer.from(curve.calculateSignature(this.identity.privKey, keyPair.pubKey)),
-    };
     this.storage = {
       loadSession: async (id) => this.sessions.get(id),
       storeSession: async (id, record) => {
@@ -71,10 +66,24 @@ export class SignalDevice {
       removePreKey: (id) => {
         this.preKeys.delete(Number(id));
       },
-      loadSignedPreKey: () => this.signedPreKey.keyPair,
+      loadSignedPreKey: () => this.signedPreKeyPair,
       getOurRegistrationId: () => this.registrationId,
       getOurIdentity: () => this.identity,
     };
+  }
+
+  /**
+   * Signed on first use: the signature is a pure-JS curve25519 operation (libsignal's
+   * curve25519-js, ~10 ms), and most accounts' phones are never asked for their bundle; making
+   * thousands of accounts (the scale bench) would otherwise spend most of its time here.
+   */
+  get signedPreKey(): { keyId: number; keyPair: SignalKeyPair; signature: Buffer } {
+    this.signedPreKeySigned ??= {
+      keyId: 1,
+      keyPair: this.signedPreKeyPair,
+      signature: Buffer.from(curve.calculateSignature(this.identity.privKey, this.signedPreKeyPair.pubKey)),
+    };
+    return this.signedPreKeySigned;
   }
 
   /** 32-byte identity public key (the wire format). */
