@@ -220,13 +220,21 @@ describe('a proxy per number (SOCKS5 and HTTP CONNECT in front of the emulator)'
       const before = offered();
       const wsBefore = emulator.clientAddresses.length;
       // an IP literal: the command is rejected as it is parsed
-      await send(48, { phoneNumber: '+221771230048', settings: { proxy: `http://${enc(USER)}:${enc(PASSWORD)}@127.0.0.1:${httpProxy.port}` } }, 'strict-literal');
+      await send(
+        48,
+        { phoneNumber: '+221771230048', settings: { proxy: `http://${enc(USER)}:${enc(PASSWORD)}@127.0.0.1:${httpProxy.port}` } },
+        'strict-literal',
+      );
       const rejected = await strict.events.untilAction('command_rejected', (e) => e.requestId === 'strict-literal', 20_000);
       expect(rejected).toMatchObject({ code: 'INVALID_COMMAND', command: 'create' });
       expect(rejected.reason).toBe("settings.proxy: the proxy's address 127.0.0.1 is loopback (not in PROXY_ALLOWED_HOSTS)");
       // a name: resolved at connect, refused, reported as the session's proxy failure (the address untold)
       const sid = 'session_49_+221771230049';
-      await send(49, { phoneNumber: '+221771230049', settings: { proxy: `socks5://${enc(USER)}:${enc(PASSWORD)}@localhost:${socksProxy.port}` } }, 'strict-name');
+      await send(
+        49,
+        { phoneNumber: '+221771230049', settings: { proxy: `socks5://${enc(USER)}:${enc(PASSWORD)}@localhost:${socksProxy.port}` } },
+        'strict-name',
+      );
       const refused = await strict.events.untilAction('disconnected', forSession(sid), 30_000);
       expect(refused).toMatchObject({ proxyFailure: 'proxy_not_allowed', willReconnect: true });
       expect(refused.reason).toBe(

@@ -124,14 +124,22 @@ describe('a proxy host resolved at connect time', () => {
       const agent = createProxyAgent(`${scheme}://u:s3cret@proxy.example:${proxy.port}`, {
         addressPolicy: policy().allowed,
         // rebinding: one public address and one internal, every address is checked
-        resolve: async (host) => (asked.push(host), [{ address: '8.8.8.8', family: 4 }, { address: '127.0.0.1', family: 4 }]),
+        resolve: async (host) => (
+          asked.push(host),
+          [
+            { address: '8.8.8.8', family: 4 },
+            { address: '127.0.0.1', family: 4 },
+          ]
+        ),
         onFailure: (f) => reported.push(f.code),
       });
       const err = await get(agent, targetPort);
       expect(err).toBeInstanceOf(ProxyError);
       const failure = (err as ProxyError).failure;
       expect(failure.code).toBe('proxy_not_allowed');
-      expect(failure.detail).toBe(`${scheme}://u:***@proxy.example:${proxy.port}: the proxy may not be used: proxy.example resolves to an address that is loopback (not in PROXY_ALLOWED_HOSTS)`);
+      expect(failure.detail).toBe(
+        `${scheme}://u:***@proxy.example:${proxy.port}: the proxy may not be used: proxy.example resolves to an address that is loopback (not in PROXY_ALLOWED_HOSTS)`,
+      );
       expect(failure.detail).not.toContain('127.0.0.1');
       expect(reported).toEqual(['proxy_not_allowed']);
       expect(asked).toEqual(['proxy.example']);
@@ -139,23 +147,20 @@ describe('a proxy host resolved at connect time', () => {
     },
   );
 
-  it.each(['http', 'socks5'])(
-    '%s: an allowed name connects to the address that was checked (resolved once: the name exists nowhere else)',
-    async (scheme) => {
-      const proxy = proxyOf(scheme);
-      const before = proxy.connections;
-      let resolved = 0;
-      for (const allowed of [['proxy.invalid'], ['127.0.0.0/8']]) {
-        const agent = createProxyAgent(`${scheme}://proxy.invalid:${proxy.port}`, {
-          addressPolicy: policy(allowed).allowed,
-          resolve: async () => (resolved++, [{ address: '127.0.0.1', family: 4 }]),
-        });
-        expect(await get(agent, targetPort)).toBe(200);
-      }
-      expect(resolved).toBe(2);
-      expect(proxy.connections - before).toBe(2);
-    },
-  );
+  it.each(['http', 'socks5'])('%s: an allowed name connects to the address that was checked (resolved once: the name exists nowhere else)', async (scheme) => {
+    const proxy = proxyOf(scheme);
+    const before = proxy.connections;
+    let resolved = 0;
+    for (const allowed of [['proxy.invalid'], ['127.0.0.0/8']]) {
+      const agent = createProxyAgent(`${scheme}://proxy.invalid:${proxy.port}`, {
+        addressPolicy: policy(allowed).allowed,
+        resolve: async () => (resolved++, [{ address: '127.0.0.1', family: 4 }]),
+      });
+      expect(await get(agent, targetPort)).toBe(200);
+    }
+    expect(resolved).toBe(2);
+    expect(proxy.connections - before).toBe(2);
+  });
 
   it("a session's agents: the operator's PROXY_URL goes anywhere, any other proxy (a command's, a stored one) is checked", async () => {
     const url = `http://127.0.0.1:${http.port}`;
