@@ -5,7 +5,7 @@
  */
 import type { WAVersion } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
-import type { Config } from './config/config.js';
+import { proxyPolicyOf, type Config } from './config/config.js';
 import { join } from 'node:path';
 import { BlobMessageHistory } from './messaging/message-history.js';
 import { BlobPollArchive } from './messaging/poll-archive.js';
@@ -30,6 +30,8 @@ export async function composeWorker(
     logger: logger.child({ component: 'baileys' }, { level: config.whatsapp.logLevel }),
     // TLS for media hosts is Node's: NODE_EXTRA_CA_CERTS adds a CA (an emulator's self-signed one).
     media: { extraHosts: config.whatsapp.extraMediaHosts, timeoutMs: config.messaging.mediaFetchTimeoutMs },
+    // a number's own proxy only where PROXY_ALLOWED_HOSTS allows (also one stored from an earlier command)
+    proxyPolicy: proxyPolicyOf(config),
   });
   // Media next to the session storage; the message history in the session store's blobs, through
   // its codec (encrypted when SESSION_ENCRYPTION_KEY is set).

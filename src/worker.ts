@@ -6,7 +6,7 @@ import { QueueConsumer } from './broker/queue-consumer.js';
 import { declareTopology } from './broker/topology.js';
 import { WorkerQueues } from './broker/worker-queues.js';
 import { createCommandHandler, type CommandHandlerDeps } from './commands/command-handler.js';
-import type { Config } from './config/config.js';
+import { proxyPolicyOf, type Config } from './config/config.js';
 import { EventPublisher } from './events/event-publisher.js';
 import { HealthFileWriter } from './fleet/health-file.js';
 import { Heartbeat } from './fleet/heartbeat.js';
@@ -172,6 +172,7 @@ export class Worker {
         maxAgeMs: config.commandMaxAgeMs,
         maxClockSkewMs: config.commandMaxClockSkewMs,
         maxCheckNumbers: config.checkNumbersMaxBatch,
+        proxyPolicy: proxyPolicyOf(config),
       },
       fleet: {
         commandsQueue: config.queues.commands,

@@ -6,6 +6,7 @@ import { isPacedReturn } from '../broker/delay-queue.js';
 import type { Events } from '../events/event-publisher.js';
 import { describeError, isWorkerError, OwnedByAnotherWorker } from '../util/errors.js';
 import type { Command } from './command.js';
+import type { ProxyPolicy } from '../util/proxy-url.js';
 import { AttemptCounter, judgeFailure } from './command-outcome.js';
 import { parseCommand, type CommandHint } from './parse-command.js';
 import { refuseForwardTarget, routeCommand } from './routing.js';
@@ -20,8 +21,8 @@ export interface CommandHandlerDeps {
   /** Largest base64 media a send_message may carry (MEDIA_MAX_BYTES). */
   maxMediaBytes?: number;
   maxAttempts: number;
-  /** Parsing bounds beyond size (COMMAND_MAX_DEPTH, COMMAND_MAX_AGE_MS, COMMAND_MAX_CLOCK_SKEW_MS, CHECK_NUMBERS_MAX_BATCH). */
-  parseLimits?: { maxDepth?: number; maxAgeMs?: number; maxClockSkewMs?: number; maxCheckNumbers?: number };
+  /** Parsing bounds beyond size (COMMAND_MAX_DEPTH, COMMAND_MAX_AGE_MS, COMMAND_MAX_CLOCK_SKEW_MS, CHECK_NUMBERS_MAX_BATCH, PROXY_ALLOWED_HOSTS). */
+  parseLimits?: { maxDepth?: number; maxAgeMs?: number; maxClockSkewMs?: number; maxCheckNumbers?: number; proxyPolicy?: ProxyPolicy };
   /** Which worker ids commands may be moved to (see `refuseForwardTarget`). */
   fleet?: { commandsQueue: string; reservedQueues: readonly string[]; workerIds: readonly string[] | undefined };
   /** The broker user workers publish as: worker-to-worker commands (`release`) must carry it as their validated `user_id`. */

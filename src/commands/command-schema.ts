@@ -212,7 +212,7 @@ export const sessionSettingsSchema = z
       .nullable()
       .optional()
       .describe(
-        'The proxy the number\'s WhatsApp socket and media transfers go through (README "Proxies"): socks5://, socks5h://, socks://, http:// or https:// (CONNECT), optional user:password@, no path; it may be a private address. Stored encrypted with the session; events show it without its password. Takes effect at once: a running session reconnects through it. null: back to PROXY_URL.',
+        'The proxy the number\'s WhatsApp socket and media transfers go through (README "Proxies"): socks5://, socks5h://, socks://, http:// or https:// (CONNECT), optional user:password@, no path; at a public address, or a private one PROXY_ALLOWED_HOSTS allows (an IP literal refused: INVALID_COMMAND; a name refused at connect: disconnected with proxyFailure proxy_not_allowed). Stored encrypted with the session; events show it without its password. Takes effect at once: a running session reconnects through it. null: back to PROXY_URL.',
       ),
   })
   .describe("create / update_settings: the number's own settings, stored with its session (they survive restarts).");

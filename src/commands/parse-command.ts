@@ -13,7 +13,7 @@ import { parseCheckNumbers } from './parse-check-numbers.js';
 import { parseMarkRead } from './parse-mark-read.js';
 import { parseSendPresence } from './parse-send-presence.js';
 import { parseRejectCall } from './parse-reject-call.js';
-import { parseSettingsUpdate } from './parse-settings.js';
+import { parseSettingsUpdate, settingsProxyRefusal } from './parse-settings.js';
 import { isProfileAction, parseProfileCommand, PROFILE_ANSWERED_BY } from './parse-profile-commands.js';
 import { parseDeleteMessage, parseEditMessage } from './parse-edit-delete.js';
 import { GROUP_ANSWERED_BY, isGroupAction, parseGroupCommand } from './parse-group-commands.js';
@@ -180,7 +180,7 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: ParseLimit
       return { ok: true, command: { ...base, action, requestId, callId: call.callId, from: call.from } };
     }
     if (action === 'update_settings') {
-      const update = parseSettingsUpdate(data.settings ?? msg.settings);
+      const update = parseSettingsUpdate(data.settings ?? msg.settings, limits.proxyPolicy);
       if (!update.ok) return fail(update.code, update.reason, fullHint);
       return { ok: true, command: { ...base, action, requestId, settings: update.settings } };
     }
@@ -229,6 +229,8 @@ export function parseCommand(body: Buffer, meta: MessageMeta, limits: ParseLimit
   if (settings !== undefined && msg.action !== 'create') {
     return fail('INVALID_COMMAND', `"${msg.action}" takes no "settings" (create and update_settings do)`, { ...hint, numberId });
   }
+  const proxyRefused = settings ? settingsProxyRefusal(settings, limits.proxyPolicy) : undefined;
+  if (proxyRefused) return fail('INVALID_COMMAND', proxyRefused, { ...hint, numberId, ...(base.sessionId ? { sessionId: base.sessionId } : {}) });
   return {
     ok: true,
     command: { ...base, action: msg.action, ...(handoverTo !== undefined ? { handoverTo } : {}), ...(settings !== undefined ? { settings } : {}) },

@@ -1,3 +1,5 @@
+import type { ProxyPolicy } from '../util/proxy-url.js';
+
 /** MEDIA_MAX_BYTES when the limits leave it out: 16 MiB. */
 export const DEFAULT_MAX_MEDIA_BYTES = 16 * 1024 * 1024;
 /** CHECK_NUMBERS_MAX_BATCH when the limits leave it out. */
@@ -22,6 +24,8 @@ export interface ParseLimits {
   maxClockSkewMs?: number | undefined;
   /** CHECK_NUMBERS_MAX_BATCH: the most phones one check_numbers may carry (default 50). */
   maxCheckNumbers?: number | undefined;
+  /** Where a command's `settings.proxy` may be (PROXY_ALLOWED_HOSTS, PROXY_URL); default: public addresses only. */
+  proxyPolicy?: ProxyPolicy | undefined;
   /** The clock staleness is judged by (tests). */
   now?: (() => number) | undefined;
 }

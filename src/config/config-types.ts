@@ -70,6 +70,8 @@ export interface Config {
   checkNumbersMaxBatch: number;
   /** The settings of a number that set none of its own (SESSION_REJECT_CALLS, SESSION_REJECT_CALL_MESSAGE, SESSION_AUTO_READ, SESSION_ALWAYS_ONLINE, SESSION_HISTORY_SYNC). */
   sessionDefaults: SessionSettings;
+  /** Private hosts and CIDRs a command's proxy may be at (PROXY_ALLOWED_HOSTS); empty: public only. PROXY_URL is not checked. */
+  proxyAllowedHosts: string[];
   /** 0: commands are never too old. */
   commandMaxAgeMs: number;
   commandMaxClockSkewMs: number;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { envSchema, WHATSAPP_WEBSOCKET_URL } from './schema.js';
 import type { Config } from './config-types.js';
 import { AddressPolicy } from '../util/address-policy.js';
+import type { ProxyPolicy } from '../util/proxy-url.js';
 import { telemetrySettings } from './telemetry-settings.js';
 
 export type { Config } from './config-types.js';
@@ -151,6 +152,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
 
   try {
     AddressPolicy.parse(splitList(e.MEDIA_FETCH_ALLOWED_HOSTS)); // fail at start, not at the first send
+    AddressPolicy.parse(splitList(e.PROXY_ALLOWED_HOSTS), 'PROXY_ALLOWED_HOSTS');
   } catch (err) {
     throw new ConfigError(`Invalid configuration:\n  ${(err as Error).message}`);
   }
@@ -214,6 +216,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     commandMaxBytes: e.COMMAND_MAX_BYTES,
     commandMaxDepth: e.COMMAND_MAX_DEPTH,
     checkNumbersMaxBatch: e.CHECK_NUMBERS_MAX_BATCH,
+    proxyAllowedHosts: splitList(e.PROXY_ALLOWED_HOSTS),
     sessionDefaults: {
       rejectCalls: e.SESSION_REJECT_CALLS,
       ...(e.SESSION_REJECT_CALL_MESSAGE ? { rejectCallMessage: e.SESSION_REJECT_CALL_MESSAGE } : {}),
@@ -291,4 +294,9 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     warnings,
   };
+}
+
+/** Where a command's proxy may be (PROXY_ALLOWED_HOSTS) and which proxy is the operator's own (PROXY_URL, unchecked). */
+export function proxyPolicyOf(config: Pick<Config, 'proxyAllowedHosts' | 'sessionDefaults'>): ProxyPolicy {
+  return { allowed: AddressPolicy.parse(config.proxyAllowedHosts, 'PROXY_ALLOWED_HOSTS'), trusted: config.sessionDefaults.proxy };
 }

@@ -115,6 +115,12 @@ export const envSchema = z
         // the message never repeats the value: it may hold a password
         if (parsed && !parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
       }),
+    /**
+     * Private hosts and CIDRs a proxy named by a command (settings `proxy`) may be at, e.g.
+     * `proxy.internal,10.20.0.0/16` (same syntax as MEDIA_FETCH_ALLOWED_HOSTS). Empty: public
+     * addresses only. PROXY_URL is the operator's and is not checked.
+     */
+    PROXY_ALLOWED_HOSTS: z.string().optional(),
     /** Send pacing defaults (README "Send pacing"): sends per minute per number; 0: pacing off. */
     PACING_PER_MINUTE: int(0, 600).default(0),
     PACING_BURST: int(1, 100).default(3),

@@ -39,7 +39,7 @@ export const sessionEventSchemas = {
       .enum(PROXY_FAILURES)
       .optional()
       .describe(
-        "The number's proxy did not carry the connection (the worker retries through it, never directly): unreachable, credentials refused, or it would not open the connection to WhatsApp.",
+        "The number's proxy did not carry the connection (the worker retries through it, never directly): unreachable, credentials refused, it would not open the connection to WhatsApp, or (proxy_not_allowed) the proxy a command named is at a private address PROXY_ALLOWED_HOSTS does not allow (no connection was made).",
       ),
   }),
   logged_out: sessionEvent(

@@ -150,7 +150,7 @@ export function nonPublicReason(address: string): string | undefined {
 }
 
 /**
- * MEDIA_FETCH_ALLOWED_HOSTS: hostnames (exact, case-insensitive) and CIDRs or single addresses
+ * MEDIA_FETCH_ALLOWED_HOSTS (and PROXY_ALLOWED_HOSTS, for a command's proxy): hostnames (exact, case-insensitive) and CIDRs or single addresses
  * (IPv4 or IPv6) that may be private. An allowed host may resolve to anything but an
  * unspecified, multicast or broadcast address; a CIDR allows the addresses inside it.
  */
@@ -159,15 +159,20 @@ export class AddressPolicy {
   private readonly cidrs = new BlockList();
   private hasCidrs = false;
 
-  private constructor() {}
+  /** The variable the list comes from, named in errors and refusals. */
+  private readonly setting: string;
+
+  private constructor(setting: string) {
+    this.setting = setting;
+  }
 
   /** Throws INVALID_CONFIG for an entry that is neither a hostname nor an address/CIDR. */
-  static parse(entries: readonly string[] = []): AddressPolicy {
-    const policy = new AddressPolicy();
+  static parse(entries: readonly string[] = [], setting = 'MEDIA_FETCH_ALLOWED_HOSTS'): AddressPolicy {
+    const policy = new AddressPolicy(setting);
     for (const raw of entries) {
       const entry = raw.trim().toLowerCase();
       if (!entry) continue;
-      const bad = () => new WorkerError('INVALID_CONFIG', `MEDIA_FETCH_ALLOWED_HOSTS: "${raw.slice(0, 80)}" is not a hostname, an IP address or a CIDR`);
+      const bad = () => new WorkerError('INVALID_CONFIG', `${setting}: "${raw.slice(0, 80)}" is not a hostname, an IP address or a CIDR`);
       const [net, bits, extra] = entry.split('/');
       const address = bare(net!);
       const family = isIP(address);
@@ -211,7 +216,7 @@ export class AddressPolicy {
     if (c.kind === 'never') return `${shown} is ${c.reason}`;
     const host = bare(hostname).toLowerCase().replace(/\.$/, '');
     if (this.hosts.has(host) || this.inCidr(shown)) return undefined;
-    return `${shown} is ${c.reason} (not in MEDIA_FETCH_ALLOWED_HOSTS)`;
+    return `${shown} is ${c.reason} (not in ${this.setting})`;
   }
 
   private inCidr(address: string): boolean {

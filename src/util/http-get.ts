@@ -152,7 +152,7 @@ async function hop(url: string, opts: HttpGetOptions, deadline: Deadline): Promi
 }
 
 /** Every address of a host (an IP literal is its own address). */
-async function resolveHost(hostname: string): Promise<LookupAddress[]> {
+export async function resolveHost(hostname: string): Promise<LookupAddress[]> {
   const host = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
   const family = isIP(host);
   if (family) return [{ address: host, family }];
@@ -165,8 +165,8 @@ async function resolveHost(hostname: string): Promise<LookupAddress[]> {
   return addresses;
 }
 
-/** A `lookup` for http.request that answers with the addresses already checked, whatever DNS says now. */
-function pinnedLookup(addresses: LookupAddress[]): LookupFunction {
+/** A `lookup` for http.request (or net/tls.connect) that answers with the addresses already checked, whatever DNS says now. */
+export function pinnedLookup(addresses: LookupAddress[]): LookupFunction {
   return (_hostname, options, callback) => {
     if (options.all) return callback(null, addresses);
     const first = (options.family ? addresses.find((a) => a.family === options.family) : undefined) ?? addresses[0]!;

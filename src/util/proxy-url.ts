@@ -1,15 +1,21 @@
+import { isIP } from 'node:net';
+import type { AddressPolicy } from './address-policy.js';
+
 /**
  * A number's proxy (settings `proxy`, PROXY_URL): the one parser and the one redaction, so that
  * a command, the environment and a stored record are held to the same rules, and no credential
  * leaves in an event or a log line.
  *
- * Where a proxy may point: anywhere, private addresses included. The proxy is chosen by the
- * operator (PROXY_URL) or by the backend that owns the command queue, and proxies usually sit in
- * the operator's own network; the address policy of `url` fetches protects against content the
- * backend relays from elsewhere, which a proxy URL is not. What the worker does with a proxy is
- * only the SOCKS5 or CONNECT handshake, and what it reports back is a coarse reason
- * (proxy_unreachable, proxy_auth_failed, proxy_failed), never what the far side answered.
- * The address policy still applies to the target of a `url` fetch made through a proxy.
+ * Where a proxy may point: the operator's PROXY_URL anywhere (it is trusted, never checked). A
+ * proxy named by a command (settings `proxy`, also once stored: it came from a command) only to
+ * public addresses, or to what PROXY_ALLOWED_HOSTS allows: otherwise a queue publisher could make
+ * the worker open connections to internal hosts, and proxy_unreachable / proxy_failed would
+ * tell it which ports are open. An IP literal is refused as the command is parsed
+ * (`proxyLiteralRefusal`); a hostname is resolved at each connection, every address checked and
+ * the checked one connected to (proxy-agent.ts). What the worker does with a proxy is only the
+ * SOCKS5 or CONNECT handshake, and what it reports back is a coarse reason, never what the far
+ * side answered. The address policy of `url` fetches still applies to the target of a fetch
+ * made through a proxy.
  */
 
 /** Longest proxy URL accepted (credentials included). */
@@ -19,7 +25,7 @@ export const PROXY_URL_MAX = 512;
 export const PROXY_SCHEMES = ['socks5:', 'socks5h:', 'socks:', 'http:', 'https:'] as const;
 
 /** Why a connection through the number's proxy did not get through it. */
-export const PROXY_FAILURES = ['proxy_unreachable', 'proxy_auth_failed', 'proxy_failed'] as const;
+export const PROXY_FAILURES = ['proxy_unreachable', 'proxy_auth_failed', 'proxy_failed', 'proxy_not_allowed'] as const;
 export type ProxyFailureCode = (typeof PROXY_FAILURES)[number];
 
 export interface ProxyFailure {
@@ -79,4 +85,42 @@ export function redactProxyUrl(raw: string): string {
   }
   const auth = url.username ? `${url.username}${url.password ? ':***' : ''}@` : '';
   return `${url.protocol}//${auth}${url.host}`;
+}
+
+/** Which proxies a number's own settings may name (PROXY_ALLOWED_HOSTS) and which one is the operator's (PROXY_URL). */
+export interface ProxyPolicy {
+  /** Private hosts and CIDRs a command's proxy may be at; the rest: public addresses only. */
+  allowed: AddressPolicy;
+  /** PROXY_URL: the operator's proxy, never checked (also when a command names it again). */
+  trusted?: string | undefined;
+}
+
+/** True when `proxyUrl` is the operator's own proxy (compared normalised). */
+export function isTrustedProxy(proxyUrl: string, policy: ProxyPolicy): boolean {
+  if (!policy.trusted) return false;
+  const a = parseProxyUrl(proxyUrl);
+  const b = parseProxyUrl(policy.trusted);
+  return a.ok && b.ok && a.url === b.url;
+}
+
+/** The proxy host without IPv6 brackets (`[::1]` → `::1`). */
+export const proxyHost = (url: URL): string => url.hostname.replace(/^\[|\]$/g, '');
+
+/**
+ * Why a command may not name `proxyUrl`, when its host is an IP address the policy refuses;
+ * undefined otherwise (a hostname is checked when it is resolved, at each connection). The
+ * reason names the address (the command's own), never the credentials.
+ */
+export function proxyLiteralRefusal(proxyUrl: string, policy: ProxyPolicy): string | undefined {
+  if (isTrustedProxy(proxyUrl, policy)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(proxyUrl);
+  } catch {
+    return undefined; // not a URL: parseProxyUrl says so
+  }
+  const host = proxyHost(url);
+  if (!isIP(host)) return undefined;
+  const refusal = policy.allowed.refusal(host, host);
+  return refusal ? `the proxy's address ${refusal}` : undefined;
 }

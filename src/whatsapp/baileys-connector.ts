@@ -16,6 +16,7 @@ import { toGroupEvents } from './baileys-group-events.js';
 import { rotateOwnSenderKey } from './baileys-sender-key-rotation.js';
 import { GroupMetadataCache } from './group-metadata-cache.js';
 import { sessionAgents, type MediaAgentOptions } from './proxy-agent.js';
+import type { ProxyPolicy } from '../util/proxy-url.js';
 import { checkNumbers, lidOf, openMedia } from './baileys-lookups.js';
 import type { WhatsAppAuthState } from '../storage/types.js';
 import type {
@@ -45,6 +46,8 @@ export interface BaileysConnectorOptions {
    * `agent` carries TLS settings for uploads and downloads (e.g. an extra CA), `ca` the same through a proxy.
    */
   media?: MediaAgentOptions & { extraHosts: readonly string[]; timeoutMs?: number | undefined };
+  /** Where a number's own proxy may be (PROXY_ALLOWED_HOSTS) and the operator's (PROXY_URL, unchecked); default: public addresses only. */
+  proxyPolicy?: ProxyPolicy | undefined;
   /** Groups whose metadata each session keeps for its sends (GROUP_METADATA_CACHE_SIZE); 0: none, Baileys asks WhatsApp before every group send. */
   groupMetadataCacheSize?: number | undefined;
 }
@@ -97,7 +100,7 @@ export function createBaileysConnector(opts: BaileysConnectorOptions): WhatsAppC
       const sweep = setInterval(() => receipts.releaseUnclaimed(UNCLAIMED_RECEIPT_MS), UNCLAIMED_RECEIPT_MS / 4);
       sweep.unref();
       // the number's proxy (settings `proxy`) carries the WebSocket, uploads and downloads: never around it
-      const agents = sessionAgents(settings?.proxy, opts.media);
+      const agents = sessionAgents(settings?.proxy, opts.media, opts.proxyPolicy);
       const sock = makeWASocket({
         waWebSocketUrl: opts.websocketUrl,
         version: opts.version,

@@ -36,7 +36,8 @@ export function classifyDisconnect(
 ): DisconnectClass {
   // The number's proxy did not carry the socket: nothing was said by WhatsApp, whatever status
   // Baileys made of the error (a 500 would otherwise drop linked credentials). Retried with
-  // backoff, through the proxy again: never around it.
+  // backoff, through the proxy again: never around it. A proxy the address policy refuses
+  // (proxy_not_allowed) too: its name may resolve elsewhere later, and update_settings replaces it.
   if (ctx.proxyFailure) return { kind: 'retry' };
   switch (statusCode) {
     case STATUS.restartRequired:

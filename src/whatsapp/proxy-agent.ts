@@ -1,10 +1,14 @@
 import type { Agent as HttpsAgent } from 'node:https';
 import type { ClientRequest } from 'node:http';
+import type { LookupAddress } from 'node:dns';
+import { isIP, type LookupFunction } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { SocksProxyAgent } from 'socks-proxy-agent';
 import type { WhatsAppEvent } from './types.js';
-import { redactProxyUrl, type ProxyFailure, type ProxyFailureCode } from '../util/proxy-url.js';
+import { AddressPolicy } from '../util/address-policy.js';
+import { pinnedLookup, resolveHost } from '../util/http-get.js';
+import { isTrustedProxy, proxyHost, redactProxyUrl, type ProxyFailure, type ProxyFailureCode, type ProxyPolicy } from '../util/proxy-url.js';
 
 /**
  * The agent a number's connections go through when its settings name a proxy: SOCKS5
@@ -28,6 +32,14 @@ export interface ProxyAgentOptions {
   ca?: string | Buffer | Array<string | Buffer> | undefined;
   /** Told of every connection the proxy did not carry, before it fails. */
   onFailure?: (failure: ProxyFailure) => void;
+  /**
+   * Where the proxy may be (a command's proxy: PROXY_ALLOWED_HOSTS); absent: anywhere (the
+   * operator's). When given, the proxy's host is resolved for every connection, each address is
+   * checked, and the socket to the proxy connects to those addresses only (no second lookup).
+   */
+  addressPolicy?: AddressPolicy | undefined;
+  /** The proxy host's addresses (tests); default: the system resolver. */
+  resolve?: ((host: string) => Promise<LookupAddress[]>) | undefined;
 }
 
 /** Socket errors that mean the proxy itself could not be reached (or went away mid-handshake). */
@@ -64,17 +76,51 @@ type Connect = (req: ClientRequest, opts: Record<string, unknown>) => Promise<Du
 export function createProxyAgent(proxyUrl: string, opts: ProxyAgentOptions = {}): HttpsAgent {
   const url = new URL(proxyUrl);
   const shown = redactProxyUrl(proxyUrl);
+  const host = proxyHost(url);
+  const policy = opts.addressPolicy;
+  // The addresses last checked for the proxy's host: the only answer the socket's `lookup` gives.
+  // Shared by the agent's connections, which is sound: whichever check filled it, every address
+  // in it passed the policy for this host.
+  let checked: LookupAddress[] | undefined;
+  const lookup: LookupFunction = (hostname, options, callback) => {
+    if (!checked) return callback(Object.assign(new Error(`${hostname}: no checked address`), { code: 'ENOTFOUND' }), '', 0);
+    pinnedLookup(checked)(hostname, options, callback);
+  };
   // Node merges an agent's options into each request's, which both agents hand to tls.connect for
   // the tunnelled TLS (SocksProxyAgent's option type leaves them out, its code does not).
   const tls = (opts.ca ? { ca: opts.ca } : {}) as ConstructorParameters<typeof SocksProxyAgent>[1] & ConstructorParameters<typeof HttpsProxyAgent>[1];
-  const agent = url.protocol.startsWith('socks') ? new SocksProxyAgent(url, tls) : new HttpsProxyAgent(url, tls);
+  // The pinned lookup reaches only the socket to the proxy: https-proxy-agent's own connect options
+  // (its TLS to an https:// proxy keeps the name as servername), socks' socket_options (an agent
+  // option would also become the lookup of a socks5:// destination).
+  const agent = url.protocol.startsWith('socks')
+    ? new SocksProxyAgent(url, { ...tls, ...(policy ? { socketOptions: { lookup } } : {}) })
+    : new HttpsProxyAgent(url, { ...tls, ...(policy ? { lookup } : {}) });
   const inner = (agent.connect as unknown as Connect).bind(agent);
   const fail = (failure: ProxyFailure): never => {
     opts.onFailure?.(failure);
     throw new ProxyError(failure);
   };
+  /** Resolves the proxy's host and checks every address: a refused one fails before any socket exists. */
+  const check = async (checkWith: AddressPolicy): Promise<void> => {
+    let addresses: LookupAddress[];
+    try {
+      addresses = await (opts.resolve ?? resolveHost)(host);
+      if (addresses.length === 0) throw Object.assign(new Error(`cannot resolve ${host}: no address`), { code: 'ENOTFOUND' });
+    } catch (err) {
+      return fail(classifyProxyError(err, shown));
+    }
+    for (const { address } of addresses) {
+      const refusal = checkWith.refusal(host, address);
+      if (!refusal) continue;
+      // a hostname's addresses are not told (they would map the internal network to the publisher)
+      const what = isIP(host) ? refusal : `${host} resolves to an address that is ${refusal.slice(refusal.indexOf(' is ') + 4)}`;
+      return fail({ code: 'proxy_not_allowed', detail: `${shown}: the proxy may not be used: ${what}` });
+    }
+    checked = addresses;
+  };
   // agent-base calls `connect` for every new socket: the one place a failed tunnel is seen.
   (agent as unknown as { connect: Connect }).connect = async (req, connectOpts) => {
+    if (policy) await check(policy);
     let status: number | undefined;
     req.once('proxyConnect', (answer: { statusCode?: number }) => (status = answer.statusCode));
     let socket: Duplex;
@@ -95,6 +141,9 @@ export function createProxyAgent(proxyUrl: string, opts: ProxyAgentOptions = {})
   return agent as unknown as HttpsAgent;
 }
 
+/** A command's proxy when the worker is given no PROXY_ALLOWED_HOSTS: public addresses only. */
+const PUBLIC_ONLY = AddressPolicy.parse([], 'PROXY_ALLOWED_HOSTS');
+
 /** TLS settings of media transfers: `agent` when direct, `ca` through a proxy; default Node's (NODE_EXTRA_CA_CERTS). */
 export interface MediaAgentOptions {
   agent?: HttpsAgent | undefined;
@@ -109,13 +158,16 @@ export interface MediaAgentOptions {
 export function sessionAgents(
   proxy: string | undefined,
   media: MediaAgentOptions | undefined,
+  policy: ProxyPolicy = { allowed: PUBLIC_ONLY },
 ): { socket: HttpsAgent | undefined; media: HttpsAgent | undefined; closeEvent(statusCode: number | undefined, message: string): SocketClose } {
   const closeEvent = (statusCode: number | undefined, message: string): SocketClose => ({ type: 'close', statusCode, message });
   if (!proxy) return { socket: undefined, media: media?.agent, closeEvent };
   let failure: ProxyFailure | undefined;
+  // the operator's proxy goes anywhere; any other came from a command (now or stored): checked
+  const addressPolicy = isTrustedProxy(proxy, policy) ? undefined : policy.allowed;
   return {
-    socket: createProxyAgent(proxy, { onFailure: (f) => (failure = f) }),
-    media: createProxyAgent(proxy, { ca: media?.ca }),
+    socket: createProxyAgent(proxy, { onFailure: (f) => (failure = f), addressPolicy }),
+    media: createProxyAgent(proxy, { ca: media?.ca, addressPolicy }),
     // a tunnel the proxy refused: the status Baileys made of the error (500, 408) says nothing true
     closeEvent: (statusCode, message) =>
       failure

@@ -7,7 +7,8 @@ import { deriveMessageId } from '../../src/messaging/message-id.js';
 import type { WhatsAppConnector } from '../../src/whatsapp/types.js';
 import { MemorySessionStore } from '../fakes/memory-session-store.js';
 import { baileysConnector, trustedEmulator } from '../helpers/e2e.js';
-import { brokerScenario, startTestWorker, type TestWorker } from '../helpers/worker-harness.js';
+import { brokerScenario, startTestWorker, testConfig, type TestWorker } from '../helpers/worker-harness.js';
+import { proxyPolicyOf } from '../../src/config/config.js';
 import type { Emulator } from '../emulator/index.js';
 
 /**
@@ -16,7 +17,8 @@ import type { Emulator } from '../emulator/index.js';
  * connects out from its own loopback address (127.0.0.3 / 127.0.0.4), so the emulator can tell
  * who reached it: every WebSocket and media connection of a proxied number must come from its
  * proxy, none from the worker (127.0.0.1). A wrong password is reported as such and retried,
- * and the emulator sees no connection at all.
+ * and the emulator sees no connection at all. The worker allows its proxies' loopback address
+ * (PROXY_ALLOWED_HOSTS); one without it refuses them and never connects to them.
  */
 const ALICE = '15550000141';
 const SOCKS_ADDRESS = '127.0.0.3';
@@ -30,13 +32,16 @@ interface Seen {
   targets: string[];
   /** Attempts it refused for their credentials. */
   refused: number;
+  /** TCP connections it was offered. */
+  connections: number;
 }
 
 /** Open sockets of the proxies, destroyed at the end (a tunnel stays open as long as its ends do). */
 const sockets = new Set<Socket>();
 
-async function listen(server: Server): Promise<number> {
+async function listen(server: Server, seen: Seen): Promise<number> {
   server.on('connection', (socket: Socket) => {
+    seen.connections++;
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
@@ -45,7 +50,7 @@ async function listen(server: Server): Promise<number> {
 }
 
 async function startSocks(): Promise<{ server: Server; port: number; seen: Seen }> {
-  const seen: Seen = { targets: [], refused: 0 };
+  const seen: Seen = { targets: [], refused: 0, connections: 0 };
   const server = socks.createServer({
     authenticate: (user, password, socket, callback) => {
       if (user === USER && password === PASSWORD) return callback();
@@ -60,11 +65,11 @@ async function startSocks(): Promise<{ server: Server; port: number; seen: Seen 
     },
     connectionOptions: (_destination, _origin, defaults, callback) => callback(null, { ...defaults, localAddress: SOCKS_ADDRESS }),
   });
-  return { server, port: await listen(server), seen };
+  return { server, port: await listen(server, seen), seen };
 }
 
 async function startHttpProxy(): Promise<{ server: ProxyServer; port: number; seen: Seen }> {
-  const seen: Seen = { targets: [], refused: 0 };
+  const seen: Seen = { targets: [], refused: 0, connections: 0 };
   const server = createProxy(createHttpServer());
   server.localAddress = HTTP_ADDRESS;
   const expected = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
@@ -74,7 +79,7 @@ async function startHttpProxy(): Promise<{ server: ProxyServer; port: number; se
     else seen.refused++;
     return ok;
   };
-  return { server, port: await listen(server), seen };
+  return { server, port: await listen(server, seen), seen };
 }
 
 describe('a proxy per number (SOCKS5 and HTTP CONNECT in front of the emulator)', () => {
@@ -98,11 +103,13 @@ describe('a proxy per number (SOCKS5 and HTTP CONNECT in front of the emulator)'
     httpProxy = await startHttpProxy();
     scenario = await brokerScenario('proxy');
     scenario.workerQueue('px1');
+    // the reconnect backoff a failing proxy goes through: short, so that several attempts are seen;
+    // the proxies are on loopback, which a command's proxy may be at only when allowed
+    const env = { ...scenario.env, WA_RECONNECT_BASE_DELAY_MS: '200', WA_RECONNECT_MAX_DELAY_MS: '1000', PROXY_ALLOWED_HOSTS: '127.0.0.0/8' };
     worker = await startTestWorker({
-      // the reconnect backoff a failing proxy goes through: short, so that several attempts are seen
-      env: { ...scenario.env, WA_RECONNECT_BASE_DELAY_MS: '200', WA_RECONNECT_MAX_DELAY_MS: '1000' },
+      env,
       workerId: 'px1',
-      connector: baileysConnector(emulator),
+      connector: baileysConnector(emulator, undefined, { proxyPolicy: proxyPolicyOf(testConfig(env)) }),
       store: new MemorySessionStore(),
     });
   }, 60_000);
@@ -200,4 +207,47 @@ describe('a proxy per number (SOCKS5 and HTTP CONNECT in front of the emulator)'
     );
     expect(emulator.clientAddresses.slice(wsBefore)).toEqual([HTTP_ADDRESS]);
   }, 60_000);
+
+  it('without PROXY_ALLOWED_HOSTS: a proxy on loopback is refused (an address at once, a name as it resolves), never connected to', async () => {
+    const strict = await brokerScenario('proxy-strict');
+    strict.workerQueue('px2');
+    const env = { ...strict.env, WA_RECONNECT_BASE_DELAY_MS: '200', WA_RECONNECT_MAX_DELAY_MS: '1000' };
+    const other = await startTestWorker({ env, workerId: 'px2', connector: baileysConnector(emulator), store: new MemorySessionStore() });
+    const send = (numberId: number, data: Record<string, unknown>, requestId: string) =>
+      strict.probe.publish(other.config.queues.commands, { action: 'create', numberId, workerId: 'px2', requestId, data });
+    try {
+      const offered = () => socksProxy.seen.connections + httpProxy.seen.connections;
+      const before = offered();
+      const wsBefore = emulator.clientAddresses.length;
+      // an IP literal: the command is rejected as it is parsed
+      await send(
+        48,
+        { phoneNumber: '+221771230048', settings: { proxy: `http://${enc(USER)}:${enc(PASSWORD)}@127.0.0.1:${httpProxy.port}` } },
+        'strict-literal',
+      );
+      const rejected = await strict.events.untilAction('command_rejected', (e) => e.requestId === 'strict-literal', 20_000);
+      expect(rejected).toMatchObject({ code: 'INVALID_COMMAND', command: 'create' });
+      expect(rejected.reason).toBe("settings.proxy: the proxy's address 127.0.0.1 is loopback (not in PROXY_ALLOWED_HOSTS)");
+      // a name: resolved at connect, refused, reported as the session's proxy failure (the address untold)
+      const sid = 'session_49_+221771230049';
+      await send(
+        49,
+        { phoneNumber: '+221771230049', settings: { proxy: `socks5://${enc(USER)}:${enc(PASSWORD)}@localhost:${socksProxy.port}` } },
+        'strict-name',
+      );
+      const refused = await strict.events.untilAction('disconnected', forSession(sid), 30_000);
+      expect(refused).toMatchObject({ proxyFailure: 'proxy_not_allowed', willReconnect: true });
+      expect(refused.reason).toBe(
+        `proxy_not_allowed: socks5://${USER}:***@localhost:${socksProxy.port}: the proxy may not be used: localhost resolves to an address that is loopback (not in PROXY_ALLOWED_HOSTS)`,
+      );
+      await strict.probe.publish(other.config.queues.commands, { action: 'delete', numberId: 49, workerId: 'px2', data: {} });
+      await strict.events.untilAction('session_deleted', forSession(sid), 20_000);
+      // neither proxy was offered a connection, and nothing went around them
+      expect(offered()).toBe(before);
+      expect(emulator.clientAddresses.slice(wsBefore)).toEqual([]);
+    } finally {
+      await other.worker.stop(5000);
+      await strict.probe.close();
+    }
+  }, 90_000);
 });

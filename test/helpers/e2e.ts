@@ -5,6 +5,7 @@ import { createBaileysConnector } from '../../src/whatsapp/baileys-connector.js'
 import { installStrictSignatureVerification, trustNoiseRoot } from '../../src/whatsapp/trust.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/index.js';
 import type { WhatsAppConnector } from '../../src/whatsapp/types.js';
+import type { ProxyPolicy } from '../../src/util/proxy-url.js';
 
 /**
  * An emulator, trusted the way the daemon trusts it (WA_TRUST_ROOT_PUBLIC_KEY), with rc14's
@@ -18,7 +19,7 @@ export async function trustedEmulator(opts: EmulatorOptions = {}): Promise<Emula
   return emulator;
 }
 
-export function baileysConnector(emulator: Emulator, qrTimeoutMs?: number): WhatsAppConnector {
+export function baileysConnector(emulator: Emulator, qrTimeoutMs?: number, extra: { proxyPolicy?: ProxyPolicy } = {}): WhatsAppConnector {
   return createBaileysConnector({
     websocketUrl: emulator.url,
     version: DEFAULT_CONNECTION_CONFIG.version,
@@ -27,5 +28,7 @@ export function baileysConnector(emulator: Emulator, qrTimeoutMs?: number): What
     // the emulator's media host: its host is allowed (as WA_WEBSOCKET_URL's is) and its self-signed CA trusted
     // (`ca`: the same trust through a number's proxy)
     media: { extraHosts: [new URL(emulator.url).hostname], agent: new Agent({ ca: emulator.mediaCa }), ca: emulator.mediaCa },
+    // where a number's own proxy may be (PROXY_ALLOWED_HOSTS); default: public addresses only
+    ...extra,
   });
 }

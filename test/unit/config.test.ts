@@ -61,6 +61,7 @@ describe('configuration', () => {
     expect(attempt({ RABBITMQ_URL: 'http://x' })).toMatch(/RABBITMQ_URL: an amqp:\/\/ or amqps:\/\/ URL/);
     expect(attempt({ QR_TERMINAL: 'maybe' })).toMatch(/QR_TERMINAL/);
     expect(attempt({ MEDIA_FETCH_ALLOWED_HOSTS: 'media.internal,10.0.0.0/99' })).toMatch(/MEDIA_FETCH_ALLOWED_HOSTS: "10.0.0.0\/99"/);
+    expect(attempt({ PROXY_ALLOWED_HOSTS: 'proxy.internal,not a host' })).toMatch(/PROXY_ALLOWED_HOSTS: "not a host"/);
     expect(attempt({ WA_TRUST_ROOT_PUBLIC_KEY: 'abc', WA_WEBSOCKET_URL: 'ws://127.0.0.1:1/ws' })).toMatch(/WA_TRUST_ROOT_PUBLIC_KEY: 64 hex/);
     expect(attempt({ NODE_ENV: 'production', SESSION_ENCRYPTION_KEY: 'k' })).toMatch(/WORKER_ID: required when NODE_ENV=production/);
     expect(attempt({ NODE_ENV: 'production', WORKER_ID: 'w1' })).toMatch(/SESSION_ENCRYPTION_KEY: required/);
