@@ -75,8 +75,8 @@ export async function publishHistoryChunk(chunk: HistoryChunk, ctx: HistoryPubli
   return counts;
 }
 
-/** A history message → the `message_received` payload (no media download: see HistoryMessage). */
-export function historyPayload(m: HistoryMessage): MessagePayload<'message_received'> {
+/** What every `message_received` says of its message first: which, where, from whom, when (live, offline or history alike). */
+export function receivedHeader(m: Pick<HistoryMessage, 'id' | 'chat' | 'isGroup' | 'from' | 'participant' | 'pushName' | 'sentAt'>) {
   return {
     messageId: m.id,
     chat: m.chat,
@@ -85,6 +85,13 @@ export function historyPayload(m: HistoryMessage): MessagePayload<'message_recei
     ...(m.participant ? { participant: m.participant } : {}),
     ...(m.pushName ? { pushName: m.pushName } : {}),
     sentAt: m.sentAt,
+  };
+}
+
+/** A history message → the `message_received` payload (no media download: see HistoryMessage). */
+export function historyPayload(m: HistoryMessage): MessagePayload<'message_received'> {
+  return {
+    ...receivedHeader(m),
     offline: false,
     source: 'history',
     ...(m.fromMe ? { fromMe: true } : {}),

@@ -7,7 +7,7 @@ import { storeReceivedMedia } from './incoming-media.js';
 import type { HistoryRecord } from './message-history.js';
 import { selectedOptionNames, type SentPolls } from './sent-polls.js';
 import type { MessageChanges } from './message-changes.js';
-import { messageSeenKey } from './history-sync.js';
+import { messageSeenKey, receivedHeader } from './history-sync.js';
 import type { ReadReceipts } from './read-receipts.js';
 import type { MessagingHost } from './messaging-host.js';
 import type { IncomingMediaDeps } from './incoming-media.js';
@@ -49,13 +49,7 @@ export class IncomingMessages {
     if (m.pollVote) return this.receivePollVote(m, m.pollVote, seenKey);
     const media = m.media ? await storeReceivedMedia(this.c.host.id, m, this.c.deps, this.c.log) : undefined;
     const payload: MessagePayload<'message_received'> = {
-      messageId: m.id,
-      chat: m.chat,
-      isGroup: m.isGroup,
-      from: m.from,
-      ...(m.participant ? { participant: m.participant } : {}),
-      ...(m.pushName ? { pushName: m.pushName } : {}),
-      sentAt: m.sentAt,
+      ...receivedHeader(m),
       offline,
       source: offline ? 'offline' : 'live',
       type: m.type,
