@@ -8,7 +8,8 @@
  * event-loop delay and CPU), a line `BENCH_LOAD_START` (the parent then has emulated contacts send
  * to 1% of the sessions each second) and a load window (event-loop delay, CPU, RSS without GC).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { authFromSeed, inLanes, openClient, parseSeeds, type BareClient } from './baseline.js';
@@ -16,6 +17,12 @@ import { buildWorker, trustFromHex } from './worker-side.js';
 import { installSharedAsyncLocalStorage } from '../../src/whatsapp/shared-async-local-storage.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
+
+// tsx turns source maps on; production (`node dist/main.js`) runs without them. With them, every
+// Error's `.stack` is mapped frame by frame, and Baileys formats two stacks per query (each keep-alive
+// ping and receipt: promiseTimeout and delayCancellable): 5,000 sessions paid 10–17% of the main thread's
+// CPU for it (profile in docs/bench/findings.md). BENCH_SOURCE_MAPS=1 keeps them (to compare).
+if (process.env.BENCH_SOURCE_MAPS !== '1') process.setSourceMapsEnabled(false);
 
 async function settledUsage(): Promise<{ rss: number; heapUsed: number }> {
   for (let i = 0; i < 3; i++) {
@@ -36,6 +43,26 @@ export interface WindowStats {
   cpuMicros: number;
   /** RSS at the end of the window, no forced GC. */
   rss: number;
+}
+
+/**
+ * Development: with BENCH_CHILD_PROFILE_DIR, a CPU profile of each window only (not of the restore
+ * before it), written as `<dir>/<side>-<name>.cpuprofile` (open in Chrome DevTools or aggregate the JSON).
+ */
+async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_CHILD_PROFILE_DIR;
+  if (!dir) return run();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(`${dir}/${process.env.BENCH_SIDE}-${name}.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 /** Event-loop delay and CPU of this process over `ms` of wall time. */
@@ -107,11 +134,11 @@ async function main(): Promise<void> {
   const after = await settledUsage();
   const idleMs = Number(process.env.BENCH_IDLE_MS ?? 0);
   const loadMs = Number(process.env.BENCH_LOAD_MS ?? 0);
-  const idle = idleMs > 0 ? await measureWindow(idleMs) : undefined;
+  const idle = idleMs > 0 ? await profiled('idle', () => measureWindow(idleMs)) : undefined;
   let load: WindowStats | undefined;
   if (loadMs > 0) {
     process.stdout.write('BENCH_LOAD_START\n');
-    load = await measureWindow(loadMs);
+    load = await profiled('load', () => measureWindow(loadMs));
   }
   process.stdout.write(`BENCH_RESULT ${JSON.stringify({ side, n, before, after, openMs, idle, load })}\n`);
   await Promise.race([stop(), sleep(5000)]);

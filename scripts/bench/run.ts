@@ -10,7 +10,11 @@
  * BENCH_THROUGHPUT_OWN_QUEUE=1 (send-throughput: the worker's commands on its own queue, no forward hop),
  * BENCH_MEMORY_WINDOW_MS=30000 (idle and load windows of the scale figures, at the largest N),
  * BENCH_FULL_SEEDS=1000 (accounts made with a real first login; the rest in bulk, seed.ts),
- * BENCH_WORKER_LOG_LEVEL=warn with BENCH_CHILD_LOG=/tmp/file (the memory child worker's log).
+ * BENCH_WORKER_LOG_LEVEL=warn with BENCH_CHILD_LOG=/tmp/file (the memory child worker's log and any
+ * other output, e.g. --trace-gc), BENCH_MEMORY_SIDES=worker (one side only), BENCH_CHILD_NODE_ARGS="--trace-gc"
+ * (node flags of the memory child), BENCH_CHILD_PROFILE_DIR=/tmp/dir (CPU profiles of the idle and load
+ * windows; read them with scripts/bench/cpuprofile-summary.ts), BENCH_SOURCE_MAPS=1 (the memory child
+ * keeps tsx's source maps on; off by default, as `node dist/main.js` runs).
  * Full mode goes to 5,000 open sessions (memory) and restores (local disk; 1,000 on S3): issue 15.
  * The emulator runs in its own process (emulator-child.ts); so does s3rver and, in the memory
  * scenario, each side.

@@ -36,7 +36,9 @@ interface ChildResult {
 
 function runChild(env: Record<string, string | undefined>, timeoutMs: number, onLine?: (line: string) => void): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'scripts/bench/memory-child.ts'], {
+    // development: extra node flags for the child, e.g. BENCH_CHILD_NODE_ARGS="--trace-gc"
+    const extra = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, ['--expose-gc', ...extra, '--import', 'tsx', 'scripts/bench/memory-child.ts'], {
       cwd: ROOT,
       env: { ...process.env, NODE_OPTIONS: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -140,13 +142,15 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
       // 1% of the sessions get one message a second from emulated contacts during the load window
       const loadTargets = subset.slice(0, Math.max(1, Math.ceil(n / 100))).map((s) => s.phone);
       for (let r = 0; r < rounds; r++) {
-        for (const side of r % 2 === 0 ? (['worker', 'baseline'] as const) : (['baseline', 'worker'] as const)) {
+        // development: BENCH_MEMORY_SIDES=worker runs one side only (no ratio, no scale figures)
+        const order = r % 2 === 0 ? (['worker', 'baseline'] as const) : (['baseline', 'worker'] as const);
+        for (const side of order.filter((s) => !process.env.BENCH_MEMORY_SIDES || process.env.BENCH_MEMORY_SIDES.split(',').includes(s))) {
           let load: ContactLoad | undefined;
           const emuCpu: number[] = [];
           const onLine = (line: string): void => {
             if (line.startsWith('BENCH_PROGRESS ') && n >= 1000) ctx.log(`    ${side}: ${line.slice('BENCH_PROGRESS '.length)}`);
             // development: the worker's own log (BENCH_WORKER_LOG_LEVEL) kept in a file
-            if (process.env.BENCH_CHILD_LOG && line.startsWith('{')) appendFileSync(process.env.BENCH_CHILD_LOG, `${line}\n`);
+            if (process.env.BENCH_CHILD_LOG && !line.startsWith('BENCH_')) appendFileSync(process.env.BENCH_CHILD_LOG, `${line}\n`);
             if (line !== 'BENCH_LOAD_START') return;
             load = new ContactLoad(ctx.emulator, loadTargets);
             void ctx.emulator.cpuSeconds().then((c) => emuCpu.push(c));
