@@ -1,12 +1,10 @@
 import type { GroupCommand, SessionCommand } from '../../src/commands/command.js';
 import { SessionManager } from '../../src/sessions/session-manager.js';
-import type { SessionDeps } from '../../src/sessions/session.js';
 import { WorkerError } from '../../src/util/errors.js';
 import { FakeConnector } from '../fakes/fake-whatsapp.js';
-import { MemorySessionStore } from '../fakes/memory-session-store.js';
 import { RecordingEvents } from '../fakes/recording-events.js';
-import { silentLogger } from '../helpers/silent-logger.js';
 import { PNG_8x8 } from '../helpers/images.js';
+import { testSessionDeps } from '../fakes/session-deps.js';
 
 const SID = 'session_6_+221771234567';
 const ALICE = '221770000001@s.whatsapp.net';
@@ -20,23 +18,7 @@ const unknown = { numberId: 99, sessionId: undefined };
 async function connected(waitMs = 2000) {
   const connector = new FakeConnector();
   const events = new RecordingEvents('w1');
-  const deps: SessionDeps = {
-    workerId: 'w1',
-    connector,
-    store: new MemorySessionStore(),
-    events,
-    logger: silentLogger,
-    renderQr: async (qr) => `data:image/png;base64,${Buffer.from(qr).toString('base64')}`,
-    policy: {
-      reconnectBaseDelayMs: 5,
-      reconnectMaxDelayMs: 20,
-      maxConflicts: 3,
-      conflictWindowMs: 60_000,
-      qrTimeoutMs: undefined,
-      pairingReadyTimeoutMs: 1000,
-    },
-    messaging: { sendWaitForOpenMs: waitMs, mediaMaxBytes: 64 * 1024 },
-  };
+  const deps = testSessionDeps({ connector, events, messaging: { sendWaitForOpenMs: waitMs, mediaMaxBytes: 64 * 1024 } });
   const manager = new SessionManager(deps, { maxSessions: 10, restoreConcurrency: 2, restoreSettleTimeoutMs: 1000 });
   await manager.execute(create);
   const socket = connector.latest(SID)!;

@@ -1,14 +1,12 @@
 import type { MarkReadCommand, SessionCommand } from '../../src/commands/command.js';
 import type { MessagingDeps } from '../../src/messaging/session-messaging.js';
 import { SessionManager } from '../../src/sessions/session-manager.js';
-import type { SessionDeps } from '../../src/sessions/session.js';
 import type { SessionSettingsPatch } from '../../src/util/session-settings.js';
 import type { IncomingMessage } from '../../src/whatsapp/types.js';
 import { FakeConnector } from '../fakes/fake-whatsapp.js';
-import { MemorySessionStore } from '../fakes/memory-session-store.js';
 import { RecordingEvents } from '../fakes/recording-events.js';
-import { silentLogger } from '../helpers/silent-logger.js';
 import { waitFor } from '../helpers/wait.js';
+import { testSessionDeps } from '../fakes/session-deps.js';
 
 /**
  * `mark_read` on a session (the fake WhatsApp): `upTo` against the ledger of unread messages,
@@ -53,23 +51,7 @@ const inGroup = (id: string, participant: string): Omit<IncomingMessage, 'acknow
 async function connected(opts: { settings?: SessionSettingsPatch; messaging?: Partial<MessagingDeps> } = {}) {
   const connector = new FakeConnector();
   const events = new RecordingEvents('w1');
-  const deps: SessionDeps = {
-    workerId: 'w1',
-    connector,
-    store: new MemorySessionStore(),
-    events,
-    logger: silentLogger,
-    renderQr: async (qr) => `data:image/png;base64,${Buffer.from(qr).toString('base64')}`,
-    policy: {
-      reconnectBaseDelayMs: 5,
-      reconnectMaxDelayMs: 20,
-      maxConflicts: 3,
-      conflictWindowMs: 60_000,
-      qrTimeoutMs: undefined,
-      pairingReadyTimeoutMs: 1000,
-    },
-    messaging: { sendWaitForOpenMs: 300, mediaMaxBytes: 1024, ...opts.messaging },
-  };
+  const deps = testSessionDeps({ connector, events, messaging: { sendWaitForOpenMs: 300, mediaMaxBytes: 1024, ...opts.messaging } });
   const manager = new SessionManager(deps, { maxSessions: 10, restoreConcurrency: 2, restoreSettleTimeoutMs: 1000 });
   await manager.execute(create(opts.settings));
   const socket = connector.latest(SID)!;

@@ -11,17 +11,15 @@ import type {
 } from '../../src/commands/command.js';
 import { PresenceRelay } from '../../src/messaging/presence-relay.js';
 import { SessionManager } from '../../src/sessions/session-manager.js';
-import type { SessionDeps } from '../../src/sessions/session.js';
 import { mediaPrefix } from '../../src/storage/media-store.js';
 import { WorkerError } from '../../src/util/errors.js';
 import type { ContactPresence } from '../../src/whatsapp/types.js';
 import { FakeConnector } from '../fakes/fake-whatsapp.js';
 import { MemoryMediaStore } from '../fakes/memory-media-store.js';
-import { MemorySessionStore } from '../fakes/memory-session-store.js';
 import { RecordingEvents } from '../fakes/recording-events.js';
 import { JPEG_8x8, PNG_8x8 } from '../helpers/images.js';
-import { silentLogger } from '../helpers/silent-logger.js';
 import { waitFor } from '../helpers/wait.js';
+import { testSessionDeps } from '../fakes/session-deps.js';
 
 const SID = 'session_6_+221771234567';
 const ALICE = '221770000001@s.whatsapp.net';
@@ -38,23 +36,11 @@ async function connected(opts: { waitMs?: number; maxMediaBytes?: number } = {})
   const connector = new FakeConnector();
   const events = new RecordingEvents('w1');
   const media = new MemoryMediaStore();
-  const deps: SessionDeps = {
-    workerId: 'w1',
+  const deps = testSessionDeps({
     connector,
-    store: new MemorySessionStore(),
     events,
-    logger: silentLogger,
-    renderQr: async (qr) => `data:image/png;base64,${Buffer.from(qr).toString('base64')}`,
-    policy: {
-      reconnectBaseDelayMs: 5,
-      reconnectMaxDelayMs: 20,
-      maxConflicts: 3,
-      conflictWindowMs: 60_000,
-      qrTimeoutMs: undefined,
-      pairingReadyTimeoutMs: 1000,
-    },
     messaging: { media, sendWaitForOpenMs: opts.waitMs ?? 2000, mediaMaxBytes: opts.maxMediaBytes ?? 64 * 1024, mediaFetchAllowedHosts: [] },
-  };
+  });
   const manager = new SessionManager(deps, { maxSessions: 10, restoreConcurrency: 2, restoreSettleTimeoutMs: 1000 });
   await manager.execute(create);
   const socket = connector.latest(SID)!;
