@@ -17,6 +17,7 @@ import type { MessageHistory } from './messaging/message-history.js';
 import type { PollArchive } from './messaging/poll-archive.js';
 import { printQrToTerminal, qrToPngDataUrl } from './sessions/qr-image.js';
 import { SessionManager } from './sessions/session-manager.js';
+import { OpeningGate } from './sessions/opening-gate.js';
 import { SendPacer, wakeableSleep } from './messaging/send-pacer.js';
 import { pacedExecute } from './messaging/paced-execution.js';
 import { sessionPacing, simulateTyping } from './sessions/session-pacing.js';
@@ -113,6 +114,7 @@ export class Worker {
         events,
         telemetry,
         logger,
+        openingGate: new OpeningGate({ max: config.socketsOpeningMax }),
         renderQr: qrToPngDataUrl,
         printQr: config.qrTerminal ? printQrToTerminal : undefined,
         settingsDefaults: config.sessionDefaults,

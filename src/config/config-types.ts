@@ -126,6 +126,8 @@ export interface Config {
   /** The durable outbox (OUTBOX_*): where and how much the publisher journals. */
   outbox: { dir: string; maxBytes: number; fsyncIntervalMs: number };
   restoreConcurrency: number;
+  /** WhatsApp sockets opening at once across the worker (reconnects wait for a slot). */
+  socketsOpeningMax: number;
   /** How long the restore waits for one session to connect before moving to the next. */
   restoreSettleTimeoutMs: number;
   ownershipLeaseMs: number;

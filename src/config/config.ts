@@ -288,6 +288,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       fsyncIntervalMs: e.OUTBOX_FSYNC_INTERVAL_MS,
     },
     restoreConcurrency: e.RESTORE_CONCURRENCY,
+    socketsOpeningMax: e.SOCKETS_OPENING_MAX,
     restoreSettleTimeoutMs: e.RESTORE_SETTLE_TIMEOUT_MS,
     ownershipLeaseMs: e.OWNERSHIP_LEASE_MS,
     standbyRetryMs: e.STANDBY_RETRY_MS,

@@ -193,6 +193,11 @@ export const envSchema = z
     STANDBY_RETRY_MS: int(100, 600_000).default(2000),
 
     RESTORE_CONCURRENCY: int(1, 1000).default(32),
+    /**
+     * WhatsApp sockets opening at once (handshake, login) across the worker: overdue reconnects
+     * (all of them after a CPU stall) wait for a slot instead of opening together.
+     */
+    SOCKETS_OPENING_MAX: int(1, 1000).default(32),
     /** A restore (at start, or on taking the worker queue over) waits this long for one session to connect before moving on. */
     RESTORE_SETTLE_TIMEOUT_MS: int(100, 600_000).default(30_000),
     SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),

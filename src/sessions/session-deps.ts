@@ -7,6 +7,7 @@ import type { SessionSettings } from '../util/session-settings.js';
 import type { ReconnectPolicy } from './close-policy.js';
 import type { OwnershipPort } from './ownership.js';
 import type { Telemetry } from '../telemetry/types.js';
+import type { OpeningGate } from './opening-gate.js';
 
 export interface SessionPolicy extends ReconnectPolicy {
   /** Lifetime of a QR as Baileys is configured; undefined = WhatsApp's 60 s then 20 s. */
@@ -40,4 +41,6 @@ export interface SessionDeps {
   ownership?: OwnershipPort;
   /** Spans (the lane wait) and metrics (durations, disconnects); default: none. */
   telemetry?: Telemetry | undefined;
+  /** The worker-wide cap on sockets opening at once (SOCKETS_OPENING_MAX), shared by all sessions; absent: no cap. */
+  openingGate?: OpeningGate | undefined;
 }

@@ -18,6 +18,7 @@ import type { SessionSettings } from '../util/session-settings.js';
 import type { ProxyFailureCode } from '../util/proxy-url.js';
 import { afterOpen, decideOnClose, NO_HISTORY, type CloseDecision, type ReconnectHistory } from './close-policy.js';
 import { OpeningAttempt, RegistrationWait } from './linking.js';
+import { UNBOUNDED_OPENING_GATE, type OpeningSlot } from './opening-gate.js';
 import type { SessionDeps } from './session-deps.js';
 import type { SessionPublisher } from './session-events.js';
 import type { SessionStateCell } from './session-state.js';
@@ -70,6 +71,8 @@ export class SessionSocket {
   private linkDurable = false;
   private reconnects: ReconnectHistory = NO_HISTORY;
   private readonly retry = new SingleTimer();
+  /** The socket's place in the worker-wide opening gate, until it settles (open, QR, close) or is dropped. */
+  private slot: OpeningSlot | undefined;
   private chain: Promise<void> = Promise.resolve();
   readonly registration = new RegistrationWait();
 
@@ -107,6 +110,7 @@ export class SessionSocket {
   /** Closes the socket (no logout, no event); ends the attempt and any pending retry. */
   close(): void {
     this.retry.cancel();
+    this.settle();
     this.generation++;
     this.opening = undefined;
     const conn = this.conn;
@@ -122,6 +126,7 @@ export class SessionSocket {
   reopen(): void {
     if (!this.conn && this.parts.state.current.status !== 'reconnecting') return;
     this.retry.cancel();
+    this.settle();
     const conn = this.conn;
     this.conn = undefined;
     this.openSocket();
@@ -155,8 +160,14 @@ export class SessionSocket {
     return auth;
   }
 
-  /** A new socket, within the attempt under way (a retry or restart), or a new one without requestId. */
-  private openSocket(): void {
+  /**
+   * A new socket, within the attempt under way (a retry or restart), or a new one without requestId.
+   * `slot`: the one a reconnect waited for; any other open (a command, restore, a 515 restart, a
+   * reopen) takes one without waiting (opening-gate.ts says why).
+   */
+  private openSocket(slot?: OpeningSlot): void {
+    this.settle();
+    this.slot = slot ?? this.gate.take();
     const generation = ++this.generation;
     this.opening ??= new OpeningAttempt(undefined);
     this.parts.state.set({ status: 'starting' });
@@ -183,8 +194,20 @@ export class SessionSocket {
     this.chain = this.chain.then(task).catch((err) => this.parts.log.error({ err }, 'session event handling failed'));
   }
 
+  private get gate() {
+    return this.parts.deps.openingGate ?? UNBOUNDED_OPENING_GATE;
+  }
+
+  /** The socket's opening phase is over (or abandoned): its slot goes to the next socket waiting. */
+  private settle(): void {
+    this.slot?.release();
+    this.slot = undefined;
+  }
+
   private async onWhatsApp(generation: number, event: WhatsAppEvent): Promise<void> {
     if (generation !== this.generation) return;
+    // Connected, waiting for a human (QR), or closed: this socket no longer loads the loop with a handshake.
+    if (event.type === 'qr' || event.type === 'open' || event.type === 'close') this.settle();
     switch (event.type) {
       case 'qr':
         return this.onQr(event.qr);
@@ -321,10 +344,19 @@ export class SessionSocket {
     void publisher.publish('disconnected', { reason: decision.reason, statusCode, willReconnect: true, ...(proxyFailure ? { proxyFailure } : {}) }, requestId);
     void publisher.health('RECONNECTING', decision.reason, requestId);
     const generation = this.generation;
-    this.retry.schedule(decision.delayMs, () =>
-      this.enqueue(async () => {
-        if (generation === this.generation && state.current.status === 'reconnecting') this.openSocket();
-      }),
-    );
+    const current = () => generation === this.generation && state.current.status === 'reconnecting';
+    // Overdue retries of many sessions fire together (after a CPU stall, all of them): each waits for
+    // a slot of the worker-wide gate, staying `reconnecting`. The wait is outside the event chain so
+    // that nothing else of the session queues behind it; a session closed, deleted or reopened
+    // meanwhile gives its slot straight back and opens nothing.
+    this.retry.schedule(decision.delayMs, () => {
+      if (!current()) return;
+      void this.gate.acquire().then((slot) =>
+        this.enqueue(async () => {
+          if (current()) this.openSocket(slot);
+          else slot.release();
+        }),
+      );
+    });
   }
 }

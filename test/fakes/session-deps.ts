@@ -1,5 +1,6 @@
 import type { SessionDeps } from '../../src/sessions/session-deps.js';
 import { MemorySessionStore } from './memory-session-store.js';
+import { OpeningGate } from '../../src/sessions/opening-gate.js';
 import { silentLogger } from '../helpers/silent-logger.js';
 
 /** Fast reconnects, no QR timeout: what the session unit tests run with. */
@@ -12,7 +13,7 @@ export const TEST_SESSION_POLICY: SessionDeps['policy'] = {
   pairingReadyTimeoutMs: 1000,
 };
 
-/** The deps of a unit-tested session: worker 'w1', in-memory store, silent logger, QR as a fake data URL; the rest given. */
+/** The deps of a unit-tested session: worker 'w1', in-memory store, silent logger, QR as a fake data URL, the default opening gate (32); the rest given. */
 export function testSessionDeps(parts: Pick<SessionDeps, 'connector' | 'events' | 'messaging'> & Partial<SessionDeps>): SessionDeps {
   return {
     workerId: 'w1',
@@ -20,6 +21,7 @@ export function testSessionDeps(parts: Pick<SessionDeps, 'connector' | 'events' 
     logger: silentLogger,
     renderQr: async (qr) => `data:image/png;base64,${Buffer.from(qr).toString('base64')}`,
     policy: TEST_SESSION_POLICY,
+    openingGate: new OpeningGate({ max: 32 }),
     ...parts,
   };
 }

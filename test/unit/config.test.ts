@@ -47,6 +47,12 @@ describe('configuration', () => {
     expect(() => loadConfig({ STANDBY_RETRY_MS: '0' })).toThrow(/STANDBY_RETRY_MS/);
   });
 
+  it('caps the sockets opening at once worker-wide, 32 by default like restores', () => {
+    expect(loadConfig({}).socketsOpeningMax).toBe(32);
+    expect(loadConfig({ SOCKETS_OPENING_MAX: '4' }).socketsOpeningMax).toBe(4);
+    expect(() => loadConfig({ SOCKETS_OPENING_MAX: '0' })).toThrow(/SOCKETS_OPENING_MAX/);
+  });
+
   it('stops the start with a message naming the variable and what it expects', () => {
     const attempt = (env: Record<string, string>) => {
       try {
