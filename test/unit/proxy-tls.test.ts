@@ -1,6 +1,10 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, request, type IncomingMessage } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { AddressInfo, Server, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { createProxy } from 'proxy';
 import { generate } from 'selfsigned';
@@ -16,7 +20,7 @@ import { createProxyAgent, ProxyError } from '../../src/whatsapp/proxy-agent.js'
  *
  * The certificate is self-signed, made here, for `proxy.test` and `localhost` only (no IP). The
  * test trusts it through createProxyAgent's `ca` (no production setting: an operator trusts a
- * private CA with NODE_EXTRA_CA_CERTS, which Node's default store includes).
+ * private CA with NODE_EXTRA_CA_CERTS, which Node's default store includes: the last test).
  */
 
 interface TlsProxy {
@@ -186,4 +190,46 @@ describe('TLS to an https:// proxy', () => {
     await proxy.idle();
     expect(proxy.connects).toEqual([]);
   });
+
+  it("the operator trusts a private CA with NODE_EXTRA_CA_CERTS: a session's own agent (no `ca`) then verifies through it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'proxy-ca-'));
+    try {
+      const caFile = join(dir, 'ca.pem');
+      await writeFile(caFile, proxy.ca);
+      const ok = await sessionGetInChild(`https://u:s3cret@localhost:${proxy.port}`, targetPort, caFile);
+      expect(ok).toBe('200');
+      const untrusted = await sessionGetInChild(`https://u:s3cret@localhost:${proxy.port}`, targetPort, undefined);
+      expect(untrusted).toMatch(/^proxy_failed: .*self[- ]signed certificate/);
+      expect(proxy.servernames).toEqual(['localhost', 'localhost']);
+      await proxy.idle();
+      expect(proxy.connects).toEqual([`127.0.0.1:${targetPort}`]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/**
+ * In a child process (NODE_EXTRA_CA_CERTS is read once, at start): a GET through the socket agent
+ * `sessionAgents` makes of the operator's PROXY_URL, as production builds it. Prints the status or
+ * the proxy failure.
+ */
+function sessionGetInChild(proxyUrl: string, port: number, extraCaFile: string | undefined): Promise<string> {
+  const script = `
+    import { request } from 'node:http';
+    import { sessionAgents } from './src/whatsapp/proxy-agent.ts';
+    import { AddressPolicy } from './src/util/address-policy.ts';
+    const url = ${JSON.stringify(proxyUrl)};
+    const { socket } = sessionAgents(url, undefined, { allowed: AddressPolicy.parse([], 'PROXY_ALLOWED_HOSTS'), trusted: url });
+    const req = request({ hostname: '127.0.0.1', port: ${port}, path: '/', agent: socket }, (res) => { res.resume(); console.log(res.statusCode); });
+    req.on('error', (err) => console.log(err.failure ? err.failure.code + ': ' + err.failure.detail : 'other: ' + err.message));
+    req.end();`;
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
+  delete env.NODE_EXTRA_CA_CERTS;
+  if (extraCaFile) env.NODE_EXTRA_CA_CERTS = extraCaFile;
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env, timeout: 60_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout.trim()),
+    ),
+  );
+}
