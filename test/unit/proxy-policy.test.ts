@@ -1,5 +1,4 @@
-import { createServer as createHttpServer, request } from 'node:http';
-import type { Agent as HttpsAgent } from 'node:https';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { createProxy } from 'proxy';
 import socks from 'simple-socks';
@@ -9,6 +8,7 @@ import type { ProxyPolicy } from '../../src/util/proxy-url.js';
 import { createProxyAgent, ProxyError, sessionAgents } from '../../src/whatsapp/proxy-agent.js';
 import { proxyPolicyOf } from '../../src/config/config.js';
 import { testConfig } from '../helpers/worker-harness.js';
+import { getThrough } from '../helpers/get-through.js';
 
 /**
  * A proxy named by a command may reach only public addresses, or what PROXY_ALLOWED_HOSTS
@@ -133,7 +133,7 @@ describe('a proxy host resolved at connect time', () => {
         ),
         onFailure: (f) => reported.push(f.code),
       });
-      const err = await get(agent, targetPort);
+      const err = await getThrough(agent, targetPort);
       expect(err).toBeInstanceOf(ProxyError);
       const failure = (err as ProxyError).failure;
       expect(failure.code).toBe('proxy_not_allowed');
@@ -156,7 +156,7 @@ describe('a proxy host resolved at connect time', () => {
         addressPolicy: policy(allowed).allowed,
         resolve: async () => (resolved++, [{ address: '127.0.0.1', family: 4 }]),
       });
-      expect(await get(agent, targetPort)).toBe(200);
+      expect(await getThrough(agent, targetPort)).toBe(200);
     }
     expect(resolved).toBe(2);
     expect(proxy.connections - before).toBe(2);
@@ -166,30 +166,18 @@ describe('a proxy host resolved at connect time', () => {
     const url = `http://127.0.0.1:${http.port}`;
     const before = http.connections;
     const trusted = sessionAgents(url, undefined, policy([], url));
-    expect(await get(trusted.socket!, targetPort)).toBe(200);
-    expect(await get(trusted.media!, targetPort)).toBe(200);
+    expect(await getThrough(trusted.socket!, targetPort)).toBe(200);
+    expect(await getThrough(trusted.media!, targetPort)).toBe(200);
     expect(http.connections - before).toBe(2);
 
     for (const agents of [sessionAgents(url, undefined, policy([], 'http://10.0.0.1:3128')), sessionAgents(url, undefined)]) {
-      const err = await get(agents.socket!, targetPort);
+      const err = await getThrough(agents.socket!, targetPort);
       expect((err as ProxyError).failure.code).toBe('proxy_not_allowed');
       expect((err as ProxyError).failure.detail).toMatch(/127\.0\.0\.1 is loopback \(not in PROXY_ALLOWED_HOSTS\)$/);
       // the socket's failure is what its close event says
       expect(agents.closeEvent(500, 'x')).toMatchObject({ proxyFailure: { code: 'proxy_not_allowed' }, statusCode: undefined });
-      expect(((await get(agents.media!, targetPort)) as ProxyError).failure.code).toBe('proxy_not_allowed');
+      expect(((await getThrough(agents.media!, targetPort)) as ProxyError).failure.code).toBe('proxy_not_allowed');
     }
     expect(http.connections - before).toBe(2);
   });
 });
-
-/** A GET through `agent`: the error it fails with, or the status. */
-function get(agent: HttpsAgent, port: number): Promise<unknown> {
-  return new Promise((resolve) => {
-    const req = request({ hostname: '127.0.0.1', port, path: '/', agent }, (res) => {
-      res.resume();
-      resolve(res.statusCode);
-    });
-    req.on('error', resolve);
-    req.end();
-  });
-}

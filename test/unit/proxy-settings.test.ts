@@ -1,5 +1,4 @@
-import { createServer as createHttpServer, request } from 'node:http';
-import type { Agent as HttpsAgent } from 'node:https';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import { createProxy } from 'proxy';
@@ -10,6 +9,7 @@ import { classifyDisconnect } from '../../src/whatsapp/disconnect-reasons.js';
 import { classifyConnectStatus, classifyProxyError, createProxyAgent, ProxyError } from '../../src/whatsapp/proxy-agent.js';
 import { sessionSettingsSchema } from '../../src/commands/command-schema.js';
 import { testConfig } from '../helpers/worker-harness.js';
+import { getThrough } from '../helpers/get-through.js';
 
 describe('proxy URLs', () => {
   it.each([
@@ -101,7 +101,7 @@ describe('proxy failures', () => {
     const reported: string[] = [];
     for (const scheme of ['socks5', 'http']) {
       const agent = createProxyAgent(`${scheme}://u:p@127.0.0.1:${deadPort}`, { onFailure: (f) => reported.push(f.code) });
-      const err = await get(agent, (target.address() as AddressInfo).port);
+      const err = await getThrough(agent, (target.address() as AddressInfo).port);
       expect(err).toBeInstanceOf(ProxyError);
       expect((err as ProxyError).failure.code).toBe('proxy_unreachable');
     }
@@ -115,20 +115,8 @@ describe('proxy failures', () => {
     proxy.authenticate = () => false;
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const agent = createProxyAgent(`http://u:wrong@127.0.0.1:${(proxy.address() as AddressInfo).port}`);
-    const err = await get(agent, 9);
+    const err = await getThrough(agent, 9);
     expect((err as ProxyError).failure?.code).toBe('proxy_auth_failed');
     await new Promise((resolve) => (proxy as Server).close(resolve));
   });
 });
-
-/** A GET through `agent`: the error it fails with, or the status. */
-function get(agent: HttpsAgent, port: number): Promise<unknown> {
-  return new Promise((resolve) => {
-    const req = request({ hostname: '127.0.0.1', port, path: '/', agent }, (res) => {
-      res.resume();
-      resolve(res.statusCode);
-    });
-    req.on('error', resolve);
-    req.end();
-  });
-}

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer as createHttpServer, request, type IncomingMessage } from 'node:http';
-import type { Agent as HttpsAgent } from 'node:https';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { createProxy } from 'proxy';
 import { generate } from 'selfsigned';
 import { AddressPolicy } from '../../src/util/address-policy.js';
 import { createProxyAgent, ProxyError } from '../../src/whatsapp/proxy-agent.js';
+import { getThrough } from '../helpers/get-through.js';
 
 /**
  * An `https://` proxy is HTTP CONNECT over TLS: the worker must verify the proxy's certificate
@@ -99,18 +99,6 @@ async function startTlsProxy(): Promise<TlsProxy> {
   };
 }
 
-/** A GET of the target through `agent`: the error it fails with, or the status. */
-function get(agent: HttpsAgent, port: number): Promise<unknown> {
-  return new Promise((resolve) => {
-    const req = request({ hostname: '127.0.0.1', port, path: '/', agent }, (res) => {
-      res.resume();
-      resolve(res.statusCode);
-    });
-    req.on('error', resolve);
-    req.end();
-  });
-}
-
 /** A command's proxy at a loopback name: allowed, resolved by the test to the proxy's address only. */
 const loopbackAllowed = () => ({
   addressPolicy: AddressPolicy.parse(['127.0.0.0/8'], 'PROXY_ALLOWED_HOSTS'),
@@ -140,7 +128,7 @@ describe('TLS to an https:// proxy', () => {
 
   it("the URL's name in the certificate, its CA trusted: the CONNECT goes through (the operator's proxy, resolved by the system)", async () => {
     const agent = createProxyAgent(`https://u:s3cret@localhost:${proxy.port}`, { ca: proxy.ca });
-    expect(await get(agent, targetPort)).toBe(200);
+    expect(await getThrough(agent, targetPort)).toBe(200);
     expect(proxy.servernames).toEqual(['localhost']);
     expect(proxy.connects).toEqual([`127.0.0.1:${targetPort}`]);
   });
@@ -148,7 +136,7 @@ describe('TLS to an https:// proxy', () => {
   it('a checked name: the socket goes to the checked address, the TLS server name (SNI) and the verified name stay the URL host', async () => {
     // `proxy.test` exists in no DNS: the only way to the proxy is the address the policy checked
     const agent = createProxyAgent(`https://u:s3cret@proxy.test:${proxy.port}`, { ca: proxy.ca, ...loopbackAllowed() });
-    expect(await get(agent, targetPort)).toBe(200);
+    expect(await getThrough(agent, targetPort)).toBe(200);
     expect(proxy.servernames).toEqual(['proxy.test']);
     expect(proxy.connects).toEqual([`127.0.0.1:${targetPort}`]);
   });
@@ -168,7 +156,7 @@ describe('TLS to an https:// proxy', () => {
     ],
   ])('%s: refused by TLS (proxy_failed), no CONNECT reaches the proxy', async (_what, build, sni, why) => {
     const before = proxy.connections;
-    const err = await get(build(), targetPort);
+    const err = await getThrough(build(), targetPort);
     expect(err).toBeInstanceOf(ProxyError);
     const failure = (err as ProxyError).failure;
     expect(failure.code).toBe('proxy_failed');
@@ -184,7 +172,7 @@ describe('TLS to an https:// proxy', () => {
 
   it('a certificate of an untrusted CA: refused (proxy_failed), no CONNECT', async () => {
     const agent = createProxyAgent(`https://u:s3cret@proxy.test:${proxy.port}`, loopbackAllowed());
-    const err = await get(agent, targetPort);
+    const err = await getThrough(agent, targetPort);
     expect((err as ProxyError).failure.code).toBe('proxy_failed');
     expect((err as ProxyError).failure.detail).toMatch(/self[- ]signed certificate/);
     await proxy.idle();
