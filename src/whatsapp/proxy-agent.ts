@@ -28,8 +28,13 @@ export class ProxyError extends Error {
 }
 
 export interface ProxyAgentOptions {
-  /** Extra CAs for TLS through the tunnel (an emulator's media host); default: Node's. */
+  /**
+   * CAs for TLS through the tunnel, to the destination (an emulator's media host); default: Node's
+   * store. Never used to verify an https:// proxy itself: that one is `proxyCa`'s.
+   */
   ca?: string | Buffer | Array<string | Buffer> | undefined;
+  /** CAs that verify an https:// proxy's own certificate (tests); default: Node's store, NODE_EXTRA_CA_CERTS included. */
+  proxyCa?: string | Buffer | Array<string | Buffer> | undefined;
   /** Told of every connection the proxy did not carry, before it fails. */
   onFailure?: (failure: ProxyFailure) => void;
   /**
@@ -86,15 +91,13 @@ export function createProxyAgent(proxyUrl: string, opts: ProxyAgentOptions = {})
     if (!checked) return callback(Object.assign(new Error(`${hostname}: no checked address`), { code: 'ENOTFOUND' }), '', 0);
     pinnedLookup(checked)(hostname, options, callback);
   };
-  // Node merges an agent's options into each request's, which both agents hand to tls.connect for
-  // the tunnelled TLS (SocksProxyAgent's option type leaves them out, its code does not).
-  const tls = (opts.ca ? { ca: opts.ca } : {}) as ConstructorParameters<typeof SocksProxyAgent>[1] & ConstructorParameters<typeof HttpsProxyAgent>[1];
   // The pinned lookup reaches only the socket to the proxy: https-proxy-agent's own connect options
   // (its TLS to an https:// proxy keeps the name as servername), socks' socket_options (an agent
-  // option would also become the lookup of a socks5:// destination).
+  // option would also become the lookup of a socks5:// destination). The destination's CAs are
+  // not constructor options: https-proxy-agent would verify the proxy with them (and only them).
   const agent = url.protocol.startsWith('socks')
-    ? new SocksProxyAgent(url, { ...tls, ...(policy ? { socketOptions: { lookup } } : {}) })
-    : new HttpsProxyAgent(url, { ...tls, ...(policy ? { lookup } : {}) });
+    ? new SocksProxyAgent(url, policy ? { socketOptions: { lookup } } : {})
+    : new HttpsProxyAgent(url, { ...(opts.proxyCa ? { ca: opts.proxyCa } : {}), ...(policy ? { lookup } : {}) });
   const inner = (agent.connect as unknown as Connect).bind(agent);
   const fail = (failure: ProxyFailure): never => {
     opts.onFailure?.(failure);
@@ -125,8 +128,9 @@ export function createProxyAgent(proxyUrl: string, opts: ProxyAgentOptions = {})
     req.once('proxyConnect', (answer: { statusCode?: number }) => (status = answer.statusCode));
     let socket: Duplex;
     try {
-      // the CA for the tunnelled TLS, given here too: https-proxy-agent does not see the agent's own options
-      socket = await inner(req, { ...connectOpts, ...tls });
+      // the tunnelled TLS is given these options: its CAs are the destination's, never `proxyCa`
+      // (Node merges the agent's own options into each request's)
+      socket = await inner(req, { ...connectOpts, ca: opts.ca });
     } catch (err) {
       return fail(classifyProxyError(err, shown));
     }

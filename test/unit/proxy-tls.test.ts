@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer, request as httpsRequest, type Agent as HttpsAgent, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +20,9 @@ import { getThrough } from '../helpers/get-through.js';
  * it is not — the name is what is verified, and what is sent as SNI.
  *
  * The certificate is self-signed, made here, for `proxy.test` and `localhost` only (no IP). The
- * test trusts it through createProxyAgent's `ca` (no production setting: an operator trusts a
- * private CA with NODE_EXTRA_CA_CERTS, which Node's default store includes: the last test).
+ * test trusts it through createProxyAgent's `proxyCa` (no production setting: an operator trusts a
+ * private CA with NODE_EXTRA_CA_CERTS, which Node's default store includes: the child-process tests).
+ * `ca` is the destination's (TLS through the tunnel) and must never stand in for the proxy's.
  */
 
 interface TlsProxy {
@@ -37,23 +39,25 @@ interface TlsProxy {
   close(): Promise<void>;
 }
 
-/** The `proxy` package's CONNECT server behind a node:tls server with a fresh self-signed certificate. */
-async function startTlsProxy(): Promise<TlsProxy> {
-  const pems = await generate([{ name: 'commonName', value: 'proxy.test' }], {
+/** A fresh self-signed certificate (its own CA) for these subject alt names (type 2: DNS, 7: IP). */
+function selfSigned(commonName: string, altNames: Array<{ type: 2; value: string } | { type: 7; ip: string }>) {
+  return generate([{ name: 'commonName', value: commonName }], {
     keyType: 'ec',
     algorithm: 'sha256',
     notAfterDate: new Date(Date.now() + 24 * 3600_000),
     extensions: [
       { name: 'basicConstraints', cA: true },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: 'proxy.test' },
-          { type: 2, value: 'localhost' },
-        ],
-      },
+      { name: 'subjectAltName', altNames },
     ],
   });
+}
+
+/** The `proxy` package's CONNECT server behind a node:tls server with a fresh self-signed certificate. */
+async function startTlsProxy(): Promise<TlsProxy> {
+  const pems = await selfSigned('proxy.test', [
+    { type: 2, value: 'proxy.test' },
+    { type: 2, value: 'localhost' },
+  ]);
   const servernames: string[] = [];
   const connects: string[] = [];
   const sockets = new Set<Socket>();
@@ -109,16 +113,34 @@ describe('TLS to an https:// proxy', () => {
   let proxy: TlsProxy;
   let target: Server;
   let targetPort = 0;
+  /**
+   * An HTTPS destination (a media host) whose certificate is its own CA. It names `localhost` too:
+   * https-proxy-agent leaves `host` out of the tunnelled TLS, so for an IP destination (no SNI)
+   * Node verifies the name `localhost` (media hosts are names: their own name is verified).
+   */
+  let secureTarget: HttpsServer;
+  let secureTargetPort = 0;
+  let secureTargetCa = '';
 
   beforeAll(async () => {
     proxy = await startTlsProxy();
     target = createHttpServer((_req, res) => res.end('through'));
     await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
     targetPort = (target.address() as AddressInfo).port;
+    const pems = await selfSigned('media.test', [
+      { type: 7, ip: '127.0.0.1' },
+      { type: 2, value: 'localhost' },
+    ]);
+    secureTargetCa = pems.cert;
+    secureTarget = createHttpsServer({ key: pems.private, cert: pems.cert }, (_req, res) => res.end('through'));
+    await new Promise<void>((resolve) => secureTarget.listen(0, '127.0.0.1', resolve));
+    secureTargetPort = (secureTarget.address() as AddressInfo).port;
   });
   afterAll(async () => {
     await proxy.close();
     await new Promise((resolve) => target.close(resolve));
+    secureTarget.closeAllConnections();
+    await new Promise((resolve) => secureTarget.close(resolve));
   });
   beforeEach(async () => {
     await proxy.idle();
@@ -127,7 +149,7 @@ describe('TLS to an https:// proxy', () => {
   });
 
   it("the URL's name in the certificate, its CA trusted: the CONNECT goes through (the operator's proxy, resolved by the system)", async () => {
-    const agent = createProxyAgent(`https://u:s3cret@localhost:${proxy.port}`, { ca: proxy.ca });
+    const agent = createProxyAgent(`https://u:s3cret@localhost:${proxy.port}`, { proxyCa: proxy.ca });
     expect(await getThrough(agent, targetPort)).toBe(200);
     expect(proxy.servernames).toEqual(['localhost']);
     expect(proxy.connects).toEqual([`127.0.0.1:${targetPort}`]);
@@ -135,7 +157,7 @@ describe('TLS to an https:// proxy', () => {
 
   it('a checked name: the socket goes to the checked address, the TLS server name (SNI) and the verified name stay the URL host', async () => {
     // `proxy.test` exists in no DNS: the only way to the proxy is the address the policy checked
-    const agent = createProxyAgent(`https://u:s3cret@proxy.test:${proxy.port}`, { ca: proxy.ca, ...loopbackAllowed() });
+    const agent = createProxyAgent(`https://u:s3cret@proxy.test:${proxy.port}`, { proxyCa: proxy.ca, ...loopbackAllowed() });
     expect(await getThrough(agent, targetPort)).toBe(200);
     expect(proxy.servernames).toEqual(['proxy.test']);
     expect(proxy.connects).toEqual([`127.0.0.1:${targetPort}`]);
@@ -144,13 +166,13 @@ describe('TLS to an https:// proxy', () => {
   it.each([
     [
       'an IP the certificate does not name',
-      () => createProxyAgent(`https://u:s3cret@127.0.0.1:${proxy.port}`, { ca: proxy.ca }),
+      () => createProxyAgent(`https://u:s3cret@127.0.0.1:${proxy.port}`, { proxyCa: proxy.ca }),
       [],
       /IP: 127\.0\.0\.1 is not in the cert's list/,
     ],
     [
       'a name the policy maps to the proxy, not in the certificate',
-      () => createProxyAgent(`https://u:s3cret@other.test:${proxy.port}`, { ca: proxy.ca, ...loopbackAllowed() }),
+      () => createProxyAgent(`https://u:s3cret@other.test:${proxy.port}`, { proxyCa: proxy.ca, ...loopbackAllowed() }),
       ['other.test'],
       /Host: other\.test\. is not in the cert's altnames/,
     ],
@@ -179,6 +201,35 @@ describe('TLS to an https:// proxy', () => {
     expect(proxy.connects).toEqual([]);
   });
 
+  it('`ca` verifies the destination through the tunnel, `proxyCa` the proxy: neither stands in for the other', async () => {
+    const both = createProxyAgent(`https://u:s3cret@localhost:${proxy.port}`, { proxyCa: proxy.ca, ca: secureTargetCa });
+    expect(await getHttpsThrough(both, secureTargetPort)).toBe(200);
+    // the proxy's CA does not reach the tunnelled TLS: the destination is refused, after the CONNECT
+    const proxyOnly = createProxyAgent(`https://u:s3cret@localhost:${proxy.port}`, { proxyCa: proxy.ca });
+    expect(String(await getHttpsThrough(proxyOnly, secureTargetPort))).toMatch(/self[- ]signed certificate/);
+    // the destination's CA does not verify the proxy: refused before any CONNECT
+    const destinationOnly = createProxyAgent(`https://u:s3cret@localhost:${proxy.port}`, { ca: secureTargetCa });
+    const err = await getHttpsThrough(destinationOnly, secureTargetPort);
+    expect((err as ProxyError).failure.code).toBe('proxy_failed');
+    await proxy.idle();
+    expect(proxy.connects).toEqual([`127.0.0.1:${secureTargetPort}`, `127.0.0.1:${secureTargetPort}`]);
+  });
+
+  it("a media agent given the media host's CA still verifies the operator's proxy with Node's store (NODE_EXTRA_CA_CERTS)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'proxy-ca-'));
+    try {
+      const caFile = join(dir, 'ca.pem');
+      await writeFile(caFile, proxy.ca);
+      const status = await sessionGetInChild(`https://u:s3cret@localhost:${proxy.port}`, secureTargetPort, caFile, secureTargetCa);
+      expect(status).toBe('200');
+      expect(proxy.servernames).toEqual(['localhost']);
+      await proxy.idle();
+      expect(proxy.connects).toEqual([`127.0.0.1:${secureTargetPort}`]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("the operator trusts a private CA with NODE_EXTRA_CA_CERTS: a session's own agent (no `ca`) then verifies through it", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'proxy-ca-'));
     try {
@@ -197,19 +248,34 @@ describe('TLS to an https:// proxy', () => {
   });
 });
 
+/** An HTTPS GET of `127.0.0.1:port` through `agent`: the status, or the error the request fails with. */
+function getHttpsThrough(agent: HttpsAgent, port: number): Promise<unknown> {
+  return new Promise((resolve) => {
+    const req = httpsRequest({ hostname: '127.0.0.1', port, path: '/', agent }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('error', resolve);
+    req.end();
+  });
+}
+
 /**
- * In a child process (NODE_EXTRA_CA_CERTS is read once, at start): a GET through the socket agent
- * `sessionAgents` makes of the operator's PROXY_URL, as production builds it. Prints the status or
- * the proxy failure.
+ * In a child process (NODE_EXTRA_CA_CERTS is read once, at start): a GET through an agent
+ * `sessionAgents` makes of the operator's PROXY_URL, as production builds it: the socket agent
+ * (HTTP to the port), or with `mediaCa` the media agent given that CA (HTTPS to the port). Prints
+ * the status or the proxy failure.
  */
-function sessionGetInChild(proxyUrl: string, port: number, extraCaFile: string | undefined): Promise<string> {
+function sessionGetInChild(proxyUrl: string, port: number, extraCaFile: string | undefined, mediaCa?: string): Promise<string> {
   const script = `
-    import { request } from 'node:http';
+    import { request } from ${mediaCa ? "'node:https'" : "'node:http'"};
     import { sessionAgents } from './src/whatsapp/proxy-agent.ts';
     import { AddressPolicy } from './src/util/address-policy.ts';
     const url = ${JSON.stringify(proxyUrl)};
-    const { socket } = sessionAgents(url, undefined, { allowed: AddressPolicy.parse([], 'PROXY_ALLOWED_HOSTS'), trusted: url });
-    const req = request({ hostname: '127.0.0.1', port: ${port}, path: '/', agent: socket }, (res) => { res.resume(); console.log(res.statusCode); });
+    const mediaCa = ${JSON.stringify(mediaCa ?? null)};
+    const agents = sessionAgents(url, mediaCa ? { ca: mediaCa } : undefined, { allowed: AddressPolicy.parse([], 'PROXY_ALLOWED_HOSTS'), trusted: url });
+    const agent = mediaCa ? agents.media : agents.socket;
+    const req = request({ hostname: '127.0.0.1', port: ${port}, path: '/', agent }, (res) => { res.resume(); console.log(res.statusCode); });
     req.on('error', (err) => console.log(err.failure ? err.failure.code + ': ' + err.failure.detail : 'other: ' + err.message));
     req.end();`;
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
