@@ -26,6 +26,7 @@ import { machineInfo } from './machine.js';
 import { RemoteEmulator } from './emulator-remote.js';
 import { trustFromHex } from './worker-side.js';
 import { installSharedAsyncLocalStorage } from '../../src/whatsapp/shared-async-local-storage.js';
+import { installFastSignatures } from '../../src/whatsapp/curve-sign.js';
 import { machineLine, tableLines, writeOutputs } from './report.js';
 import { qrLinkScenarios } from './scenarios/qr-link.js';
 import { memoryScenario } from './scenarios/memory.js';
@@ -90,8 +91,9 @@ async function main(): Promise<number> {
   const emulator = await RemoteEmulator.start({ skipPrekeyUpload: true });
   trustFromHex(emulator.rootPublicKeyHex);
   // Worker and baseline share this process in most scenarios: it gets the worker's process-wide
-  // fix (main.ts installs it) from the start, so both sides always run with the same one.
+  // fixes (main.ts installs them) from the start, so both sides always run with the same ones.
   installSharedAsyncLocalStorage();
+  installFastSignatures();
   const ctx: BenchContext = { quick, runId, emulator, tmpRoot, log: (m) => console.log(m) };
   const scenarios: ScenarioResult[] = [];
   let failed = 0;

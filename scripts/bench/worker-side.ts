@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import type { Storage } from '../../src/storage/index.js';
 import { composeWorker } from '../../src/compose.js';
 import { installStrictSignatureVerification, trustNoiseRoot } from '../../src/whatsapp/trust.js';
+import { installFastSignatures } from '../../src/whatsapp/curve-sign.js';
 import { installSharedAsyncLocalStorage } from '../../src/whatsapp/shared-async-local-storage.js';
 import type { Worker } from '../../src/worker.js';
 import { createOtelTelemetry } from '../../src/telemetry/otel-telemetry.js';
@@ -52,6 +53,7 @@ export function workerEnv(opts: {
 
 export async function buildWorker(env: Record<string, string | undefined>): Promise<BuiltWorker> {
   installSharedAsyncLocalStorage(); // as main.ts does before any socket exists
+  installFastSignatures();
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
   // wired exactly as main.ts wires it (media store and message history included; telemetry when OTEL_EXPORTER_OTLP_* is set)

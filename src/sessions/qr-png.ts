@@ -9,20 +9,26 @@ import QRCode from 'qrcode';
 export function qrToPng(text: string, opts: { scale?: number; margin?: number } = {}): Buffer {
   const scale = opts.scale ?? 4;
   const margin = opts.margin ?? 2;
-  const { modules } = QRCode.create(text, { errorCorrectionLevel: 'L' });
+  // One byte-mode segment: the QR WhatsApp shows is ASCII (`ref,keys…` in base64), and letting the
+  // library split it into the cheapest mix of modes (a shortest-path search over the text) costs
+  // half the rendering time for at most one version less.
+  const { modules } = QRCode.create([{ data: Buffer.from(text, 'utf8'), mode: 'byte' }], { errorCorrectionLevel: 'L' });
   const count = modules.size;
   const size = (count + 2 * margin) * scale;
   const rowBytes = Math.ceil(size / 8);
-  // Grayscale bit depth 1: 1 = white. Each row starts with filter type 0 (none).
-  const raw = Buffer.alloc((rowBytes + 1) * size, 0);
-  for (let y = 0; y < size; y++) {
-    const row = y * (rowBytes + 1);
-    const my = Math.floor(y / scale) - margin;
+  const stride = rowBytes + 1;
+  // Grayscale bit depth 1: 1 = white. Each row starts with filter type 0 (none). A row of modules
+  // is `scale` identical rows of pixels: each is drawn once and copied.
+  const raw = Buffer.alloc(stride * size, 0);
+  const line = Buffer.alloc(stride);
+  for (let my = -margin; my < count + margin; my++) {
+    line.fill(0);
     for (let x = 0; x < size; x++) {
       const mx = Math.floor(x / scale) - margin;
       const dark = my >= 0 && my < count && mx >= 0 && mx < count && modules.get(my, mx) === 1;
-      if (!dark) raw[row + 1 + (x >> 3)]! |= 0x80 >> (x & 7);
+      if (!dark) line[1 + (x >> 3)]! |= 0x80 >> (x & 7);
     }
+    for (let k = 0; k < scale; k++) line.copy(raw, ((my + margin) * scale + k) * stride);
   }
   const header = Buffer.alloc(13);
   header.writeUInt32BE(size, 0);
