@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
-import { createServer as createHttpsServer, request as httpsRequest, type Agent as HttpsAgent, type Server as HttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -203,13 +203,13 @@ describe('TLS to an https:// proxy', () => {
 
   it('`ca` verifies the destination through the tunnel, `proxyCa` the proxy: neither stands in for the other', async () => {
     const both = createProxyAgent(`https://u:s3cret@localhost:${proxy.port}`, { proxyCa: proxy.ca, ca: secureTargetCa });
-    expect(await getHttpsThrough(both, secureTargetPort)).toBe(200);
+    expect(await getThrough(both, secureTargetPort, { secure: true })).toBe(200);
     // the proxy's CA does not reach the tunnelled TLS: the destination is refused, after the CONNECT
     const proxyOnly = createProxyAgent(`https://u:s3cret@localhost:${proxy.port}`, { proxyCa: proxy.ca });
-    expect(String(await getHttpsThrough(proxyOnly, secureTargetPort))).toMatch(/self[- ]signed certificate/);
+    expect(String(await getThrough(proxyOnly, secureTargetPort, { secure: true }))).toMatch(/self[- ]signed certificate/);
     // the destination's CA does not verify the proxy: refused before any CONNECT
     const destinationOnly = createProxyAgent(`https://u:s3cret@localhost:${proxy.port}`, { ca: secureTargetCa });
-    const err = await getHttpsThrough(destinationOnly, secureTargetPort);
+    const err = await getThrough(destinationOnly, secureTargetPort, { secure: true });
     expect((err as ProxyError).failure.code).toBe('proxy_failed');
     await proxy.idle();
     expect(proxy.connects).toEqual([`127.0.0.1:${secureTargetPort}`, `127.0.0.1:${secureTargetPort}`]);
@@ -247,18 +247,6 @@ describe('TLS to an https:// proxy', () => {
     }
   });
 });
-
-/** An HTTPS GET of `127.0.0.1:port` through `agent`: the status, or the error the request fails with. */
-function getHttpsThrough(agent: HttpsAgent, port: number): Promise<unknown> {
-  return new Promise((resolve) => {
-    const req = httpsRequest({ hostname: '127.0.0.1', port, path: '/', agent }, (res) => {
-      res.resume();
-      resolve(res.statusCode);
-    });
-    req.on('error', resolve);
-    req.end();
-  });
-}
 
 /**
  * In a child process (NODE_EXTRA_CA_CERTS is read once, at start): a GET through an agent
