@@ -9,7 +9,7 @@ import {
   type GroupCommandPart,
   type GroupParticipantOperation,
 } from './command.js';
-import { parsePicture, type ProfileFields } from './parse-profile-commands.js';
+import { parsePictureChange, type ProfileFields } from './parse-profile-commands.js';
 import { isGroupJid, recipientJid } from './recipient.js';
 import { phoneField } from './session-identity.js';
 
@@ -122,13 +122,9 @@ export function parseGroupChanges(f: GroupFields, limits: { maxMediaBytes: numbe
     }
     changes.ephemeral = f.ephemeral;
   }
-  if (f.picture !== undefined && f.removePicture === true) return fail('INVALID_COMMAND', '"picture" and "removePicture" exclude each other');
-  if (f.removePicture === true) changes.removePicture = true;
-  if (f.picture !== undefined) {
-    const picture = parsePicture(f.picture, limits);
-    if (!picture.ok) return picture;
-    changes.picture = picture.value;
-  }
+  const picture = parsePictureChange(f, limits);
+  if (!picture.ok) return picture;
+  Object.assign(changes, picture.value);
   if (Object.keys(changes).length === 0) {
     return fail(
       'INVALID_COMMAND',

@@ -76,17 +76,28 @@ export function parseProfileChanges(f: ProfileFields, limits: { maxMediaBytes: n
     if (CONTROL.test(f.about.replaceAll('\n', ''))) return fail('INVALID_COMMAND', '"about" must not contain control characters (newlines excepted)');
     changes.about = f.about;
   }
-  if (f.picture !== undefined && f.removePicture === true) return fail('INVALID_COMMAND', '"picture" and "removePicture" exclude each other');
-  if (f.removePicture === true) changes.removePicture = true;
-  if (f.picture !== undefined) {
-    const picture = parsePicture(f.picture, limits);
-    if (!picture.ok) return picture;
-    changes.picture = picture.value;
-  }
+  const picture = parsePictureChange(f, limits);
+  if (!picture.ok) return picture;
+  Object.assign(changes, picture.value);
   if (Object.keys(changes).length === 0) {
     return fail('INVALID_COMMAND', '"update_profile" needs at least one of "name", "about", "picture" or "removePicture": true');
   }
   return { ok: true, value: changes };
+}
+
+/**
+ * The picture part of `update_profile` and `update_group`: a new picture (checked by `parsePicture`)
+ * or `removePicture: true`, never both; neither is an empty change.
+ */
+export function parsePictureChange(
+  f: Pick<ProfileFields, 'picture' | 'removePicture'>,
+  limits: { maxMediaBytes: number },
+): ProfileParse<Pick<ProfileChanges, 'picture' | 'removePicture'>> {
+  if (f.picture !== undefined && f.removePicture === true) return fail('INVALID_COMMAND', '"picture" and "removePicture" exclude each other');
+  if (f.removePicture === true) return { ok: true, value: { removePicture: true } };
+  if (f.picture === undefined) return { ok: true, value: {} };
+  const picture = parsePicture(f.picture, limits);
+  return picture.ok ? { ok: true, value: { picture: picture.value } } : picture;
 }
 
 /** A placeholder recipient: the picture's source is checked by send_message's own media rules (type image), which need one. */
