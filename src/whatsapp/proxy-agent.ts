@@ -129,8 +129,8 @@ export function createProxyAgent(proxyUrl: string, opts: ProxyAgentOptions = {})
     let socket: Duplex;
     try {
       // the tunnelled TLS is given these options: its CAs are the destination's, never `proxyCa`
-      // (Node merges the agent's own options into each request's)
-      socket = await inner(req, { ...connectOpts, ca: opts.ca });
+      // (Node merges the agent's own options into each request's); with neither, the request's own
+      socket = await inner(req, { ...connectOpts, ...(opts.ca || opts.proxyCa ? { ca: opts.ca } : {}) });
     } catch (err) {
       return fail(classifyProxyError(err, shown));
     }
