@@ -43,7 +43,7 @@ try {
   // Wrap the connector the sessions use, to time connect() and the first 'qr' it reports.
   const deps = (built.worker.sessions as unknown as { deps: { connector: WhatsAppConnector } }).deps;
   const inner = deps.connector;
-  // per phone number (a session's id carries it): when connect() was called, when Baileys gave its first QR
+  // per session id: when connect() was called, when Baileys gave its first QR, when it opened
   const connectAt = new Map<string, number>();
   const qrAt = new Map<string, number>();
   const openAt = new Map<string, number>();

@@ -103,10 +103,7 @@ export function parsePictureChange(
 /** A placeholder recipient: the picture's source is checked by send_message's own media rules (type image), which need one. */
 const NO_RECIPIENT = '+10000000000';
 
-export function parsePicture(
-  p: NonNullable<ProfileFields['picture']>,
-  limits: { maxMediaBytes: number },
-): ProfileParse<NonNullable<ProfileChanges['picture']>> {
+function parsePicture(p: NonNullable<ProfileFields['picture']>, limits: { maxMediaBytes: number }): ProfileParse<NonNullable<ProfileChanges['picture']>> {
   const parsed = parseOutgoingMessage({ to: NO_RECIPIENT, type: 'image', url: p.url, base64: p.base64, mediaKey: p.mediaKey, mimeType: p.mimeType }, limits);
   if (!parsed.ok) return fail(parsed.code, `picture: ${parsed.reason.replace('type "image" ', '')}`);
   const message = parsed.value.message;

@@ -1,3 +1,4 @@
+import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/abstract/utils';
 import { ed25519 } from '@noble/curves/ed25519';
 import { Curve } from '@whiskeysockets/baileys';
 import { createHash } from 'node:crypto';
@@ -17,20 +18,6 @@ import { createHash } from 'node:crypto';
 const L = ed25519.CURVE.n;
 const BASE = ed25519.ExtendedPoint.BASE;
 
-function fromLittleEndian(bytes: Uint8Array): bigint {
-  let x = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) x = (x << 8n) | BigInt(bytes[i]!);
-  return x;
-}
-
-function toLittleEndian32(x: bigint, out: Uint8Array, offset: number): void {
-  let t = x;
-  for (let i = 0; i < 32; i++) {
-    out[offset + i] = Number(t & 0xffn);
-    t >>= 8n;
-  }
-}
-
 const sha512 = (...parts: Uint8Array[]): Buffer => {
   const hash = createHash('sha512');
   for (const part of parts) hash.update(part);
@@ -44,15 +31,15 @@ export function signCurve25519(privateKey: Uint8Array, message: Uint8Array): Buf
   a[0]! &= 248;
   a[31]! &= 127;
   a[31]! |= 64;
-  const scalar = fromLittleEndian(a);
+  const scalar = bytesToNumberLE(a);
   // a·B = (a mod L)·B: B's order is L (the multiplier takes scalars below L only)
   const publicKey = BASE.multiply(scalar % L).toRawBytes();
-  const r = fromLittleEndian(sha512(a, message)) % L;
+  const r = bytesToNumberLE(sha512(a, message)) % L;
   const R = BASE.multiply(r).toRawBytes();
-  const h = fromLittleEndian(sha512(R, publicKey, message)) % L;
+  const h = bytesToNumberLE(sha512(R, publicKey, message)) % L;
   const signature = Buffer.alloc(64);
   signature.set(R, 0);
-  toLittleEndian32((r + h * scalar) % L, signature, 32);
+  signature.set(numberToBytesLE((r + h * scalar) % L, 32), 32);
   signature[63]! |= publicKey[31]! & 0x80;
   return signature;
 }
